@@ -1,0 +1,69 @@
+"""``python -m nautes_e2e.refstack up --dir DIR``: run the reference stack until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from nautes_e2e.refstack.stack import ReferenceStack
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nautes-e2e refstack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser(
+        "up",
+        help="start the embedded reference stack and keep it running until interrupted",
+        description="Writes DIR/target.yaml, DIR/credentials.env (0600) and the kubeconfigs, then DIR/ready.",
+    )
+    up.add_argument("--dir", type=Path, required=True, help="directory for the target files, data and logs")
+    return parser
+
+
+async def run_until_signalled(directory: Path) -> None:
+    """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    stack = ReferenceStack(directory)
+    started = time.monotonic()
+    try:
+        await stack.start()
+        print(
+            f"reference stack ready in {time.monotonic() - started:.2f}s: "
+            f"{directory / 'target.yaml'} (secrets in {directory / 'credentials.env'}); Ctrl-C stops it",
+            flush=True,
+        )
+        await stopping.wait()
+    finally:
+        await stack.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    directory: Path = args.dir.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "logs").mkdir(exist_ok=True)
+    logging.basicConfig(
+        filename=directory / "logs" / "refstack.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        asyncio.run(run_until_signalled(directory))
+    except Exception as exc:
+        logging.getLogger(__name__).exception("reference stack failed")
+        print(f"reference stack failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""The Nautes "run a pipeline" quickstart, one test per stage, in the order a user follows it.
+
+Each stage acts through the same clients a user's tools use (the Nautes API as ``nautes apply`` calls it,
+python-gitlab, git, the Kubernetes client, hvac, the OCI distribution API) and checks what the quickstart
+promises at that point. A stage that cannot pass skips the stages that need it as "blocked by <stage>".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from nautes_e2e.clients import GitLabClient, GitWorkingCopy, KubeClient, NautesClient, RegistryClient, VaultClient
+from nautes_e2e.scenario import Scenario
+from nautes_e2e.secrets import Secret
+from nautes_e2e.stages import Observation, StageContext, follow, wait_for
+from nautes_e2e.targets import World
+from suites.quickstart.names import QuickstartNames
+
+pytestmark = pytest.mark.xdist_group("quickstart")
+
+PIPELINERUN_NAME = re.compile(r"^main-pipiline-n[0-9a-f]{4}$")
+DEPLOY_FILE = "deployments/test/devops-sample.yaml"
+BOT_COMMIT_PREFIX = "automatic update by pipeline bot: "
+CORE = "v1"
+TEKTON = "tekton.dev/v1beta1"
+
+
+@pytest.mark.stage("preflight")
+def test_preflight(
+    stage: StageContext,
+    world: World,
+    scenario: Scenario,
+    nautes: NautesClient,
+    gitlab: GitLabClient,
+    vault: VaultClient,
+    registry: RegistryClient,
+    kube: KubeClient,
+) -> None:
+    """Every endpoint answers and the token's GitLab user exists, before anything is changed."""
+    stage.fact("target", world.target)
+    stage.fact("scenario", scenario.name)
+    user = gitlab.current_user()
+    stage.fact("gitlab_user", user["username"])
+    stage.fact("nautes_clusters", len(nautes.list("Cluster")))
+    if not vault.healthy():
+        stage.fail(f"Vault at {world.vault_url} is not healthy (sealed or not initialised)")
+    registry.ping()
+    stage.fact("kubernetes_version", kube.version().get("gitVersion", "?"))
+    for note in scenario.notes:
+        stage.note(f"{note.topic}: the quickstart says {note.quickstart}; v0.4.x {note.behaviour} ({note.source})")
+
+
+@pytest.mark.stage("register_cluster", needs=("preflight",))
+def test_register_cluster(
+    stage: StageContext,
+    scenario: Scenario,
+    nautes: NautesClient,
+    vault: VaultClient,
+    names: QuickstartNames,
+    values: dict[str, str],
+    applied: list[str],
+) -> None:
+    """The runtime cluster is registered as a physical pipeline worker; its kubeconfig lands in Vault."""
+    documents = scenario.documents("cluster", values)
+    applied.append("cluster")
+    for result in nautes.apply(documents):
+        stage.progress(f"{result.kind} {result.name}: {result.message}")
+    cluster = nautes.get("Cluster", names.cluster)
+    stage.evidence("cluster.json", cluster)
+    expected = {"usage": "worker", "worker_type": "pipeline", "cluster_type": "physical"}
+    wrong = {k: cluster.get(k) for k, v in expected.items() if cluster.get(k) != v}
+    if wrong:
+        stage.fail(f"GET cluster {names.cluster} reports {wrong}, expected {expected}")
+    tekton_host = (cluster.get("components_list") or {}).get("pipeline", {}).get("additions", {}).get("host")
+    if not tekton_host:
+        stage.fail("the registered cluster has no componentsList.pipeline.additions.host (Tekton dashboard host)")
+    stage.fact("cluster", names.cluster)
+    stage.fact("tekton_host", tekton_host)
+    keys = vault.kv_keys("cluster", f"kubernetes/{names.cluster}/default/admin")
+    if not keys or "kubeconfig" not in keys:
+        stage.fail(f"Vault has no kubeconfig at cluster/data/kubernetes/{names.cluster}/default/admin (keys: {keys})")
+
+
+@pytest.mark.stage("initialise_product", needs=("register_cluster",))
+def test_initialise_product(
+    stage: StageContext,
+    scenario: Scenario,
+    nautes: NautesClient,
+    gitlab: GitLabClient,
+    vault: VaultClient,
+    kube: KubeClient,
+    names: QuickstartNames,
+    values: dict[str, str],
+    applied: list[str],
+    stage_timeout: float,
+) -> None:
+    """Product, project, code repos, environment, binding and pipeline runtime exist where Nautes puts them."""
+    for group in ("product", "pipeline"):
+        applied.append(group)
+        for result in nautes.apply(scenario.documents(group, values)):
+            stage.progress(f"{result.kind} {result.name}: {result.message}")
+
+    projects = {p["path"]: p for p in gitlab.group_projects(names.product)}
+    stage.evidence("gitlab-projects.json", sorted(projects))
+    missing = [repo for repo in names.code_repos if repo not in projects]
+    if missing:
+        stage.fail(f"GitLab group {names.product} lacks the code repositories {missing}")
+    repo_ids = {repo: int(projects[repo]["id"]) for repo in names.code_repos}
+    stage.fact("repo_ids", repo_ids)
+    stage.fact("product", names.product)
+    for repo, repo_id in repo_ids.items():
+        for permission in ("readonly", "readwrite"):
+            path = f"gitlab/repo-{repo_id}/default/{permission}"
+            fields = vault.kv_keys("git", path)
+            if not fields or "deploykey" not in fields:
+                stage.fail(f"Vault has no deploy key for {repo} at git/data/{path} (fields: {fields})")
+    source = projects[names.source_repo]
+    values["sc-repo-id"] = str(repo_ids[names.source_repo])
+    values["sc-repo-url"] = str(source["ssh_url_to_repo"])
+    values["deploy-repo-url"] = str(projects[names.deploy_repo]["ssh_url_to_repo"])
+
+    namespace = names.pipeline_runtime
+    wait_for(
+        f"runtime namespace {namespace} and service account {namespace}",
+        lambda: _runtime_space_ready(kube, namespace),
+        timeout_s=stage_timeout,
+        interval_s=0.1,
+        progress=stage.progress,
+    )
+    stage.fact("runtime_namespace", namespace)
+
+
+def _runtime_space_ready(kube: KubeClient, namespace: str) -> Observation:
+    ns = kube.get(CORE, "Namespace", namespace)
+    if ns is None:
+        return Observation(done=False, state="namespace not created yet")
+    phase = (ns.get("status") or {}).get("phase", "Active")
+    if phase != "Active":
+        return Observation(done=False, state=f"namespace {phase}")
+    if kube.get(CORE, "ServiceAccount", namespace, namespace) is None:
+        return Observation(done=False, state="namespace Active, service account not created yet")
+    return Observation(done=True, state="namespace Active, service account ready")
+
+
+@pytest.mark.stage("registry_auth", needs=("initialise_product",))
+def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, names: QuickstartNames) -> None:
+    """The ``registry-auth`` ConfigMap the image-build task authenticates with, as the quickstart creates it."""
+    registry = world.registry
+    if registry.username is None or registry.password is None:
+        stage.fail("the target gives no registry credentials (usernameEnv/passwordEnv in the target file)")
+    auth = Secret(base64.b64encode(f"{registry.username.reveal()}:{registry.password.reveal()}".encode()).decode())
+    config = Secret(json.dumps({"auths": {registry.host: {"auth": auth.reveal()}}}))
+    kube.apply_configmap(names.pipeline_runtime, "registry-auth", {"config.json": config.reveal()})
+    stored = kube.get(CORE, "ConfigMap", "registry-auth", names.pipeline_runtime)
+    if stored is None or "config.json" not in (stored.get("data") or {}):
+        stage.fail(f"ConfigMap registry-auth in {names.pipeline_runtime} has no config.json after creating it")
+    hosts = sorted(json.loads(stored["data"]["config.json"]).get("auths", {}))
+    if registry.host not in hosts:
+        stage.fail(f"registry-auth config.json names {hosts}, not the registry {registry.host}")
+    stage.fact("registry_auth_hosts", hosts)
+
+
+@pytest.mark.stage("push_deployment_manifests", needs=("initialise_product",))
+def test_push_deployment_manifests(
+    stage: StageContext,
+    scenario: Scenario,
+    world: World,
+    gitlab: GitLabClient,
+    names: QuickstartNames,
+    values: dict[str, str],
+    workdir: Any,
+) -> None:
+    """The deploy repo holds the manifests, the Ingress host rewritten to the cluster IP, force-pushed to main."""
+    files = scenario.repo_files("deployment", values)
+    project = f"{names.product}/{names.deploy_repo}"
+    gitlab.allow_force_push(project, "main")
+    copy = GitWorkingCopy.init(workdir / "deployment", f"{world.gitlab_url}/{project}.git", world.gitlab_token)
+    copy.write_files(files)
+    commit = copy.commit_all("submit the kubernetes manifests.", "Quickstart User", "quickstart@example.test")
+    copy.push("main", force=True)
+    stage.fact("deploy_manifests_commit", commit)
+    ingress_host = f"devops-sample.{values['cluster-ip']}.nip.io"
+    service = gitlab.file_text(project, "deployments/test/devops-sample-svc.yaml", "main")
+    if f"host: {ingress_host}" not in service:
+        stage.fail(f"the pushed Ingress does not carry host {ingress_host}")
+    stage.fact("ingress_host", ingress_host)
+
+
+@pytest.mark.stage("push_pipeline", needs=("initialise_product",))
+def test_push_pipeline(
+    stage: StageContext,
+    scenario: Scenario,
+    world: World,
+    gitlab: GitLabClient,
+    names: QuickstartNames,
+    values: dict[str, str],
+    facts: dict[str, Any],
+    workdir: Any,
+) -> None:
+    """The pipeline (variables substituted) and the sample app are force-pushed to the source repo's main."""
+    files = scenario.repo_files("sourcecode", values)
+    pipeline = files["pipelines/main.yaml"].decode()
+    leftovers = sorted(set(re.findall(r"\$[a-z][a-z0-9-]*", pipeline)))
+    if leftovers:
+        stage.fail(f"pipelines/main.yaml still holds template variables {leftovers}")
+    project = f"{names.product}/{names.source_repo}"
+    gitlab.allow_force_push(project, "main")
+    copy = GitWorkingCopy.init(workdir / "sourcecode", f"{world.gitlab_url}/{project}.git", world.gitlab_token)
+    copy.write_files(files)
+    commit = copy.commit_all("submit the pipeline configurations.", "Quickstart User", "quickstart@example.test")
+    copy.push("main", force=True)
+    facts["source_commit"] = commit
+    stage.fact("source_commit", commit)
+    if gitlab.file_text(project, "pipelines/main.yaml", "main") != pipeline:
+        stage.fail("GitLab serves a different pipelines/main.yaml than the one pushed")
+
+
+@pytest.mark.stage("pipelinerun_succeeded", needs=("push_pipeline", "push_deployment_manifests", "registry_auth"))
+def test_pipelinerun_succeeded(
+    stage: StageContext, kube: KubeClient, names: QuickstartNames, facts: dict[str, Any], stage_timeout: float
+) -> None:
+    """The push's webhook starts the init run, which starts ``main-pipiline-n<hex>``; it must succeed."""
+    namespace = names.pipeline_runtime
+    tracker = PipelineRunTracker()
+    final = follow(
+        f"PipelineRun main-pipiline-n<hex> in {namespace}",
+        kube.watch(TEKTON, "PipelineRun", namespace, timeout_s=stage_timeout),
+        tracker.judge,
+        progress=stage.progress,
+    )
+    run = tracker.user_run
+    assert run is not None  # follow() only returns once the user's run is decided
+    name = run["metadata"]["name"]
+    stage.fact("pipelinerun", name)
+    stage.evidence("pipelinerun.json", run)
+    taskruns = _taskrun_outcomes(kube, namespace, name)
+    stage.fact("taskruns", taskruns)
+    facts["pipelinerun"] = name
+    if final.failed:
+        stage.fail(final.failed)
+
+
+class PipelineRunTracker:
+    """Judges the PipelineRun events of the runtime namespace: the ``hooks-`` init run, then the user's run."""
+
+    def __init__(self) -> None:
+        self.user_run: dict[str, Any] | None = None
+
+    def judge(self, event: tuple[str, dict[str, Any]]) -> Observation:
+        _, run = event
+        name = run["metadata"]["name"]
+        condition = _succeeded_condition(run)
+        if name.startswith("hooks-"):
+            if condition.get("status") == "False":
+                return Observation(done=True, state=f"{name} failed", failed=f"init run {name} failed: "
+                                   f"{condition.get('reason')}: {condition.get('message')}")
+            return Observation(done=False, state=f"init run {name}: {condition.get('reason', 'Pending')}")
+        if not PIPELINERUN_NAME.match(name):
+            return Observation(done=False, state=f"ignoring PipelineRun {name}")
+        labels = run["metadata"].get("labels") or {}
+        if labels.get("branch") != "main":
+            return Observation(done=True, state=f"{name} unlabelled", failed=f"{name} lacks label branch=main")
+        self.user_run = run
+        done = sum(1 for tr in (run.get("status") or {}).get("taskRuns", {}).values()
+                   if _succeeded_condition(tr.get("status") or {}).get("status") in ("True", "False"))
+        total = len(((run.get("status") or {}).get("pipelineSpec") or run["spec"].get("pipelineSpec") or {})
+                    .get("tasks", []))
+        state = f"{name}: {condition.get('reason', 'Pending')}, {done}/{total} tasks done"
+        if condition.get("status") == "True":
+            return Observation(done=True, state=state)
+        if condition.get("status") == "False":
+            return Observation(done=True, state=state,
+                               failed=f"{name} failed: {condition.get('reason')}: {condition.get('message')}")
+        return Observation(done=False, state=state)
+
+
+def _succeeded_condition(resource: dict[str, Any]) -> dict[str, Any]:
+    status = resource.get("status", resource)
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Succeeded":
+            return dict(condition)
+    return {}
+
+
+def _taskrun_outcomes(kube: KubeClient, namespace: str, pipelinerun: str) -> dict[str, str]:
+    outcomes = {}
+    for taskrun in kube.list(TEKTON, "TaskRun", namespace, label_selector=f"tekton.dev/pipelineRun={pipelinerun}"):
+        task = (taskrun["metadata"].get("labels") or {}).get("tekton.dev/pipelineTask", taskrun["metadata"]["name"])
+        condition = _succeeded_condition(taskrun)
+        outcomes[task] = f"{condition.get('reason', 'Unknown')}: {condition.get('message', '')}".strip()
+    return outcomes
+
+
+@pytest.mark.stage("image_published", needs=("pipelinerun_succeeded",))
+def test_image_published(
+    stage: StageContext, registry: RegistryClient, world: World, names: QuickstartNames, facts: dict[str, Any]
+) -> None:
+    """The registry holds ``devops-sample:0.0.1-<source commit>``."""
+    tag = f"0.0.1-{facts['source_commit']}"
+    manifest = registry.manifest(names.image_repository, tag)
+    if manifest is None:
+        tags = registry.tags(names.image_repository)
+        stage.fail(f"the registry has no {names.image_repository}:{tag}; its tags are {tags}")
+    image_url = f"{world.registry.host}/{names.image_repository}:{tag}"
+    facts["image_url"] = image_url
+    stage.fact("image_url", image_url)
+    stage.fact("image_digest", manifest.digest)
+
+
+@pytest.mark.stage("image_tag_rewritten", needs=("pipelinerun_succeeded",))
+def test_image_tag_rewritten(
+    stage: StageContext,
+    world: World,
+    names: QuickstartNames,
+    facts: dict[str, Any],
+    workdir: Any,
+) -> None:
+    """The pipeline bot's commit in the deploy repo points the Deployment at the new image."""
+    image_url = f"{world.registry.host}/{names.image_repository}:0.0.1-{facts['source_commit']}"
+    project = f"{names.product}/{names.deploy_repo}"
+    copy = GitWorkingCopy.clone(f"{world.gitlab_url}/{project}.git", workdir / "deploy-check", world.gitlab_token)
+    message = copy.log_message("HEAD")
+    expected_message = f"{BOT_COMMIT_PREFIX}{image_url}"
+    if message.strip() != expected_message:
+        stage.fail(f"the deploy repo's last commit is {message.strip()!r}, expected {expected_message!r}")
+    images = _container_images(copy.read(DEPLOY_FILE))
+    stage.evidence("deployment-images.json", images)
+    if images.get("ks-sample") != image_url:
+        stage.fail(f"{DEPLOY_FILE} names {images.get('ks-sample')!r} for ks-sample, expected {image_url!r}")
+    stage.fact("deploy_commit", copy.head())
+    stage.fact("image_url", image_url)
+
+
+def _container_images(manifest_text: str) -> dict[str, str]:
+    images: dict[str, str] = {}
+    for document in yaml.safe_load_all(manifest_text):
+        if not document or document.get("kind") != "Deployment":
+            continue
+        for container in document["spec"]["template"]["spec"].get("containers", []):
+            images[container["name"]] = container.get("image", "")
+    return images
