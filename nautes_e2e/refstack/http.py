@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -15,22 +16,23 @@ class RunningSite:
 
     runner: web.AppRunner
     port: int
+    tls: bool = False
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{LOOPBACK}:{self.port}"
 
     async def stop(self) -> None:
         await self.runner.cleanup()
 
 
-async def serve(app: web.Application, port: int = 0) -> RunningSite:
-    """Start ``app`` on 127.0.0.1 (a free port unless ``port`` is given) and return where it listens."""
+async def serve(app: web.Application, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> RunningSite:
+    """Start ``app`` on 127.0.0.1 (a free port unless ``port`` is given; HTTPS with ``ssl_context``)."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, LOOPBACK, port, reuse_address=True)
+    site = web.TCPSite(runner, LOOPBACK, port, ssl_context=ssl_context, reuse_address=True)
     await site.start()
-    server = site._server
-    assert server is not None and server.sockets, "aiohttp site did not bind a socket"  # noqa: S101
-    bound_port = int(server.sockets[0].getsockname()[1])
-    return RunningSite(runner=runner, port=bound_port)
+    sockets = getattr(site._server, "sockets", None)
+    if not sockets:
+        raise RuntimeError("aiohttp site did not bind a socket")
+    return RunningSite(runner=runner, port=int(sockets[0].getsockname()[1]), tls=ssl_context is not None)

@@ -61,7 +61,8 @@ class ReferenceStack:
         self.vault = OpenBao(log_path=self.logs / "openbao.log")
         self.gitlab = GitLab(directory / "gitlab")
         self.store = ObjectStore()
-        self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token)
+        # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
+        self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True)
         self.registry = Registry(self.credentials.registry_username, self.credentials.registry_password)
         self.nautes: NautesApiServer | None = None
         self.runtime: RuntimeControllers | None = None
@@ -103,7 +104,12 @@ class ReferenceStack:
 
     def _write_target_files(self) -> None:
         kubeconfig = self.directory / f"kubeconfig-{RUNTIME_CLUSTER}.yaml"
-        _write_private(kubeconfig, kubeconfig_yaml(self.kube.url, self.credentials.kube_admin_token, RUNTIME_CLUSTER))
+        _write_private(
+            kubeconfig,
+            kubeconfig_yaml(
+                self.kube.url, self.credentials.kube_admin_token, RUNTIME_CLUSTER, ca_pem=self.kube.ca_pem
+            ),
+        )
         target = {
             "schema": 1,
             "simulated": True,

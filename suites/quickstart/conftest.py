@@ -4,6 +4,8 @@ is initialised)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nautes_e2e.secrets import Secret
@@ -38,3 +40,9 @@ def values(names: QuickstartNames, world: World, runtime_cluster: ClusterEndpoin
         "pipeline-runtime-name": names.pipeline_runtime,
         "registry-url": world.registry.host,
     }
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Scratch space for the working copies the stages clone and push."""
+    return tmp_path_factory.mktemp("quickstart")

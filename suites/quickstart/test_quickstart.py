@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from nautes_e2e.scenario import Scenario
 from nautes_e2e.secrets import Secret
 from nautes_e2e.stages import Observation, StageContext, follow, wait_for
 from nautes_e2e.targets import World
+from fixtures.teardown import AppliedDocuments
 from suites.quickstart.names import QuickstartNames
 
 pytestmark = pytest.mark.xdist_group("quickstart")
@@ -52,8 +54,7 @@ def test_preflight(
         stage.fail(f"Vault at {world.vault_url} is not healthy (sealed or not initialised)")
     registry.ping()
     stage.fact("kubernetes_version", kube.version().get("gitVersion", "?"))
-    for note in scenario.notes:
-        stage.note(f"{note.topic}: the quickstart says {note.quickstart}; v0.4.x {note.behaviour} ({note.source})")
+    stage.fact("scenario_notes", len(scenario.notes))
 
 
 @pytest.mark.stage("register_cluster", needs=("preflight",))
@@ -64,12 +65,10 @@ def test_register_cluster(
     vault: VaultClient,
     names: QuickstartNames,
     values: dict[str, str],
-    applied: list[str],
+    applied: AppliedDocuments,
 ) -> None:
     """The runtime cluster is registered as a physical pipeline worker; its kubeconfig lands in Vault."""
-    documents = scenario.documents("cluster", values)
-    applied.append("cluster")
-    for result in nautes.apply(documents):
+    for result in applied.apply(scenario.documents("cluster", values)):
         stage.progress(f"{result.kind} {result.name}: {result.message}")
     cluster = nautes.get("Cluster", names.cluster)
     stage.evidence("cluster.json", cluster)
@@ -97,13 +96,12 @@ def test_initialise_product(
     kube: KubeClient,
     names: QuickstartNames,
     values: dict[str, str],
-    applied: list[str],
+    applied: AppliedDocuments,
     stage_timeout: float,
 ) -> None:
     """Product, project, code repos, environment, binding and pipeline runtime exist where Nautes puts them."""
     for group in ("product", "pipeline"):
-        applied.append(group)
-        for result in nautes.apply(scenario.documents(group, values)):
+        for result in applied.apply(scenario.documents(group, values)):
             stage.progress(f"{result.kind} {result.name}: {result.message}")
 
     projects = {p["path"]: p for p in gitlab.group_projects(names.product)}
@@ -174,7 +172,7 @@ def test_push_deployment_manifests(
     gitlab: GitLabClient,
     names: QuickstartNames,
     values: dict[str, str],
-    workdir: Any,
+    workdir: Path,
 ) -> None:
     """The deploy repo holds the manifests, the Ingress host rewritten to the cluster IP, force-pushed to main."""
     files = scenario.repo_files("deployment", values)
@@ -201,7 +199,7 @@ def test_push_pipeline(
     names: QuickstartNames,
     values: dict[str, str],
     facts: dict[str, Any],
-    workdir: Any,
+    workdir: Path,
 ) -> None:
     """The pipeline (variables substituted) and the sample app are force-pushed to the source repo's main."""
     files = scenario.repo_files("sourcecode", values)
@@ -228,56 +226,66 @@ def test_pipelinerun_succeeded(
     """The push's webhook starts the init run, which starts ``main-pipiline-n<hex>``; it must succeed."""
     namespace = names.pipeline_runtime
     tracker = PipelineRunTracker()
-    final = follow(
+    follow(
         f"PipelineRun main-pipiline-n<hex> in {namespace}",
         kube.watch(TEKTON, "PipelineRun", namespace, timeout_s=stage_timeout),
         tracker.judge,
         progress=stage.progress,
     )
+    if tracker.init_failure:
+        stage.evidence("init-pipelinerun.json", tracker.init_run or {})
+        stage.fail(tracker.init_failure)
     run = tracker.user_run
-    assert run is not None  # follow() only returns once the user's run is decided
+    if run is None:  # follow() returns only once a run is decided
+        stage.fail(f"no main-pipiline-n<hex> run was decided in {namespace}")
     name = run["metadata"]["name"]
     stage.fact("pipelinerun", name)
     stage.evidence("pipelinerun.json", run)
-    taskruns = _taskrun_outcomes(kube, namespace, name)
-    stage.fact("taskruns", taskruns)
+    stage.fact("taskruns", _taskrun_outcomes(kube, namespace, name))
     facts["pipelinerun"] = name
-    if final.failed:
-        stage.fail(final.failed)
+    labels = run["metadata"].get("labels") or {}
+    if labels.get("branch") != "main":
+        stage.fail(f"{name} is labelled {labels}, not branch=main")
+    condition = _succeeded_condition(run)
+    if condition.get("status") != "True":
+        for pod, log in _failed_pod_logs(kube, namespace, run).items():
+            stage.evidence(f"{pod}.log", log)
+        stage.fail(f"{name} failed: {condition.get('reason')}: {condition.get('message')}")
 
 
 class PipelineRunTracker:
-    """Judges the PipelineRun events of the runtime namespace: the ``hooks-`` init run, then the user's run."""
+    """Judges the PipelineRun events of the runtime namespace: the ``hooks-`` init run, then the user's run.
+
+    A decided run ends the wait at once (success or failure); the stage then reads what was seen."""
 
     def __init__(self) -> None:
         self.user_run: dict[str, Any] | None = None
+        self.init_run: dict[str, Any] | None = None
+        self.init_failure: str | None = None
 
     def judge(self, event: tuple[str, dict[str, Any]]) -> Observation:
         _, run = event
         name = run["metadata"]["name"]
         condition = _succeeded_condition(run)
+        reason = condition.get("reason", "Pending")
         if name.startswith("hooks-"):
+            self.init_run = run
             if condition.get("status") == "False":
-                return Observation(done=True, state=f"{name} failed", failed=f"init run {name} failed: "
-                                   f"{condition.get('reason')}: {condition.get('message')}")
-            return Observation(done=False, state=f"init run {name}: {condition.get('reason', 'Pending')}")
+                self.init_failure = f"the init run {name} failed: {reason}: {condition.get('message')}"
+                return Observation(done=True, state=f"init run {name}: {reason}")
+            return Observation(done=False, state=f"init run {name}: {reason}")
         if not PIPELINERUN_NAME.match(name):
-            return Observation(done=False, state=f"ignoring PipelineRun {name}")
-        labels = run["metadata"].get("labels") or {}
-        if labels.get("branch") != "main":
-            return Observation(done=True, state=f"{name} unlabelled", failed=f"{name} lacks label branch=main")
+            return Observation(done=False, state=f"PipelineRun {name} (not the quickstart's): {reason}")
         self.user_run = run
-        done = sum(1 for tr in (run.get("status") or {}).get("taskRuns", {}).values()
-                   if _succeeded_condition(tr.get("status") or {}).get("status") in ("True", "False"))
-        total = len(((run.get("status") or {}).get("pipelineSpec") or run["spec"].get("pipelineSpec") or {})
-                    .get("tasks", []))
-        state = f"{name}: {condition.get('reason', 'Pending')}, {done}/{total} tasks done"
-        if condition.get("status") == "True":
-            return Observation(done=True, state=state)
-        if condition.get("status") == "False":
-            return Observation(done=True, state=state,
-                               failed=f"{name} failed: {condition.get('reason')}: {condition.get('message')}")
-        return Observation(done=False, state=state)
+        status = run.get("status") or {}
+        tasks = (status.get("pipelineSpec") or run["spec"].get("pipelineSpec") or {}).get("tasks", [])
+        finished = sum(
+            1
+            for taskrun in (status.get("taskRuns") or {}).values()
+            if _succeeded_condition(taskrun).get("status") in ("True", "False")
+        )
+        state = f"{name}: {reason}, {finished}/{len(tasks)} tasks done"
+        return Observation(done=condition.get("status") in ("True", "False"), state=state)
 
 
 def _succeeded_condition(resource: dict[str, Any]) -> dict[str, Any]:
@@ -286,6 +294,15 @@ def _succeeded_condition(resource: dict[str, Any]) -> dict[str, Any]:
         if condition.get("type") == "Succeeded":
             return dict(condition)
     return {}
+
+
+def _failed_pod_logs(kube: KubeClient, namespace: str, run: dict[str, Any]) -> dict[str, str]:
+    logs = {}
+    for taskrun in ((run.get("status") or {}).get("taskRuns") or {}).values():
+        status = taskrun.get("status") or {}
+        if _succeeded_condition(taskrun).get("status") == "False" and status.get("podName"):
+            logs[status["podName"]] = kube.pod_log(namespace, status["podName"])
+    return logs
 
 
 def _taskrun_outcomes(kube: KubeClient, namespace: str, pipelinerun: str) -> dict[str, str]:
@@ -319,7 +336,7 @@ def test_image_tag_rewritten(
     world: World,
     names: QuickstartNames,
     facts: dict[str, Any],
-    workdir: Any,
+    workdir: Path,
 ) -> None:
     """The pipeline bot's commit in the deploy repo points the Deployment at the new image."""
     image_url = f"{world.registry.host}/{names.image_repository}:0.0.1-{facts['source_commit']}"

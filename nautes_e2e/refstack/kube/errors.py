@@ -53,7 +53,9 @@ def not_found(group: str, plural: str, name: str) -> KubeError:
 
 def already_exists(group: str, plural: str, name: str) -> KubeError:
     resource = f"{plural}.{group}" if group else plural
-    return KubeError(409, "AlreadyExists", f'{resource} "{name}" already exists', _details(name, group, plural))
+    return KubeError(
+        409, "AlreadyExists", f'{resource} "{name}" already exists', _details(name, group, plural)
+    )
 
 
 def conflict(group: str, plural: str, name: str, why: str) -> KubeError:
@@ -67,7 +69,9 @@ STALE_OBJECT = "the object has been modified; please apply your changes to the l
 
 def forbidden(group: str, plural: str, name: str, why: str) -> KubeError:
     resource = f"{plural}.{group}" if group else plural
-    return KubeError(403, "Forbidden", f'{resource} "{name}" is forbidden: {why}', _details(name, group, plural))
+    return KubeError(
+        403, "Forbidden", f'{resource} "{name}" is forbidden: {why}', _details(name, group, plural)
+    )
 
 
 def invalid(group: str, kind: str, name: str, field: str, cause: str, detail: str) -> KubeError:
@@ -101,12 +105,14 @@ def resource_not_found() -> KubeError:
 
 
 def method_not_allowed() -> KubeError:
-    return KubeError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})
+    return KubeError(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
+    )
 
 
 def unsupported_media_type(accepted: tuple[str, ...]) -> KubeError:
-    message = (
-        f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}"
+    message = "the body of the request was in an unknown format - accepted media types include: " + ", ".join(
+        accepted
     )
     return KubeError(415, "UnsupportedMediaType", message)
 

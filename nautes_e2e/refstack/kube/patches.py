@@ -4,8 +4,8 @@
 * Strategic merge patch: applied as a merge patch. Kubernetes merges some lists by key (containers by
   ``name``) and honours ``$patch`` directives; the emulation replaces lists instead, which is exact for
   every patch the reference stack and the kubernetes client send on maps and scalars.
-* JSON patch (RFC 6902): ``add``, ``remove``, ``replace``, ``move``, ``copy``, ``test``; a failing operation is
-  a 422, as in the apiserver.
+* JSON patch (RFC 6902): ``add``, ``remove``, ``replace``, ``move``, ``copy``, ``test``; a failing
+  operation is a 422, as in the apiserver.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise unprocessable(f"add operation does not apply: doc is missing path: {path!r}")
+        raise unprocessable(f'JSON pointer must be empty or start with a "/": {path!r}')
     return [part.replace("~1", "/").replace("~0", "~") for part in path[1:].split("/")]
 
 

@@ -95,7 +95,7 @@ class FieldSelector:
             if match is None:
                 raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
             if match["field"] not in COMMON_FIELD_LABELS + extra_fields:
-                raise bad_request(f'field label not supported: {match["field"]}')
+                raise bad_request(f"field label not supported: {match['field']}")
             terms.append((match["field"], match["op"] != "!=", match["value"]))
         return cls(tuple(terms))
 

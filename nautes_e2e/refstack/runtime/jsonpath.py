@@ -80,7 +80,7 @@ def assign(document: dict[str, Any], path: str, value: Any) -> None:
 
 
 def _descend(container: Any, key: Any) -> Any:
-    child = container[key]
+    child = container.get(key) if isinstance(container, dict) else container[key]
     if child is None:
         child = container[key] = {}
     return child

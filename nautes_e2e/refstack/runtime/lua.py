@@ -54,9 +54,13 @@ class UnsupportedScript(ValueError):
     """A Sensor carries Lua this emulation does not evaluate (it only knows what Nautes writes)."""
 
 
+class LuaRuntimeError(RuntimeError):
+    """The script would raise in gopher-lua (e.g. indexing a missing header); Argo Events drops the event."""
+
+
 @dataclass(frozen=True)
 class MatchRule:
-    """``string.match(<key>, pattern)`` for any of ``patterns``; ``key`` is a Lua path like ``event.body.ref``."""
+    """``string.match(<key>, pattern)`` for any of ``patterns``; ``key``: a Lua path (``event.body.ref``)."""
 
     key: str
     patterns: tuple[str, ...]
@@ -73,7 +77,7 @@ def render_match_script(rules: Sequence[MatchRule]) -> str:
 
 
 def parse_match_script(script: str) -> list[MatchRule]:
-    """The rules of a script :func:`render_match_script` wrote; anything else is :class:`UnsupportedScript`."""
+    """The rules of a script :func:`render_match_script` wrote; others are :class:`UnsupportedScript`."""
     rules = [
         MatchRule(key=m["key"], patterns=tuple(_STRING_RE.findall(m["patterns"])))
         for m in _BLOCK_RE.finditer(script)
@@ -101,13 +105,15 @@ def apply_transform_script(script: str, event: dict[str, Any]) -> dict[str, Any]
     """Run Nautes' push-ref transform on an event's data; other scripts are :class:`UnsupportedScript`."""
     if script != TRANSFORM_SCRIPT:
         raise UnsupportedScript("the sensor transform script is not one the Nautes runtime operator writes")
-    headers = event.get("headers") or {}
-    values = headers.get("X-Gitlab-Event") or []
+    values = (event.get("headers") or {}).get("X-Gitlab-Event")
+    if not isinstance(values, list):
+        raise LuaRuntimeError("bad argument #1 to pairs (table expected, got nil)")
     event_type = values[-1] if values else ""
-    ref = ""
+    default: dict[str, Any] = {"ref": ""}
     if event_type in ("Push Hook", "Tag Push Hook"):
         ref = (event.get("body") or {}).get("ref")
-    return {**event, "default": {"ref": ref}}
+        default = {"ref": ref} if ref is not None else {}  # assigning nil removes the key
+    return {**event, "default": default}
 
 
 _CLASSES = {

@@ -1,0 +1,52 @@
+"""Clients of the world the quickstart runs in: each speaks the protocol the user's own tool would.
+
+``NautesClient`` sends what the ``nautes`` CLI v0.4.2 sends; ``GitLabClient`` is python-gitlab;
+``GitWorkingCopy`` is the real ``git``; ``KubeClient`` is the kubernetes client; ``VaultClient`` is hvac;
+``RegistryClient`` speaks the OCI distribution API. None of them knows which target it talks to.
+"""
+
+from __future__ import annotations
+
+from nautes_e2e.clients.git import GitError, GitInvocation, GitWorkingCopy, git_invocation
+from nautes_e2e.clients.gitlab import GitLabClient, GitLabError, GitLabNotFound
+from nautes_e2e.clients.kube import KubeClient, KubeError
+from nautes_e2e.clients.nautes import (
+    ApplyResult,
+    Document,
+    DocumentError,
+    NautesApiError,
+    NautesClient,
+    NautesConnectionError,
+    WireError,
+    document_request,
+    parse_documents,
+)
+from nautes_e2e.clients.registry import Manifest, RegistryClient, RegistryEndpoint, RegistryError
+from nautes_e2e.clients.vault import VaultClient, VaultClientError
+
+__all__ = [
+    "ApplyResult",
+    "Document",
+    "DocumentError",
+    "GitError",
+    "GitInvocation",
+    "GitLabClient",
+    "GitLabError",
+    "GitLabNotFound",
+    "GitWorkingCopy",
+    "KubeClient",
+    "KubeError",
+    "Manifest",
+    "NautesApiError",
+    "NautesClient",
+    "NautesConnectionError",
+    "RegistryClient",
+    "RegistryEndpoint",
+    "RegistryError",
+    "VaultClient",
+    "VaultClientError",
+    "WireError",
+    "document_request",
+    "git_invocation",
+    "parse_documents",
+]

@@ -1,0 +1,109 @@
+"""GitLab, through python-gitlab: what the quickstart user looks at or clicks in the GitLab UI.
+
+python-gitlab's errors carry the HTTP status; here a 404 becomes :class:`GitLabNotFound` (the stages ask
+"does it exist?") and everything else :class:`GitLabError`, both with redacted text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gitlab
+import gitlab.exceptions
+
+from nautes_e2e.secrets import Secret, redact
+
+T = TypeVar("T")
+
+
+class GitLabError(Exception):
+    """A GitLab API call failed; ``status`` is the HTTP status when there was a reply."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(redact(message))
+        self.status = status
+
+
+class GitLabNotFound(GitLabError):
+    """The group, project, file or branch does not exist (or the token may not see it)."""
+
+
+class GitLabClient:
+    """A GitLab user's view of GitLab, authenticated with a personal access token."""
+
+    def __init__(self, url: str, token: Secret, ca_bundle: Path | None = None) -> None:
+        self._gl = gitlab.Gitlab(
+            url, private_token=token.reveal(), ssl_verify=str(ca_bundle) if ca_bundle else True, timeout=30
+        )
+
+    def current_user(self) -> dict[str, Any]:
+        """``GET /user``: the token's owner."""
+        return self._call("GET /user", lambda: _as_dict(self._gl.http_get("/user")))
+
+    def group_projects(self, group_path: str) -> list[dict[str, Any]]:
+        """Every project of a group (the product's repositories); GitLabNotFound when the group is absent."""
+
+        def projects() -> list[dict[str, Any]]:
+            group = self._gl.groups.get(group_path)
+            return [project.asdict() for project in group.projects.list(get_all=True)]
+
+        return self._call(f"projects of group {group_path}", projects)
+
+    def project(self, path_with_namespace: str) -> dict[str, Any]:
+        return self._call(
+            f"project {path_with_namespace}", lambda: self._gl.projects.get(path_with_namespace).asdict()
+        )
+
+    def allow_force_push(self, project_path: str, branch: str) -> None:
+        """What the quickstart asks the user to click: protect ``branch`` with force-push allowed."""
+
+        def allow() -> None:
+            project = self._gl.projects.get(project_path, lazy=True)
+            try:
+                project.protectedbranches.get(branch)
+            except gitlab.exceptions.GitlabGetError as error:
+                if error.response_code != 404:
+                    raise
+                project.protectedbranches.create({"name": branch, "allow_force_push": True})
+                return
+            project.protectedbranches.update(branch, {"allow_force_push": True})
+
+        self._call(f"protected branch {branch} of {project_path}", allow)
+
+    def file_text(self, project_path: str, path: str, ref: str) -> str:
+        """A file's content at ``ref`` (repository files API, raw)."""
+
+        def raw() -> str:
+            content = self._gl.projects.get(project_path, lazy=True).files.raw(file_path=path, ref=ref)
+            return bytes(content).decode()
+
+        return self._call(f"file {path}@{ref} of {project_path}", raw)
+
+    def commits(self, project_path: str, ref: str, path: str | None = None) -> list[dict[str, Any]]:
+        """Commits reachable from ``ref`` (newest first), optionally only those touching ``path``."""
+
+        def commits() -> list[dict[str, Any]]:
+            manager = self._gl.projects.get(project_path, lazy=True).commits
+            # `path` is python-gitlab's own keyword (the request path): pass GitLab's filter as a query.
+            query = {"ref_name": ref, **({"path": path} if path else {})}
+            return [commit.asdict() for commit in manager.list(get_all=True, query_parameters=query)]
+
+        return self._call(f"commits of {project_path}@{ref}", commits)
+
+    @staticmethod
+    def _call(what: str, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except gitlab.exceptions.GitlabError as error:
+            status = error.response_code
+            if status == 404:
+                raise GitLabNotFound(f"{what}: not found ({error.error_message})", status) from None
+            raise GitLabError(f"{what}: {error}", status) from None
+
+
+def _as_dict(reply: Any) -> dict[str, Any]:
+    if not isinstance(reply, dict):
+        raise GitLabError(f"expected a JSON object, got {type(reply).__name__}")
+    return reply

@@ -1,0 +1,157 @@
+"""A container registry through the OCI distribution API (``/v2/``), as ``docker``/``crane`` see it.
+
+Authentication follows the distribution spec: credentials are sent as HTTP Basic; a registry that answers
+401 with a ``Bearer`` challenge (Docker Hub, ghcr.io, Harbor) gets a token from the named realm first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from nautes_e2e.secrets import Secret, redact
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+_NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+@dataclass(frozen=True)
+class RegistryEndpoint:
+    """Where the registry is (``host`` as in an image reference: ``127.0.0.1:5000``) and how to log in."""
+
+    host: str
+    scheme: str
+    username: Secret | None
+    password: Secret | None
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An image manifest (or index: then ``layers`` is 0 and ``config_digest`` None)."""
+
+    digest: str
+    media_type: str
+    layers: int
+    config_digest: str | None
+
+
+class RegistryError(Exception):
+    """The registry refused or could not be reached (redacted text)."""
+
+
+class RegistryClient:
+    def __init__(self, endpoint: RegistryEndpoint, ca_bundle: Path | None = None) -> None:
+        self.endpoint = endpoint
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._session.verify = str(ca_bundle) if ca_bundle else True
+        self._basic = (
+            (endpoint.username.reveal(), endpoint.password.reveal())
+            if endpoint.username is not None and endpoint.password is not None
+            else None
+        )
+        self._bearer: Secret | None = None
+
+    def ping(self) -> None:
+        """``GET /v2/`` must answer 200 with our credentials."""
+        response = self._get("/v2/")
+        if response.status_code != 200:
+            raise RegistryError(f"{self.endpoint.url}/v2/ answered {response.status_code}: {_text(response)}")
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of a repository (following ``Link`` pagination); [] when the repository is unknown."""
+        tags: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list"
+        while path:
+            response = self._get(path)
+            if response.status_code == 404:
+                return []
+            self._expect_ok(response, f"tags of {repository}")
+            tags.extend(response.json().get("tags") or [])
+            link = _NEXT_LINK.search(response.headers.get("Link", ""))
+            path = link.group(1) if link else None
+        return tags
+
+    def manifest(self, repository: str, reference: str) -> Manifest | None:
+        """The manifest of ``repository:reference`` (tag or digest); None when there is none."""
+        response = self._get(f"/v2/{repository}/manifests/{reference}", accept=", ".join(MANIFEST_TYPES))
+        if response.status_code == 404:
+            return None
+        self._expect_ok(response, f"manifest {repository}:{reference}")
+        body: dict[str, Any] = response.json()
+        digest = (
+            response.headers.get("Docker-Content-Digest")
+            or "sha256:" + hashlib.sha256(response.content).hexdigest()
+        )
+        media_type = str(body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0])
+        config = body.get("config")
+        return Manifest(
+            digest=digest,
+            media_type=media_type,
+            layers=len(body.get("layers") or []),
+            config_digest=str(config["digest"]) if isinstance(config, dict) and "digest" in config else None,
+        )
+
+    def _get(self, path: str, accept: str = "application/json") -> requests.Response:
+        url = urljoin(self.endpoint.url + "/", path.lstrip("/")) if not path.startswith("http") else path
+        try:
+            response = self._session.get(url, headers=self._headers(accept), auth=self._auth(), timeout=30)
+            challenge = response.headers.get("WWW-Authenticate", "")
+            if response.status_code == 401 and challenge.lower().startswith("bearer "):
+                self._bearer = self._token(challenge)
+                response = self._session.get(
+                    url, headers=self._headers(accept), auth=self._auth(), timeout=30
+                )
+        except requests.RequestException as error:
+            raise RegistryError(redact(f"GET {url}: {error}")) from None
+        return response
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept}
+        if self._bearer is not None:
+            headers["Authorization"] = "Bearer " + self._bearer.reveal()
+        return headers
+
+    def _auth(self) -> tuple[str, str] | None:
+        return None if self._bearer is not None else self._basic
+
+    def _token(self, challenge: str) -> Secret:
+        """The distribution token flow: GET realm?service=…&scope=… with Basic credentials."""
+        params = dict(_CHALLENGE_PARAM.findall(challenge))
+        realm = params.pop("realm", "")
+        if not realm:
+            raise RegistryError(f"{self.endpoint.url}: Bearer challenge without a realm")
+        response = self._session.get(realm, params=params, auth=self._basic, timeout=30)
+        if response.status_code != 200:
+            raise RegistryError(f"token service {realm} answered {response.status_code}: {_text(response)}")
+        reply = response.json()
+        token = reply.get("token") or reply.get("access_token")
+        if not token:
+            raise RegistryError(f"token service {realm} returned no token")
+        return Secret(str(token))
+
+    def _expect_ok(self, response: requests.Response, what: str) -> None:
+        if response.status_code != 200:
+            raise RegistryError(
+                f"{what}: {self.endpoint.url} answered {response.status_code}: {_text(response)}"
+            )
+
+
+def _text(response: requests.Response) -> str:
+    return redact(response.text[:500])

@@ -1,0 +1,60 @@
+"""Vault (or OpenBao), through hvac: where Nautes keeps deploy keys, access tokens and kubeconfigs.
+
+The stages mostly need to know *that* a secret exists and which fields it has (contract §3.4); values are
+handed out only as :class:`Secret`, so that a report can never print them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import requests
+
+from nautes_e2e.secrets import Secret, redact
+
+
+class VaultClientError(Exception):
+    """A Vault call failed for another reason than "no such secret" (redacted text)."""
+
+
+class VaultClient:
+    def __init__(self, url: str, token: Secret, ca_bundle: Path | None = None) -> None:
+        self._client = hvac.Client(
+            url=url, token=token.reveal(), verify=str(ca_bundle) if ca_bundle else True
+        )
+        self.url = url
+
+    def healthy(self) -> bool:
+        """Initialised, unsealed, active, and the token is valid."""
+        try:
+            health = self._client.sys.read_health_status(method="GET")
+            if not isinstance(health, dict) or not health.get("initialized") or health.get("sealed", True):
+                return False
+            return bool(self._client.is_authenticated())
+        except (hvac.exceptions.VaultError, requests.RequestException):
+            return False
+
+    def kv_keys(self, mount: str, path: str) -> set[str] | None:
+        """The field names of a KV v2 secret (never the values); None when there is no such secret."""
+        data = self._read(mount, path)
+        return None if data is None else set(data)
+
+    def kv_secret(self, mount: str, path: str) -> dict[str, Secret] | None:
+        """The fields of a KV v2 secret, each value a Secret; None when there is no such secret."""
+        data = self._read(mount, path)
+        return None if data is None else {key: Secret(str(value)) for key, value in data.items()}
+
+    def _read(self, mount: str, path: str) -> dict[str, Any] | None:
+        try:
+            reply = self._client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point=mount, raise_on_deleted_version=True
+            )
+        except hvac.exceptions.InvalidPath:
+            return None
+        except (hvac.exceptions.VaultError, requests.RequestException) as error:
+            raise VaultClientError(redact(f"read {mount}/data/{path}: {error}")) from None
+        data = (reply.get("data") or {}).get("data")
+        return dict(data) if isinstance(data, dict) else None

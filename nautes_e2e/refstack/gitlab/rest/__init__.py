@@ -1,0 +1,46 @@
+"""GitLab 15.10's REST API v4 subset (one module per resource family) plus the internal API for hooks."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from nautes_e2e.refstack.gitlab import git_http
+from nautes_e2e.refstack.gitlab.rest import (
+    access_tokens,
+    branches,
+    commits,
+    deploy_keys,
+    files,
+    groups,
+    hooks,
+    internal,
+    members,
+    projects,
+    users,
+)
+from nautes_e2e.refstack.gitlab.rest.context import CONTEXT, ApiContext
+from nautes_e2e.refstack.gitlab.rest.errors import render_api_errors
+
+_RESOURCE_FAMILIES = (
+    users,
+    groups,
+    projects,
+    members,
+    deploy_keys,
+    access_tokens,
+    hooks,
+    branches,
+    files,
+    commits,
+    internal,
+)
+
+
+def build_app(ctx: ApiContext) -> web.Application:
+    """The whole HTTP side of the emulated GitLab: REST under ``/api/v4``, git smart HTTP under ``/<path>.git``."""
+    app = web.Application(middlewares=[render_api_errors])
+    app[CONTEXT] = ctx
+    for family in _RESOURCE_FAMILIES:
+        app.router.add_routes(family.routes)
+    app.router.add_routes(git_http.routes())
+    return app

@@ -1,0 +1,26 @@
+"""What every REST handler reaches through ``request.app``: the state, the URLs, the push receiver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from nautes_e2e.refstack.gitlab.receive import PushReceiver
+from nautes_e2e.refstack.gitlab.state import GitLabState
+from nautes_e2e.refstack.gitlab.urls import GitLabUrls
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    state: GitLabState
+    urls: GitLabUrls
+    receiver: PushReceiver
+    shared_secret: str
+
+
+CONTEXT = web.AppKey("gitlab_context", ApiContext)
+
+
+def context(request: web.Request) -> ApiContext:
+    return request.app[CONTEXT]

@@ -1,0 +1,177 @@
+"""Cluster-side setup for each Cluster CR that points at this stack's runtime cluster (contract §3.5 step 3).
+
+What Argo CD does from the cluster templates (CT ``runtimes/_RUNTIME_``: component namespaces, Tekton
+and its ClusterTasks, the Argo Events service account and CA ConfigMap, the ``vault-auth`` token reviewer)
+and what the cluster-operator does in Vault: a Kubernetes auth mount named after the cluster, configured
+with this cluster's API URL, a CA certificate and a token-reviewer JWT. Only pipeline workers whose
+``spec.apiServer`` is this cluster's are handled; other Cluster CRs belong to other targets. A Cluster CR
+that disappears has its auth mount disabled, and the components go once no such CR is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from nautes_e2e.refstack.kube import ObjectStore
+from nautes_e2e.refstack.runtime.event_objects import CA_CONFIGMAP, SENSOR_SERVICE_ACCOUNT
+from nautes_e2e.refstack.runtime.kube_apply import apply, delete_if_present, get_or_none
+from nautes_e2e.refstack.runtime.resources import Cluster
+from nautes_e2e.refstack.runtime.snapshots import TenantSnapshot
+from nautes_e2e.refstack.runtime.vault_api import VaultApi
+from nautes_e2e.refstack.tekton.catalog import CLUSTER_TASK_API_VERSION, CLUSTER_TASK_SPECS, install_tekton
+
+log = logging.getLogger(__name__)
+
+TOKEN_REVIEWER_NAMESPACE = "vault"
+TOKEN_REVIEWER_ACCOUNT = "vault-auth"
+RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
+CA_VALIDITY = dt.timedelta(days=365)
+
+
+def self_signed_ca_pem() -> str:
+    """A throw-away CA certificate: Vault wants one with ``disable_local_ca_jwt`` (the URL is plain HTTP)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nautes-e2e runtime cluster CA")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + CA_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def _cluster_role_binding(name: str, role: str, account: str, namespace: str) -> dict[str, object]:
+    return {
+        "apiVersion": RBAC_API_VERSION,
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+    }
+
+
+class ClusterOperator:
+    def __init__(self, store: ObjectStore, vault: VaultApi, kube_url: str, api_server: str) -> None:
+        self._store = store
+        self._vault = vault
+        self._kube_url = kube_url
+        self._api_server = api_server
+        self._ca_pem = self_signed_ca_pem()
+        self._clusters: set[str] = set()
+        self._created: list[tuple[str, str, str | None, str]] = []
+
+    def ours(self, tenant: TenantSnapshot) -> list[Cluster]:
+        return [
+            c for c in tenant.clusters.values() if c.api_server == self._api_server and c.is_pipeline_worker
+        ]
+
+    async def install(self, tenant: TenantSnapshot) -> None:
+        """Install components and configure Vault for every Cluster CR of this cluster (idempotent)."""
+        for cluster in self.ours(tenant):
+            self._install_components(cluster)
+            await self._configure_auth(cluster.name)
+            if cluster.name not in self._clusters:
+                log.info(
+                    "cluster %s: runtime components installed, auth/%s configured", cluster.name, cluster.name
+                )
+            self._clusters.add(cluster.name)
+
+    async def remove_gone(self, tenant: TenantSnapshot) -> None:
+        """Undo :meth:`install` for Cluster CRs that no longer point here."""
+        remaining = {cluster.name for cluster in self.ours(tenant)}
+        for name in sorted(self._clusters - remaining):
+            if f"{name}/" in await self._vault.auth_mounts():
+                await self._vault.disable_auth(name)
+            self._clusters.discard(name)
+            log.info("cluster %s removed: auth/%s disabled", name, name)
+        if not self._clusters:
+            self._uninstall_components()
+
+    def _install_components(self, cluster: Cluster) -> None:
+        namespaces = {component.namespace for component in cluster.components.values() if component.namespace}
+        for namespace in sorted(namespaces | {TOKEN_REVIEWER_NAMESPACE}):
+            self._create_once({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        install_tekton(self._store)
+        events = cluster.component_namespace("eventListener", "argo-events")
+        self._create_once(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": SENSOR_SERVICE_ACCOUNT, "namespace": events},
+            }
+        )
+        self._create_once(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": CA_CONFIGMAP, "namespace": events},
+                "data": {"ca.crt": self._ca_pem},
+            }
+        )
+        self._create_once(
+            _cluster_role_binding(
+                "tekton-pipelines-argoevents-cluster-access",
+                "tekton-pipelines-controller-cluster-access",
+                SENSOR_SERVICE_ACCOUNT,
+                events,
+            )
+        )
+        self._create_once(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": TOKEN_REVIEWER_ACCOUNT, "namespace": TOKEN_REVIEWER_NAMESPACE},
+            }
+        )
+        self._create_once(
+            _cluster_role_binding(
+                "role-tokenreview-binding",
+                "system:auth-delegator",
+                TOKEN_REVIEWER_ACCOUNT,
+                TOKEN_REVIEWER_NAMESPACE,
+            )
+        )
+
+    def _create_once(self, obj: dict[str, object]) -> None:
+        """Create ``obj`` unless it exists; remember what this operator created, to remove it later."""
+        metadata = obj["metadata"]
+        assert isinstance(metadata, dict)
+        key = (str(obj["apiVersion"]), str(obj["kind"]), metadata.get("namespace"), str(metadata["name"]))
+        if get_or_none(self._store, *key) is None:
+            apply(self._store, obj)
+            self._created.append(key)
+
+    def _uninstall_components(self) -> None:
+        for name in CLUSTER_TASK_SPECS:
+            delete_if_present(self._store, CLUSTER_TASK_API_VERSION, "ClusterTask", None, name)
+        while self._created:
+            delete_if_present(self._store, *self._created.pop())
+
+    async def _configure_auth(self, cluster: str) -> None:
+        if f"{cluster}/" not in await self._vault.auth_mounts():
+            await self._vault.enable_auth(cluster, "kubernetes")
+        reviewer_jwt = self._store.issue_service_account_token(
+            TOKEN_REVIEWER_NAMESPACE, TOKEN_REVIEWER_ACCOUNT
+        )
+        await self._vault.write(
+            f"auth/{cluster}/config",
+            {
+                "kubernetes_host": self._kube_url,
+                "kubernetes_ca_cert": self._ca_pem,
+                "token_reviewer_jwt": reviewer_jwt,
+                "disable_local_ca_jwt": True,
+            },
+        )

@@ -1,0 +1,30 @@
+"""A run's reports: ``report.json`` (schema version 1), ``junit.xml``, ``summary.md`` and the terminal table,
+all rendered from one :class:`Report` and all scrubbed of secrets."""
+
+from __future__ import annotations
+
+from nautes_e2e.report.environment import collect_environment
+from nautes_e2e.report.model import (
+    SCHEMA_VERSION,
+    Report,
+    RunSummary,
+    ScenarioNote,
+    ScenarioSummary,
+    TargetSummary,
+    run_result,
+)
+from nautes_e2e.report.terminal import terminal_table
+from nautes_e2e.report.writer import write_reports
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Report",
+    "RunSummary",
+    "ScenarioNote",
+    "ScenarioSummary",
+    "TargetSummary",
+    "collect_environment",
+    "run_result",
+    "terminal_table",
+    "write_reports",
+]

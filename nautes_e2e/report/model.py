@@ -1,0 +1,130 @@
+"""The content of a run's report, independent of its formats. ``Report.to_dict`` is ``report.json``,
+schema version 1; the other formats render from the same object."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from nautes_e2e.stages.model import UNSUCCESSFUL, StageRecord, iso_utc
+
+SCHEMA_VERSION = 1
+
+RunResult = Literal["passed", "failed"]
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    """The world the run used. ``endpoints`` are URLs and hosts only: credentials never enter a report."""
+
+    name: str
+    simulated: bool
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScenarioNote:
+    """Where the quickstart's text and Nautes v0.4.x differ, and what the scenario does about it."""
+
+    topic: str
+    quickstart: str
+    behaviour: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ScenarioSummary:
+    name: str
+    notes: tuple[ScenarioNote, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: str
+    started: datetime
+    finished: datetime
+    result: RunResult
+    command_line: str
+    kept_environment: bool
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished - self.started).total_seconds()
+
+
+@dataclass(frozen=True)
+class Report:
+    run: RunSummary
+    target: TargetSummary | None
+    scenario: ScenarioSummary | None
+    stages: tuple[StageRecord, ...]
+    facts: Mapping[str, Any]
+    environment: Mapping[str, str]
+
+    @property
+    def failed_stages(self) -> tuple[StageRecord, ...]:
+        return tuple(stage for stage in self.stages if stage.status in UNSUCCESSFUL)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``report.json`` document (schema version 1)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run": {
+                "id": self.run.id,
+                "started": iso_utc(self.run.started),
+                "finished": iso_utc(self.run.finished),
+                "duration_s": round(self.run.duration_s, 3),
+                "result": self.run.result,
+                "command_line": self.run.command_line,
+                "kept_environment": self.run.kept_environment,
+            },
+            "target": _target_dict(self.target),
+            "scenario": _scenario_dict(self.scenario),
+            "stages": [_stage_dict(stage) for stage in self.stages],
+            "facts": dict(self.facts),
+            "environment": dict(self.environment),
+        }
+
+
+def run_result(stages: tuple[StageRecord, ...], session_ok: bool) -> RunResult:
+    """A run passes when pytest's session did and no stage (teardown included) failed or errored."""
+    if session_ok and not any(stage.status in UNSUCCESSFUL for stage in stages):
+        return "passed"
+    return "failed"
+
+
+def _target_dict(target: TargetSummary | None) -> dict[str, Any] | None:
+    if target is None:
+        return None
+    return {"name": target.name, "simulated": target.simulated, "endpoints": dict(target.endpoints)}
+
+
+def _scenario_dict(scenario: ScenarioSummary | None) -> dict[str, Any] | None:
+    if scenario is None:
+        return None
+    return {"name": scenario.name, "notes": [asdict(note) for note in scenario.notes]}
+
+
+def _stage_dict(stage: StageRecord) -> dict[str, Any]:
+    data = stage.to_dict()
+    data["duration_s"] = round(stage.duration_s, 3)
+    return data
+
+
+def stage_details(stage: StageRecord) -> str:
+    """One line about a stage for tables: the diagnosis if it did not pass, the skip reason, or its facts."""
+    if stage.diagnosis:
+        return " ".join(stage.diagnosis.split())
+    if stage.skip_reason:
+        return stage.skip_reason
+    return ", ".join(f"{key}={format_fact(value)}" for key, value in stage.facts.items())
+
+
+def format_fact(value: object) -> str:
+    """A fact as text: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), default=str)

@@ -1,0 +1,144 @@
+"""The stage recorder: the one place a run's stages, their outcomes and the shared facts are kept.
+
+It knows nothing about pytest: the plugin tells it when a stage begins, runs and ends, and work done outside
+a test (the ``nautes remove`` teardown in a session fixture finalizer) uses :meth:`StageRecorder.stage`
+directly. Every report is built from what it holds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from nautes_e2e.secrets import redact
+from nautes_e2e.stages.context import ProgressSink, StageContext
+from nautes_e2e.stages.evidence import EvidenceStore
+from nautes_e2e.stages.model import (
+    StageFailure,
+    StageRecord,
+    StageStatus,
+    describe_exception,
+    utc_now_iso,
+)
+
+
+class StageRecorder:
+    """Records stages in the order they begin, and the facts they share."""
+
+    def __init__(self, evidence_store: EvidenceStore, progress_sink: ProgressSink) -> None:
+        self.evidence_store = evidence_store
+        self.progress_sink = progress_sink
+        self.records: dict[str, StageRecord] = {}
+        #: The session-wide facts: every ``stage.fact(...)`` lands here, and stages may add to it directly.
+        self.facts: dict[str, Any] = {}
+        self._contexts: dict[str, StageContext] = {}
+
+    def blocker(self, needs: Sequence[str]) -> str | None:
+        """The first stage among ``needs`` (depth first, in declaration order) that did not pass: it failed,
+        was skipped or blocked, or never ran in this session. ``None`` when the stage may run."""
+        for need in needs:
+            record = self.records.get(need)
+            if record is None or record.status != "passed":
+                return need
+            upstream = self.blocker(record.needs)
+            if upstream is not None:
+                return upstream
+        return None
+
+    def begin(self, name: str, needs: Sequence[str] = (), test_id: str | None = None) -> StageContext:
+        """Start (or restart, on a rerun) a stage; its attempts and evidence carry over."""
+        previous = self.records.get(name)
+        record = StageRecord(name=name, needs=tuple(needs), test_id=test_id, start=utc_now_iso())
+        if previous is not None:
+            record.attempts = previous.attempts
+            record.evidence = previous.evidence
+        self.records[name] = record
+        context = StageContext(record, self.facts, self.evidence_store, self.progress_sink)
+        self._contexts[name] = context
+        return context
+
+    def context(self, name: str) -> StageContext:
+        return self._contexts[name]
+
+    def count_attempt(self, name: str) -> None:
+        """The stage body is about to run (once more)."""
+        self.records[name].attempts += 1
+
+    def add_duration(self, name: str, seconds: float) -> None:
+        self.records[name].duration_s += seconds
+
+    def passed(self, name: str) -> None:
+        record = self.records[name]
+        if record.status == "running":
+            record.status = "passed"
+
+    def skipped(self, name: str, reason: str) -> None:
+        record = self.records[name]
+        record.status = "skipped"
+        record.skip_reason = reason
+
+    def failed(self, name: str, error: BaseException, *, status: StageStatus = "failed") -> None:
+        """Record why the stage did not pass, with the evidence a :class:`StageFailure` carries. The first
+        diagnosis stays: a teardown error after a failed body does not hide the failure."""
+        record = self.records[name]
+        context = self._contexts[name]
+        if isinstance(error, StageFailure):
+            for evidence_name, content in error.evidence.items():
+                context.evidence(evidence_name, content)
+        if record.status in ("failed", "error"):
+            return
+        record.status = status
+        record.diagnosis = redact(describe_exception(error))
+
+    def skip_stage(self, name: str, reason: str) -> None:
+        """Record a stage outside a test that was deliberately not run (teardown under ``--keep-env``)."""
+        self.begin(name)
+        self.skipped(name, reason)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageContext]:
+        """Run work outside a test as a recorded stage.
+
+        An ``Exception`` inside is recorded as the stage's failure and not re-raised: teardown runs in a
+        session finalizer, and pytest would blame whichever test happened to run last. The plugin turns a
+        failed stage into a failed run instead. Interrupts (Ctrl-C) are recorded and re-raised.
+        """
+        context = self.begin(name)
+        self.count_attempt(name)
+        started = time.monotonic()
+        try:
+            yield context
+        except Exception as error:
+            self.failed(name, error)
+        except BaseException as interrupt:
+            self.failed(name, interrupt, status="error")
+            raise
+        else:
+            self.passed(name)
+        finally:
+            self.add_duration(name, time.monotonic() - started)
+
+    def close_unfinished(self) -> None:
+        """Stages still running when the session ends were interrupted: say so rather than report them
+        as running."""
+        for record in self.records.values():
+            if record.status == "running":
+                record.status = "error"
+                record.diagnosis = "interrupted before the stage finished"
+
+    def export(self) -> dict[str, Any]:
+        """Everything recorded, as plain JSON data (to send from an xdist worker to the controller)."""
+        return {
+            "stages": [record.to_dict() for record in self.records.values()],
+            "facts": json.loads(json.dumps(self.facts, default=str)),
+        }
+
+    def absorb(self, exported: Mapping[str, Any]) -> None:
+        """Take over what a worker's recorder exported: it is the complete, newer state of the stages."""
+        for data in exported["stages"]:
+            record = StageRecord.from_dict(data)
+            self.records[record.name] = record
+        self.facts.update(exported["facts"])

@@ -1,0 +1,111 @@
+"""Waiting for the world to reach a state, and saying what it is waiting for while it waits.
+
+Two shapes: :func:`wait_for` polls a probe (tenacity does the retrying), :func:`follow` judges an event
+stream (a Kubernetes watch). Both print a progress line each time the observed state changes, end at once
+when the outcome is decided (a failed PipelineRun fails the stage now, not at the timeout), and turn a
+timeout into a :class:`StageFailure` that names the last state seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+from nautes_e2e.stages.context import ProgressSink
+from nautes_e2e.stages.model import StageFailure
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One look at the thing waited for. ``done``: the wait is over; ``failed``: the outcome is decided and
+    it is a failure (the text is the diagnosis); ``state``: what the progress line and a timeout show."""
+
+    done: bool
+    state: str
+    failed: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.done or self.failed is not None
+
+
+class _StateLine:
+    """Prints ``waiting for <what>: <state>`` when the state differs from the previous one."""
+
+    def __init__(self, describe: str, progress: ProgressSink) -> None:
+        self.describe = describe
+        self.progress = progress
+        self.last: Observation | None = None
+
+    def saw(self, observation: Observation) -> Observation:
+        if self.last is None or observation.state != self.last.state:
+            self.progress(f"waiting for {self.describe}: {observation.state}")
+        self.last = observation
+        return observation
+
+    def outcome(self, observation: Observation) -> Observation:
+        """Return a successful observation; raise the decided failure."""
+        if observation.failed is not None:
+            raise StageFailure(f"{self.describe}: {observation.failed}")
+        return observation
+
+    def gave_up(self, why: str) -> StageFailure:
+        last_state = self.last.state if self.last is not None else "nothing observed"
+        return StageFailure(f"{why}; last state: {last_state}")
+
+
+def wait_for(
+    describe: str,
+    probe: Callable[[], Observation],
+    *,
+    timeout_s: float,
+    interval_s: float,
+    progress: ProgressSink,
+) -> Observation:
+    """Call ``probe`` every ``interval_s`` until it is done or failed, at most ``timeout_s``.
+
+    Returns the final observation. Raises :class:`StageFailure` on a decided failure (at once) or at the
+    timeout (with the last state). Exceptions from ``probe`` propagate: a probe that expects transient
+    errors catches them and reports them as a state.
+    """
+    line = _StateLine(describe, progress)
+    retrying = Retrying(
+        stop=stop_after_delay(timeout_s),
+        wait=wait_fixed(interval_s),
+        retry=retry_if_result(lambda observation: not observation.decided),
+        retry_error_callback=_last_result,
+    )
+    final: Observation = retrying(lambda: line.saw(probe()))
+    if not final.decided:
+        raise line.gave_up(f"timed out after {timeout_s:g}s waiting for {describe}")
+    return line.outcome(final)
+
+
+def follow(
+    describe: str,
+    events: Iterable[T],
+    judge: Callable[[T], Observation],
+    *,
+    progress: ProgressSink,
+) -> Observation:
+    """Judge each event of ``events`` until one is done or failed; same printing and decisions as
+    :func:`wait_for`. The stream's own timeout (a watch's ``timeout_s``) bounds the wait: a stream that
+    ends undecided raises :class:`StageFailure` with the last state."""
+    line = _StateLine(describe, progress)
+    for event in events:
+        observation = line.saw(judge(event))
+        if observation.decided:
+            return line.outcome(observation)
+    raise line.gave_up(f"the event stream ended before {describe} was decided")
+
+
+def _last_result(retry_state: RetryCallState) -> Observation:
+    """At the timeout tenacity hands over the last attempt; its (undecided) observation is the answer."""
+    assert retry_state.outcome is not None  # tenacity calls this only after an attempt
+    result: Observation = retry_state.outcome.result()
+    return result

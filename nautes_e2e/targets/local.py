@@ -1,0 +1,138 @@
+"""The ``local`` target: the embedded reference stack, started as a separate process for the run.
+
+The harness never imports the stack (import-linter enforces it). It runs ``python -m nautes_e2e.refstack up
+--dir <dir>`` in its own process group, waits for ``<dir>/ready`` and then reads ``<dir>/target.yaml`` exactly
+as the ``existing`` target would, with ``<dir>/credentials.env`` merged over the environment. Stopping sends
+SIGTERM to the whole process group, then SIGKILL if it does not go away in time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from nautes_e2e.secrets import Secret, redact
+from nautes_e2e.targets.target_file import TargetError, load_target_file
+from nautes_e2e.targets.world import World
+
+REFSTACK_MODULE = "nautes_e2e.refstack"
+LOG_TAIL_LINES = 20
+
+
+def read_credentials(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines (blank lines and ``#`` comments skipped); errors name the line, not the value."""
+    credentials: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, separator, value = line.partition("=")
+        if not separator or not name.strip().isidentifier():
+            raise TargetError(f"{path}: line {number} is not NAME=value")
+        credentials[name.strip()] = value
+        Secret(value)  # registered with the redactor from now on
+    return credentials
+
+
+class LocalTarget:
+    """Starts the reference stack under ``<work_dir>/stack`` and stops it again."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        environ: Mapping[str, str] | None = None,
+        module: str = REFSTACK_MODULE,
+        startup_timeout_s: float = 120.0,
+        stop_timeout_s: float = 15.0,
+    ) -> None:
+        self.work_dir = work_dir
+        self.stack_dir = work_dir / "stack"
+        self.log_path = work_dir / "refstack.log"
+        self.environ = dict(os.environ if environ is None else environ)
+        self.module = module
+        self.startup_timeout_s = startup_timeout_s
+        self.stop_timeout_s = stop_timeout_s
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, "up", "--dir", str(self.stack_dir)]
+
+    def start(self) -> World:
+        """Spawn the stack, wait for ``ready``, return its world; on failure nothing is left running."""
+        self.stack_dir.mkdir(parents=True, exist_ok=True)
+        ready = self.stack_dir / "ready"
+        ready.unlink(missing_ok=True)
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environ,
+                start_new_session=True,
+            )
+        try:
+            self._wait_until_ready(self._process, ready)
+            credentials_path = self.stack_dir / "credentials.env"
+            credentials = read_credentials(credentials_path) if credentials_path.exists() else {}
+            return load_target_file(
+                self.stack_dir / "target.yaml", {**self.environ, **credentials}, target_name=self.name
+            )
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """SIGTERM the process group, wait, SIGKILL on timeout; does nothing when nothing runs."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        _signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(timeout=self.stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+
+    def _wait_until_ready(self, process: subprocess.Popen[bytes], ready: Path) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        while not ready.exists():
+            try:
+                # Waiting on the process doubles as the pause between checks: a crash ends it at once.
+                code = process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    raise TargetError(
+                        f"the reference stack was not ready after {self.startup_timeout_s:g}s "
+                        f"({' '.join(self.command)}); last lines of {self.log_path}:\n{self._log_tail()}"
+                    ) from None
+                continue
+            raise TargetError(
+                f"the reference stack exited with status {code} before it was ready "
+                f"({' '.join(self.command)}); last lines of {self.log_path}:\n{self._log_tail()}"
+            )
+
+    def _log_tail(self) -> str:
+        credentials_path = self.stack_dir / "credentials.env"
+        if credentials_path.exists():
+            with contextlib.suppress(TargetError):
+                read_credentials(credentials_path)  # registers whatever the stack already handed out
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        except OSError:
+            return "(no log)"
+        return redact("\n".join(lines)) or "(empty log)"
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)

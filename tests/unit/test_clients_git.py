@@ -1,0 +1,159 @@
+"""GitWorkingCopy with the real git: local bare repositories, and an HTTP endpoint that records headers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from nautes_e2e.clients import GitError, GitWorkingCopy, git_invocation
+from nautes_e2e.refstack.http import RunningSite, serve
+from nautes_e2e.secrets import Secret
+
+TOKEN = Secret("glpat-git-client-test-token")
+AUTHOR = ("Quickstart User", "quickstart@example.test")
+
+
+def bare_repository(path: Path) -> Path:
+    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(path)], check=True)
+    return path
+
+
+def remote_head(bare: Path, branch: str = "main") -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(bare), "rev-parse", f"refs/heads/{branch}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def test_init_commit_push_then_clone_reads_it_back(tmp_path: Path) -> None:
+    bare = bare_repository(tmp_path / "remote.git")
+    copy = GitWorkingCopy.init(tmp_path / "work", str(bare), None)
+    copy.write_files({"deployments/test/app.yaml": b"kind: Deployment\n", "README.md": b"hello\n"})
+    sha = copy.commit_all("submit the kubernetes manifests.", *AUTHOR)
+    copy.push("main")
+    assert remote_head(bare) == sha == copy.head()
+
+    clone = GitWorkingCopy.clone(str(bare), tmp_path / "check", None)
+    assert clone.head() == sha
+    assert clone.read("deployments/test/app.yaml") == "kind: Deployment\n"
+    assert clone.log_message() == "submit the kubernetes manifests."
+    author = subprocess.run(
+        ["git", "log", "-1", "--format=%an <%ae>|%cn"],
+        cwd=clone.path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert author == "Quickstart User <quickstart@example.test>|Quickstart User"
+
+
+def test_unrelated_history_needs_force_push(tmp_path: Path) -> None:
+    bare = bare_repository(tmp_path / "remote.git")
+    first = GitWorkingCopy.init(tmp_path / "first", str(bare), None)
+    first.write_files({"a.txt": b"1\n"})
+    first.commit_all("first", *AUTHOR)
+    first.push()
+
+    second = GitWorkingCopy.init(tmp_path / "second", str(bare), None)
+    second.write_files({"b.txt": b"2\n"})
+    sha = second.commit_all("second", *AUTHOR)
+    with pytest.raises(GitError, match=r"(?s)git push origin HEAD:refs/heads/main failed \(1\):.*rejected"):
+        second.push("main")
+    assert remote_head(bare) == first.head()
+    second.push("main", force=True)
+    assert remote_head(bare) == sha
+
+
+def test_commit_all_allows_an_empty_commit_so_a_re_push_triggers_again(tmp_path: Path) -> None:
+    bare = bare_repository(tmp_path / "remote.git")
+    copy = GitWorkingCopy.init(tmp_path / "work", str(bare), None)
+    copy.write_files({"a.txt": b"1\n"})
+    first = copy.commit_all("one", *AUTHOR)
+    second = copy.commit_all("two", *AUTHOR)
+    assert first != second
+    assert copy.log_message() == "two"
+
+
+def test_write_files_stays_inside_the_working_copy(tmp_path: Path) -> None:
+    copy = GitWorkingCopy.init(tmp_path / "work", "https://example.invalid/x.git", None)
+    for bad in ("../escape.txt", "/etc/passwd", ".git/config", ""):
+        with pytest.raises(ValueError, match="refusing to write"):
+            copy.write_files({bad: b"x"})
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_credentials_travel_in_the_environment_only() -> None:
+    invocation = git_invocation(["push", "--force", "origin", "HEAD:refs/heads/main"], TOKEN)
+    assert invocation.argv == ("git", "push", "--force", "origin", "HEAD:refs/heads/main")
+    assert all(TOKEN.reveal() not in arg for arg in invocation.argv)
+    encoded = base64.b64encode(f"oauth2:{TOKEN.reveal()}".encode()).decode()
+    assert all(encoded not in arg for arg in invocation.argv)
+    assert invocation.env["GIT_CONFIG_COUNT"] == "1"
+    assert invocation.env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
+    assert invocation.env["GIT_CONFIG_VALUE_0"] == f"Authorization: Basic {encoded}"
+    assert invocation.env["GIT_TERMINAL_PROMPT"] == "0"
+    assert "GIT_CONFIG_COUNT" not in git_invocation(["status"], None).env
+
+
+class HeaderRecorder:
+    """An HTTP endpoint that records the Authorization header git sends, then refuses with 403."""
+
+    def __init__(self) -> None:
+        self.authorizations: list[str | None] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._site: RunningSite = asyncio.run_coroutine_threadsafe(serve(app), self._loop).result(10)
+
+    @property
+    def url(self) -> str:
+        return self._site.url
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.authorizations.append(request.headers.get("Authorization"))
+        return web.Response(status=403, text=f"denied; you sent {request.headers.get('Authorization')}")
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._site.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[HeaderRecorder]:
+    running = HeaderRecorder()
+    yield running
+    running.close()
+
+
+def test_real_git_sends_the_token_as_basic_auth_and_errors_are_redacted(
+    recorder: HeaderRecorder, tmp_path: Path
+) -> None:
+    with pytest.raises(GitError) as caught:
+        GitWorkingCopy.clone(f"{recorder.url}/group/repo.git", tmp_path / "clone", TOKEN)
+    encoded = base64.b64encode(f"oauth2:{TOKEN.reveal()}".encode()).decode()
+    assert recorder.authorizations[0] == f"Basic {encoded}"
+    text = str(caught.value)
+    assert text.startswith(f"git clone -- {recorder.url}/group/repo.git ")
+    assert TOKEN.reveal() not in text
+    assert encoded not in text
+
+
+def test_credentials_in_a_url_never_reach_the_error(recorder: HeaderRecorder, tmp_path: Path) -> None:
+    url = recorder.url.replace("http://", "http://someone:pa55word-in-url@") + "/x.git"
+    with pytest.raises(GitError) as caught:
+        GitWorkingCopy.clone(url, tmp_path / "clone", None)
+    assert "pa55word-in-url" not in str(caught.value)
+    assert "***@127.0.0.1" in str(caught.value)

@@ -1,0 +1,432 @@
+"""NautesClient against a small recording aiohttp server: exactly what ``nautes`` v0.4.2 would send.
+
+The server is a test double for the CLI's side of the wire only: it records each request (method, raw
+path with query, headers, body) and answers what the test scripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from nautes_e2e.clients import (
+    Document,
+    DocumentError,
+    NautesApiError,
+    NautesClient,
+    NautesConnectionError,
+    WireError,
+    document_request,
+    parse_documents,
+)
+from nautes_e2e.refstack.http import RunningSite, serve
+from nautes_e2e.secrets import Secret
+
+TOKEN = Secret("glpat-nautes-client-test-token")
+
+
+@dataclass
+class Recorded:
+    method: str
+    path_qs: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Responder = Callable[[Recorded], web.Response]
+
+
+class RecordingServer:
+    """An aiohttp app on 127.0.0.1 in a background loop; ``respond`` decides each reply."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.respond: Responder = lambda request: web.json_response({"message": "Successfully saved"})
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._site: RunningSite = asyncio.run_coroutine_threadsafe(serve(app), self._loop).result(10)
+
+    @property
+    def url(self) -> str:
+        return self._site.url
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        recorded = Recorded(request.method, request.path_qs, dict(request.headers), await request.read())
+        self.requests.append(recorded)
+        return self.respond(recorded)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._site.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@pytest.fixture
+def server() -> Iterator[RecordingServer]:
+    running = RecordingServer()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def client(server: RecordingServer) -> Iterator[NautesClient]:
+    nautes = NautesClient(server.url + "/", TOKEN, timeout=5)
+    yield nautes
+    nautes.close()
+
+
+PRODUCT_FILE = """\
+apiVersion: nautes.resource.nautes.io/v1alpha1
+kind: Product
+spec:
+  name: demo
+  git:
+    gitlab: {name: demo, path: demo, visibility: private, description: demo, parentID: 0}
+---
+kind: CodeRepo
+spec:
+  name: repo-a
+  product: demo
+  project: project-demo
+  codeRepoProvider: gitlab
+  pipelineRuntime: true
+  webhook: {events: [push_events]}
+  git: {gitlab: {name: repo-a, path: repo-a, visibility: private}}
+---
+kind: ProjectPipelineRuntime
+spec: {name: pr-demo, product: demo, project: project-demo, isolation: exclusive}
+---
+kind: CodeRepoBinding
+spec: {productName: owner-product, name: bind, product: demo, coderepo: repo-a, permissions: readwrite}
+---
+kind: Project
+spec: {name: project-demo, product: demo, language: golang}
+---
+kind: CodeRepo
+spec: {name: repo-b, product: demo}
+---
+kind: Environment
+spec: {name: env-dev, product: demo, cluster: c1, envType: dev}
+---
+kind: Cluster
+spec: {name: c1, apiServer: "https://1.2.3.4:6443", usage: worker}
+"""
+
+APPLY_ORDER = [
+    "/api/v1/clusters/c1",
+    "/api/v1/products/demo",
+    "/api/v1/products/demo/environments/env-dev",
+    "/api/v1/products/demo/projects/project-demo",
+    "/api/v1/products/demo/coderepos/repo-a",
+    "/api/v1/products/demo/coderepos/repo-b",
+    "/api/v1/products/owner-product/coderepobindings/bind",  # productName, not product (contract §1.3)
+    "/api/v1/products/demo/projectpipelineruntimes/pr-demo",
+]
+
+
+def documents() -> list[Document]:
+    return parse_documents(PRODUCT_FILE, "demo.yaml")
+
+
+def test_apply_posts_each_document_in_kind_order_with_cli_headers_and_bodies(
+    server: RecordingServer, client: NautesClient
+) -> None:
+    docs = documents()
+    results = client.apply(docs)
+    assert [r.path for r in results] == APPLY_ORDER
+    assert [(r.method, r.path_qs) for r in server.requests] == [("POST", path) for path in APPLY_ORDER]
+    bodies = {document_request(d)[0]: document_request(d)[1] for d in docs}
+    for request in server.requests:
+        assert request.headers["Content-Type"] == "application/json"
+        assert request.headers["Authorization"] == "Bearer " + TOKEN.reveal()
+        assert request.body == bodies[request.path_qs]
+    assert results[0].kind == "Cluster"
+    assert results[0].name == "c1"
+    assert results[0].message == "Successfully saved"
+    assert results[0].duration_s > 0
+
+
+def test_apply_sends_the_cli_struct_not_the_yaml(server: RecordingServer, client: NautesClient) -> None:
+    client.apply(documents())
+    repo_a = json.loads(next(r.body for r in server.requests if r.path_qs.endswith("/coderepos/repo-a")))
+    assert "codeRepoProvider" not in repo_a
+    assert "pipelineRuntime" not in repo_a
+    assert repo_a["pipeline_runtime"] is False  # pipelineRuntime: true is dropped (contract §1.4)
+    assert repo_a["deployment_runtime"] is False
+    assert repo_a["git"]["gitlab"]["ssh_url_to_repo"] == ""
+    ppr = json.loads(next(r.body for r in server.requests if "projectpipelineruntimes" in r.path_qs))
+    assert ppr["destination"] is None
+    assert ppr["pipelines"] is None
+    assert "hooks" not in ppr  # omitempty
+    binding = json.loads(next(r.body for r in server.requests if "coderepobindings" in r.path_qs))
+    assert binding["product_name"] == "owner-product"
+    assert binding["projects"] is None
+
+
+def test_insecure_skip_check_is_a_query_on_apply_and_remove(server: RecordingServer) -> None:
+    client = NautesClient(server.url, TOKEN, insecure_skip_check=True)
+    cluster = [d for d in documents() if d.kind == "Cluster"]
+    client.apply(cluster)
+    client.remove(cluster)
+    assert [(r.method, r.path_qs) for r in server.requests] == [
+        ("POST", "/api/v1/clusters/c1?insecure_skip_check=true"),
+        ("DELETE", "/api/v1/clusters/c1?insecure_skip_check=true"),
+    ]
+
+
+def test_remove_deletes_kinds_in_reverse_with_file_order_within_a_kind(
+    server: RecordingServer, client: NautesClient
+) -> None:
+    results = client.remove(documents())
+    expected = [
+        "/api/v1/products/demo/projectpipelineruntimes/pr-demo",
+        "/api/v1/products/owner-product/coderepobindings/bind",
+        "/api/v1/products/demo/coderepos/repo-a",  # the CLI keeps file order inside a kind
+        "/api/v1/products/demo/coderepos/repo-b",
+        "/api/v1/products/demo/projects/project-demo",
+        "/api/v1/products/demo/environments/env-dev",
+        "/api/v1/products/demo",
+        "/api/v1/clusters/c1",
+    ]
+    assert [(r.method, r.path_qs) for r in server.requests] == [("DELETE", path) for path in expected]
+    assert all(r.body == b"" for r in server.requests)
+    assert [r.method for r in results] == ["DELETE"] * len(expected)
+
+
+def test_first_failure_stops_the_run_and_is_parsed(server: RecordingServer, client: NautesClient) -> None:
+    kratos = {
+        "code": 404,
+        "reason": "GROUP_NOT_FOUND",
+        "message": "failed to get group, err: GET https://gitlab/api/v4/groups/demo: 404 Not Found",
+        "metadata": {},
+    }
+
+    def respond(request: Recorded) -> web.Response:
+        if request.path_qs.endswith("/environments/env-dev"):
+            return web.json_response(kratos, status=404)
+        return web.json_response({"message": "ok"})
+
+    server.respond = respond
+    with pytest.raises(NautesApiError) as caught:
+        client.apply(documents())
+    error = caught.value
+    assert len(server.requests) == 3  # cluster, product, then the failing environment; nothing after it
+    assert (error.status, error.code, error.reason, error.message) == (
+        404,
+        404,
+        "GROUP_NOT_FOUND",
+        kratos["message"],
+    )
+    assert (error.kind, error.name, error.method) == ("Environment", "env-dev", "POST")
+    assert error.url == server.url + "/api/v1/products/demo/environments/env-dev"
+    assert str(error) == "failed to operate Environment:\n" + json.dumps(kratos)
+    assert [r.kind for r in error.completed] == ["Cluster", "Product"]
+
+
+def test_only_200_is_success(server: RecordingServer, client: NautesClient) -> None:
+    server.respond = lambda request: web.json_response({"message": "created"}, status=201)
+    with pytest.raises(NautesApiError) as caught:
+        client.apply(documents()[:1])
+    assert caught.value.status == 201
+
+
+def test_non_json_error_body_is_kept_as_the_message(server: RecordingServer, client: NautesClient) -> None:
+    server.respond = lambda request: web.Response(status=404, text="404 page not found\n")
+    with pytest.raises(NautesApiError) as caught:
+        client.apply(documents()[:1])
+    assert (caught.value.code, caught.value.reason, caught.value.message) == (404, "", "404 page not found\n")
+
+
+def test_error_text_never_holds_the_token(server: RecordingServer, client: NautesClient) -> None:
+    server.respond = lambda request: web.json_response(
+        {"code": 500, "reason": "", "message": f"git clone https://oauth2:{TOKEN.reveal()}@gitlab/x failed"},
+        status=500,
+    )
+    with pytest.raises(NautesApiError) as caught:
+        client.apply(documents()[:1])
+    assert TOKEN.reveal() not in str(caught.value)
+    assert TOKEN.reveal() not in caught.value.message
+    assert "***" in caught.value.message
+
+
+def test_list_follows_the_trailing_slash_redirect_like_go(
+    server: RecordingServer, client: NautesClient
+) -> None:
+    def respond(request: Recorded) -> web.Response:
+        if request.path_qs == "/api/v1/products/demo/coderepos/":
+            raise web.HTTPMovedPermanently("/api/v1/products/demo/coderepos")
+        return web.json_response({"items": [{"name": "repo-a"}, {"name": "repo-b"}]})
+
+    server.respond = respond
+    assert client.list("crs", product="demo") == [{"name": "repo-a"}, {"name": "repo-b"}]
+    first, second = server.requests
+    assert (first.method, first.path_qs) == ("GET", "/api/v1/products/demo/coderepos/")
+    sent = json.loads(first.body)  # the CLI sends its (nearly empty) spec with a GET too
+    assert (sent["name"], sent["product"], sent["git"]) == ("", "demo", None)
+    assert (second.method, second.path_qs, second.body) == ("GET", "/api/v1/products/demo/coderepos", b"")
+    assert second.headers["Authorization"] == "Bearer " + TOKEN.reveal()
+
+
+def test_get_uses_product_name_for_bindings_and_returns_the_reply(
+    server: RecordingServer, client: NautesClient
+) -> None:
+    reply = {
+        "product": "demo",
+        "name": "bind",
+        "projects": [],
+        "permissions": "readwrite",
+        "coderepo": "repo-a",
+    }
+    server.respond = lambda request: web.json_response(reply)
+    assert client.get("CodeRepoBinding", "bind", product="demo") == reply
+    (request,) = server.requests
+    assert (request.method, request.path_qs) == ("GET", "/api/v1/products/demo/coderepobindings/bind")
+    assert json.loads(request.body)["product_name"] == "demo"
+    assert client.get("cluster", "c1") == reply
+    assert server.requests[-1].path_qs == "/api/v1/clusters/c1"
+
+
+def test_get_error_raises(server: RecordingServer, client: NautesClient) -> None:
+    server.respond = lambda request: web.json_response(
+        {"code": 404, "reason": "RESOURCE_NOT_FOUND", "message": "the resource is not found", "metadata": {}},
+        status=404,
+    )
+    with pytest.raises(NautesApiError, match="failed to operate ProjectPipelineRuntime") as caught:
+        client.get("ppr", "nope", product="demo")
+    assert caught.value.reason == "RESOURCE_NOT_FOUND"
+
+
+def test_managers_fill_and_check_the_bound_product(server: RecordingServer, client: NautesClient) -> None:
+    result = client.environments("demo").save({"name": "env-x", "cluster": "c1", "envType": "dev"})
+    assert result.path == "/api/v1/products/demo/environments/env-x"
+    assert json.loads(server.requests[-1].body)["product"] == "demo"
+    with pytest.raises(ValueError, match="names product 'other'"):
+        client.environments("demo").save({"name": "env-x", "product": "other"})
+    client.coderepobindings("owner").delete("bind")
+    assert (server.requests[-1].method, server.requests[-1].path_qs) == (
+        "DELETE",
+        "/api/v1/products/owner/coderepobindings/bind",
+    )
+    client.clusters.delete("c1")
+    assert server.requests[-1].path_qs == "/api/v1/clusters/c1"
+    with pytest.raises(ValueError, match="needs a product"):
+        client.manager("Environment")
+
+
+def test_a_malformed_document_fails_before_anything_is_sent(
+    server: RecordingServer, client: NautesClient
+) -> None:
+    bad = parse_documents("kind: Project\nspec: {name: p, product: [demo]}\n", "bad.yaml")
+    with pytest.raises(WireError, match=r"^bad.yaml#1 spec.product: cannot unmarshal !!seq into string$"):
+        client.apply([*documents(), *bad])
+    assert server.requests == []
+
+
+def test_connection_refused_is_a_connection_error() -> None:
+    client = NautesClient("http://127.0.0.1:9", TOKEN, timeout=2)
+    with pytest.raises(NautesConnectionError, match=r"^POST http://127.0.0.1:9/api/v1/clusters/c1: "):
+        client.apply([d for d in documents() if d.kind == "Cluster"])
+
+
+# -- how documents are read and encoded (no server needed) -------------------------------------------
+
+
+def test_the_file_is_split_on_every_triple_dash_like_the_cli() -> None:
+    # contract §1.5: a PEM block inside an inline kubeconfig breaks the file apart
+    text = "kind: Cluster\nspec:\n  name: c\n  kubeconfig: |\n    -----BEGIN CERTIFICATE-----\n    QUJD\n"
+    with pytest.raises(
+        DocumentError, match=r"^x.yaml \(chunk 2 between '---' separators\): a resource must be"
+    ):
+        parse_documents(text, "x.yaml")
+
+
+def test_empty_chunks_and_unknown_kinds_are_skipped() -> None:
+    text = (
+        "---\n# comment only\n---\nkind: ArtifactRepo\nspec: {name: a}\n---\nkind: Project\nspec: {name: p}\n"
+    )
+    (document,) = parse_documents(text, "f.yaml")
+    assert (document.kind, document.name, document.source) == ("Project", "p", "f.yaml#1")
+
+
+def test_yaml_errors_name_the_place_but_never_quote_the_content() -> None:
+    with pytest.raises(
+        DocumentError, match=r"^f.yaml \(chunk 1 between '---' separators\): line 3"
+    ) as caught:
+        parse_documents("kind: Cluster\nspec: {kubeconfig: 'token: s3cr3t-value\n", "f.yaml")
+    assert "s3cr3t" not in str(caught.value)
+
+
+def wire_of(yaml_text: str) -> dict[str, Any]:
+    (document,) = parse_documents(yaml_text, "t.yaml")
+    return dict(json.loads(document_request(document)[1]))
+
+
+def test_string_fields_get_the_scalar_text_as_yaml_v3_gives_it() -> None:
+    body = wire_of(
+        "kind: Cluster\nspec:\n  name: c\n  primaryDomain: on\n  clusterKind: 1.10\n  workerType: 007\n"
+        "  componentsList:\n    gateway: {name: traefik, additions: {httpNodePort: 30080, debug: true}}\n"
+    )
+    assert body["primary_domain"] == "on"  # YAML 1.1 would have made it a boolean
+    assert body["cluster_kind"] == "1.10"
+    assert body["worker_type"] == "007"
+    assert body["components_list"]["gateway"]["additions"] == {"debug": "true", "httpNodePort": "30080"}
+
+
+def test_bool_and_int_fields_decode_like_yaml_v3() -> None:
+    body = wire_of("kind: CodeRepo\nspec: {name: r, deploymentRuntime: yes, projectPipelineRuntime: true}\n")
+    assert (body["deployment_runtime"], body["pipeline_runtime"]) == (True, True)
+    product = wire_of("kind: Product\nspec: {name: p, git: {gitlab: {parentID: 0x10}}}\n")
+    assert product["git"]["gitlab"]["parent_id"] == 16
+
+
+def test_deployment_runtime_reads_the_lower_case_manifestsource_key() -> None:
+    body = wire_of(
+        "kind: DeploymentRuntime\nspec:\n  name: dr\n  product: demo\n"
+        "  manifestsource: {codeRepo: deploy, targetRevision: main, path: deployments/test}\n"
+    )
+    assert body["manifest_source"] == {
+        "code_repo": "deploy",
+        "target_revision": "main",
+        "path": "deployments/test",
+    }
+    camel = wire_of("kind: DeploymentRuntime\nspec: {name: dr, manifestSource: {codeRepo: deploy}}\n")
+    assert camel["manifest_source"] is None
+
+
+def test_hooks_and_trigger_inputs_follow_omitempty() -> None:
+    body = wire_of(
+        "kind: ProjectPipelineRuntime\nspec:\n  name: pr\n"
+        "  pipelineTriggers:\n  - {eventSource: webhook, pipeline: p, inputs: [{source: {fromEvent: ref},"
+        " transmissionMethod: {kustomization: {path: /spec/params/0/value}}}]}\n"
+        "  hooks:\n    preHooks: [{name: log, vars: {printPath: /var}}]\n"
+    )
+    assert body["pipeline_triggers"] == [
+        {
+            "event_source": "webhook",
+            "pipeline": "p",
+            "revision": "",
+            "inputs": [
+                {
+                    "source": {"from_event": "ref"},
+                    "transmission_method": {"kustomization": {"path": "/spec/params/0/value"}},
+                }
+            ],
+        }
+    ]
+    assert body["hooks"] == {"pre_hooks": [{"name": "log", "vars": {"printPath": "/var"}}]}
+
+
+def test_bodies_escape_html_characters_like_go() -> None:
+    (document,) = parse_documents("kind: Project\nspec: {name: p, language: 'a<b>&c'}\n", "t.yaml")
+    assert b'"language":"a\\u003cb\\u003e\\u0026c"' in document_request(document)[1]

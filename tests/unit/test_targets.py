@@ -1,0 +1,298 @@
+"""Target files (strict validation, secrets from the environment) and the local target's process handling.
+
+LocalTarget is exercised with a tiny fake entry module (``module=`` parameter), never the real reference
+stack: the fake writes what the stack writes (target.yaml, credentials.env, kubeconfig, ready) or misbehaves.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nautes_e2e.targets import (
+    ExistingTarget,
+    LocalTarget,
+    TargetError,
+    TargetFileError,
+    World,
+    load_target_file,
+    open_target,
+    read_credentials,
+)
+
+ENVIRON = {
+    "NAUTES_E2E_GITLAB_TOKEN": "glpat-target-file-token",
+    "NAUTES_E2E_VAULT_TOKEN": "vault-root-token-for-tests",
+    "NAUTES_E2E_REGISTRY_USERNAME": "pusher",
+    "NAUTES_E2E_REGISTRY_PASSWORD": "registry-password-for-tests",
+}
+
+
+def target_document() -> dict[str, Any]:
+    return {
+        "schema": 1,
+        "simulated": True,
+        "nautes": {"url": "http://127.0.0.1:8000/"},
+        "gitlab": {
+            "url": "http://127.0.0.1:8001",
+            "sshUrl": "ssh://git@127.0.0.1:2222",
+            "tokenEnv": "NAUTES_E2E_GITLAB_TOKEN",
+        },
+        "vault": {"url": "http://127.0.0.1:8200", "tokenEnv": "NAUTES_E2E_VAULT_TOKEN"},
+        "registry": {
+            "url": "127.0.0.1:5000",
+            "scheme": "http",
+            "usernameEnv": "NAUTES_E2E_REGISTRY_USERNAME",
+            "passwordEnv": "NAUTES_E2E_REGISTRY_PASSWORD",
+        },
+        "clusters": [
+            {
+                "name": "runtime",
+                "kubeconfig": "kubeconfig-runtime.yaml",
+                "apiServer": "http://127.0.0.1:6443",
+                "ip": "127.0.0.1",
+            },
+            {
+                "name": "second",
+                "kubeconfig": "sub/kc.yaml",
+                "apiServer": "https://10.0.0.2:6443",
+                "ip": "10.0.0.2",
+            },
+        ],
+        "caBundle": None,
+    }
+
+
+def write_target(directory: Path, document: dict[str, Any]) -> Path:
+    (directory / "sub").mkdir(exist_ok=True)
+    (directory / "kubeconfig-runtime.yaml").write_text("apiVersion: v1\nkind: Config\n")
+    (directory / "sub" / "kc.yaml").write_text("apiVersion: v1\nkind: Config\n")
+    path = directory / "target.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_a_valid_target_file(tmp_path: Path) -> None:
+    world = load_target_file(write_target(tmp_path, target_document()), ENVIRON)
+    assert isinstance(world, World)
+    assert (world.target, world.simulated) == ("existing", True)
+    assert world.nautes_url == "http://127.0.0.1:8000"
+    assert world.gitlab_ssh_url == "ssh://git@127.0.0.1:2222"
+    assert world.gitlab_token.reveal() == ENVIRON["NAUTES_E2E_GITLAB_TOKEN"]
+    assert world.vault_token.reveal() == ENVIRON["NAUTES_E2E_VAULT_TOKEN"]
+    assert (world.registry.host, world.registry.scheme) == ("127.0.0.1:5000", "http")
+    assert world.registry.password is not None
+    assert world.registry.password.reveal() == ENVIRON["NAUTES_E2E_REGISTRY_PASSWORD"]
+    assert list(world.clusters) == ["runtime", "second"]
+    assert world.clusters["runtime"].kubeconfig == tmp_path / "kubeconfig-runtime.yaml"
+    assert world.clusters["second"].kubeconfig == tmp_path / "sub" / "kc.yaml"
+    assert world.clusters["second"].api_server == "https://10.0.0.2:6443"
+    assert world.ca_bundle is None
+    assert ENVIRON["NAUTES_E2E_GITLAB_TOKEN"] not in repr(world)
+
+
+def test_registry_credentials_are_optional_together(tmp_path: Path) -> None:
+    document = target_document()
+    document["registry"] = {"url": "registry.example"}
+    world = load_target_file(write_target(tmp_path, document), ENVIRON)
+    assert (world.registry.scheme, world.registry.username, world.registry.password) == ("https", None, None)
+
+
+def mutate(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """Set (or with value ... delete) a dotted path such as ``clusters.0.ip``."""
+    *parents, last = path.split(".")
+    node: Any = document
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if value is ...:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("schema", 2, "schema: must be 1"),
+        ("schema", ..., "schema: is required"),
+        ("colour", "blue", "colour: unknown key"),
+        ("gitlab.sshURL", "x", "gitlab.sshURL: unknown key"),
+        ("gitlab.sshUrl", ..., "gitlab.sshUrl: is required"),
+        ("nautes.url", "127.0.0.1:8000", "nautes.url: must be a http or https URL"),
+        ("vault", ..., "vault: is required"),
+        (
+            "vault.tokenEnv",
+            "NOT_SET_ANYWHERE",
+            "vault.tokenEnv: environment variable NOT_SET_ANYWHERE is not set",
+        ),
+        ("registry.url", "http://127.0.0.1:5000", "registry.url: must be host[:port]"),
+        ("registry.scheme", "ftp", "registry.scheme: must be http or https"),
+        ("registry.passwordEnv", ..., "registry.passwordEnv: give both usernameEnv and passwordEnv"),
+        ("clusters", [], "clusters: must be a non-empty list"),
+        ("clusters.0.ip", "localhost", "clusters[0].ip: 'localhost' is not an IP address"),
+        ("clusters.1.kubeconfig", "missing.yaml", "clusters[1].kubeconfig: file "),
+        ("clusters.1.name", "runtime", "clusters[1].name: duplicate cluster name runtime"),
+        ("clusters.0.apiServer", ..., "clusters[0].apiServer: is required"),
+        ("caBundle", "no-such-ca.pem", "caBundle: file "),
+        ("simulated", "yes", "simulated: must be true or false"),
+    ],
+)
+def test_invalid_target_files_name_the_file_and_field(
+    tmp_path: Path, path: str, value: Any, message: str
+) -> None:
+    target = write_target(tmp_path, mutate(target_document(), path, value))
+    with pytest.raises(TargetFileError) as caught:
+        load_target_file(target, ENVIRON)
+    assert str(caught.value).startswith(f"{target}: {message}")
+    assert all(secret not in str(caught.value) for secret in ENVIRON.values())
+    assert isinstance(caught.value, TargetError)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
+    target = write_target(tmp_path, target_document())
+    with pytest.raises(
+        TargetFileError, match=r"gitlab\.tokenEnv: environment variable NAUTES_E2E_GITLAB_TOKEN is not set"
+    ):
+        load_target_file(target, {**ENVIRON, "NAUTES_E2E_GITLAB_TOKEN": ""})
+
+
+def test_unreadable_or_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(TargetFileError, match="cannot read the target file"):
+        load_target_file(tmp_path / "absent.yaml", ENVIRON)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("schema: 1\nnautes: {url: [\n")
+    with pytest.raises(TargetFileError, match="not valid YAML at line"):
+        load_target_file(broken, ENVIRON)
+
+
+def test_read_credentials(tmp_path: Path) -> None:
+    env = tmp_path / "credentials.env"
+    env.write_text("# comment\nA_TOKEN=abc=def-ghi-jkl\n\nB=\n")
+    assert read_credentials(env) == {"A_TOKEN": "abc=def-ghi-jkl", "B": ""}
+    env.write_text("A=1\nsecret-value-without-name-123\n")
+    with pytest.raises(TargetError, match=r"line 2 is not NAME=value$") as caught:
+        read_credentials(env)
+    assert "secret-value-without-name-123" not in str(caught.value)
+
+
+def test_open_target(tmp_path: Path) -> None:
+    assert isinstance(open_target("local", target_file=None, work_dir=tmp_path, environ={}), LocalTarget)
+    existing = open_target("existing", target_file=tmp_path / "t.yaml", work_dir=tmp_path, environ={})
+    assert isinstance(existing, ExistingTarget)
+    with pytest.raises(TargetError, match="needs a target file"):
+        open_target("existing", target_file=None, work_dir=tmp_path, environ={})
+    with pytest.raises(TargetError, match="unknown target 'kind'"):
+        open_target("kind", target_file=None, work_dir=tmp_path, environ={})
+
+
+def test_existing_target_reads_the_file_and_stops_nothing(tmp_path: Path) -> None:
+    target = ExistingTarget(write_target(tmp_path, target_document()), ENVIRON)
+    assert target.start().target == "existing"
+    target.stop()
+    target.stop()
+
+
+# -- the local target, with a fake reference stack -----------------------------------------------------
+
+FAKE_STACK = textwrap.dedent(
+    """\
+    import os, signal, sys, time
+    from pathlib import Path
+
+    mode = os.environ["FAKE_STACK_MODE"]
+    assert sys.argv[1:3] == ["up", "--dir"], sys.argv
+    stack = Path(sys.argv[3])
+    print("fake stack starting in", stack, flush=True)
+    (stack / "credentials.env").write_text(
+        "NAUTES_E2E_GITLAB_TOKEN=stack-gitlab-token-123\\nNAUTES_E2E_VAULT_TOKEN=stack-vault-token-456\\n"
+    )
+    if mode == "crash":
+        print("fatal: could not bind, token was stack-gitlab-token-123", flush=True)
+        sys.exit(3)
+    if mode == "hang":
+        time.sleep(60)
+    (stack / "kubeconfig-runtime.yaml").write_text("apiVersion: v1\\nkind: Config\\n")
+    (stack / "target.yaml").write_text(
+        "schema: 1\\nsimulated: true\\nnautes: {url: 'http://127.0.0.1:1'}\\n"
+        "gitlab: {url: 'http://127.0.0.1:2', sshUrl: 'ssh://git@127.0.0.1:3',"
+        " tokenEnv: NAUTES_E2E_GITLAB_TOKEN}\\n"
+        "vault: {url: 'http://127.0.0.1:4', tokenEnv: NAUTES_E2E_VAULT_TOKEN}\\n"
+        "registry: {url: '127.0.0.1:5', scheme: http}\\n"
+        "clusters: [{name: runtime, kubeconfig: kubeconfig-runtime.yaml,"
+        " apiServer: 'http://127.0.0.1:6', ip: 127.0.0.1}]\\n"
+    )
+    if mode == "stubborn":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    (stack / "ready").write_text("")
+    while True:
+        time.sleep(0.1)
+    """
+)
+
+
+def local_target(tmp_path: Path, mode: str, **options: Any) -> LocalTarget:
+    modules = tmp_path / "modules"
+    modules.mkdir(exist_ok=True)
+    (modules / "fake_refstack.py").write_text(FAKE_STACK)
+    environ = {**os.environ, "PYTHONPATH": str(modules), "FAKE_STACK_MODE": mode}
+    return LocalTarget(tmp_path / "work", environ=environ, module="fake_refstack", **options)
+
+
+def assert_gone(pid: int) -> None:
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_local_target_starts_reads_the_world_and_stops(tmp_path: Path) -> None:
+    target = local_target(tmp_path, "ok")
+    assert target.command[1:] == ["-m", "fake_refstack", "up", "--dir", str(tmp_path / "work" / "stack")]
+    world = target.start()
+    process = target._process
+    assert process is not None
+    assert os.getpgid(process.pid) == process.pid  # its own process group
+    assert (world.target, world.simulated) == ("local", True)
+    assert world.gitlab_token.reveal() == "stack-gitlab-token-123"  # from credentials.env
+    assert world.clusters["runtime"].kubeconfig == tmp_path / "work" / "stack" / "kubeconfig-runtime.yaml"
+    target.stop()
+    assert process.returncode == -signal.SIGTERM
+    assert_gone(process.pid)
+    target.stop()  # idempotent
+
+
+def test_local_target_reports_a_crash_with_the_redacted_log(tmp_path: Path) -> None:
+    target = local_target(tmp_path, "crash")
+    with pytest.raises(TargetError) as caught:
+        target.start()
+    text = str(caught.value)
+    assert "exited with status 3 before it was ready" in text
+    assert "fatal: could not bind, token was ***" in text
+    assert "stack-gitlab-token-123" not in text
+    assert target._process is None
+
+
+def test_local_target_times_out_and_leaves_nothing_running(tmp_path: Path) -> None:
+    target = local_target(tmp_path, "hang", startup_timeout_s=0.5)
+    with pytest.raises(TargetError, match="not ready after 0.5s") as caught:
+        target.start()
+    assert "fake stack starting in" in str(caught.value)
+    assert target._process is None
+
+
+def test_stop_kills_a_stack_that_ignores_sigterm(tmp_path: Path) -> None:
+    target = local_target(tmp_path, "stubborn", stop_timeout_s=0.3)
+    target.start()
+    process = target._process
+    assert process is not None
+    target.stop()
+    assert process.returncode == -signal.SIGKILL
+    assert_gone(process.pid)
