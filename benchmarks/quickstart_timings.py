@@ -25,7 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def one_run(reports_dir: Path, extra: list[str]) -> tuple[float, dict[str, float], str]:
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/quickstart", "-q", "--reports-dir", str(reports_dir), *extra],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/quickstart",
+            "-q",
+            "--reports-dir",
+            str(reports_dir),
+            *extra,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -42,7 +51,9 @@ def one_run(reports_dir: Path, extra: list[str]) -> tuple[float, dict[str, float
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("extra", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()

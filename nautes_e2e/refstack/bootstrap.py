@@ -74,8 +74,16 @@ class TenantBootstrap:
             for args in (
                 ("init", "-q", "-b", "main"),
                 ("add", "-A"),
-                ("-c", "user.name=Nautes Installer", "-c", "user.email=installer@example.test",
-                 "commit", "-q", "-m", "Initialize the tenant configuration repository"),
+                (
+                    "-c",
+                    "user.name=Nautes Installer",
+                    "-c",
+                    "user.email=installer@example.test",
+                    "commit",
+                    "-q",
+                    "-m",
+                    "Initialize the tenant configuration repository",
+                ),
                 ("push", "-q", remote, "main"),
             ):
                 await _git(work, env, *args)

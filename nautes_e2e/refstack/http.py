@@ -26,7 +26,9 @@ class RunningSite:
         await self.runner.cleanup()
 
 
-async def serve(app: web.Application, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> RunningSite:
+async def serve(
+    app: web.Application, port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> RunningSite:
     """Start ``app`` on 127.0.0.1 (a free port unless ``port`` is given; HTTPS with ``ssl_context``)."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()

@@ -72,10 +72,12 @@ class ReferenceStack:
         """Bring everything up, bootstrap the installation, then write the target files (``ready`` last)."""
         self.logs.mkdir(parents=True, exist_ok=True)
         (self.directory / READY_FILE).unlink(missing_ok=True)
-        await asyncio.gather(self.vault.start(), self.gitlab.start(), self.kube.start(), self.registry.start())
+        await asyncio.gather(
+            self.vault.start(), self.gitlab.start(), self.kube.start(), self.registry.start()
+        )
         self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
         self.nautes = NautesApiServer(self.gitlab.url, self.vault.url, self.vault.root_token, TENANT_REPO)
-        self.tekton = TektonController(self.store, self.vault.url)
+        self.tekton = TektonController(self.store, self.vault.url, RUNTIME_CLUSTER)
         self.runtime = RuntimeControllers(
             self.store,
             self.gitlab,
@@ -114,7 +116,11 @@ class ReferenceStack:
             "schema": 1,
             "simulated": True,
             "nautes": {"url": self._require(self.nautes).url},
-            "gitlab": {"url": self.gitlab.url, "sshUrl": self.gitlab.ssh_url_base, "tokenEnv": TOKEN_ENV["gitlab"]},
+            "gitlab": {
+                "url": self.gitlab.url,
+                "sshUrl": self.gitlab.ssh_url_base,
+                "tokenEnv": TOKEN_ENV["gitlab"],
+            },
             "vault": {"url": self.vault.url, "tokenEnv": TOKEN_ENV["vault"]},
             "registry": {
                 "url": self.registry.host,

@@ -68,6 +68,8 @@ class LocalTarget:
 
     def start(self) -> World:
         """Spawn the stack, wait for ``ready``, return its world; on failure nothing is left running."""
+        if self._process is not None:
+            raise TargetError(f"the reference stack in {self.stack_dir} is already running")
         self.stack_dir.mkdir(parents=True, exist_ok=True)
         ready = self.stack_dir / "ready"
         ready.unlink(missing_ok=True)

@@ -16,12 +16,19 @@ from typing import Any
 import pytest
 import yaml
 
-from nautes_e2e.clients import GitLabClient, GitWorkingCopy, KubeClient, NautesClient, RegistryClient, VaultClient
+from fixtures.teardown import AppliedDocuments
+from nautes_e2e.clients import (
+    GitLabClient,
+    GitWorkingCopy,
+    KubeClient,
+    NautesClient,
+    RegistryClient,
+    VaultClient,
+)
 from nautes_e2e.scenario import Scenario
 from nautes_e2e.secrets import Secret
 from nautes_e2e.stages import Observation, StageContext, follow, wait_for
 from nautes_e2e.targets import World
-from fixtures.teardown import AppliedDocuments
 from suites.quickstart.names import QuickstartNames
 
 pytestmark = pytest.mark.xdist_group("quickstart")
@@ -78,12 +85,16 @@ def test_register_cluster(
         stage.fail(f"GET cluster {names.cluster} reports {wrong}, expected {expected}")
     tekton_host = (cluster.get("components_list") or {}).get("pipeline", {}).get("additions", {}).get("host")
     if not tekton_host:
-        stage.fail("the registered cluster has no componentsList.pipeline.additions.host (Tekton dashboard host)")
+        stage.fail(
+            "the registered cluster has no componentsList.pipeline.additions.host (Tekton dashboard host)"
+        )
     stage.fact("cluster", names.cluster)
     stage.fact("tekton_host", tekton_host)
     keys = vault.kv_keys("cluster", f"kubernetes/{names.cluster}/default/admin")
     if not keys or "kubeconfig" not in keys:
-        stage.fail(f"Vault has no kubeconfig at cluster/data/kubernetes/{names.cluster}/default/admin (keys: {keys})")
+        stage.fail(
+            f"Vault has no kubeconfig at cluster/data/kubernetes/{names.cluster}/default/admin (keys: {keys})"
+        )
 
 
 @pytest.mark.stage("initialise_product", needs=("register_cluster",))
@@ -99,7 +110,7 @@ def test_initialise_product(
     applied: AppliedDocuments,
     stage_timeout: float,
 ) -> None:
-    """Product, project, code repos, environment, binding and pipeline runtime exist where Nautes puts them."""
+    """Product, project, repos, environment, binding and pipeline runtime exist where Nautes puts them."""
     for group in ("product", "pipeline"):
         for result in applied.apply(scenario.documents(group, values)):
             stage.progress(f"{result.kind} {result.name}: {result.message}")
@@ -148,16 +159,20 @@ def _runtime_space_ready(kube: KubeClient, namespace: str) -> Observation:
 
 @pytest.mark.stage("registry_auth", needs=("initialise_product",))
 def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, names: QuickstartNames) -> None:
-    """The ``registry-auth`` ConfigMap the image-build task authenticates with, as the quickstart creates it."""
+    """The ``registry-auth`` ConfigMap the image-build task pushes with, as the quickstart creates it."""
     registry = world.registry
     if registry.username is None or registry.password is None:
         stage.fail("the target gives no registry credentials (usernameEnv/passwordEnv in the target file)")
-    auth = Secret(base64.b64encode(f"{registry.username.reveal()}:{registry.password.reveal()}".encode()).decode())
+    auth = Secret(
+        base64.b64encode(f"{registry.username.reveal()}:{registry.password.reveal()}".encode()).decode()
+    )
     config = Secret(json.dumps({"auths": {registry.host: {"auth": auth.reveal()}}}))
     kube.apply_configmap(names.pipeline_runtime, "registry-auth", {"config.json": config.reveal()})
     stored = kube.get(CORE, "ConfigMap", "registry-auth", names.pipeline_runtime)
     if stored is None or "config.json" not in (stored.get("data") or {}):
-        stage.fail(f"ConfigMap registry-auth in {names.pipeline_runtime} has no config.json after creating it")
+        stage.fail(
+            f"ConfigMap registry-auth in {names.pipeline_runtime} has no config.json after creating it"
+        )
     hosts = sorted(json.loads(stored["data"]["config.json"]).get("auths", {}))
     if registry.host not in hosts:
         stage.fail(f"registry-auth config.json names {hosts}, not the registry {registry.host}")
@@ -174,11 +189,13 @@ def test_push_deployment_manifests(
     values: dict[str, str],
     workdir: Path,
 ) -> None:
-    """The deploy repo holds the manifests, the Ingress host rewritten to the cluster IP, force-pushed to main."""
+    """The deploy repo holds the manifests, the Ingress host set to the cluster IP, force-pushed to main."""
     files = scenario.repo_files("deployment", values)
     project = f"{names.product}/{names.deploy_repo}"
     gitlab.allow_force_push(project, "main")
-    copy = GitWorkingCopy.init(workdir / "deployment", f"{world.gitlab_url}/{project}.git", world.gitlab_token)
+    copy = GitWorkingCopy.init(
+        workdir / "deployment", f"{world.gitlab_url}/{project}.git", world.gitlab_token
+    )
     copy.write_files(files)
     commit = copy.commit_all("submit the kubernetes manifests.", "Quickstart User", "quickstart@example.test")
     copy.push("main", force=True)
@@ -209,9 +226,13 @@ def test_push_pipeline(
         stage.fail(f"pipelines/main.yaml still holds template variables {leftovers}")
     project = f"{names.product}/{names.source_repo}"
     gitlab.allow_force_push(project, "main")
-    copy = GitWorkingCopy.init(workdir / "sourcecode", f"{world.gitlab_url}/{project}.git", world.gitlab_token)
+    copy = GitWorkingCopy.init(
+        workdir / "sourcecode", f"{world.gitlab_url}/{project}.git", world.gitlab_token
+    )
     copy.write_files(files)
-    commit = copy.commit_all("submit the pipeline configurations.", "Quickstart User", "quickstart@example.test")
+    commit = copy.commit_all(
+        "submit the pipeline configurations.", "Quickstart User", "quickstart@example.test"
+    )
     copy.push("main", force=True)
     facts["source_commit"] = commit
     stage.fact("source_commit", commit)
@@ -219,7 +240,9 @@ def test_push_pipeline(
         stage.fail("GitLab serves a different pipelines/main.yaml than the one pushed")
 
 
-@pytest.mark.stage("pipelinerun_succeeded", needs=("push_pipeline", "push_deployment_manifests", "registry_auth"))
+@pytest.mark.stage(
+    "pipelinerun_succeeded", needs=("push_pipeline", "push_deployment_manifests", "registry_auth")
+)
 def test_pipelinerun_succeeded(
     stage: StageContext, kube: KubeClient, names: QuickstartNames, facts: dict[str, Any], stage_timeout: float
 ) -> None:
@@ -307,8 +330,12 @@ def _failed_pod_logs(kube: KubeClient, namespace: str, run: dict[str, Any]) -> d
 
 def _taskrun_outcomes(kube: KubeClient, namespace: str, pipelinerun: str) -> dict[str, str]:
     outcomes = {}
-    for taskrun in kube.list(TEKTON, "TaskRun", namespace, label_selector=f"tekton.dev/pipelineRun={pipelinerun}"):
-        task = (taskrun["metadata"].get("labels") or {}).get("tekton.dev/pipelineTask", taskrun["metadata"]["name"])
+    for taskrun in kube.list(
+        TEKTON, "TaskRun", namespace, label_selector=f"tekton.dev/pipelineRun={pipelinerun}"
+    ):
+        task = (taskrun["metadata"].get("labels") or {}).get(
+            "tekton.dev/pipelineTask", taskrun["metadata"]["name"]
+        )
         condition = _succeeded_condition(taskrun)
         outcomes[task] = f"{condition.get('reason', 'Unknown')}: {condition.get('message', '')}".strip()
     return outcomes
@@ -341,7 +368,9 @@ def test_image_tag_rewritten(
     """The pipeline bot's commit in the deploy repo points the Deployment at the new image."""
     image_url = f"{world.registry.host}/{names.image_repository}:0.0.1-{facts['source_commit']}"
     project = f"{names.product}/{names.deploy_repo}"
-    copy = GitWorkingCopy.clone(f"{world.gitlab_url}/{project}.git", workdir / "deploy-check", world.gitlab_token)
+    copy = GitWorkingCopy.clone(
+        f"{world.gitlab_url}/{project}.git", workdir / "deploy-check", world.gitlab_token
+    )
     message = copy.log_message("HEAD")
     expected_message = f"{BOT_COMMIT_PREFIX}{image_url}"
     if message.strip() != expected_message:

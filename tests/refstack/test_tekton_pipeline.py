@@ -10,21 +10,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import datetime as dt
 import json
-import subprocess
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+import gitlab
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
+from nautes_e2e.refstack.gitlab import GitLab
 from nautes_e2e.refstack.kube import KubeApiServer, ObjectStore
 from nautes_e2e.refstack.registry import Registry
 from nautes_e2e.refstack.tekton import TektonController, install_tekton
@@ -34,6 +37,7 @@ T = TypeVar("T")
 CLUSTER = "runtime"
 REGISTRY_USER, REGISTRY_PASSWORD = "pipeline-bot", "registry-pw-123"
 TEKTON = "tekton.dev/v1beta1"
+GIT_INIT_IMAGE = "gcr.io/tekton-releases/github.com/tektoncd/pipeline/cmd/git-init:v0.29.0"
 REPO_SECRET = "git/data/gitlab/repo-7/default/readwrite"
 DOCKERFILE = """FROM scratch
 WORKDIR /home
@@ -67,28 +71,32 @@ spec:
 """
 
 
-def git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+@dataclass
+class DeployKey:
+    private: str
+    public: str
 
-
-def make_repository(root: Path, name: str, files: dict[str, str]) -> Path:
-    """A bare repository whose ``main`` holds ``files`` (one commit)."""
-    bare, work = root / f"{name}.git", root / f"{name}-work"
-    git("init", "--bare", "-b", "main", str(bare))
-    git("init", "-b", "main", str(work))
-    for path, text in files.items():
-        (work / path).parent.mkdir(parents=True, exist_ok=True)
-        (work / path).write_text(text)
-    git("-c", "user.name=t", "-c", "user.email=t@e", "add", ".", cwd=work)
-    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-m", "initial", cwd=work)
-    git("push", str(bare), "main", cwd=work)
-    return bare
+    @classmethod
+    def generate(cls) -> DeployKey:
+        key = ec.generate_private_key(ec.SECP256R1())
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+        )
+        public = key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        return cls(private.decode(), public.decode())
 
 
 @dataclass
 class Repositories:
-    source: Path
-    deploy: Path
+    """Two GitLab projects with the world's deploy key enabled (can_push), cloned over SSH by the tasks."""
+
+    source: Any  # python-gitlab Project
+    deploy: Any
+
+    def head(self, project: Any) -> Any:
+        return project.commits.get("main")
 
 
 @dataclass
@@ -97,16 +105,25 @@ class World:
     store: ObjectStore
     vault: OpenBao
     registry: Registry
-    root: Path
+    gitlab: gitlab.Gitlab
+    group_id: int
+    deploy_key: DeployKey
 
     def repositories(self, name: str, dockerfile: str = DOCKERFILE) -> Repositories:
-        """A fresh source-code repo and deployment repo (each test pushes to its own)."""
+        """A fresh source-code project and deployment project (each test pushes to its own)."""
         files = {"pom.xml": POM, "Dockerfile": dockerfile, "src/Main.java": "class Main {}\n"}
-        source = make_repository(self.root, f"{name}-source", files)
-        deploy = make_repository(
-            self.root, f"{name}-deploy", {"deployments/test/devops-sample.yaml": MANIFEST}
-        )
+        source = self._project(f"{name}-source", files)
+        deploy = self._project(f"{name}-deploy", {"deployments/test/devops-sample.yaml": MANIFEST})
         return Repositories(source, deploy)
+
+    def _project(self, name: str, files: dict[str, str]) -> Any:
+        project = self.gitlab.projects.create({"name": name, "namespace_id": self.group_id})
+        for path, content in files.items():
+            project.files.create(
+                {"file_path": path, "branch": "main", "content": content, "commit_message": path}
+            )
+        project.keys.create({"title": "pipeline", "key": self.deploy_key.public, "can_push": True})
+        return project
 
     def run(self, coroutine: Awaitable[T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)  # type: ignore[arg-type]
@@ -128,21 +145,22 @@ async def vault_call(vault: OpenBao, method: str, path: str, body: dict[str, Any
         assert response.status in (200, 204), await response.text()
 
 
-async def configure_vault(vault: OpenBao, store: ObjectStore, kube_url: str) -> None:
+def self_signed_ca_pem() -> str:
+    """OpenBao wants a CA with ``disable_local_ca_jwt`` even though the kube URL is plain HTTP."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test cluster CA")])
+    now = dt.datetime.now(dt.UTC)
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(x509.random_serial_number()).not_valid_before(now)
+    certificate = builder.not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256())
+    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+async def configure_vault(vault: OpenBao, store: ObjectStore, kube_url: str, deploy_key: DeployKey) -> None:
     """Kubernetes auth at auth/runtime (as the cluster operator sets it up) and the deploy key in KV."""
     store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "vault"}})
-    store.create(
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": "vault-auth", "namespace": "vault"},
-        }
-    )
-    key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
-    )
-    from nautes_e2e.refstack.runtime.cluster_operator import self_signed_ca_pem
-
+    reviewer = {"name": "vault-auth", "namespace": "vault"}
+    store.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": reviewer})
     await vault_call(vault, "POST", f"sys/auth/{CLUSTER}", {"type": "kubernetes"})
     await vault_call(
         vault,
@@ -155,15 +173,9 @@ async def configure_vault(vault: OpenBao, store: ObjectStore, kube_url: str) -> 
             "disable_local_ca_jwt": True,
         },
     )
-    await vault_call(
-        vault,
-        "POST",
-        "sys/policies/acl/repo-7",
-        {"policy": f'path "{REPO_SECRET}" {{ capabilities = ["read"] }}'},
-    )
-    await vault_call(
-        vault, "POST", "git/data/gitlab/repo-7/default/readwrite", {"data": {"deploykey": key.decode()}}
-    )
+    policy = f'path "{REPO_SECRET}" {{ capabilities = ["read"] }}'
+    await vault_call(vault, "POST", "sys/policies/acl/repo-7", {"policy": policy})
+    await vault_call(vault, "POST", REPO_SECRET, {"data": {"deploykey": deploy_key.private}})
 
 
 async def create_role(vault: OpenBao, role: str, namespace: str) -> None:
@@ -186,24 +198,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     store = ObjectStore()
-    vault = OpenBao(log_path=root / "openbao.log")
+    vault = OpenBao(log_path=root / "openbao.log", port=free_port())
     kube = KubeApiServer(store, "admin-token-for-tests")
     registry = Registry(REGISTRY_USER, REGISTRY_PASSWORD)
-    vault.port = free_port()
+    gitlab_server = GitLab(root / "gitlab")
     controller = TektonController(store, vault.url, CLUSTER, work_dir=root / "work")
+    deploy_key = DeployKey.generate()
 
-    async def start() -> None:
-        await asyncio.gather(vault.start(), kube.start(), registry.start())
-        await configure_vault(vault, store, kube.url)
+    async def start() -> str:
+        await asyncio.gather(vault.start(), kube.start(), registry.start(), gitlab_server.start())
+        await configure_vault(vault, store, kube.url, deploy_key)
         install_tekton(store)
         await controller.start()
+        admin = gitlab_server.create_user("root", "Administrator", "admin@example.com", is_admin=True)
+        return gitlab_server.create_personal_access_token(admin, "e2e", ["api"])
 
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)
-    yield World(loop, store, vault, registry, root)
+    token = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)
+    client = gitlab.Gitlab(gitlab_server.url, private_token=token)
+    group = client.groups.create({"name": "devops", "path": "devops"})
+    yield World(loop, store, vault, registry, client, group.id, deploy_key)
 
     async def stop() -> None:
         await controller.stop()
-        await asyncio.gather(registry.stop(), kube.stop(), vault.stop())
+        await asyncio.gather(registry.stop(), kube.stop(), vault.stop(), gitlab_server.stop())
 
     asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=60)
     loop.call_soon_threadsafe(loop.stop)
@@ -273,8 +290,13 @@ def quickstart_pipeline_run(
             "pipelineSpec": {
                 "params": [{"name": "REVISION", "type": "string", "default": ""}],
                 "tasks": [
-                    clone("git-clone-sourcecode", str(repos.source), "sourcecode", []),
-                    clone("git-clone-deployment", str(repos.deploy), "deployment", ["git-clone-sourcecode"]),
+                    clone("git-clone-sourcecode", repos.source.ssh_url_to_repo, "sourcecode", []),
+                    clone(
+                        "git-clone-deployment",
+                        repos.deploy.ssh_url_to_repo,
+                        "deployment",
+                        ["git-clone-sourcecode"],
+                    ),
                     {
                         "name": "mvn-build",
                         "runAfter": ["git-clone-deployment"],
@@ -313,7 +335,7 @@ def quickstart_pipeline_run(
                         "params": [
                             {
                                 "name": "BASE_IMAGE",
-                                "value": "gcr.io/tekton-releases/github.com/tektoncd/pipeline/cmd/git-init:v0.29.0",
+                                "value": GIT_INIT_IMAGE,
                             },
                             {"name": "GIT_USER_NAME", "value": "pipelinerobot"},
                             {"name": "GIT_USER_EMAIL", "value": "pipelinerobot@nautes.io"},
@@ -361,13 +383,9 @@ def prepare_namespace(
 
     def create() -> None:
         world.store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-        world.store.create(
-            {
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": {"name": account, "namespace": namespace},
-            }
-        )
+        if account != "default":  # the service-account controller already made "default"
+            account_object = {"name": account, "namespace": namespace}
+            world.store.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": account_object})
         if registry_auth:
             auth = base64.b64encode(f"{REGISTRY_USER}:{REGISTRY_PASSWORD}".encode()).decode()
             config = json.dumps({"auths": {world.registry.host: {"auth": auth}}})
@@ -447,18 +465,21 @@ def test_quickstart_pipeline_succeeds(world: World) -> None:
     assert seen[0].startswith("Unknown/Running: Tasks Completed: 0 (Failed: 0, Cancelled 0), Incomplete: 5")
     assert "Unknown/Running: Tasks Completed: 2 (Failed: 0, Cancelled 0), Incomplete: 3, Skipped: 0" in seen
     status = finished["status"]
-    assert status["startTime"] and status["completionTime"]
+    assert status["startTime"]
+    assert status["completionTime"]
     assert len(status["taskRuns"]) == 5
+    assert finished["metadata"]["labels"] == {"branch": "main", "tekton.dev/pipeline": "main-pipiline-n1a2b"}
 
     runs = task_runs(world, "demo-ok")
     commit = {r["name"]: r["value"] for r in runs["git-clone-sourcecode"]["status"]["taskResults"]}["commit"]
-    assert commit == git("rev-parse", "main", cwd=repos.source)
+    assert commit == repos.head(repos.source).id
     assert runs["git-clone-sourcecode"]["metadata"]["name"] == "main-pipiline-n1a2b-git-clone-sourcecode"
     assert runs["git-clone-sourcecode"]["metadata"]["labels"]["branch"] == "main"
     assert runs["git-clone-sourcecode"]["spec"]["serviceAccountName"] == "pr-demo"
     assert runs["mvn-build"]["status"]["conditions"][0]["message"].startswith(
         "maven not executed in the reference stack; verified sourcecode/pom.xml "
-        "(io.kubesphere.devops:devops-sample:0.0.4-SNAPSHOT) and goals [-DskipTests clean install -f sourcecode/pom.xml]"
+        "(io.kubesphere.devops:devops-sample:0.0.4-SNAPSHOT) "
+        "and goals [-DskipTests clean install -f sourcecode/pom.xml]"
     )
 
     image_results = {r["name"]: r["value"] for r in runs["image-build"]["status"]["taskResults"]}
@@ -475,12 +496,12 @@ def test_quickstart_pipeline_succeeds(world: World) -> None:
     assert config["config"]["Entrypoint"] == ["/home/app"]
     assert config["config"]["ExposedPorts"] == {"8080/tcp": {}}
 
-    pushed = git("log", "-1", "--format=%s", "main", cwd=repos.deploy)
+    pushed = repos.head(repos.deploy).title
     assert pushed == f"automatic update by pipeline bot: {image_results['IMAGE_URL']}"
-    manifest_text = git("show", "main:deployments/test/devops-sample.yaml", cwd=repos.deploy)
+    manifest_text = repos.deploy.files.raw("deployments/test/devops-sample.yaml", ref="main").decode()
     assert f"image: {image_results['IMAGE_URL']}" in manifest_text
     cli_commit = {r["name"]: r["value"] for r in runs["manifest-update"]["status"]["taskResults"]}["commit"]
-    assert cli_commit == git("rev-parse", "main", cwd=repos.deploy)
+    assert cli_commit == repos.head(repos.deploy).id
 
     clone_pod = runs["git-clone-sourcecode"]["status"]["podName"]
     agent_log = pod_log(world, "demo-ok", clone_pod, "vault-agent-init")
@@ -521,7 +542,8 @@ def test_missing_service_account_fails_like_a_v03_pipeline_on_v04(world: World) 
     clone = task_runs(world, "fault-sa")["git-clone-sourcecode"]
     assert condition(clone)["reason"] == "CouldntGetTask"
     assert condition(clone)["message"] == (
-        'failed to create task run pod "main-pipiline-n1a2b-git-clone-sourcecode": translating TaskSpec to Pod: '
+        'failed to create task run pod "main-pipiline-n1a2b-git-clone-sourcecode": '
+        "translating TaskSpec to Pod: "
         'serviceaccounts "nautes-sa" not found. Maybe missing or invalid Task fault-sa/git-clone'
     )
     assert clone["status"]["podName"] == ""
@@ -530,7 +552,7 @@ def test_missing_service_account_fails_like_a_v03_pipeline_on_v04(world: World) 
 
 def test_missing_registry_auth_configmap_fails_the_image_build(world: World) -> None:
     prepare_namespace(world, "fault-cm", "pr-demo", registry_auth=False)
-    finished, seen, _ = run_pipeline(
+    finished, _, _ = run_pipeline(
         world, quickstart_pipeline_run(world, "fault-cm", "pr-demo", world.repositories("cm"))
     )
     assert condition(finished)["reason"] == "Failed"
@@ -606,7 +628,8 @@ def test_vault_role_refusal_fails_the_init_container(world: World) -> None:
     assert condition(clone)["reason"] == "Failed"
     assert condition(clone)["message"] == (
         'init container failed, "vault-agent-init" exited with code 1 (image: "hashicorp/vault:1.10.4"): '
-        f'vault login at auth/{CLUSTER} with role "pr-other" failed: Code: 403. Errors: namespace not authorized; '
+        f'vault login at auth/{CLUSTER} with role "pr-other" failed: '
+        "Code: 403. Errors: namespace not authorized; "
         f"for logs run: kubectl -n fault-vault logs {pod_name} -c vault-agent-init\n"
     )
     pod = world.call(lambda: world.store.get("v1", "Pod", "fault-vault", pod_name))
@@ -624,3 +647,154 @@ def test_vault_role_refusal_fails_the_init_container(world: World) -> None:
             "waiting": {"reason": "PodInitializing"},
         }
     ]
+
+
+def git_cli_task(name: str, script: str, after: list[str] | None = None) -> dict[str, Any]:
+    task: dict[str, Any] = {
+        "name": name,
+        "taskRef": {"name": "git-cli", "kind": "ClusterTask"},
+        "workspaces": [{"name": "source", "workspace": "source"}],
+        "params": [{"name": "GIT_SCRIPT", "value": script}],
+    }
+    if after:
+        task["runAfter"] = after
+    return task
+
+
+def test_v1alpha1_run_with_pipeline_ref_and_secret_workspace(world: World) -> None:
+    """A hooks-style run: v1alpha1, generateName, spec.serviceAccountName, a Secret ssh-directory."""
+    prepare_namespace(world, "hooks", "pr-demo", registry_auth=False)
+    repos = world.repositories("hooks")
+    key = base64.b64encode(world.deploy_key.private.encode()).decode()
+    clone = {
+        "name": "git-clone",
+        "taskRef": {"name": "git-clone", "kind": "ClusterTask"},
+        "params": [
+            {"name": "url", "value": repos.source.ssh_url_to_repo},
+            {"name": "revision", "value": "$(params.Revision)"},
+            {"name": "subdirectory", "value": "$(context.pipelineRun.name)"},
+        ],
+        "workspaces": [
+            {"name": "output", "workspace": "source"},
+            {"name": "ssh-directory", "workspace": "ssh-creds"},
+        ],
+    }
+    inspect = git_cli_task(
+        "inspect",
+        'ls -l "$HOME/.ssh"\n'
+        'head -1 "$(workspaces.source.path)/$(context.pipelineRun.name)/pom.xml"\n'
+        "cd $(context.pipelineRun.name)\n",
+        ["git-clone"],
+    )
+    inspect["workspaces"].append({"name": "ssh-directory", "workspace": "ssh-creds"})
+
+    def objects() -> None:
+        world.store.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "pipeline-readonly-ssh-key", "namespace": "hooks"},
+                "data": {"id_rsa": key},
+            }
+        )
+        world.store.create(
+            {
+                "apiVersion": TEKTON,
+                "kind": "Pipeline",
+                "metadata": {"name": "hooks-pipeline", "namespace": "hooks"},
+                "spec": {
+                    "params": [{"name": "Revision"}],
+                    "workspaces": [{"name": "source"}, {"name": "ssh-creds"}],
+                    "tasks": [clone, inspect],
+                },
+            }
+        )
+
+    world.call(objects)
+    pipeline_run = {
+        "apiVersion": "tekton.dev/v1alpha1",
+        "kind": "PipelineRun",
+        "metadata": {"name": "hooks-x7k2p", "namespace": "hooks"},
+        "spec": {
+            "serviceAccountName": "pr-demo",
+            "pipelineRef": {"name": "hooks-pipeline"},
+            "params": [{"name": "Revision", "value": "refs/heads/main"}],
+            "workspaces": [
+                {
+                    "name": "source",
+                    "volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "10M"}}}},
+                },
+                {"name": "ssh-creds", "secret": {"secretName": "pipeline-readonly-ssh-key"}},
+            ],
+        },
+    }
+    finished, _, _ = run_pipeline(world, pipeline_run)
+    assert condition(finished)["reason"] == "Succeeded", condition(finished)
+    runs = task_runs(world, "hooks")
+    assert runs["git-clone"]["spec"]["serviceAccountName"] == "pr-demo"
+    assert runs["git-clone"]["metadata"]["labels"]["tekton.dev/pipeline"] == "hooks-pipeline"
+    claim = runs["git-clone"]["spec"]["workspaces"][0]["persistentVolumeClaim"]["claimName"]
+    assert claim.startswith("pvc-")
+    listing = pod_log(world, "hooks", runs["inspect"]["status"]["podName"], "step-git")
+    assert "-r-------- 1 root root" in listing
+    assert "id_rsa" in listing
+    assert '<?xml version="1.0" encoding="UTF-8"?>' in listing
+    commit = {r["name"]: r["value"] for r in runs["inspect"]["status"]["taskResults"]}["commit"]
+    assert commit == repos.head(repos.source).id
+
+
+def test_timeout_cancels_the_running_task(world: World) -> None:
+    prepare_namespace(world, "slow", "default", registry_auth=False, role=False)
+    pipeline_run = {
+        "apiVersion": TEKTON,
+        "kind": "PipelineRun",
+        "metadata": {"name": "slow", "namespace": "slow"},
+        "spec": {
+            "timeout": "1s",
+            "pipelineSpec": {
+                "workspaces": [{"name": "source"}],
+                "tasks": [git_cli_task("wait", "sleep 30\n"), git_cli_task("after", "true\n", ["wait"])],
+            },
+            "workspaces": [{"name": "source", "emptyDir": {}}],
+        },
+    }
+    started = time.monotonic()
+    finished, _, _ = run_pipeline(world, pipeline_run)
+    assert time.monotonic() - started < 10
+    assert condition(finished)["reason"] == "PipelineRunTimeout"
+    assert condition(finished)["message"] == 'PipelineRun "slow" failed to finish within "1s"'
+    wait = task_runs(world, "slow")["wait"]
+    assert condition(wait)["reason"] == "TaskRunCancelled"
+    assert condition(wait)["message"] == 'TaskRun "slow-wait" was cancelled'
+
+
+def test_deleting_a_running_pipeline_run_stops_it(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    prepare_namespace(world, "gone", "default", registry_auth=False, role=False)
+    pipeline_run = {
+        "apiVersion": TEKTON,
+        "kind": "PipelineRun",
+        "metadata": {"name": "doomed", "namespace": "gone"},
+        "spec": {
+            "pipelineSpec": {
+                "workspaces": [{"name": "source"}],
+                "tasks": [git_cli_task("wait", "sleep 30\n")],
+            },
+            "workspaces": [{"name": "source", "emptyDir": {}}],
+        },
+    }
+
+    async def scenario() -> list[dict[str, Any]]:
+        stream = world.store.watch(TEKTON, "TaskRun", "gone")
+        world.store.create(copy.deepcopy(pipeline_run))
+        async with asyncio.timeout(10):
+            async for event in stream:
+                conditions = (event.object.get("status") or {}).get("conditions") or []
+                if conditions and conditions[0]["reason"] == "Running":
+                    break
+        stream.close()
+        world.store.delete(TEKTON, "PipelineRun", "gone", "doomed")
+        await asyncio.sleep(0.2)
+        return world.store.list(TEKTON, "TaskRun", "gone") + world.store.list("v1", "Pod", "gone")
+
+    assert world.run(scenario()) == []
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

@@ -263,6 +263,8 @@ def test_local_target_starts_reads_the_world_and_stops(tmp_path: Path) -> None:
     assert (world.target, world.simulated) == ("local", True)
     assert world.gitlab_token.reveal() == "stack-gitlab-token-123"  # from credentials.env
     assert world.clusters["runtime"].kubeconfig == tmp_path / "work" / "stack" / "kubeconfig-runtime.yaml"
+    with pytest.raises(TargetError, match="already running"):
+        target.start()
     target.stop()
     assert process.returncode == -signal.SIGTERM
     assert_gone(process.pid)
@@ -282,7 +284,7 @@ def test_local_target_reports_a_crash_with_the_redacted_log(tmp_path: Path) -> N
 
 def test_local_target_times_out_and_leaves_nothing_running(tmp_path: Path) -> None:
     target = local_target(tmp_path, "hang", startup_timeout_s=0.5)
-    with pytest.raises(TargetError, match="not ready after 0.5s") as caught:
+    with pytest.raises(TargetError, match=r"not ready after 0\.5s") as caught:
         target.start()
     assert "fake stack starting in" in str(caught.value)
     assert target._process is None

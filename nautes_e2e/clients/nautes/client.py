@@ -82,6 +82,13 @@ class NautesConnectionError(Exception):
     """The request never got an HTTP reply (connection refused, timeout, TLS, too many redirects)."""
 
 
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def _parse_error_body(status: int, body: str) -> tuple[int, str, str]:
     try:
         parsed = json.loads(body)
@@ -192,10 +199,7 @@ class NautesClient:
                 method="GET",
                 url=url,
             )
-        try:
-            reply = response.json()
-        except ValueError:
-            reply = None
+        reply = _json_or_none(response)
         if not isinstance(reply, dict):
             raise NautesApiError(
                 status=200,
@@ -235,10 +239,7 @@ class NautesClient:
             raise NautesApiError(
                 status=response.status_code, body=response.text, kind=kind, name=name, method=method, url=url
             )
-        try:
-            reply = response.json()
-        except ValueError:
-            reply = None
+        reply = _json_or_none(response)
         message = str(reply.get("message", "")) if isinstance(reply, dict) else response.text
         return ApplyResult(
             kind=kind, name=name, method=method, path=path, message=message, duration_s=duration

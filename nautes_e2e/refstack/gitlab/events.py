@@ -66,7 +66,7 @@ class PushDispatcher:
         """Start delivering; ``instance_url`` goes into each webhook's ``X-Gitlab-Instance`` header."""
         self._instance_url = instance_url
         self._session = aiohttp.ClientSession()
-        self._worker = asyncio.create_task(self._run(), name="gitlab-push-events")
+        self._worker = asyncio.create_task(self._run(self._session), name="gitlab-push-events")
 
     async def stop(self) -> None:
         worker, self._worker = self._worker, None
@@ -79,28 +79,33 @@ class PushDispatcher:
         if self._session is not None:
             await self._session.close()
 
-    async def _run(self) -> None:
+    async def _run(self, session: aiohttp.ClientSession) -> None:
         while True:
             push = await self._queue.get()
             try:
-                await self._dispatch(push)
+                await self._dispatch(push, session)
             except Exception:
                 log.exception("push event handling failed for %s", push.project.path_with_namespace)
 
-    async def _dispatch(self, push: Push) -> None:
+    async def _dispatch(self, push: Push, session: aiohttp.ClientSession) -> None:
         deliveries: list[Awaitable[None]] = []
         for change in push.changes:
             event = PushEvent(
-                push.project.id, push.project.path_with_namespace, change.ref, change.before, change.after,
+                push.project.id,
+                push.project.path_with_namespace,
+                change.ref,
+                change.before,
+                change.after,
                 push.pusher.username,
             )
             deliveries += [self._call(callback, event) for callback in self._callbacks]
             hooks = [hook for hook in push.hooks if webhooks.hook_wants(hook, change)]
             if hooks:
                 payload = await self._payload(push, change)
-                assert self._session is not None  # noqa: S101 - started before any push is submitted
                 deliveries += [
-                    webhooks.deliver(self._session, hook, webhooks.hook_event_name(change), payload, self._instance_url)
+                    webhooks.deliver(
+                        session, hook, webhooks.hook_event_name(change), payload, self._instance_url
+                    )
                     for hook in hooks
                 ]
         await asyncio.gather(*deliveries)
@@ -116,14 +121,18 @@ class PushDispatcher:
         try:
             await callback(event)
         except Exception:
-            log.exception("on_push callback %r failed for %s %s", callback, event.path_with_namespace, event.ref)
+            log.exception(
+                "on_push callback %r failed for %s %s", callback, event.path_with_namespace, event.ref
+            )
 
 
 def _pushed_commits(repository: BareRepository, change: RefChange) -> tuple[list[CommitWithChanges], int]:
     if change.after == ZERO_SHA:
         return [], 0
     try:
-        other_tips = [sha for name, sha in repository.branches().items() if f"refs/heads/{name}" != change.ref]
+        other_tips = [
+            sha for name, sha in repository.branches().items() if f"refs/heads/{name}" != change.ref
+        ]
         return repository.pushed_commits(change.before, change.after, other_tips)
     except GitCommandError as error:  # the project was deleted before its push was reported
         log.warning("cannot list the commits of a push: %s", error)

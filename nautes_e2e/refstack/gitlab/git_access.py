@@ -15,7 +15,9 @@ from nautes_e2e.refstack.gitlab.model import AccessLevel, BranchAccessRule, Proj
 from nautes_e2e.refstack.gitlab.repository import BareRepository
 from nautes_e2e.refstack.gitlab.state import GitLabState
 
-PROJECT_NOT_FOUND = "The project you were looking for could not be found or you don't have permission to view it."
+PROJECT_NOT_FOUND = (
+    "The project you were looking for could not be found or you don't have permission to view it."
+)
 DOWNLOAD = "You are not allowed to download code from this project."
 AUTH_DOWNLOAD = "You are not allowed to download code."
 AUTH_UPLOAD = "You are not allowed to upload code."
@@ -102,13 +104,15 @@ def check_push(state: GitLabState, actor: GitActor, project: Project) -> None:
 
 @dataclass(frozen=True)
 class PushFacts:
-    """What the checks need to know from the repository, gathered before the rules run (off the event loop)."""
+    """What the checks need from the repository, gathered before the rules run (off the event loop)."""
 
     repository_empty: bool
     forced: frozenset[RefChange]
 
 
-def inspect_push(repository: BareRepository, changes: Sequence[RefChange], object_env: Mapping[str, str]) -> PushFacts:
+def inspect_push(
+    repository: BareRepository, changes: Sequence[RefChange], object_env: Mapping[str, str]
+) -> PushFacts:
     """Read the repository for a push; ``object_env`` exposes the push's objects still in quarantine."""
     forced = {
         change
@@ -157,7 +161,7 @@ class _ChangeChecker:
             self._check_protected_branch(change, branch)
 
     def _passes_push_check(self, change: RefChange) -> bool:
-        """``Checks::PushCheck``: a user needs push rights; a deploy key must be able to push to the branch."""
+        """``Checks::PushCheck``: a user needs push rights, a deploy key the right to push to the branch."""
         if self.actor.deploy_key is not None and change.branch is not None:
             return self.can_push_to_branch(change.branch)
         return self._can_collaborate()
@@ -197,7 +201,9 @@ class _ChangeChecker:
     def _can_collaborate(self) -> bool:
         deploy_key = self.actor.deploy_key
         if deploy_key is None:
-            return permissions.has_project_role(self.state, self.actor.user, self.project, AccessLevel.DEVELOPER)
+            return permissions.has_project_role(
+                self.state, self.actor.user, self.project, AccessLevel.DEVELOPER
+            )
         link = self.state.deploy_link(deploy_key, self.project)
         readable = permissions.can_read_project(self.state, self.actor.user, self.project)
         return readable and link is not None and link.can_push
@@ -208,7 +214,11 @@ class _ChangeChecker:
             return False
         if self.repository_empty:
             return self.actor.user.is_admin or self._member_level_at_least(AccessLevel.MAINTAINER)
-        rules = [rule for pb in self.state.protections_matching(self.project, branch) for rule in pb.push_access_levels]
+        rules = [
+            rule
+            for pb in self.state.protections_matching(self.project, branch)
+            for rule in pb.push_access_levels
+        ]
         return not rules or any(self._rule_allows(rule) for rule in rules)
 
     def _rule_allows(self, rule: BranchAccessRule) -> bool:
@@ -220,7 +230,9 @@ class _ChangeChecker:
         return self._member_level_at_least(rule.access_level)
 
 
-def can_push_to_branch(state: GitLabState, actor: GitActor, project: Project, branch: str, empty: bool) -> bool:
+def can_push_to_branch(
+    state: GitLabState, actor: GitActor, project: Project, branch: str, empty: bool
+) -> bool:
     """Whether ``actor`` may push to ``branch`` now (the ``can_push`` of GitLab's branch entity)."""
     checker = _ChangeChecker(state, actor, project, PushFacts(repository_empty=empty, forced=frozenset()))
     return checker.can_push_to_branch(branch)

@@ -55,8 +55,8 @@ def _text(status: int, message: str, headers: dict[str, str] | None = None) -> w
 
 def _access_denied(ctx: ApiContext) -> web.Response:
     message = (
-        "HTTP Basic: Access denied. The provided password or token is incorrect or your account has 2FA enabled "
-        "and you must use a personal access token instead of a password. See "
+        "HTTP Basic: Access denied. The provided password or token is incorrect or your account has 2FA "
+        "enabled and you must use a personal access token instead of a password. See "
         f"{ctx.urls.base}/help/topics/git/troubleshooting_git#error-on-git-fetch-http-basic-access-denied"
     )
     return _text(401, message, {"WWW-Authenticate": 'Basic realm="GitLab"'})
@@ -135,7 +135,9 @@ async def _run_http_backend(
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
-    assert process.stdin and process.stdout and process.stderr  # noqa: S101 - all three are pipes
+    assert process.stdin is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
     feeder = asyncio.create_task(_feed(request, process.stdin))
     stderr_task = asyncio.create_task(process.stderr.read())
     try:

@@ -94,7 +94,8 @@ class GitSshServer:
 
     @property
     def port(self) -> int:
-        assert self._acceptor is not None, "GitSshServer.start() has not run"  # noqa: S101
+        if self._acceptor is None:
+            raise RuntimeError("GitSshServer.start() has not run")
         return int(self._acceptor.get_port())
 
     async def start(self, host: str) -> None:
@@ -123,7 +124,7 @@ class GitSshServer:
     async def _handle(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         connection: _Connection = process.get_extra_info("connection").get_owner()
         key = connection.key
-        assert key is not None  # noqa: S101 - sessions open only after public-key authentication
+        assert key is not None, "sessions open only after public-key authentication"
         actor = GitActor(self.state.users[key.user_id], key)
         try:
             status = await self._serve(process, actor)
@@ -164,7 +165,9 @@ async def _run(process: asyncssh.SSHServerProcess[bytes], argv: list[str], env: 
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
-    assert child.stdin and child.stdout and child.stderr  # noqa: S101 - all three are pipes
+    assert child.stdin is not None
+    assert child.stdout is not None
+    assert child.stderr is not None
     to_child = asyncio.create_task(_pump_in(process, child.stdin))
     try:
         await asyncio.gather(_pump_out(child.stdout, process.stdout), _pump_out(child.stderr, process.stderr))

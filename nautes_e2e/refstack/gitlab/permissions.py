@@ -1,4 +1,4 @@
-"""Who may see and do what, after GitLab's policies (``ProjectPolicy``, ``GroupPolicy``) for the default settings.
+"""Who may see and do what, after GitLab's ``ProjectPolicy`` and ``GroupPolicy`` with default settings.
 
 ``user`` is ``None`` for an anonymous request. Administrators pass every check except protected-branch role
 checks, which GitLab evaluates against membership only (see ``git_access.py``).
@@ -50,7 +50,9 @@ def can_read_group(state: GitLabState, user: User | None, group: Group) -> bool:
 
 
 def _has_membership_below(state: GitLabState, user: User, group: Group) -> bool:
-    if any(state.project_access_level(user, p) > 0 for p in state.projects.values() if p.namespace_id == group.id):
+    if any(
+        state.project_access_level(user, p) > 0 for p in state.projects.values() if p.namespace_id == group.id
+    ):
         return True
     return any(
         state.group_access_level(user, sub) > 0 or _has_membership_below(state, user, sub)

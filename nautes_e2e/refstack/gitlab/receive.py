@@ -41,9 +41,15 @@ class PushReceiver:
         if project.default_branch not in branches and branches:
             await self._adopt_default_branch(project, repository, branches, changes)
         created = {change.branch for change in changes if change.is_creation}
-        if project.default_branch in created and not self._state.protected_branch_named(project, project.default_branch):
+        if project.default_branch in created and not self._state.protected_branch_named(
+            project, project.default_branch
+        ):
             self._state.protect_branch(
-                project, project.default_branch, AccessLevel.MAINTAINER, AccessLevel.MAINTAINER, allow_force_push=False
+                project,
+                project.default_branch,
+                AccessLevel.MAINTAINER,
+                AccessLevel.MAINTAINER,
+                allow_force_push=False,
             )
         project.last_activity_at = utc_now()
         self._dispatcher.submit(
@@ -59,7 +65,11 @@ class PushReceiver:
         )
 
     async def _adopt_default_branch(
-        self, project: Project, repository: BareRepository, branches: Mapping[str, str], changes: Sequence[RefChange]
+        self,
+        project: Project,
+        repository: BareRepository,
+        branches: Mapping[str, str],
+        changes: Sequence[RefChange],
     ) -> None:
         """A first push without the default branch makes its first branch the default (GitLab's root ref)."""
         pushed = [change.branch for change in changes if change.branch in branches]

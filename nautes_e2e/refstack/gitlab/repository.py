@@ -171,7 +171,9 @@ class BareRepository:
         """The commit a branch name, tag name, full ref or (abbreviated) id names; ``None`` if none."""
         if not ref or ref.startswith("-"):
             return None
-        out = self.git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        out = self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
         return out.decode().strip() or None
 
     def update_ref(self, ref: str, new: str, old: str) -> None:
@@ -185,7 +187,7 @@ class BareRepository:
         self.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
 
     def is_ancestor(self, ancestor: str, descendant: str, object_env: Mapping[str, str]) -> bool:
-        """Whether ``descendant`` contains ``ancestor``; ``object_env`` exposes a push's quarantined objects."""
+        """Whether ``descendant`` contains ``ancestor``; ``object_env`` shows a push's quarantined objects."""
         result = subprocess.run(
             ["git", "merge-base", "--is-ancestor", ancestor, descendant],
             cwd=self.path,
@@ -248,7 +250,9 @@ class BareRepository:
 
     def read_blob(self, commit_id: str, path: str) -> Blob | None:
         """The file at ``path`` in a commit; ``None`` if there is none (or it is a directory)."""
-        listing = self.git("ls-tree", "-z", commit_id, "--", path.strip("/"), check=False).decode(errors="replace")
+        listing = self.git("ls-tree", "-z", commit_id, "--", path.strip("/"), check=False).decode(
+            errors="replace"
+        )
         meta, _, _ = listing.partition("\t")
         if meta.count(" ") != 2:
             return None
@@ -276,7 +280,9 @@ class BareRepository:
             mode, kind, object_id = meta.split(" ")
             full_path = f"{directory}/{entry_path}" if directory else entry_path
             entries.append(
-                TreeEntry(id=object_id, name=full_path.rsplit("/", 1)[-1], type=kind, path=full_path, mode=mode)
+                TreeEntry(
+                    id=object_id, name=full_path.rsplit("/", 1)[-1], type=kind, path=full_path, mode=mode
+                )
             )
         return entries
 
@@ -307,7 +313,9 @@ class BareRepository:
                 blob_id = self.git("hash-object", "-w", "--stdin", stdin=change.content).decode().strip()
                 mode = "100755" if change.executable else "100644"
                 entries.append(f"{mode} {blob_id}\t{change.path}")
-            self.git("update-index", "-z", "--index-info", stdin="\0".join(entries).encode() + b"\0", env=index_env)
+            self.git(
+                "update-index", "-z", "--index-info", stdin="\0".join(entries).encode() + b"\0", env=index_env
+            )
             tree = self._text("write-tree", env=index_env).strip()
         signature_env = {
             "GIT_AUTHOR_NAME": author.name,

@@ -35,7 +35,10 @@ from nautes_e2e.refstack.gitlab.ssh_keys import PublicKey
 
 TOKEN_PREFIX = "glpat-"
 _PATH_PATTERN = re.compile(r"\A[a-zA-Z0-9_.][a-zA-Z0-9_.-]*\Z")
-PATH_RULE = "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"
+PATH_RULE = (
+    "can contain only letters, digits, '_', '-' and '.'. "
+    "Cannot start with '-', end in '.git' or end in '.atom'"
+)
 TAKEN = "has already been taken"
 
 
@@ -80,7 +83,9 @@ class GitLabState:
 
     # --- users and tokens -------------------------------------------------------------------------
 
-    def create_user(self, username: str, name: str, email: str, is_admin: bool = False, bot: bool = False) -> User:
+    def create_user(
+        self, username: str, name: str, email: str, is_admin: bool = False, bot: bool = False
+    ) -> User:
         errors: dict[str, list[str]] = {}
         if self.user_by_username(username) is not None or self._top_level_path_taken(username):
             errors["username"] = [TAKEN]
@@ -174,7 +179,13 @@ class GitLabState:
         return any(g.parent_id is None and g.path.lower() == path.lower() for g in self.groups.values())
 
     def create_group(
-        self, name: str, path: str, description: str, visibility: Visibility, parent: Group | None, creator: User
+        self,
+        name: str,
+        path: str,
+        description: str,
+        visibility: Visibility,
+        parent: Group | None,
+        creator: User,
     ) -> Group:
         errors: dict[str, list[str]] = {}
         if problems := path_errors(path):
@@ -183,7 +194,9 @@ class GitLabState:
             errors["path"] = [TAKEN]
         if errors:
             raise ValidationFailed(errors)
-        group = Group(self.next_id("namespaces"), name, path, description, visibility, parent.id if parent else None)
+        group = Group(
+            self.next_id("namespaces"), name, path, description, visibility, parent.id if parent else None
+        )
         self.groups[group.id] = group
         self.add_member("Namespace", group.id, creator, AccessLevel.OWNER)
         return group
@@ -225,7 +238,9 @@ class GitLabState:
         for project in [p for p in self.projects.values() if p.namespace_id == group.id]:
             self.delete_project(project)
         shutil.rmtree(self.repositories_root / self.group_full_path(group), ignore_errors=True)
-        self.memberships = [m for m in self.memberships if (m.source_type, m.source_id) != ("Namespace", group.id)]
+        self.memberships = [
+            m for m in self.memberships if (m.source_type, m.source_id) != ("Namespace", group.id)
+        ]
         del self.groups[group.id]
 
     # --- projects ---------------------------------------------------------------------------------
@@ -235,12 +250,16 @@ class GitLabState:
 
     def project_by_path(self, path_with_namespace: str) -> Project | None:
         wanted = path_with_namespace.strip("/").removesuffix(".git").lower()
-        return next((p for p in self.projects.values() if self.path_with_namespace(p).lower() == wanted), None)
+        return next(
+            (p for p in self.projects.values() if self.path_with_namespace(p).lower() == wanted), None
+        )
 
     def repository(self, project: Project) -> BareRepository:
         return BareRepository(self.repositories_root / f"{self.path_with_namespace(project)}.git")
 
-    def _project_clashes(self, namespace_id: int, name: str, path: str, exclude: Project | None) -> dict[str, list[str]]:
+    def _project_clashes(
+        self, namespace_id: int, name: str, path: str, exclude: Project | None
+    ) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         siblings = [p for p in self.projects.values() if p.namespace_id == namespace_id and p is not exclude]
         if any(p.name.lower() == name.lower() for p in siblings):
@@ -264,7 +283,14 @@ class GitLabState:
         if errors:
             raise ValidationFailed(errors)
         project = Project(
-            self.next_id("projects"), name, path, namespace_id, description, visibility, creator.id, default_branch
+            self.next_id("projects"),
+            name,
+            path,
+            namespace_id,
+            description,
+            visibility,
+            creator.id,
+            default_branch,
         )
         self.projects[project.id] = project
         BareRepository.create(self.repository(project).path, default_branch, self.hook_source)
@@ -288,7 +314,9 @@ class GitLabState:
             self.disable_deploy_key(self.keys[link.key_id], project)
         for token in [t for t in self.tokens.values() if t.project_id == project.id]:
             self.revoke_project_token(token)
-        self.memberships = [m for m in self.memberships if (m.source_type, m.source_id) != ("Project", project.id)]
+        self.memberships = [
+            m for m in self.memberships if (m.source_type, m.source_id) != ("Project", project.id)
+        ]
         self.hooks = {i: h for i, h in self.hooks.items() if h.project_id != project.id}
         self.protected_branches = {
             i: pb for i, pb in self.protected_branches.items() if pb.project_id != project.id
@@ -300,7 +328,9 @@ class GitLabState:
     def add_member(self, source_type: str, source_id: int, user: User, level: AccessLevel) -> Membership:
         if self.membership(source_type, source_id, user) is not None:
             raise ValidationFailed({"user": ["already exists"]})
-        membership = Membership("Project" if source_type == "Project" else "Namespace", source_id, user.id, level)
+        membership = Membership(
+            "Project" if source_type == "Project" else "Namespace", source_id, user.id, level
+        )
         self.memberships.append(membership)
         return membership
 
@@ -342,7 +372,9 @@ class GitLabState:
     def key_by_fingerprint(self, fingerprint_sha256: str) -> SshKey | None:
         return next((k for k in self.keys.values() if k.fingerprint_sha256 == fingerprint_sha256), None)
 
-    def add_key(self, owner: User, title: str, key: PublicKey, deploy: bool, expires_at: dt.datetime | None) -> SshKey:
+    def add_key(
+        self, owner: User, title: str, key: PublicKey, deploy: bool, expires_at: dt.datetime | None
+    ) -> SshKey:
         """A user key or a new deploy key; a fingerprint is unique across both kinds, as in GitLab."""
         if self.key_by_fingerprint(key.fingerprint_sha256) is not None:
             raise ValidationFailed({"fingerprint_sha256": [TAKEN]})
@@ -377,7 +409,9 @@ class GitLabState:
 
     def disable_deploy_key(self, key: SshKey, project: Project) -> None:
         """Remove a deploy key from a project; a key left on no project is destroyed, as GitLab does."""
-        self.deploy_links = [d for d in self.deploy_links if not (d.key_id == key.id and d.project_id == project.id)]
+        self.deploy_links = [
+            d for d in self.deploy_links if not (d.key_id == key.id and d.project_id == project.id)
+        ]
         if not any(d.key_id == key.id for d in self.deploy_links):
             self.keys.pop(key.id, None)
 

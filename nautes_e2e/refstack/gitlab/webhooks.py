@@ -160,11 +160,15 @@ async def deliver(
             json=payload,
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT_S),
-            ssl=None if hook.enable_ssl_verification else False,
+            ssl=hook.enable_ssl_verification,
         ) as response:
             await response.read()
             log.info(
-                "webhook %s (hook %d) -> HTTP %d in %.3fs", event, hook.id, response.status, time.monotonic() - started
+                "webhook %s (hook %d) -> HTTP %d in %.3fs",
+                event,
+                hook.id,
+                response.status,
+                time.monotonic() - started,
             )
     except (aiohttp.ClientError, TimeoutError) as error:
         log.warning("webhook %s (hook %d) to %s failed: %s", event, hook.id, hook.url, type(error).__name__)

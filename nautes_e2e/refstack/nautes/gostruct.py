@@ -110,7 +110,9 @@ def _canonical_struct(go_type: GoStruct, value: dict[str, Json]) -> dict[str, Js
 
 
 def _is_empty(go_type: GoType, encoded: Json) -> bool:
-    """Go's ``omitempty`` test; struct values are never empty, ``metav1.Time`` is a struct too."""
+    """Go's ``omitempty``: struct values are never empty, pointers only when nil (even to ``{}``)."""
     if isinstance(go_type, GoStruct | GoNullTime):
         return False
+    if isinstance(go_type, GoPtr | GoRaw):
+        return encoded is None
     return encoded in ("", False, None) or encoded == [] or encoded == {}

@@ -29,11 +29,15 @@ async def repository_id_to_name(scope: RequestScope, code_repo: str) -> str:
     try:
         project_id = extract_number(REPO_PREFIX, code_repo)
     except errors.NautesError:
-        raise errors.plain(f"the codeRepo name {code_repo} is illegal and must be in the format 'repo-ID'") from None
+        raise errors.plain(
+            f"the codeRepo name {code_repo} is illegal and must be in the format 'repo-ID'"
+        ) from None
     try:
         project = await scope.gitlab.project(project_id)
     except errors.NautesError as failure:
-        raise errors.wrapped(f"failed to convert codeRepo name {code_repo} to repository name, err: ", failure) from None
+        raise errors.wrapped(
+            f"failed to convert codeRepo name {code_repo} to repository name, err: ", failure
+        ) from None
     return str(project["name"])
 
 
@@ -42,7 +46,9 @@ async def repository_path_to_id(scope: RequestScope, product: str, repository: s
     try:
         project = await scope.gitlab.project(f"{product}/{repository}")
     except errors.NautesError as failure:
-        raise errors.wrapped(f"failed to convert repository name {repository} to codeRepo name, err: ", failure) from None
+        raise errors.wrapped(
+            f"failed to convert repository name {repository} to codeRepo name, err: ", failure
+        ) from None
     return f"{REPO_PREFIX}{project['id']}"
 
 

@@ -76,7 +76,9 @@ async def _delete_keys_titled(scope: RequestScope, project_id: int, title: str) 
             await scope.gitlab.delete_deploy_key(project_id, int(key["id"]))
 
 
-async def _new_deploy_key(scope: RequestScope, project_id: int, can_push: bool, permission: str) -> JsonObject:
+async def _new_deploy_key(
+    scope: RequestScope, project_id: int, can_push: bool, permission: str
+) -> JsonObject:
     """``saveDeployKeyToGitAndSecretRepo``: add the public key to GitLab, keep the private key in Vault."""
     title = key_title(project_id, permission)
     pair = generate_deploy_key(title)

@@ -92,7 +92,9 @@ def _go_kind(value: Any) -> str:
 def _compare(actual: Any, value: str, mode: str) -> bool:
     if mode == "bool":
         if not isinstance(actual, bool):
-            raise _SelectorError(f"inconsistent data type, expected is 'Bool', but now is '{_go_kind(actual)}'")
+            raise _SelectorError(
+                f"inconsistent data type, expected is 'Bool', but now is '{_go_kind(actual)}'"
+            )
         if value not in ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"):
             raise _SelectorError(f"match value must be a Boolean value: {value}")
         return actual == (value in ("1", "t", "T", "TRUE", "true", "True"))

@@ -57,7 +57,7 @@ class RepositoryReader(Protocol):
 
     def read_file(self, project_id: int, ref: str, path: str) -> bytes | None: ...
 
-    def list_files(self, project_id: int, ref: str) -> list[str]: ...
+    def list_files(self, project_id: int, ref: str, prefix: str = "") -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ def read_tenant(gitlab: RepositoryReader, tenant_repo: str) -> TenantSnapshot:
         return TenantSnapshot()
     documents = [
         document
-        for path in gitlab.list_files(project.id, MAIN)
-        if path.startswith(TENANT_RESOURCES_DIR) and path.endswith((".yaml", ".yml"))
+        for path in gitlab.list_files(project.id, MAIN, TENANT_RESOURCES_DIR)
+        if path.endswith((".yaml", ".yml"))
         for document in _documents(gitlab.read_file(project.id, MAIN, path) or b"", path)
     ]
     return tenant_from_documents(documents)

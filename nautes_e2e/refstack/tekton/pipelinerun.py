@@ -15,7 +15,7 @@ import re
 import shutil
 from typing import Any
 
-from nautes_e2e.refstack.kube import KubeError
+from nautes_e2e.refstack.kube import MERGE_PATCH, KubeError
 from nautes_e2e.refstack.tekton.objects import child_name, now, succeeded_condition
 from nautes_e2e.refstack.tekton.pipeline_spec import (
     TEKTON_API,
@@ -85,6 +85,7 @@ class PipelineRunExecution:
         try:
             resolved = resolve(self._store, self._run)
             self._status["pipelineSpec"] = resolved.spec
+            self._label_with_pipeline(resolved.name)
             task_objects = {
                 task.name: resolve_task(self._store, self._namespace, resolved.name, task)
                 for task in resolved.tasks
@@ -114,6 +115,11 @@ class PipelineRunExecution:
             )
             return
         self._finish_from_states()
+
+    def _label_with_pipeline(self, pipeline_name: str) -> None:
+        """Tekton labels the run with its pipeline (``tekton.dev/pipeline``), the run's name if embedded."""
+        labels = {"metadata": {"labels": {"tekton.dev/pipeline": pipeline_name}}}
+        self._store.patch(self._api_version, "PipelineRun", self._namespace, self._name, labels, MERGE_PATCH)
 
     def _timeout(self) -> str:
         spec = self._run.get("spec") or {}

@@ -37,7 +37,8 @@ class TaskPod:
             "restartPolicy": "Never",
             "containers": [{"name": state.container, "image": state.image} for state in self._steps.values()],
             "volumes": [
-                {key: value for key, value in binding.items() if key != "subPath"} | {"name": f"ws-{binding['name']}"}
+                {key: value for key, value in binding.items() if key != "subPath"}
+                | {"name": f"ws-{binding['name']}"}
                 for binding in workspaces
             ],
         }
@@ -80,7 +81,13 @@ class TaskPod:
         """The kubelet cannot build the containers' config: the pod stays ``Pending``."""
         waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
         statuses = [
-            {"name": state.container, "image": state.image, "ready": False, "restartCount": 0, "state": waiting}
+            {
+                "name": state.container,
+                "image": state.image,
+                "ready": False,
+                "restartCount": 0,
+                "state": waiting,
+            }
             for state in self._steps.values()
         ]
         self._update({"phase": "Pending", "containerStatuses": statuses})

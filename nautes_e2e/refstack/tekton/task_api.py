@@ -13,9 +13,11 @@ is where the pod's ``/x`` lives (the vault agent's ``/root/.ssh`` is ``ctx.pod_p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shlex
+import signal
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from nautes_e2e.refstack.tekton.objects import now
 from nautes_e2e.refstack.tekton.variables import ParamValue
 
 _URL_PASSWORD = re.compile(r"(://[^/@\s:]*):[^/@\s]+@")
+_LINE_LIMIT = 1 << 20  # git and shell scripts may print long lines; asyncio's default is 64 KiB
 _HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -124,17 +127,30 @@ class Step:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            limit=_LINE_LIMIT,
         )
         assert process.stdout is not None, "stdout was requested as a pipe"
         output: list[str] = []
-        async for raw_line in process.stdout:
-            line = raw_line.decode(errors="replace").rstrip("\n")
-            output.append(line)
-            self.log(line)
-        exit_code = await process.wait()
+        try:
+            async for raw_line in process.stdout:
+                line = raw_line.decode(errors="replace").rstrip("\n")
+                output.append(line)
+                self.log(line)
+            exit_code = await process.wait()
+        except asyncio.CancelledError:
+            _kill_process_group(process)
+            await process.wait()
+            raise
         if check and exit_code != 0:
             raise StepFailed(exit_code, f"{shlex.join(argv[:2])} exited with code {exit_code}")
         return CommandResult(exit_code, "\n".join(output))
+
+
+def _kill_process_group(process: asyncio.subprocess.Process) -> None:
+    """A cancelled step takes its whole command tree with it (``bash -c`` starts children)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -152,6 +168,7 @@ class TaskContext:
     workspaces: Mapping[str, Path]
     pod_root: Path
     steps: Mapping[str, StepState]
+    on_step_change: Callable[[], None] = field(default=lambda: None)
 
     def param(self, name: str) -> str:
         value = self.params[name]
@@ -203,14 +220,17 @@ class TaskContext:
         if state is None:
             raise RuntimeError(f"ClusterTask {self.cluster_task} has no step named {name}")
         state.started_at = now()
+        self.on_step_change()
         step = Step(self, state)
         try:
             yield step
         except StepFailed as failure:
             step.log(failure.reason)
             state.exit_code, state.finished_at = failure.exit_code, now()
+            self.on_step_change()
             raise
         state.exit_code, state.finished_at = 0, now()
+        self.on_step_change()
 
 
 ClusterTaskImplementation = Callable[[TaskContext], Awaitable[TaskOutcome]]

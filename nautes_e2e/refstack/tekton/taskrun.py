@@ -21,6 +21,7 @@ from typing import Any
 from nautes_e2e.refstack.kube import KubeError, ObjectStore
 from nautes_e2e.refstack.tekton.objects import child_name, now, owner_reference, succeeded_condition
 from nautes_e2e.refstack.tekton.pipeline_spec import TEKTON_API, param_type
+from nautes_e2e.refstack.tekton.pods import TaskPod
 from nautes_e2e.refstack.tekton.task_api import (
     ClusterTaskImplementation,
     StepFailed,
@@ -33,6 +34,7 @@ from nautes_e2e.refstack.tekton.variables import ParamValue, Variables
 from nautes_e2e.refstack.tekton.vault_agent import (
     AGENT_IMAGE,
     INIT_CONTAINER,
+    Injection,
     VaultAgent,
     VaultAgentError,
     injection_from_annotations,
@@ -42,8 +44,8 @@ from nautes_e2e.refstack.tekton.workspaces import WorkspaceError, WorkspaceMount
 log = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
-TEKTON_RELEASE = "v0.37.5"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "tekton-pipelines"}
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,10 @@ class TaskRunPlan:
     def namespace(self) -> str:
         return str(self.pipeline_run["metadata"]["namespace"])
 
+    @property
+    def task_name(self) -> str:
+        return str(self.task_object["metadata"]["name"])
+
 
 class TaskRunFailed(Exception):
     def __init__(self, reason: str, message: str) -> None:
@@ -109,12 +115,14 @@ class TaskRunExecution:
         self._on_change = on_change
         self._store = environment.store
         self._task_spec: JsonObject = dict(plan.task_object.get("spec") or {})
-        self._pod_name = child_name(plan.name, "-pod")
-        self._pod_root = environment.pods_root / plan.namespace / self._pod_name
-        self._steps: dict[str, StepState] = {}
+        provided = {param["name"]: param.get("value", "") for param in plan.params}
+        self._params = self._param_values(provided)
+        self._steps = {state.name: state for state in self._declared_steps()}
+        pod_name = child_name(plan.name, "-pod")
+        self._pod = TaskPod(self._store, plan.namespace, pod_name, self._steps)
+        self._pod_root = environment.pods_root / plan.namespace / pod_name
         self._status: JsonObject = {}
         self._task_run: JsonObject = {}
-        self._pod_created = False
 
     async def run(self) -> TaskRunResult:
         self._task_run = self._store.create(self._task_run_object())
@@ -132,19 +140,16 @@ class TaskRunExecution:
             self._finish(False, failure.reason, failure.message)
             return TaskRunResult(False, self._status, {})
         except asyncio.CancelledError:
-            self._finish(
-                False, "TaskRunCancelled", f'TaskRun "{self._plan.name}" was cancelled', best_effort=True
-            )
+            message = f'TaskRun "{self._plan.name}" was cancelled'
+            self._finish(False, "TaskRunCancelled", message, best_effort=True)
             raise
         finally:
             mounter.unmount_pod_volumes()
             shutil.rmtree(self._pod_root, ignore_errors=True)
-        message = outcome.message or "All Steps have completed executing"
         if outcome.results:
-            self._status["taskResults"] = [
-                {"name": key, "value": value} for key, value in outcome.results.items()
-            ]
-        self._finish(True, "Succeeded", message)
+            results = outcome.results.items()
+            self._status["taskResults"] = [{"name": name, "value": value} for name, value in results]
+        self._finish(True, "Succeeded", outcome.message or "All Steps have completed executing")
         return TaskRunResult(True, self._status, outcome.results)
 
     # --- phases ------------------------------------------------------------------------------------
@@ -154,186 +159,95 @@ class TaskRunExecution:
         if problem:
             raise TaskRunFailed("TaskRunValidationFailed", problem)
         self._check_service_account()
-        self._create_pod()
+        injection = injection_from_annotations(
+            self._task_run["metadata"]["annotations"], self._env.cluster_name
+        )
+        self._pod.create(self._task_run, self._plan.workspaces, vault_agent=injection is not None)
+        self._pod_root.mkdir(parents=True, exist_ok=True)
+        self._status["podName"] = self._pod.name
+        self._publish()
         workspaces = self._mount_workspaces(mounter)
-        await self._inject_vault_secrets()
-        self._set_pod_phase("Running")
+        if injection is not None:
+            await self._run_vault_agent(injection)
         self._status["conditions"] = [
             succeeded_condition("Unknown", "Running", "Not all Steps in the Task have finished executing")
         ]
-        self._publish()
+        self._show_steps()
         context = TaskContext(
             store=self._store,
             namespace=self._plan.namespace,
             task_run=self._plan.name,
-            pod=self._pod_name,
+            pod=self._pod.name,
             pipeline_task=self._plan.pipeline_task_name,
-            cluster_task=self._plan.task_object["metadata"]["name"],
+            cluster_task=self._plan.task_name,
             service_account=self._plan.service_account,
-            params=self._task_params(workspaces),
+            params=self._step_params(workspaces),
             workspaces=workspaces,
             pod_root=self._pod_root,
             steps=self._steps,
+            on_step_change=self._show_steps,
         )
         try:
             outcome = await implementation(context)
         except StepFailed as failure:
             raise TaskRunFailed("Failed", self._step_failure_message(failure)) from None
         except (OSError, ValueError, TypeError, RuntimeError) as error:
-            log.exception("ClusterTask %s implementation failed", context.cluster_task)
-            running = next(
-                (state for state in self._steps.values() if state.exit_code is None and state.started_at),
-                None,
-            )
-            if running is not None:
-                self._store.append_pod_log(
-                    self._plan.namespace, self._pod_name, running.container, f"internal error: {error}\n"
-                )
-                running.exit_code, running.finished_at = 1, now()
-            raise TaskRunFailed(
-                "Failed", f"the reference stack's {context.cluster_task} implementation failed: {error}"
-            ) from None
-        declared = [result["name"] for result in self._task_spec.get("results") or []]
+            log.exception("the %s implementation failed", self._plan.task_name)
+            self._fail_running_step(f"internal error: {error}")
+            message = f"the reference stack's {self._plan.task_name} implementation failed: {error}"
+            raise TaskRunFailed("Failed", message) from None
+        declared = {result["name"] for result in self._task_spec.get("results") or []}
         outcome.results = {name: value for name, value in outcome.results.items() if name in declared}
         return outcome
 
     def _implementation(self) -> ClusterTaskImplementation:
-        task_object = self._plan.task_object
-        name = task_object["metadata"]["name"]
-        implementation = cluster_task_implementation(name) if task_object["kind"] == "ClusterTask" else None
+        kind, name = self._plan.task_object["kind"], self._plan.task_name
+        implementation = cluster_task_implementation(name) if kind == "ClusterTask" else None
         if implementation is None:
             raise TaskRunFailed(
                 "TaskRunValidationFailed",
-                f'{task_object["kind"]} "{name}" cannot be executed in the reference stack: '
+                f'{kind} "{name}" cannot be executed in the reference stack: '
                 "only ClusterTasks with a built-in implementation run here",
             )
         return implementation
 
     def _check_service_account(self) -> None:
+        """Tekton reads the service account to build the pod: a missing one fails pod creation."""
         try:
             self._store.get("v1", "ServiceAccount", self._plan.namespace, self._plan.service_account)
         except KubeError as error:
-            task_ref = self._plan.task_object["metadata"]["name"]
             raise TaskRunFailed(
                 "CouldntGetTask",
                 f'failed to create task run pod "{self._plan.name}": '
                 f"translating TaskSpec to Pod: {error.message}. "
-                f"Maybe missing or invalid Task {self._plan.namespace}/{task_ref}",
+                f"Maybe missing or invalid Task {self._plan.namespace}/{self._plan.task_name}",
             ) from None
 
     def _mount_workspaces(self, mounter: WorkspaceMounter) -> dict[str, Path]:
         try:
             return {binding["name"]: mounter.mount(binding) for binding in self._plan.workspaces}
         except WorkspaceError as error:
-            self._update_pod_status(
-                {
-                    "phase": "Pending",
-                    "containerStatuses": [
-                        {
-                            "name": state.container,
-                            "image": state.image,
-                            "ready": False,
-                            "restartCount": 0,
-                            "state": {
-                                "waiting": {"reason": "CreateContainerConfigError", "message": str(error)}
-                            },
-                        }
-                        for state in self._steps.values()
-                    ],
-                }
-            )
-            raise TaskRunFailed(
-                "CreateContainerConfigError", f"Failed to create pod due to config error: {error}"
-            ) from None
+            self._pod.show_config_error(str(error))
+            message = f"Failed to create pod due to config error: {error}"
+            raise TaskRunFailed("CreateContainerConfigError", message) from None
 
-    async def _inject_vault_secrets(self) -> None:
-        annotations = dict(self._task_run["metadata"].get("annotations") or {})
-        injection = injection_from_annotations(annotations, self._env.cluster_name)
-        if injection is None:
-            return
-
-        def agent_log(line: str) -> None:
-            self._store.append_pod_log(self._plan.namespace, self._pod_name, INIT_CONTAINER, line + "\n")
-
-        agent = VaultAgent(self._env.vault_url, agent_log)
+    async def _run_vault_agent(self, injection: Injection) -> None:
+        agent = VaultAgent(self._env.vault_url, lambda line: self._pod.log(INIT_CONTAINER, line + "\n"))
         try:
             jwt = self._store.issue_service_account_token(self._plan.namespace, self._plan.service_account)
             await agent.inject(injection, jwt, lambda path: self._pod_root / path.lstrip("/"))
         except VaultAgentError as error:
-            self._update_pod_status(
-                {
-                    "phase": "Failed",
-                    "initContainerStatuses": [
-                        {
-                            "name": INIT_CONTAINER,
-                            "image": AGENT_IMAGE,
-                            "ready": False,
-                            "restartCount": 0,
-                            "state": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now()}},
-                        }
-                    ],
-                }
-            )
+            self._pod.show_init_failure()
             raise TaskRunFailed(
                 "Failed",
                 f'init container failed, "{INIT_CONTAINER}" exited with code 1 (image: "{AGENT_IMAGE}"): '
                 f"{error}; for logs run: "
-                f"kubectl -n {self._plan.namespace} logs {self._pod_name} -c {INIT_CONTAINER}\n",
+                f"kubectl -n {self._plan.namespace} logs {self._pod.name} -c {INIT_CONTAINER}\n",
             ) from None
 
-    # --- objects -----------------------------------------------------------------------------------
-    def _task_run_object(self) -> JsonObject:
-        plan = self._plan
-        run_metadata = plan.pipeline_run["metadata"]
-        task_object = plan.task_object
-        task_name = task_object["metadata"]["name"]
-        labels = {
-            **(run_metadata.get("labels") or {}),
-            **(plan.metadata.get("labels") or {}),
-            **MANAGED_BY,
-            "tekton.dev/pipeline": plan.pipeline_name,
-            "tekton.dev/pipelineRun": run_metadata["name"],
-            "tekton.dev/pipelineTask": plan.pipeline_task_name,
-            "tekton.dev/task": task_name,
-        }
-        if task_object["kind"] == "ClusterTask":
-            labels["tekton.dev/clusterTask"] = task_name
-        annotations = {**(run_metadata.get("annotations") or {}), **(plan.metadata.get("annotations") or {})}
-        annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-        for state in self._declared_steps({param["name"]: param.get("value", "") for param in plan.params}):
-            self._steps[state.name] = state
-        spec: JsonObject = {
-            "taskRef": {"name": task_name, "kind": task_object["kind"]},
-            "serviceAccountName": plan.service_account,
-            "timeout": plan.timeout,
-        }
-        if plan.params:
-            spec["params"] = plan.params
-        if plan.workspaces:
-            spec["workspaces"] = plan.workspaces
-        return {
-            "apiVersion": TEKTON_API,
-            "kind": "TaskRun",
-            "metadata": {
-                "name": plan.name,
-                "namespace": plan.namespace,
-                "labels": labels,
-                "annotations": annotations,
-                "ownerReferences": [owner_reference(plan.pipeline_run)],
-            },
-            "spec": spec,
-        }
-
-    def _declared_steps(self, provided: dict[str, Any]) -> list[StepState]:
-        """The task's steps with their images resolved (``$(params.gitInitImage)`` etc.)."""
-        values = self._param_values(provided)
-        variables = Variables({f"params.{key}": value for key, value in values.items()})
-        return [
-            StepState(step.get("name", f"unnamed-{index}"), variables.string(step.get("image", "")))
-            for index, step in enumerate(self._task_spec.get("steps") or [])
-        ]
-
+    # --- params and steps --------------------------------------------------------------------------
     def _param_values(self, provided: dict[str, Any]) -> dict[str, ParamValue]:
+        """Every declared param: the provided value, else the default."""
         values: dict[str, ParamValue] = {}
         for param in self._task_spec.get("params") or []:
             default: Any = param.get("default", [] if param_type(param) == "array" else "")
@@ -341,120 +255,38 @@ class TaskRunExecution:
             values[param["name"]] = list(value) if isinstance(value, list) else str(value)
         return values
 
-    def _task_params(self, workspaces: dict[str, Path]) -> dict[str, ParamValue]:
+    def _declared_steps(self) -> list[StepState]:
+        """The task's steps with their images resolved (``$(params.gitInitImage)`` etc.)."""
+        variables = Variables({f"params.{key}": value for key, value in self._params.items()})
+        return [
+            StepState(step.get("name", f"unnamed-{index}"), variables.string(step.get("image", "")))
+            for index, step in enumerate(self._task_spec.get("steps") or [])
+        ]
+
+    def _step_params(self, workspaces: dict[str, Path]) -> dict[str, ParamValue]:
         """Param values as the steps see them: workspace paths, result paths and context substituted."""
-        provided = {param["name"]: param.get("value", "") for param in self._plan.params}
-        task_variables: dict[str, ParamValue] = {
+        values: dict[str, ParamValue] = {
             "context.taskRun.name": self._plan.name,
             "context.taskRun.namespace": self._plan.namespace,
             "context.taskRun.uid": self._task_run["metadata"]["uid"],
-            "context.task.name": self._plan.task_object["metadata"]["name"],
+            "context.task.name": self._plan.task_name,
         }
         for declared in self._task_spec.get("workspaces") or []:
             name = declared["name"]
-            task_variables[f"workspaces.{name}.bound"] = "true" if name in workspaces else "false"
-            task_variables[f"workspaces.{name}.path"] = str(workspaces[name]) if name in workspaces else ""
+            values[f"workspaces.{name}.bound"] = "true" if name in workspaces else "false"
+            values[f"workspaces.{name}.path"] = str(workspaces[name]) if name in workspaces else ""
         for result in self._task_spec.get("results") or []:
-            task_variables[f"results.{result['name']}.path"] = str(
-                self._pod_root / "tekton" / "results" / result["name"]
-            )
-        variables = Variables(task_variables)
-        return {key: variables.apply(value) for key, value in self._param_values(provided).items()}
+            values[f"results.{result['name']}.path"] = str(self._pod_root / "tekton/results" / result["name"])
+        variables = Variables(values)
+        return {name: variables.apply(value) for name, value in self._params.items()}
 
-    def _create_pod(self) -> None:
-        labels = {**self._task_run["metadata"]["labels"], "tekton.dev/taskRun": self._plan.name}
-        annotations = {
-            **self._task_run["metadata"]["annotations"],
-            "pipeline.tekton.dev/release": TEKTON_RELEASE,
-        }
-        spec: JsonObject = {
-            "serviceAccountName": self._plan.service_account,
-            "restartPolicy": "Never",
-            "containers": [{"name": state.container, "image": state.image} for state in self._steps.values()],
-            "volumes": [
-                {key: value for key, value in binding.items() if key != "subPath"}
-                | {"name": f"ws-{binding['name']}"}
-                for binding in self._plan.workspaces
-            ],
-        }
-        if injection_from_annotations(annotations, self._env.cluster_name) is not None:
-            spec["initContainers"] = [{"name": INIT_CONTAINER, "image": AGENT_IMAGE}]
-        self._store.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "name": self._pod_name,
-                    "namespace": self._plan.namespace,
-                    "labels": labels,
-                    "annotations": annotations,
-                    "ownerReferences": [owner_reference(self._task_run)],
-                },
-                "spec": spec,
-            }
+    def _fail_running_step(self, text: str) -> None:
+        running = next(
+            (state for state in self._steps.values() if state.started_at and state.exit_code is None), None
         )
-        self._pod_created = True
-        self._pod_root.mkdir(parents=True, exist_ok=True)
-        self._status["podName"] = self._pod_name
-        self._publish()
-
-    def _set_pod_phase(self, phase: str) -> None:
-        statuses = []
-        for state in self._steps.values():
-            container_state = {
-                key: value
-                for key, value in state.to_status().items()
-                if key in ("running", "terminated", "waiting")
-            }
-            statuses.append(
-                {
-                    "name": state.container,
-                    "image": state.image,
-                    "ready": phase == "Running",
-                    "restartCount": 0,
-                    "state": container_state,
-                }
-            )
-        self._update_pod_status(
-            {"phase": phase, "startTime": self._status["startTime"], "containerStatuses": statuses}
-        )
-
-    def _update_pod_status(self, status: JsonObject) -> None:
-        if not self._pod_created:
-            return
-        try:
-            pod = self._store.get("v1", "Pod", self._plan.namespace, self._pod_name)
-            pod["status"] = {**(pod.get("status") or {}), **status}
-            self._store.update_status(pod)
-        except KubeError:
-            log.debug("pod %s/%s is gone; status not updated", self._plan.namespace, self._pod_name)
-
-    def _step_failure_message(self, failure: StepFailed) -> str:
-        failed = next((state for state in self._steps.values() if state.exit_code not in (None, 0)), None)
-        if failed is None:
-            return failure.reason
-        return (
-            f'"{failed.container}" exited with code {failed.exit_code} (image: "{failed.image}"); '
-            f"for logs run: kubectl -n {self._plan.namespace} logs {self._pod_name} -c {failed.container}\n"
-        )
-
-    # --- status ------------------------------------------------------------------------------------
-    def _finish(self, succeeded: bool, reason: str, message: str, *, best_effort: bool = False) -> None:
-        if not succeeded and self._pod_created:
-            self._skip_remaining_steps()
-        self._status["conditions"] = [succeeded_condition("True" if succeeded else "False", reason, message)]
-        self._status["completionTime"] = now()
-        if (
-            self._pod_created
-            and reason != "CreateContainerConfigError"
-            and self._current_pod_phase() != "Failed"
-        ):
-            self._set_pod_phase("Succeeded" if succeeded else "Failed")
-        try:
-            self._publish()
-        except KubeError:
-            if not best_effort:
-                raise
+        if running is not None:
+            self._pod.log(running.container, text + "\n")
+            running.exit_code, running.finished_at = 1, now()
 
     def _skip_remaining_steps(self) -> None:
         """After a failed step, later steps exit 1 without running, as Tekton's entrypoint makes them."""
@@ -463,27 +295,77 @@ class TaskRunExecution:
             if state.exit_code not in (None, 0):
                 failed_seen = True
             elif state.exit_code is None and failed_seen:
-                self._store.append_pod_log(
-                    self._plan.namespace,
-                    self._pod_name,
-                    state.container,
-                    "Skipping step because a previous step failed\n",
-                )
+                self._pod.log(state.container, "Skipping step because a previous step failed\n")
                 state.exit_code, state.started_at, state.finished_at = 1, now(), now()
 
-    def _current_pod_phase(self) -> str:
+    def _step_failure_message(self, failure: StepFailed) -> str:
+        failed = next((state for state in self._steps.values() if state.exit_code not in (None, 0)), None)
+        if failed is None:
+            return failure.reason
+        return (
+            f'"{failed.container}" exited with code {failed.exit_code} (image: "{failed.image}"); '
+            f"for logs run: kubectl -n {self._plan.namespace} logs {self._pod.name} -c {failed.container}\n"
+        )
+
+    # --- objects and status ------------------------------------------------------------------------
+    def _task_run_object(self) -> JsonObject:
+        plan = self._plan
+        run_metadata = plan.pipeline_run["metadata"]
+        kind = plan.task_object["kind"]
+        labels = {
+            **(run_metadata.get("labels") or {}),
+            **(plan.metadata.get("labels") or {}),
+            **MANAGED_BY,
+            "tekton.dev/pipeline": plan.pipeline_name,
+            "tekton.dev/pipelineRun": run_metadata["name"],
+            "tekton.dev/pipelineTask": plan.pipeline_task_name,
+            "tekton.dev/task": plan.task_name,
+        }
+        if kind == "ClusterTask":
+            labels["tekton.dev/clusterTask"] = plan.task_name
+        annotations = {**(run_metadata.get("annotations") or {}), **(plan.metadata.get("annotations") or {})}
+        annotations.pop(_LAST_APPLIED, None)
+        spec: JsonObject = {
+            "taskRef": {"name": plan.task_name, "kind": kind},
+            "serviceAccountName": plan.service_account,
+            "timeout": plan.timeout,
+        }
+        if plan.params:
+            spec["params"] = plan.params
+        if plan.workspaces:
+            spec["workspaces"] = plan.workspaces
+        metadata = {
+            "name": plan.name,
+            "namespace": plan.namespace,
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [owner_reference(plan.pipeline_run)],
+        }
+        return {"apiVersion": TEKTON_API, "kind": "TaskRun", "metadata": metadata, "spec": spec}
+
+    def _show_steps(self) -> None:
+        """Publish the steps' states (pod containers and TaskRun ``status.steps``) while running."""
+        self._pod.show_steps("Running", self._status["startTime"])
+        self._publish()
+
+    def _finish(self, succeeded: bool, reason: str, message: str, *, best_effort: bool = False) -> None:
         try:
-            return str(
-                (self._store.get("v1", "Pod", self._plan.namespace, self._pod_name).get("status") or {}).get(
-                    "phase", ""
-                )
-            )
+            if not succeeded and self._pod.created:
+                self._skip_remaining_steps()
+            self._status["conditions"] = [
+                succeeded_condition("True" if succeeded else "False", reason, message)
+            ]
+            self._status["completionTime"] = now()
+            if self._pod.phase() in ("Pending", "Running") and reason != "CreateContainerConfigError":
+                self._pod.show_steps("Succeeded" if succeeded else "Failed", self._status["startTime"])
+            self._publish()
         except KubeError:
-            return ""
+            if not best_effort:
+                raise
 
     def _publish(self) -> None:
-        """Write the TaskRun status (the watchers see each transition) and tell the PipelineRun."""
-        if self._pod_created:
+        """Write the TaskRun status (watchers see each transition) and tell the PipelineRun."""
+        if self._pod.created:
             self._status["steps"] = [state.to_status() for state in self._steps.values()]
         current = self._store.get(TEKTON_API, "TaskRun", self._plan.namespace, self._plan.name)
         current["status"] = self._status

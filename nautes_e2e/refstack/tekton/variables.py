@@ -34,9 +34,6 @@ class Variables:
     def __init__(self, values: Mapping[str, ParamValue] | None = None) -> None:
         self.values: dict[str, ParamValue] = dict(values or {})
 
-    def with_values(self, extra: Mapping[str, ParamValue]) -> Variables:
-        return Variables({**self.values, **extra})
-
     def string(self, text: str) -> str:
         """Replace every known string-valued reference in ``text``."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -42,11 +41,7 @@ def task_run_bindings(
         run_binding = by_name.get(workspace.get("workspace") or workspace["name"])
         if run_binding is None:
             continue
-        sub_path = (
-            os.path.join(*(part for part in (run_binding.get("subPath"), workspace.get("subPath")) if part))
-            if (run_binding.get("subPath") or workspace.get("subPath"))
-            else ""
-        )
+        sub_path = "/".join(part for part in (run_binding.get("subPath"), workspace.get("subPath")) if part)
         if run_binding.get("volumeClaimTemplate") is not None:
             binding: JsonObject = {
                 "name": workspace["name"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nautes_e2e.refstack.gitlab import git_http
 from nautes_e2e.refstack.gitlab.rest import (
     access_tokens,
     branches,
@@ -37,10 +36,9 @@ _RESOURCE_FAMILIES = (
 
 
 def build_app(ctx: ApiContext) -> web.Application:
-    """The whole HTTP side of the emulated GitLab: REST under ``/api/v4``, git smart HTTP under ``/<path>.git``."""
+    """An application serving the REST API under ``/api/v4`` (the caller adds the git routes)."""
     app = web.Application(middlewares=[render_api_errors])
     app[CONTEXT] = ctx
     for family in _RESOURCE_FAMILIES:
         app.router.add_routes(family.routes)
-    app.router.add_routes(git_http.routes())
     return app

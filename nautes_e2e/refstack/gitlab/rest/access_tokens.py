@@ -19,6 +19,7 @@ from nautes_e2e.refstack.gitlab.rest.pagination import paginate
 from nautes_e2e.refstack.gitlab.rest.params import Params
 
 routes = web.RouteTableDef()
+TOKEN_ACCESS_LEVELS = (10, 20, 30, 40, 50)
 VALID_SCOPES = frozenset(
     {"api", "read_api", "read_repository", "write_repository", "read_registry", "write_registry"}
 )
@@ -56,10 +57,11 @@ async def create_access_token(request: web.Request) -> web.Response:
     scopes = params.get_strings("scopes") or []
     if not scopes or not set(scopes) <= VALID_SCOPES:
         raise errors.ApiError(400, {"error": "scopes does not have a valid value"})
-    try:
-        level = AccessLevel(params.get_int("access_level", AccessLevel.MAINTAINER))
-    except ValueError as error:
-        raise errors.ApiError(400, {"error": "access_level does not have a valid value"}) from error
+    requested = params.get_int("access_level")
+    level = AccessLevel.MAINTAINER if requested is None else requested
+    if level not in TOKEN_ACCESS_LEVELS:
+        raise errors.ApiError(400, {"error": "access_level does not have a valid value"})
+    level = AccessLevel(level)
     creator_level = ctx.state.project_access_level(user, project)
     if level == AccessLevel.OWNER and creator_level < AccessLevel.OWNER and not user.is_admin:
         raise errors.bad_request("400 Bad request - Could not provision owner access to project access token")
@@ -71,7 +73,9 @@ async def create_access_token(request: web.Request) -> web.Response:
         bot=True,
     )
     ctx.state.add_member("Project", project.id, bot, level)
-    token, plaintext = ctx.state.issue_token(bot, params.text("name"), scopes, project, params.get_date("expires_at"))
+    token, plaintext = ctx.state.issue_token(
+        bot, params.text("name"), scopes, project, params.get_date("expires_at")
+    )
     return web.json_response(entities.access_token(ctx, token, plaintext), status=201)
 
 

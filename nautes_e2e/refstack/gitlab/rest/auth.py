@@ -54,7 +54,9 @@ def caller(request: web.Request) -> Caller:
     return found
 
 
-def _check_scopes(request: web.Request, token: AccessToken | None, extra_read_scopes: tuple[str, ...]) -> None:
+def _check_scopes(
+    request: web.Request, token: AccessToken | None, extra_read_scopes: tuple[str, ...]
+) -> None:
     if token is None:
         return
     needed = READ_SCOPES + extra_read_scopes if request.method in _READ_METHODS else WRITE_SCOPES

@@ -33,7 +33,9 @@ def _branch_entity(
     protections = ctx.state.protections_matching(project, name)
     rules = [rule for pb in protections for rule in pb.push_access_levels]
     merge_rules = [rule for pb in protections for rule in pb.merge_access_levels]
-    can_push = user is not None and git_access.can_push_to_branch(ctx.state, GitActor(user), project, name, empty)
+    can_push = user is not None and git_access.can_push_to_branch(
+        ctx.state, GitActor(user), project, name, empty
+    )
     return {
         "name": name,
         "commit": entities.commit(ctx, path, commit),
@@ -64,7 +66,9 @@ async def list_branches(request: web.Request) -> web.Response:
         branches = {name: sha for name, sha in branches.items() if search.lower() in name.lower()}
     commits = {c.id: c for c in await asyncio.to_thread(repository.commits, sorted(set(branches.values())))}
     names = sorted(branches)
-    return paginate(request, names, lambda n: _branch_entity(ctx, project, user, n, commits[branches[n]], False))
+    return paginate(
+        request, names, lambda n: _branch_entity(ctx, project, user, n, commits[branches[n]], False)
+    )
 
 
 @routes.get("/api/v4/projects/{id}/repository/branches/{branch:.+}")
@@ -116,7 +120,9 @@ def _protected(request: web.Request, project: Project) -> ProtectedBranch:
     return protected
 
 
-def _apply_allowed_to_push(ctx: ApiContext, project: Project, protected: ProtectedBranch, params: Params) -> None:
+def _apply_allowed_to_push(
+    ctx: ApiContext, project: Project, protected: ProtectedBranch, params: Params
+) -> None:
     """``allowed_to_push`` entries: ``{access_level}``, ``{deploy_key_id}``, or ``{id, _destroy: true}``."""
     for entry in params.get_objects("allowed_to_push"):
         if entry.get("_destroy") and "id" in entry:
@@ -125,8 +131,12 @@ def _apply_allowed_to_push(ctx: ApiContext, project: Project, protected: Protect
             key = ctx.state.keys.get(int(key_id))
             link = ctx.state.deploy_link(key, project) if key else None
             if link is None or not link.can_push:
-                raise errors.validation_failed({"push_access_levels.deploy_key": ["is not enabled for this project"]})
-            protected.push_access_levels.append(ctx.state.new_access_rule(AccessLevel.MAINTAINER, int(key_id)))
+                raise errors.validation_failed(
+                    {"push_access_levels.deploy_key": ["is not enabled for this project"]}
+                )
+            protected.push_access_levels.append(
+                ctx.state.new_access_rule(AccessLevel.MAINTAINER, int(key_id))
+            )
         elif "access_level" in entry:
             level = _level(int(entry["access_level"]), "allowed_to_push", AccessLevel.MAINTAINER)
             protected.push_access_levels.append(ctx.state.new_access_rule(level))
@@ -159,7 +169,9 @@ async def protect_branch(request: web.Request) -> web.Response:
         project,
         name,
         push_level=_level(params.get_int("push_access_level"), "push_access_level", AccessLevel.MAINTAINER),
-        merge_level=_level(params.get_int("merge_access_level"), "merge_access_level", AccessLevel.MAINTAINER),
+        merge_level=_level(
+            params.get_int("merge_access_level"), "merge_access_level", AccessLevel.MAINTAINER
+        ),
         allow_force_push=params.flag("allow_force_push", False),
     )
     _apply_allowed_to_push(ctx, project, protected, params)

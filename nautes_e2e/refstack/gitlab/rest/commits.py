@@ -32,11 +32,15 @@ def _tree_entry(entry: TreeEntry) -> entities.Json:
 @routes.get("/api/v4/projects/{id}/repository/tree")
 async def list_tree(request: web.Request) -> web.Response:
     project, repository = _code(request)
-    commit = await asyncio.to_thread(repository.resolve_commit, request.query.get("ref") or project.default_branch)
+    commit = await asyncio.to_thread(
+        repository.resolve_commit, request.query.get("ref") or project.default_branch
+    )
     recursive = request.query.get("recursive", "false").lower() in ("true", "1")
     entries = None
     if commit is not None:
-        entries = await asyncio.to_thread(repository.list_tree, commit, request.query.get("path", ""), recursive)
+        entries = await asyncio.to_thread(
+            repository.list_tree, commit, request.query.get("path", ""), recursive
+        )
     if entries is None:
         raise errors.not_found("Tree")
     return paginate(request, entries, _tree_entry)
@@ -49,7 +53,11 @@ async def list_commits(request: web.Request) -> web.Response:
     path = ctx.state.path_with_namespace(project)
     ref = request.query.get("ref_name") or project.default_branch
     commit = await asyncio.to_thread(repository.resolve_commit, ref)
-    commits = [] if commit is None else await asyncio.to_thread(repository.log, commit, request.query.get("path", ""))
+    commits = (
+        []
+        if commit is None
+        else await asyncio.to_thread(repository.log, commit, request.query.get("path", ""))
+    )
     return paginate(request, commits, lambda c: entities.commit(ctx, path, c))
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 
 from aiohttp import web
 
-from nautes_e2e.refstack.gitlab.model import AccessLevel, Project, SshKey, User
+from nautes_e2e.refstack.gitlab.model import AccessLevel, DeployKeyLink, Project, SshKey, User
 from nautes_e2e.refstack.gitlab.rest import entities, errors
 from nautes_e2e.refstack.gitlab.rest.auth import admin_user
 from nautes_e2e.refstack.gitlab.rest.context import context
@@ -34,13 +34,14 @@ def accessible_deploy_keys(state: GitLabState, user: User) -> list[SshKey]:
     return [state.keys[key_id] for key_id in sorted(ids)]
 
 
-def _project_key(request: web.Request, project: Project) -> SshKey:
+def _project_key(request: web.Request, project: Project) -> tuple[SshKey, DeployKeyLink]:
     state = context(request).state
     key_id = request.match_info["key_id"]
     key = state.keys.get(int(key_id)) if key_id.isdigit() else None
-    if key is None or state.deploy_link(key, project) is None:
+    link = state.deploy_link(key, project) if key is not None else None
+    if key is None or link is None:
         raise errors.record_not_found()
-    return key
+    return key, link
 
 
 @routes.get("/api/v4/deploy_keys")
@@ -61,10 +62,7 @@ async def list_project_deploy_keys(request: web.Request) -> web.Response:
 @routes.get("/api/v4/projects/{id}/deploy_keys/{key_id}")
 async def get_project_deploy_key(request: web.Request) -> web.Response:
     _, project = project_with_role(request, AccessLevel.MAINTAINER)
-    key = _project_key(request, project)
-    link = context(request).state.deploy_link(key, project)
-    assert link is not None  # noqa: S101 - _project_key checked it
-    return web.json_response(entities.deploy_key_of_project(key, link))
+    return web.json_response(entities.deploy_key_of_project(*_project_key(request, project)))
 
 
 @routes.post("/api/v4/projects/{id}/deploy_keys")
@@ -98,9 +96,7 @@ async def add_project_deploy_key(request: web.Request) -> web.Response:
 @routes.put("/api/v4/projects/{id}/deploy_keys/{key_id}")
 async def update_project_deploy_key(request: web.Request) -> web.Response:
     _, project = project_with_role(request, AccessLevel.MAINTAINER)
-    key = _project_key(request, project)
-    link = context(request).state.deploy_link(key, project)
-    assert link is not None  # noqa: S101 - _project_key checked it
+    key, link = _project_key(request, project)
     params = await Params.of(request)
     link.can_push = params.flag("can_push", link.can_push)
     key.title = params.get_str("title", key.title) or key.title
@@ -110,7 +106,7 @@ async def update_project_deploy_key(request: web.Request) -> web.Response:
 @routes.delete("/api/v4/projects/{id}/deploy_keys/{key_id}")
 async def delete_project_deploy_key(request: web.Request) -> web.Response:
     _, project = project_with_role(request, AccessLevel.MAINTAINER)
-    key = _project_key(request, project)
+    key, _ = _project_key(request, project)
     context(request).state.disable_deploy_key(key, project)
     return web.Response(status=204)
 

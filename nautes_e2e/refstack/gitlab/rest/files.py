@@ -101,21 +101,29 @@ async def _write(request: web.Request, action: str) -> web.Response:
     if action != "create" and existing is None:
         raise errors.bad_request("A file with this name doesn't exist")
     last_commit_id = params.get_str("last_commit_id")
-    if action == "update" and last_commit_id and parent:
-        if last_commit_id != await asyncio.to_thread(repository.last_commit_touching, parent, path):
-            raise errors.bad_request(
-                "You are attempting to update a file that has changed since you started editing it."
-            )
+    stale = action == "update" and last_commit_id and parent
+    if stale and last_commit_id != await asyncio.to_thread(
+        repository.last_commit_touching, str(parent), path
+    ):
+        raise errors.bad_request(
+            "You are attempting to update a file that has changed since you started editing it."
+        )
     change = FileChange(
         path,
         None if action == "delete" else _content(params),
         params.flag("execute_filemode", existing.executable if existing else False),
     )
     commit = await asyncio.to_thread(
-        repository.write_commit, parent, [change], params.text("commit_message"), _author(user, params),
+        repository.write_commit,
+        parent,
+        [change],
+        params.text("commit_message"),
+        _author(user, params),
         Signature(user.name, user.email),
     )
-    await move_ref(ctx, user, project, RefChange(tip or ZERO_SHA, commit, f"refs/heads/{branch}"), refusal_status=400)
+    await move_ref(
+        ctx, user, project, RefChange(tip or ZERO_SHA, commit, f"refs/heads/{branch}"), refusal_status=400
+    )
     if action == "delete":
         return web.Response(status=204)
     return web.json_response({"file_path": path, "branch": branch}, status=201 if action == "create" else 200)

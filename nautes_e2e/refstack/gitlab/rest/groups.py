@@ -29,7 +29,8 @@ ACCEPTED = {"message": "202 Accepted"}
 def ruby_inspect(validation_errors: dict[str, list[str]]) -> str:
     """A Ruby hash of symbols to string arrays as Ruby 3.0 prints it (GitLab puts it in error messages)."""
     items = ", ".join(
-        f":{name}=>[{', '.join(_ruby_string(m) for m in messages)}]" for name, messages in validation_errors.items()
+        f":{name}=>[{', '.join(_ruby_string(m) for m in messages)}]"
+        for name, messages in validation_errors.items()
     )
     return "{" + items + "}"
 
@@ -154,4 +155,6 @@ async def list_subgroups(request: web.Request) -> web.Response:
     user, group = readable_group(request)
     ctx = context(request)
     subgroups = [g for g in ctx.state.subgroups(group) if permissions.can_read_group(ctx.state, user, g)]
-    return paginate(request, sorted(subgroups, key=lambda g: g.name.lower()), lambda g: entities.group(ctx, g))
+    return paginate(
+        request, sorted(subgroups, key=lambda g: g.name.lower()), lambda g: entities.group(ctx, g)
+    )

@@ -41,7 +41,9 @@ def _apply(hook: ProjectHook, params: Params) -> None:
     for flag in HOOK_EVENT_FLAGS:
         hook.events[flag] = params.flag(flag, hook.events.get(flag, False))
     hook.enable_ssl_verification = params.flag("enable_ssl_verification", hook.enable_ssl_verification)
-    hook.push_events_branch_filter = params.get_str("push_events_branch_filter", hook.push_events_branch_filter) or ""
+    hook.push_events_branch_filter = (
+        params.get_str("push_events_branch_filter", hook.push_events_branch_filter) or ""
+    )
     hook.token = params.get_str("token", hook.token) or ""
 
 

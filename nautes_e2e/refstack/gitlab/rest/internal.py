@@ -38,7 +38,9 @@ def actor_for(state: GitLabState, gl_id: str) -> GitActor | None:
     return GitActor(owner, key) if owner is not None and owner.state == "active" else None
 
 
-async def _request(request: web.Request) -> tuple[ApiContext, GitActor, Project, list[RefChange], dict[str, Any]]:
+async def _request(
+    request: web.Request,
+) -> tuple[ApiContext, GitActor, Project, list[RefChange], dict[str, Any]]:
     ctx = context(request)
     if not secrets.compare_digest(request.headers.get(SECRET_HEADER, ""), ctx.shared_secret):
         raise errors.unauthorized()
@@ -72,7 +74,9 @@ async def allowed(request: web.Request) -> web.Response:
     try:
         await ctx.receiver.check(actor, project, changes, object_env)
     except GitAccessDenied as denied:
-        return web.json_response({"status": False, "message": denied.message}, status=404 if denied.not_found else 403)
+        return web.json_response(
+            {"status": False, "message": denied.message}, status=404 if denied.not_found else 403
+        )
     return web.json_response({"status": True, "gl_repository": gl_repository(project), "gl_id": actor.gl_id})
 
 

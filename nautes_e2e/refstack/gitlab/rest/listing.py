@@ -19,12 +19,14 @@ _ORDER_KEYS = ("id", "name", "path", "created_at", "updated_at", "last_activity_
 def list_projects(
     request: web.Request, ctx: ApiContext, user: User | None, candidates: Iterable[Project], params: Params
 ) -> list[Project]:
-    """Visible projects filtered by ``search``, ``owned``, ``membership``, ``visibility``, ``min_access_level``."""
+    """Visible projects, filtered by search, ownership, membership, visibility and minimum access level."""
     state = ctx.state
     projects = [p for p in candidates if permissions.can_read_project(state, user, p)]
     if search := (params.get_str("search") or "").lower():
         projects = [
-            p for p in projects if search in p.name.lower() or search in p.path.lower() or search in p.description.lower()
+            p
+            for p in projects
+            if search in p.name.lower() or search in p.path.lower() or search in p.description.lower()
         ]
     if visibility := params.get_str("visibility"):
         projects = [p for p in projects if p.visibility == visibility]

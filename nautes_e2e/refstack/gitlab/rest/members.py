@@ -11,12 +11,18 @@ from aiohttp import web
 from nautes_e2e.refstack.gitlab.model import AccessLevel, Group, Membership, Project, User
 from nautes_e2e.refstack.gitlab.rest import entities, errors
 from nautes_e2e.refstack.gitlab.rest.context import context
-from nautes_e2e.refstack.gitlab.rest.lookup import group_with_role, project_with_role, readable_group, readable_project
+from nautes_e2e.refstack.gitlab.rest.lookup import (
+    group_with_role,
+    project_with_role,
+    readable_group,
+    readable_project,
+)
 from nautes_e2e.refstack.gitlab.rest.pagination import paginate
 from nautes_e2e.refstack.gitlab.rest.params import Params
 from nautes_e2e.refstack.gitlab.state import GitLabState, ValidationFailed
 
 routes = web.RouteTableDef()
+MEMBER_ACCESS_LEVELS = (10, 20, 30, 40, 50)
 
 
 def _source(target: Group | Project) -> tuple[str, int]:
@@ -42,17 +48,21 @@ def _inherited(state: GitLabState, target: Group | Project) -> list[Membership]:
 def _user_param(state: GitLabState, params: Params) -> User:
     params.require("access_level")
     user_id = params.get_int("user_id")
-    user = state.users.get(user_id) if user_id is not None else state.user_by_username(params.get_str("username") or "")
+    user = (
+        state.users.get(user_id)
+        if user_id is not None
+        else state.user_by_username(params.get_str("username") or "")
+    )
     if user is None:
         raise errors.not_found("User")
     return user
 
 
 def _access_level(params: Params) -> AccessLevel:
-    try:
-        return AccessLevel(params.get_int("access_level"))
-    except ValueError as error:
-        raise errors.ApiError(400, {"error": "access_level does not have a valid value"}) from error
+    level = params.get_int("access_level")
+    if level not in MEMBER_ACCESS_LEVELS:
+        raise errors.ApiError(400, {"error": "access_level does not have a valid value"})
+    return AccessLevel(level)
 
 
 async def _list(request: web.Request, target: Group | Project, inherited: bool) -> web.Response:

@@ -51,7 +51,9 @@ def paginate(request: web.Request, items: Sequence[T], render: Callable[[T], dic
     return web.json_response([render(item) for item in window], headers=headers)
 
 
-def _links(request: web.Request, per_page: int, prev_page: int | None, next_page: int | None, last: int) -> str:
+def _links(
+    request: web.Request, per_page: int, prev_page: int | None, next_page: int | None, last: int
+) -> str:
     base = context(request).urls.base
 
     def link(page: int, rel: str) -> str:

@@ -58,7 +58,9 @@ async def create_project(request: web.Request) -> web.Response:
     params = await Params.of(request)
     name, path = params.get_str("name"), params.get_str("path")
     if not name and not path:
-        raise errors.ApiError(400, {"error": "name, path are missing, at least one parameter must be provided"})
+        raise errors.ApiError(
+            400, {"error": "name, path are missing, at least one parameter must be provided"}
+        )
     namespace_id = params.get_int("namespace_id", user.namespace_id)
     if namespace_id is None or not ctx.state.namespace_exists(namespace_id):
         raise errors.not_found("Namespace")
@@ -85,7 +87,9 @@ async def _commit_readme(ctx: ApiContext, project: Project, user: User) -> None:
     repository = ctx.state.repository(project)
     author = Signature(user.name, user.email)
     readme = FileChange("README.md", f"# {project.name}\n".encode())
-    commit = await asyncio.to_thread(repository.write_commit, None, [readme], INITIAL_COMMIT_MESSAGE, author, author)
+    commit = await asyncio.to_thread(
+        repository.write_commit, None, [readme], INITIAL_COMMIT_MESSAGE, author, author
+    )
     change = RefChange(ZERO_SHA, commit, f"refs/heads/{project.default_branch}")
     await asyncio.to_thread(repository.update_ref, change.ref, change.after, change.before)
     await ctx.receiver.post_receive(GitActor(user), project, [change])

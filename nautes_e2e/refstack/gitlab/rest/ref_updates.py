@@ -16,7 +16,9 @@ from nautes_e2e.refstack.gitlab.rest import errors
 from nautes_e2e.refstack.gitlab.rest.context import ApiContext
 
 
-async def move_ref(ctx: ApiContext, user: User, project: Project, change: RefChange, refusal_status: int) -> None:
+async def move_ref(
+    ctx: ApiContext, user: User, project: Project, change: RefChange, refusal_status: int
+) -> None:
     actor = GitActor(user)
     try:
         await ctx.receiver.check(actor, project, [change], {})
@@ -26,5 +28,7 @@ async def move_ref(ctx: ApiContext, user: User, project: Project, change: RefCha
     try:
         await asyncio.to_thread(repository.update_ref, change.ref, change.after, change.before)
     except GitCommandError as failure:
-        raise errors.bad_request(f"Could not update {change.branch or change.ref}. Please refresh and try again.") from failure
+        raise errors.bad_request(
+            f"Could not update {change.branch or change.ref}. Please refresh and try again."
+        ) from failure
     await ctx.receiver.post_receive(actor, project, [change])

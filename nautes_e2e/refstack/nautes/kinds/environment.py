@@ -1,4 +1,4 @@
-"""Environment: ``envs/<env>.yaml``, bound to one registered cluster (service/environment.go, biz/environment.go)."""
+"""Environment: ``envs/<env>.yaml``, bound to a registered cluster (service/environment.go, biz/...)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,11 @@ async def list_items(scope: RequestScope, request: Message) -> dict[str, Any]:
     items = []
     for node in tree.files(KIND):
         product = await _product_name(scope, node)
-        spec = {"Product": product, "Cluster": node.spec.get("cluster", ""), "EnvType": node.spec.get("envType", "")}
+        spec = {
+            "Product": product,
+            "Cluster": node.spec.get("cluster", ""),
+            "EnvType": node.spec.get("envType", ""),
+        }
         if matches(request.text("field_selector"), {"Name": node.resource_name, "Spec": spec}, RULES):
             items.append(_reply(node, product))
     return {"items": items}
@@ -54,7 +58,11 @@ async def save(scope: RequestScope, request: Message) -> dict[str, Any]:
         raise errors.panic()  # req.Body.Cluster on a nil body
     product, name = request.text("product_name"), request.text("environmentName")
     group = await scope.gitlab.group(product)
-    spec = {"product": f"product-{group['id']}", "cluster": body.text("cluster"), "envType": body.text("envType")}
+    spec = {
+        "product": f"product-{group['id']}",
+        "cluster": body.text("cluster"),
+        "envType": body.text("envType"),
+    }
 
     async def build(existing: Node | None, root: str) -> Node:
         if existing is not None:
@@ -85,7 +93,9 @@ async def delete(scope: RequestScope, request: Message) -> dict[str, Any]:
             if (runtime.spec.get("destination") or {}).get("environment") == name
         ]
         if dependencies:
-            raise errors.plain(f"environment referenced by [{'|'.join(dependencies)}], not allowed to be deleted")
+            raise errors.plain(
+                f"environment referenced by [{'|'.join(dependencies)}], not allowed to be deleted"
+            )
         return name
 
     await product_store.delete(scope, KIND, product, request.flag("insecureSkipCheck"), deletable_name)

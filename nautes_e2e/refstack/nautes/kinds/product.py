@@ -1,4 +1,4 @@
-"""Product = a GitLab group holding the ``default.project`` repository (service/product.go, biz/product.go)."""
+"""Product = a GitLab group holding the ``default.project`` repository (service/ and biz/product.go)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from nautes_e2e.refstack.nautes.gitlab_api import JsonObject
 from nautes_e2e.refstack.nautes.nodestree import KUSTOMIZATION_PATH, empty_kustomization
 from nautes_e2e.refstack.nautes.product_store import DEFAULT_PROJECT
 from nautes_e2e.refstack.nautes.protojson import Message
-from nautes_e2e.refstack.nautes.repokeys import READONLY, remove_other_keys_with_same_title, repo_name, save_deploy_key
+from nautes_e2e.refstack.nautes.repokeys import (
+    READONLY,
+    remove_other_keys_with_same_title,
+    repo_name,
+    save_deploy_key,
+)
 from nautes_e2e.refstack.nautes.scope import RequestScope
 from nautes_e2e.refstack.nautes.selector import FieldRule, matches
 
@@ -57,7 +62,9 @@ def _group_options(product: str, request: Message) -> dict[str, str]:
     """The service's checks and defaults for the GitLab group (name = product, path = name)."""
     git = request.child("git")
     gitlab = git.child("gitlab") if git is not None else None
-    options = {key: gitlab.text(key) for key in ("name", "path", "visibility", "description")} if gitlab else {}
+    options = (
+        {key: gitlab.text(key) for key in ("name", "path", "visibility", "description")} if gitlab else {}
+    )
     if options.get("path") and options["path"] != product:
         raise errors.plain(
             "when creating a GitLab group, the path must be consistent with the product name. "

@@ -1,4 +1,4 @@
-"""Project: ``projects/<project>/<project>.yaml`` in ``default.project`` (service/project.go, biz/project.go)."""
+"""Project: ``projects/<project>/<project>.yaml`` in ``default.project`` (service/ and biz/project.go)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ async def list_items(scope: RequestScope, request: Message) -> dict[str, Any]:
     tree = await product_store.list_tree(scope, product)
     items = []
     for node in tree.files(KIND):
-        view = {"Name": node.resource_name, "Spec": {"Product": product, "Language": node.spec.get("language", "")}}
+        view = {
+            "Name": node.resource_name,
+            "Spec": {"Product": product, "Language": node.spec.get("language", "")},
+        }
         if matches(request.text("field_selector"), view, RULES):
             items.append(_reply(node, product))
     return {"items": items}

@@ -8,6 +8,7 @@ credentials of the ``dockerconfig`` workspace's ``config.json``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -50,7 +51,7 @@ async def run(ctx: TaskContext) -> TaskOutcome:
                     "and that you are authenticated correctly, and try again: "
                     f"checking push permission for {image!r}: {error}",
                 ) from None
-            built = _build(ctx, build_args, labels, log)
+            built = await _build(ctx, build_args, labels, log)
             if not push:
                 log("Skipping push to container registry due to --no-push flag")
                 digest = built.digest
@@ -110,16 +111,23 @@ def _docker_config(ctx: TaskContext) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def _build(
+async def _build(
     ctx: TaskContext, build_args: dict[str, str], labels: dict[str, str], log: Callable[[str], None]
 ) -> BuiltImage:
+    """Build in a worker thread (tar + gzip of a big context must not stall the stack's event loop)."""
     source = ctx.required_workspace("source")
     context_param = ctx.param("CONTEXT")
     context = source / context_param
     dockerfile = _dockerfile(source, context, ctx.param("DOCKERFILE"))
-    builder = ImageBuilder(context, f"{_SOURCE_MOUNT}/{context_param}", build_args, log)
+    loop = asyncio.get_running_loop()
+
+    def log_from_thread(message: str) -> None:
+        loop.call_soon_threadsafe(log, message)
+
+    builder = ImageBuilder(context, f"{_SOURCE_MOUNT}/{context_param}", build_args, log_from_thread)
     try:
-        return builder.build(parse(dockerfile.read_text()), extra_labels=labels)
+        instructions = parse(dockerfile.read_text())
+        return await asyncio.to_thread(builder.build, instructions, labels)
     except DockerfileError as error:
         raise StepFailed(1, f"error building image: {error}") from None
 
