@@ -127,7 +127,7 @@ def test_unknown_key_is_refused_by_ssh(
     assert "Permission denied (publickey)" in refused.stderr
 
 
-def test_user_key_acts_as_the_user_and_shell_gets_the_welcome_line(
+def test_user_key_acts_as_the_user_and_the_published_host_key_verifies(
     tmp_path: Path,
     gitlab_server: RunningGitLab,
     owner: Account,
@@ -145,6 +145,21 @@ def test_user_key_acts_as_the_user_and_shell_gets_the_welcome_line(
     commit_file(tmp_path / "c", "user.txt", "by the user\n")
     pushed = git("push", "origin", "main", cwd=tmp_path / "c", env=env)
     assert pushed.returncode == 0, pushed.stderr
-    ssh = [*env["GIT_SSH_COMMAND"].split(), "-T", "git@127.0.0.1"]
+    port = urllib.parse.urlsplit(gitlab_server.gitlab.ssh_url_base).port
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{port} {gitlab_server.gitlab.ssh_host_public_key}\n")
+    strict = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}"]
+    ssh = [
+        "ssh",
+        "-i",
+        str(keys["user"]),
+        "-o",
+        "IdentitiesOnly=yes",
+        *strict,
+        "-p",
+        str(port),
+        "-T",
+        "git@127.0.0.1",
+    ]
     welcome = subprocess.run(ssh, capture_output=True, text=True, timeout=30, check=False)
     assert (welcome.returncode, welcome.stdout.strip()) == (0, f"Welcome to GitLab, @{owner.username}!")

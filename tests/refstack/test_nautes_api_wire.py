@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from nautes_e2e.refstack.nautes import components, crd_types, errors, goyaml, gostruct, messages, pgv, routing
+from nautes_e2e.refstack.nautes import components, crd_types, errors, gostruct, goyaml, messages, pgv, routing
 from nautes_e2e.refstack.nautes.gitlab_api import go_gitlab_message, path_id
 from nautes_e2e.refstack.nautes.jsontokens import JsonSyntaxError
 from nautes_e2e.refstack.nautes.protojson import BindError, Message, bind_values, decode_message
@@ -66,7 +66,9 @@ def test_list_value_maps_keep_arbitrary_json() -> None:
         b'{"product_allowed_cluster_resources": {"p": [{"kind": "ClusterRole", "group": "g"}, 3]}}',
         messages.CLUSTER_BODY,
     )
-    assert body.list_map("product_allowed_cluster_resources") == {"p": [{"kind": "ClusterRole", "group": "g"}, 3.0]}
+    assert body.list_map("product_allowed_cluster_resources") == {
+        "p": [{"kind": "ClusterRole", "group": "g"}, 3.0]
+    }
 
 
 def test_query_and_path_binding_match_proto_or_json_names() -> None:
@@ -105,7 +107,8 @@ def _save(kind: messages.KindRequests, body: bytes) -> Message:
     [
         (
             messages.CLUSTER,
-            b'{"api_server": "https://x", "cluster_kind": "kubernetes", "cluster_type": "physical", "usage": "edge"}',
+            b'{"api_server": "https://x", "cluster_kind": "kubernetes", "cluster_type": "physical", '
+            b'"usage": "edge"}',
             "invalid SaveRequest.Body: embedded message failed validation | caused by: "
             "invalid SaveRequest_Body.Usage: value must be in list [host worker]",
         ),
@@ -125,7 +128,8 @@ def _save(kind: messages.KindRequests, body: bytes) -> Message:
         (
             messages.PROJECT_PIPELINE_RUNTIME,
             b'{"project": "p", "pipeline_source": "s", "pipelines": [{"name": "n", "path": "x"}], '
-            b'"event_sources": [{"name": "e"}], "pipeline_triggers": [{"event_source": "e", "pipeline": "n"}], '
+            b'"event_sources": [{"name": "e"}], '
+            b'"pipeline_triggers": [{"event_source": "e", "pipeline": "n"}], '
             b'"destination": {"environment": "env"}}',
             "invalid SaveRequest.Body: embedded message failed validation | caused by: "
             "invalid SaveRequest_Body.Isolation: value must be in list [shared exclusive]",
@@ -172,11 +176,15 @@ def test_routes_cover_32_operations_with_kratos_path_variables() -> None:
 
 def test_strict_slash_redirects_and_404s() -> None:
     listing = routing.resolve("GET", "/api/v1/products/demo/coderepos/", "field_selector=project%3Dp")
-    assert listing == routing.Redirect("/api/v1/products/demo/coderepos?field_selector=project%3Dp", with_body=True)
+    assert listing == routing.Redirect(
+        "/api/v1/products/demo/coderepos?field_selector=project%3Dp", with_body=True
+    )
     assert routing.resolve("DELETE", "/api/v1/clusters/", "") is None
     assert routing.resolve("PUT", "/api/v1/clusters/c", "") is None
     assert routing.resolve("GET", "/api/v2/clusters", "") is None
-    assert routing.resolve("GET", "/api/v1//clusters", "") == routing.Redirect("/api/v1/clusters", with_body=False)
+    assert routing.resolve("GET", "/api/v1//clusters", "") == routing.Redirect(
+        "/api/v1/clusters", with_body=False
+    )
 
 
 # --- errors -----------------------------------------------------------------------------------------
@@ -189,7 +197,8 @@ def test_wrapped_typed_errors_embed_the_kratos_text() -> None:
         "code": 500,
         "reason": "",
         "message": "failed to convert repository name r to codeRepo name, err: error: code = 404 "
-        "reason = PROJECT_NOT_FOUND message = failed to get project, err: GET http://g/api/v4/projects/p/r: 404 x "
+        "reason = PROJECT_NOT_FOUND message = failed to get project, "
+        "err: GET http://g/api/v4/projects/p/r: 404 x "
         "metadata = map[] cause = <nil>",
         "metadata": {},
     }
@@ -215,7 +224,14 @@ def test_field_selectors_substring_list_and_type_rules() -> None:
         "pipeline_runtime": FieldRule("Spec.PipelineRuntime", "bool"),
         "destination": FieldRule("Spec.Destination", "in"),
     }
-    view = {"Spec": {"CodeRepo": "coderepo-deploy", "Projects": ["a", "bb"], "PipelineRuntime": True, "Destination": {}}}
+    view = {
+        "Spec": {
+            "CodeRepo": "coderepo-deploy",
+            "Projects": ["a", "bb"],
+            "PipelineRuntime": True,
+            "Destination": {},
+        }
+    }
     assert matches("coderepo=deploy", view, rules)
     assert matches("projects.in=b,pipeline_runtime=true", view, rules)
     assert not matches("projects.in=c", view, rules)
@@ -229,7 +245,7 @@ def test_field_selectors_substring_list_and_type_rules() -> None:
 
 
 def test_resources_render_like_json_marshal_then_sigs_yaml() -> None:
-    binding = {
+    binding: gostruct.Json = {
         "apiVersion": crd_types.API_VERSION,
         "kind": "CodeRepoBinding",
         "metadata": {"name": "b"},
@@ -273,7 +289,8 @@ def test_nil_and_empty_values_follow_omitempty_rules() -> None:
 def test_physical_pipeline_worker_gets_every_required_component_with_defaults() -> None:
     body = decode_message(
         b'{"components_list": {"multi_tenant": {"name": "hnc", "additions": {"k": "v"}}, "gateway": '
-        b'{"name": "traefik", "additions": {"httpsNodePort": "31443"}}, "progressive_delivery": {"name": "x"}}}',
+        b'{"name": "traefik", "additions": {"httpsNodePort": "31443"}}, '
+        b'"progressive_delivery": {"name": "x"}}}',
         messages.CLUSTER_BODY,
     )
     shape = components.ClusterShape("w", "https://127.0.0.1:6443", "worker", "physical", "pipeline")
@@ -300,22 +317,27 @@ def test_physical_pipeline_worker_gets_every_required_component_with_defaults() 
 
 
 def test_component_errors_use_the_real_texts() -> None:
-    with pytest.raises(components.ComponentError, match=r"failed to match component type \[host\|physical\|pipeline\]"):
+    with pytest.raises(
+        components.ComponentError, match=r"failed to match component type \[host\|physical\|pipeline\]"
+    ):
         components.definition("h", "host", "physical", "pipeline")
     body = decode_message(b'{"components_list": {"pipeline": {"name": "jenkins"}}}', messages.CLUSTER_BODY)
     shape = components.ClusterShape("w", "https://127.0.0.1:6443", "worker", "physical", "pipeline")
-    with pytest.raises(components.ComponentError, match="failed to get jenkins component for the component type"):
+    with pytest.raises(
+        components.ComponentError, match="failed to get jenkins component for the component type"
+    ):
         asyncio.run(components.components_list(body, shape))
+    listed: dict[str, dict[str, object]] = {
+        category: {"name": components.default_for(category).name, "additions": {}}
+        for category in components.CATEGORY_DEFINITIONS["worker|physical|deployment"]
+    }
+    listed["gateway"]["additions"] = {"httpNodePort": "x", "httpsNodePort": "1"}
     spec = {
         "usage": "worker",
         "clusterType": "physical",
         "workerType": "deployment",
-        "componentsList": {
-            category: {"name": components.default_for(category).name, "additions": {}}
-            for category in components.CATEGORY_DEFINITIONS["worker|physical|deployment"]
-        },
+        "componentsList": listed,
     }
-    spec["componentsList"]["gateway"]["additions"] = {"httpNodePort": "x", "httpsNodePort": "1"}
     with pytest.raises(components.ComponentError) as failure:
         components.validate("w", spec)
     assert str(failure.value) == (

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from test_runtime_support import LoopThread, wait_for
+from test_runtime_support import USER_PIPELINE_FILE, LoopThread, cluster_cr, nautes_resource, wait_for
 
 from nautes_e2e.refstack.bootstrap import TenantBootstrap
 from nautes_e2e.refstack.gitlab import GitLab
@@ -35,51 +35,14 @@ from nautes_e2e.refstack.vault import OpenBao
 TENANT_REPO = "nautes/management"
 CLUSTER = "runtime"
 GROUP = "demo-quickstart"
-API = "nautes.resource.nautes.io/v1alpha1"
-PIPELINE_FILE = """\
-apiVersion: tekton.dev/v1beta1
-kind: PipelineRun
-metadata:
-  name: main-pipiline
-spec:
-  params:
-  - name: REVISION
-    value: placeholder
-  pipelineRef:
-    name: not-installed
-"""
 
 
 def dump(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=True)
 
 
-def nautes_resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": kind,
-        "metadata": {"creationTimestamp": None, "name": name},
-        "spec": spec,
-    }
-
-
 def cluster_file(api_server: str) -> str:
-    spec = {
-        "apiServer": api_server,
-        "clusterKind": "kubernetes",
-        "clusterType": "physical",
-        "usage": "worker",
-        "workerType": "pipeline",
-        "primaryDomain": "127.0.0.1.nip.io",
-        "componentsList": {
-            "eventListener": {"name": "argo-events", "namespace": "argo-events", "additions": None},
-            "multiTenant": {"name": "hnc", "namespace": "hnc-system", "additions": None},
-            "pipeline": {"name": "tekton", "namespace": "tekton-pipelines", "additions": None},
-        },
-    }
-    document = nautes_resource("Cluster", CLUSTER, spec)
-    document["metadata"]["namespace"] = "nautes"
-    return dump(document)
+    return dump(cluster_cr(CLUSTER, api_server))
 
 
 def ssh_key_pair() -> tuple[str, str]:
@@ -238,7 +201,7 @@ class Quickstart:
             {"name": "default.project", "path": "default.project", "namespace_id": self.group.id}
         )
         self.source = stack.register_code_repo(self.group, "coderepo-sc-demo")
-        stack.commit(self.source, {"pipelines/main.yaml": PIPELINE_FILE}, "Add the pipeline")
+        stack.commit(self.source, {"pipelines/main.yaml": USER_PIPELINE_FILE}, "Add the pipeline")
         self.product_id = f"product-{self.group.id}"
         self.repo = f"repo-{self.source.id}"
         self.uid = f"{self.product_id}-pr-demo"

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from test_runtime_support import USER_PIPELINE_FILE
 
 from nautes_e2e.refstack.kube import ObjectStore
 from nautes_e2e.refstack.runtime import pipeline_script
@@ -20,25 +21,13 @@ from nautes_e2e.refstack.tekton.variables import Variables
 
 NAMESPACE = "pr-demo"
 POD = "hooks-abcde-pipeline-run-pod"
-PIPELINE_FILE = """\
-apiVersion: tekton.dev/v1beta1
-kind: PipelineRun
-metadata:
-  name: main-pipiline
-spec:
-  params:
-  - name: REVISION
-    value: placeholder
-  pipelineRef:
-    name: build
-"""
 
 
 def _context(store: ObjectStore, tmp_path: Path, script: str) -> TaskContext:
     """The task's context with the script as Tekton hands it over (pipeline params substituted)."""
     workspace = tmp_path / "pipelines"
     (workspace / "pipelines").mkdir(parents=True, exist_ok=True)
-    (workspace / "pipelines" / "main.yaml").write_text(PIPELINE_FILE)
+    (workspace / "pipelines" / "main.yaml").write_text(USER_PIPELINE_FILE)
     params = Variables({"params.PipelineFile": "pipelines/main.yaml", "params.Revision": "refs/heads/main"})
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": POD, "namespace": NAMESPACE}}
     pod["spec"] = {"containers": [{"name": "step-kubectl", "image": "kubectl"}]}

@@ -18,7 +18,7 @@ import aiohttp
 import hvac
 import pytest
 from hvac.exceptions import Forbidden, InvalidRequest
-from test_runtime_support import LoopThread
+from test_runtime_support import NAUTES_API, LoopThread, cluster_cr, nautes_resource
 
 from nautes_e2e.refstack.kube import KubeApiServer, KubeError, ObjectStore
 from nautes_e2e.refstack.runtime.cluster_operator import ClusterOperator
@@ -33,7 +33,6 @@ from nautes_e2e.refstack.runtime.vault_access import VaultAccess
 from nautes_e2e.refstack.runtime.vault_api import VaultApi
 from nautes_e2e.refstack.vault import OpenBao
 
-API = "nautes.resource.nautes.io/v1alpha1"
 GROUP, PRODUCT = "demo-quickstart", "product-42"
 CLUSTER = "runtime"
 WEBHOOK_URL = "http://127.0.0.1:9"
@@ -42,39 +41,8 @@ DEPLOY_KEY = (
 )
 
 
-def component(name: str, namespace: str, **additions: str) -> dict[str, Any]:
-    return {"name": name, "namespace": namespace, "additions": additions or None}
-
-
-def cluster_cr(name: str, api_server: str) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "Cluster",
-        "metadata": {"name": name, "namespace": "nautes", "creationTimestamp": None},
-        "spec": {
-            "apiServer": api_server,
-            "clusterKind": "kubernetes",
-            "clusterType": "physical",
-            "usage": "worker",
-            "workerType": "pipeline",
-            "primaryDomain": "127.0.0.1.nip.io",
-            "componentsList": {
-                "deployment": component("argocd", "argocd", host=f"argocd.{name}.127.0.0.1.nip.io"),
-                "eventListener": component("argo-events", "argo-events"),
-                "gateway": component("traefik", "traefik", httpNodePort="30080", httpsNodePort="30443"),
-                "multiTenant": component("hnc", "hnc-system"),
-                "oauthProxy": component("oauth2-proxy", "oauth2-proxy"),
-                "pipeline": component("tekton", "tekton-pipelines", host=f"tekton.{name}.127.0.0.1.nip.io"),
-                "secretManagement": component("vault", "vault"),
-                "secretSync": component("external-secrets", "external-secrets"),
-            },
-        },
-        "status": {},
-    }
-
-
 PROVIDER = {
-    "apiVersion": API,
+    "apiVersion": NAUTES_API,
     "kind": "CodeRepoProvider",
     "metadata": {"name": "gitlab-nautes", "namespace": "nautes"},
     "spec": {
@@ -84,15 +52,6 @@ PROVIDER = {
         "providerType": "gitlab",
     },
 }
-
-
-def resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": kind,
-        "metadata": {"creationTimestamp": None, "name": name},
-        "spec": spec,
-    }
 
 
 def code_repo(pid: int, path: str, project: str) -> dict[str, Any]:
@@ -105,7 +64,7 @@ def code_repo(pid: int, path: str, project: str) -> dict[str, Any]:
         "repoName": path,
         "webhook": {"events": ["push_events"]},
     }
-    return resource("CodeRepo", f"repo-{pid}", spec)
+    return nautes_resource("CodeRepo", f"repo-{pid}", spec)
 
 
 def ppr(name: str, namespace: str = "", event_repos: tuple[str, ...] = ("repo-57",)) -> dict[str, Any]:
@@ -127,7 +86,7 @@ def ppr(name: str, namespace: str = "", event_repos: tuple[str, ...] = ("repo-57
         "pipelines": [{"label": "main", "name": "pipeline-dev-demo", "path": "pipelines/main.yaml"}],
         "project": "project-demo",
     }
-    return resource("ProjectPipelineRuntime", name, spec)
+    return nautes_resource("ProjectPipelineRuntime", name, spec)
 
 
 def product(*runtimes: dict[str, Any]) -> ProductSnapshot:
@@ -135,7 +94,7 @@ def product(*runtimes: dict[str, Any]) -> ProductSnapshot:
         code_repo(57, "coderepo-sc-demo", "project-demo"),
         code_repo(58, "coderepo-deploy-demo", "project-other"),
         code_repo(59, "coderepo-foreign", "project-other"),
-        resource(
+        nautes_resource(
             "CodeRepoBinding",
             "coderepobinding-deploy-pipeline-demo",
             {
@@ -145,8 +104,10 @@ def product(*runtimes: dict[str, Any]) -> ProductSnapshot:
                 "projects": ["project-demo"],
             },
         ),
-        resource("Environment", "env-dev-demo", {"cluster": CLUSTER, "envType": "dev", "product": PRODUCT}),
-        resource("Project", "project-demo", {"language": "", "product": PRODUCT}),
+        nautes_resource(
+            "Environment", "env-dev-demo", {"cluster": CLUSTER, "envType": "dev", "product": PRODUCT}
+        ),
+        nautes_resource("Project", "project-demo", {"language": "", "product": PRODUCT}),
         *runtimes,
     ]
     return product_from_documents(PRODUCT, GROUP, documents)
@@ -372,7 +333,7 @@ def test_a_runtime_whose_cluster_is_elsewhere_is_not_deployed(world: World) -> N
         GROUP,
         [
             code_repo(57, "coderepo-sc-demo", "project-demo"),
-            resource(
+            nautes_resource(
                 "Environment", "env-dev-demo", {"cluster": "elsewhere", "envType": "dev", "product": PRODUCT}
             ),
             ppr("pr-demo"),

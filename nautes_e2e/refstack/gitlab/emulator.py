@@ -166,5 +166,9 @@ class GitLab:
     # --- events -----------------------------------------------------------------------------------
 
     def on_push(self, callback: PushCallback) -> None:
-        """Call ``callback`` after every push (HTTP, SSH, files API), once per moved ref, after the push."""
+        """Call ``callback`` after every push (HTTP, SSH, files API), once per moved ref, after the push.
+
+        Pushes are reported one at a time in the order they landed, so a callback should hand long work to
+        a task of its own rather than hold up the next push's events and webhooks.
+        """
         self._dispatcher.on_push(callback)

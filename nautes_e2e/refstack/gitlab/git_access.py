@@ -136,6 +136,8 @@ def check_changes(
 
 @dataclass
 class _ChangeChecker:
+    """The per-ref rules (``Checks::PushCheck``, ``BranchCheck``, ``TagCheck``) for one actor and project."""
+
     state: GitLabState
     actor: GitActor
     project: Project

@@ -9,6 +9,7 @@ HTTP status equal to ``code``; an unexpected exception is what a Go panic would 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -107,13 +108,12 @@ class NautesApiServer:
                 headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
             )
         try:
-            reply = await self._handle(request, resolved)
-            response = web.json_response(reply)
+            response = _json(200, await self._handle(request, resolved))
         except NautesError as failure:
-            response = web.json_response(failure.body(), status=failure.code)
+            response = _json(failure.code, failure.body())
         except Exception:  # a Go panic in the real server; recovery answers 500 UNKNOWN
             log.exception("%s %s failed unexpectedly", request.method, resolved.route.template)
-            response = web.json_response(errors.panic().body(), status=500)
+            response = _json(500, errors.panic().body())
         log.info(
             "%s %s -> %d in %.0f ms",
             request.method,
@@ -154,6 +154,12 @@ class NautesApiServer:
             vault=VaultStore(self._http, self.vault_url, self._vault_token),
             tenant_repo=self.tenant_repo,
         )
+
+
+def _json(status: int, payload: dict[str, Any]) -> web.Response:
+    """kratos' JSON encoder: ``Content-Type: application/json``, no charset parameter."""
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    return web.Response(status=status, body=body, headers={"Content-Type": "application/json"})
 
 
 def _redirect(redirect: routing.Redirect, method: str) -> web.Response:

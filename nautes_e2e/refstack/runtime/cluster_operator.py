@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,11 +21,16 @@ from cryptography.x509.oid import NameOID
 
 from nautes_e2e.refstack.kube import ObjectStore
 from nautes_e2e.refstack.runtime.event_objects import CA_CONFIGMAP, SENSOR_SERVICE_ACCOUNT
-from nautes_e2e.refstack.runtime.kube_apply import apply, delete_if_present, get_or_none
+from nautes_e2e.refstack.runtime.kube_apply import delete_if_present, get_or_none
 from nautes_e2e.refstack.runtime.resources import Cluster
 from nautes_e2e.refstack.runtime.snapshots import TenantSnapshot
 from nautes_e2e.refstack.runtime.vault_api import VaultApi
-from nautes_e2e.refstack.tekton.catalog import CLUSTER_TASK_API_VERSION, CLUSTER_TASK_SPECS, install_tekton
+from nautes_e2e.refstack.tekton.catalog import (
+    CLUSTER_TASK_API_VERSION,
+    CLUSTER_TASK_SPECS,
+    TEKTON_NAMESPACE,
+    install_tekton,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +59,7 @@ def self_signed_ca_pem() -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-def _cluster_role_binding(name: str, role: str, account: str, namespace: str) -> dict[str, object]:
+def _cluster_role_binding(name: str, role: str, account: str, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": RBAC_API_VERSION,
         "kind": "ClusterRoleBinding",
@@ -92,19 +98,25 @@ class ClusterOperator:
     async def remove_gone(self, tenant: TenantSnapshot) -> None:
         """Undo :meth:`install` for Cluster CRs that no longer point here."""
         remaining = {cluster.name for cluster in self.ours(tenant)}
-        for name in sorted(self._clusters - remaining):
+        gone = sorted(self._clusters - remaining)
+        for name in gone:
             if f"{name}/" in await self._vault.auth_mounts():
                 await self._vault.disable_auth(name)
             self._clusters.discard(name)
             log.info("cluster %s removed: auth/%s disabled", name, name)
-        if not self._clusters:
+        if gone and not self._clusters:
             self._uninstall_components()
 
     def _install_components(self, cluster: Cluster) -> None:
         namespaces = {component.namespace for component in cluster.components.values() if component.namespace}
         for namespace in sorted(namespaces | {TOKEN_REVIEWER_NAMESPACE}):
             self._create_once({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        tekton = [("v1", "Namespace", None, TEKTON_NAMESPACE)] + [
+            (CLUSTER_TASK_API_VERSION, "ClusterTask", None, name) for name in CLUSTER_TASK_SPECS
+        ]
+        missing = [key for key in tekton if get_or_none(self._store, *key) is None]
         install_tekton(self._store)
+        self._created.extend(missing)
         events = cluster.component_namespace("eventListener", "argo-events")
         self._create_once(
             {
@@ -145,18 +157,16 @@ class ClusterOperator:
             )
         )
 
-    def _create_once(self, obj: dict[str, object]) -> None:
+    def _create_once(self, obj: dict[str, Any]) -> None:
         """Create ``obj`` unless it exists; remember what this operator created, to remove it later."""
         metadata = obj["metadata"]
-        assert isinstance(metadata, dict)
         key = (str(obj["apiVersion"]), str(obj["kind"]), metadata.get("namespace"), str(metadata["name"]))
         if get_or_none(self._store, *key) is None:
-            apply(self._store, obj)
+            self._store.create(obj)
             self._created.append(key)
 
     def _uninstall_components(self) -> None:
-        for name in CLUSTER_TASK_SPECS:
-            delete_if_present(self._store, CLUSTER_TASK_API_VERSION, "ClusterTask", None, name)
+        """Delete what :meth:`_install_components` created, newest first (Argo CD pruning the apps)."""
         while self._created:
             delete_if_present(self._store, *self._created.pop())
 

@@ -8,6 +8,7 @@ an unchanged runtime emits no watch events.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from nautes_e2e.refstack.kube import KubeError, ObjectStore
@@ -56,3 +57,10 @@ def delete_if_present(
             return False
         raise
     return True
+
+
+def secret_value(store: ObjectStore, namespace: str, selector: dict[str, Any]) -> str | None:
+    """The decoded value a ``{name, key}`` SecretKeySelector points at, or None when it is not there."""
+    secret = get_or_none(store, "v1", "Secret", namespace, str(selector.get("name")))
+    encoded = ((secret or {}).get("data") or {}).get(str(selector.get("key")))
+    return base64.b64decode(encoded).decode() if encoded is not None else None

@@ -43,6 +43,19 @@ class RuntimeKey:
     runtime: str
 
 
+@dataclass(frozen=True)
+class SyncedSecret:
+    """An ExternalSecret: Secret ``name`` in ``namespace`` gets ``key`` = ``source_key`` of ``source``,
+    read with ``account``'s Vault role."""
+
+    namespace: str
+    name: str
+    key: str
+    source: CodeRepoSecret
+    source_key: str
+    account: str
+
+
 class RuntimeOperator:
     """Deploys the runtimes of every product whose environment points at one of ``api_server``'s clusters."""
 
@@ -120,8 +133,7 @@ class RuntimeOperator:
         await self._sync_account_role(plan.cluster, plan.product_id, plan.account)
         await self._sync_event_listener_account(plan.cluster, plan.event_namespace)
         await self._deploy_event_source(plan)
-        await self._sync_secret(
-            plan,
+        ssh_key = SyncedSecret(
             plan.namespace,
             SECRET_PIPELINE_READONLY_SSH_KEY,
             "id_rsa",
@@ -129,6 +141,7 @@ class RuntimeOperator:
             "deploykey",
             plan.account,
         )
+        await self._sync_secret(plan.cluster, ssh_key)
         self._deploy_sensors(plan)
         log.info("runtime %s/%s deployed in namespace %s", key.group, key.runtime, plan.namespace)
 
@@ -169,16 +182,15 @@ class RuntimeOperator:
         namespace, uid = plan.event_namespace, plan.uid
         previous = self._event_source_repos(namespace, uid)
         for repo in plan.event_repos:
-            secret = CodeRepoSecret(plan.provider_type, repo, "accesstoken-api")
-            await self._sync_secret(
-                plan,
+            access_token = SyncedSecret(
                 namespace,
                 event_objects.access_token_secret(uid, repo),
                 event_objects.TOKEN_KEY,
-                secret,
+                CodeRepoSecret(plan.provider_type, repo, "accesstoken-api"),
                 "accesstoken",
                 ARGO_EVENT_ACCOUNT,
             )
+            await self._sync_secret(plan.cluster, access_token)
             secret_token = event_objects.secret_token_secret(uid, repo)
             if get_or_none(self._store, "v1", "Secret", namespace, secret_token) is None:
                 self._store.create(event_objects.token_secret(secret_token, namespace, str(uuid.uuid4())))
@@ -190,37 +202,26 @@ class RuntimeOperator:
         apply(self._store, event_objects.ingress(uid, namespace, plan.ingress_host))
         apply(self._store, event_objects.event_source(uid, namespace, self._webhook_url, plan.hook_sources))
 
-    async def _sync_secret(
-        self,
-        plan: RuntimePlan,
-        namespace: str,
-        name: str,
-        key: str,
-        source: CodeRepoSecret,
-        source_key: str,
-        account: str,
-    ) -> None:
-        """What an ExternalSecret does: read ``source`` as ``account`` and write it into Secret ``name``."""
+    async def _sync_secret(self, cluster: str, secret: SyncedSecret) -> None:
+        """What external-secrets does; a read Vault refuses leaves the Secret as it was (and logs why)."""
+        where = f"{secret.namespace}/{secret.name}"
         try:
-            value = await self._vault.read_as(plan.cluster, namespace, account, source, source_key)
+            value = await self._vault.read_as(
+                cluster, secret.namespace, secret.account, secret.source, secret.source_key
+            )
         except VaultError as error:
-            log.warning("secret %s/%s not synced: %s", namespace, name, error)
+            log.warning("secret %s not synced: %s", where, error)
             return
         if value is None:
             log.warning(
-                "secret %s/%s not synced: %s has no key %s", namespace, name, source.kv_path, source_key
+                "secret %s not synced: %s has no key %s", where, secret.source.kv_path, secret.source_key
             )
             return
-        data = {key: base64.b64encode(value.encode()).decode("ascii")}
+        data = {secret.key: base64.b64encode(value.encode()).decode("ascii")}
+        metadata = {"name": secret.name, "namespace": secret.namespace}
         apply(
             self._store,
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": name, "namespace": namespace},
-                "type": "Opaque",
-                "data": data,
-            },
+            {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque", "data": data},
         )
 
     def _deploy_sensors(self, plan: RuntimePlan) -> None:

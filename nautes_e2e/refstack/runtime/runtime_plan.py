@@ -77,6 +77,17 @@ def _code_repo(product: ProductSnapshot, name: str) -> CodeRepo:
     return code_repo
 
 
+def _ssh_url(tenant: TenantSnapshot, product: ProductSnapshot, code_repo: CodeRepo) -> str:
+    """``<provider sshAddress>/<group>/<repo>.git``: where git-clone fetches the pipeline file from."""
+    return f"{_provider(tenant, code_repo).ssh_address}/{product.name}/{code_repo.repo_name}.git"
+
+
+def _hook_source(product: ProductSnapshot, tenant: TenantSnapshot, repo: str) -> GitlabHookSource:
+    code_repo = _code_repo(product, repo)
+    api_server = _provider(tenant, code_repo).api_server
+    return GitlabHookSource(repo, code_repo.gitlab_project_id, code_repo.webhook_events, api_server)
+
+
 def build_plan(
     runtime: ProjectPipelineRuntime,
     product: ProductSnapshot,
@@ -86,23 +97,51 @@ def build_plan(
 ) -> RuntimePlan:
     pipeline_repo = _code_repo(product, runtime.pipeline_source)
     provider = _provider(tenant, pipeline_repo)
-    pipeline_repo_url = f"{provider.ssh_address}/{product.name}/{pipeline_repo.repo_name}.git"
-    uid = event_objects.unique_id(product.product_id, runtime.name)
-    legal_sources = [s for s in runtime.event_sources if s.gitlab is not None and verdict.is_legal(s.name)]
-    legal_repos = tuple(dict.fromkeys(s.gitlab.repo_name for s in legal_sources if s.gitlab is not None))
-
-    hook_sources = []
-    for repo in legal_repos:
-        code_repo = _code_repo(product, repo)
-        hook_sources.append(
-            GitlabHookSource(
-                repo,
-                code_repo.gitlab_project_id,
-                code_repo.webhook_events,
-                _provider(tenant, code_repo).api_server,
-            )
+    legal_repos = tuple(
+        dict.fromkeys(
+            source.gitlab.repo_name
+            for source in runtime.event_sources
+            if source.gitlab is not None and verdict.is_legal(source.name)
         )
+    )
+    hook_sources = tuple(_hook_source(product, tenant, repo) for repo in legal_repos)
+    readonly = CodeRepoSecret(provider.provider_type, pipeline_repo.name, "readonly")
+    grants = (
+        readonly,
+        CodeRepoSecret(provider.provider_type, pipeline_repo.name, "readwrite"),
+        *(CodeRepoSecret(provider.provider_type, repo, "accesstoken-api") for repo in legal_repos),
+    )
+    multi_tenant = cluster.components.get("multiTenant")
+    return RuntimePlan(
+        product_id=product.product_id,
+        product_name=product.name,
+        runtime=runtime.name,
+        cluster=cluster.name,
+        namespace=runtime.namespace,
+        account=runtime.account,
+        uid=event_objects.unique_id(product.product_id, runtime.name),
+        event_namespace=cluster.component_namespace("eventListener", DEFAULT_EVENT_LISTENER_NAMESPACE),
+        ingress_host=f"webhook.{cluster.name}.{cluster_domain(cluster)}",
+        sync_resource_types=multi_tenant.additions.get("syncResourceTypes", "") if multi_tenant else "",
+        pipeline_readonly_key=readonly,
+        grants=grants,
+        hook_sources=hook_sources,
+        consumers=_consumers(runtime, product, tenant, cluster, verdict),
+        provider_type=provider.provider_type,
+    )
 
+
+def _consumers(
+    runtime: ProjectPipelineRuntime,
+    product: ProductSnapshot,
+    tenant: TenantSnapshot,
+    cluster: Cluster,
+    verdict: Verdict,
+) -> tuple[Consumer, ...]:
+    """One consumer per trigger whose event source is a legal GitLab source, each with its hooks run."""
+    pipeline_repo = _code_repo(product, runtime.pipeline_source)
+    provider = _provider(tenant, pipeline_repo)
+    pipeline_repo_url = _ssh_url(tenant, product, pipeline_repo)
     builtin_vars = {
         "ServiceAccount": runtime.account,
         "Namespace": runtime.namespace,
@@ -124,7 +163,7 @@ def build_plan(
             "PipelineFilePath": pipeline.path,
             "PipelineLabel": pipeline.label,
             "EventSourceCodeRepoName": event_repo.name,
-            "EventSourceCodeRepoURL": f"{provider.ssh_address}/{product.name}/{event_repo.repo_name}.git",
+            "EventSourceCodeRepoURL": _ssh_url(tenant, product, event_repo),
             **({"PipelineRevision": trigger.revision} if trigger.revision else {}),
         }
         hooks = build_hooks(
@@ -138,41 +177,15 @@ def build_plan(
                 builtin_vars=trigger_vars,
             )
         )
-        consumers.append(
-            Consumer(
-                repo=source.gitlab.repo_name,
-                events=source.gitlab.events,
-                revision=source.gitlab.revision,
-                resource=hooks.pipeline_run,
-                parameters=hooks.parameters,
-            )
+        consumer = Consumer(
+            source.gitlab.repo_name,
+            source.gitlab.events,
+            source.gitlab.revision,
+            hooks.pipeline_run,
+            hooks.parameters,
         )
-
-    provider_type = provider.provider_type
-    readonly = CodeRepoSecret(provider_type, pipeline_repo.name, "readonly")
-    grants = (
-        readonly,
-        CodeRepoSecret(provider_type, pipeline_repo.name, "readwrite"),
-        *(CodeRepoSecret(provider_type, repo, "accesstoken-api") for repo in legal_repos),
-    )
-    multi_tenant = cluster.components.get("multiTenant")
-    return RuntimePlan(
-        product_id=product.product_id,
-        product_name=product.name,
-        runtime=runtime.name,
-        cluster=cluster.name,
-        namespace=runtime.namespace,
-        account=runtime.account,
-        uid=uid,
-        event_namespace=cluster.component_namespace("eventListener", DEFAULT_EVENT_LISTENER_NAMESPACE),
-        ingress_host=f"webhook.{cluster.name}.{cluster_domain(cluster)}",
-        sync_resource_types=multi_tenant.additions.get("syncResourceTypes", "") if multi_tenant else "",
-        pipeline_readonly_key=readonly,
-        grants=grants,
-        hook_sources=tuple(hook_sources),
-        consumers=tuple(consumers),
-        provider_type=provider_type,
-    )
+        consumers.append(consumer)
+    return tuple(consumers)
 
 
 def _dashboard_url(cluster: Cluster) -> str:

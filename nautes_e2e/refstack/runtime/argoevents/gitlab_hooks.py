@@ -10,7 +10,6 @@ the set of registered hooks on each change; GitLab is reached over its REST API 
 
 from __future__ import annotations
 
-import base64
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from urllib.parse import quote
 import aiohttp
 
 from nautes_e2e.refstack.kube import ObjectStore
-from nautes_e2e.refstack.runtime.kube_apply import get_or_none
+from nautes_e2e.refstack.runtime.kube_apply import secret_value
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,10 @@ class HookSpec:
     @property
     def url(self) -> str:
         return str(dict(self.options)["url"])
+
+    @property
+    def hooks_url(self) -> str:
+        return f"{self.api_url}/projects/{quote(self.project, safe='')}/hooks"
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,14 @@ class GitlabHookManager:
             stream.close()
 
     async def sync(self) -> None:
+        """Stop the pods whose entry changed or went away, then (re)start every wanted one: as Argo's daemon,
+        a start keeps the hook with the right URL or creates it again when someone deleted it."""
         desired = self._desired()
         for key, registration in list(self._registered.items()):
             if desired.get(key) != registration.spec:
                 await self._finish(key, registration)
         for key, spec in desired.items():
-            if key not in self._registered:
-                await self._start(key, spec)
+            await self._start(key, spec)
 
     async def stop(self) -> None:
         """Stop every event source: remove the hooks that ask for it."""
@@ -111,19 +115,17 @@ class GitlabHookManager:
         for source in self._store.list(EVENT_SOURCE_API_VERSION, "EventSource", namespace=self._namespace):
             name = source["metadata"]["name"]
             for event_name, entry in ((source.get("spec") or {}).get("gitlab") or {}).items():
-                spec = self._spec(entry)
-                if spec is None:
-                    continue
                 for project in entry.get("projects") or []:
-                    desired[(name, event_name, str(project))] = HookSpec(
-                        spec.api_url, str(project), spec.options, spec.access_token, spec.delete_on_finish
-                    )
+                    spec = self._spec(entry, str(project))
+                    if spec is not None:
+                        desired[(name, event_name, str(project))] = spec
         return desired
 
-    def _spec(self, entry: dict[str, Any]) -> HookSpec | None:
+    def _spec(self, entry: dict[str, Any], project: str) -> HookSpec | None:
         """The hook options of a gitlab entry, or None when its pod could not start (missing Secret)."""
         webhook = entry.get("webhook") or {}
-        access_token = self._secret_value(entry.get("accessToken"))
+        selector = entry.get("accessToken")
+        access_token = secret_value(self._store, self._namespace, selector) if selector else None
         if not webhook.get("url") or access_token is None:
             return None
         options: dict[str, Any] = {
@@ -137,27 +139,20 @@ class GitlabHookManager:
                 return None
             options[HOOK_EVENT_OPTIONS[event]] = True
         if entry.get("secretToken"):
-            secret_token = self._secret_value(entry["secretToken"])
+            secret_token = secret_value(self._store, self._namespace, entry["secretToken"])
             if secret_token is None:
                 return None
             options["token"] = secret_token
         return HookSpec(
             api_url=api_url(str(entry.get("gitlabBaseURL") or "")),
-            project="",
+            project=project,
             options=tuple(sorted(options.items())),
             access_token=access_token,
             delete_on_finish=bool(entry.get("deleteHookOnFinish")),
         )
 
-    def _secret_value(self, selector: dict[str, Any] | None) -> str | None:
-        if not selector:
-            return None
-        secret = get_or_none(self._store, "v1", "Secret", self._namespace, str(selector.get("name")))
-        encoded = ((secret or {}).get("data") or {}).get(str(selector.get("key")))
-        return base64.b64decode(encoded).decode() if encoded else None
-
     async def _start(self, key: HookKey, spec: HookSpec) -> None:
-        hooks_url = f"{spec.api_url}/projects/{quote(spec.project, safe='')}/hooks"
+        hooks_url = spec.hooks_url
         headers = {"PRIVATE-TOKEN": spec.access_token}
         try:
             async with self._http.get(hooks_url, headers=headers) as resp:
@@ -180,7 +175,7 @@ class GitlabHookManager:
         spec = registration.spec
         if not spec.delete_on_finish:
             return
-        url = f"{spec.api_url}/projects/{quote(spec.project, safe='')}/hooks/{registration.hook_id}"
+        url = f"{spec.hooks_url}/{registration.hook_id}"
         try:
             async with self._http.delete(url, headers={"PRIVATE-TOKEN": spec.access_token}) as resp:
                 if resp.status != 404:

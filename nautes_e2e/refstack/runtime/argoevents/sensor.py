@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 SENSOR_API_VERSION = "argoproj.io/v1alpha1"
 _KNOWN_FILTERS = frozenset({"data", "script"})
+_DEPENDENCY_NAME = re.compile(r"[\w.-]+")
 
 
 class SensorError(RuntimeError):
@@ -126,10 +127,10 @@ class SensorRunner:
                 resolved[str(dependency["name"])] = data
         created = []
         for trigger in spec.get("triggers") or []:
-            conditions = trigger["template"].get("conditions")
-            wanted = (
-                {str(conditions)} if conditions else {str(d["name"]) for d in spec.get("dependencies") or []}
-            )
+            conditions = str(trigger["template"].get("conditions") or "")
+            if conditions and not _DEPENDENCY_NAME.fullmatch(conditions):
+                raise SensorError(f"trigger conditions {conditions!r}: only a dependency name is supported")
+            wanted = {conditions} if conditions else {str(d["name"]) for d in spec.get("dependencies") or []}
             if not wanted <= resolved.keys():
                 continue
             resource = render_resource(trigger, resolved)

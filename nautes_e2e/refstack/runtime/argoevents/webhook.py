@@ -12,20 +12,15 @@ router's ``404 page not found``; ``/health`` answers ``OK``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
 from nautes_e2e.refstack.kube import ObjectStore
 from nautes_e2e.refstack.runtime.argoevents.sensor import Event
-from nautes_e2e.refstack.runtime.kube_apply import get_or_none
-
-log = logging.getLogger(__name__)
+from nautes_e2e.refstack.runtime.kube_apply import secret_value
 
 EVENT_SOURCE_API_VERSION = "argoproj.io/v1alpha1"
 MAX_BODY_BYTES = 65536
@@ -61,20 +56,18 @@ class WebhookReceiver:
         return web.Response(text="OK")
 
     def _route(self, path: str) -> Route | None:
+        """The gitlab entry serving ``path``; None also when its secret token Secret is missing (the
+        event-source pod could not start)."""
         for source in self._store.list(EVENT_SOURCE_API_VERSION, "EventSource", namespace=self._namespace):
             for event_name, entry in ((source.get("spec") or {}).get("gitlab") or {}).items():
-                if "/" + str((entry.get("webhook") or {}).get("endpoint") or "").lstrip("/") == path:
-                    return Route(
-                        source["metadata"]["name"], event_name, self._secret(entry.get("secretToken"))
-                    )
+                if "/" + str((entry.get("webhook") or {}).get("endpoint") or "").lstrip("/") != path:
+                    continue
+                selector = entry.get("secretToken")
+                token = secret_value(self._store, self._namespace, selector) if selector else None
+                if selector and token is None:
+                    return None
+                return Route(source["metadata"]["name"], event_name, token)
         return None
-
-    def _secret(self, selector: dict[str, Any] | None) -> str | None:
-        if not selector:
-            return None
-        secret = get_or_none(self._store, "v1", "Secret", self._namespace, str(selector.get("name")))
-        encoded = ((secret or {}).get("data") or {}).get(str(selector.get("key")))
-        return base64.b64decode(encoded).decode() if encoded else ""
 
     async def _handle(self, request: web.Request) -> web.Response:
         route = self._route(request.path)
