@@ -20,6 +20,7 @@ from typing import Any
 import gitlab
 import hvac
 import pytest
+import requests
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -28,6 +29,7 @@ from test_runtime_support import USER_PIPELINE_FILE, LoopThread, cluster_cr, nau
 from nautes_e2e.refstack.bootstrap import TenantBootstrap
 from nautes_e2e.refstack.gitlab import GitLab
 from nautes_e2e.refstack.kube import KubeApiServer, KubeError, ObjectStore
+from nautes_e2e.refstack.nautes import NautesApiServer
 from nautes_e2e.refstack.runtime import RuntimeControllers
 from nautes_e2e.refstack.tekton import TektonController
 from nautes_e2e.refstack.vault import OpenBao
@@ -343,6 +345,69 @@ def test_a_push_to_main_runs_the_hooks_pipeline_and_creates_the_users_pipeline_r
     assert user_run["spec"]["params"][0]["value"] == "refs/heads/main"
     print(f"push -> hooks PipelineRun {hooks_latency:.3f}s, -> user PipelineRun {user_latency:.3f}s")
     assert hooks_latency < 2.0
+
+
+def test_a_runtime_saved_through_the_nautes_api_server_is_deployed(
+    stack: Stack, quickstart: Quickstart
+) -> None:
+    """The seam with the emulated API server: the files and Vault entries it writes are what we read."""
+    server = NautesApiServer(stack.gitlab.url, stack.bao.url, stack.bao.root_token, TENANT_REPO)
+    stack.loop.run(server.start())
+    try:
+        headers = {"Authorization": f"Bearer {stack.token}"}
+        product = "demo-api"
+        for path, body in (
+            (
+                f"/api/v1/products/{product}",
+                {"git": {"gitlab": {"name": product, "path": product, "visibility": "private"}}},
+            ),
+            (f"/api/v1/products/{product}/environments/env-api", {"cluster": CLUSTER, "env_type": "dev"}),
+            (f"/api/v1/products/{product}/projects/project-api", {"language": "java"}),
+            (
+                f"/api/v1/products/{product}/coderepos/coderepo-api",
+                {
+                    "project": "project-api",
+                    "git": {
+                        "gitlab": {"name": "coderepo-api", "path": "coderepo-api", "visibility": "private"}
+                    },
+                    "webhook": {"events": ["push_events"]},
+                },
+            ),
+            (
+                f"/api/v1/products/{product}/projectpipelineruntimes/pr-api",
+                {
+                    "project": "project-api",
+                    "pipeline_source": "coderepo-api",
+                    "isolation": "exclusive",
+                    "destination": {"environment": "env-api", "namespace": ""},
+                    "pipelines": [{"name": "pipeline", "label": "main", "path": "pipelines/main.yaml"}],
+                    "event_sources": [
+                        {
+                            "name": "webhook",
+                            "gitlab": {
+                                "repo_name": "coderepo-api",
+                                "revision": "main",
+                                "events": ["push_events"],
+                            },
+                        }
+                    ],
+                    "pipeline_triggers": [{"event_source": "webhook", "pipeline": "pipeline"}],
+                },
+            ),
+        ):
+            reply = requests.post(server.url + path, json=body, headers=headers, timeout=30)
+            assert reply.status_code == 200, (path, reply.text)
+    finally:
+        stack.loop.run(server.stop())
+    source = stack.api().projects.get(f"{product}/coderepo-api")
+    uid = f"product-{stack.api().groups.get(product).id}-pr-api"
+
+    wait_for(lambda: source.hooks.list())
+
+    assert source.hooks.list()[0].url == f"{stack.runtime.webhook_url}/{uid}/repo-{source.id}"
+    ssh_key = stack.get("v1", "Secret", "pr-api", "pipeline-readonly-ssh-key")
+    assert ssh_key is not None
+    assert "PRIVATE KEY" in base64.b64decode(ssh_key["data"]["id_rsa"]).decode()
 
 
 def test_removing_the_runtime_cleans_up(stack: Stack, quickstart: Quickstart) -> None:

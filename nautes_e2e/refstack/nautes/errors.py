@@ -69,14 +69,6 @@ def node_not_found(message: str) -> NautesError:
     return NautesError(404, "NODE_NOT_FOUND", message)
 
 
-def no_authorization(message: str) -> NautesError:
-    return NautesError(403, "NO_AUTHORIZATION", message)
-
-
-def deploykey_not_found(message: str) -> NautesError:
-    return NautesError(404, "DEPLOYKEY_NOT_FOUND", message)
-
-
 def secret_not_found(message: str) -> NautesError:
     return NautesError(404, "SECRET_NOT_FOUND", message)
 

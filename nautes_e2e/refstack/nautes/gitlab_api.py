@@ -9,6 +9,7 @@ failures reach the client as a plain 500 whose message is go-gitlab's ``ErrorRes
 
 from __future__ import annotations
 
+import errno
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,13 @@ def _go_type_name(raw: object) -> str:
     return "<nil>"
 
 
+def _go_transport_error(failure: aiohttp.ClientError) -> str:
+    """How Go's net/http reports the common transport failure (``dial tcp ...: connection refused``)."""
+    if isinstance(failure, aiohttp.ClientConnectorError) and failure.os_error.errno == errno.ECONNREFUSED:
+        return f"dial tcp {failure.host}:{failure.port}: connect: connection refused"
+    return str(failure)
+
+
 def path_id(value: int | str) -> str:
     """go-gitlab ``parseID`` + ``PathEscape``: numeric IDs as is, paths with ``/`` escaped."""
     return str(value) if isinstance(value, int) else quote(value, safe="")
@@ -91,7 +99,7 @@ class GitLabApi:
                     raise GitLabCallError(response.status, f"{method} {shown}: {response.status} {message}")
                 return json.loads(payload) if payload.strip() else None
         except aiohttp.ClientError as failure:
-            raise GitLabCallError(0, f'{method.title()} "{shown}": {failure}') from None
+            raise GitLabCallError(0, f'{method.title()} "{shown}": {_go_transport_error(failure)}') from None
 
     def _shown_url(self, url: str) -> str:
         """Scheme, host and the *unescaped* path, as ``ErrorResponse.Error()`` prints them."""

@@ -106,20 +106,6 @@ class TokenReader:
             if token.kind is not TokenKind.COMMA:
                 return token
 
-    def skip_value(self) -> None:
-        """Consume one complete value (used for unknown fields, which are discarded)."""
-        token = self.read()
-        if token.kind in (TokenKind.OBJECT_OPEN, TokenKind.ARRAY_OPEN):
-            depth = 1
-            while depth:
-                inner = self.read()
-                if inner.kind in (TokenKind.OBJECT_OPEN, TokenKind.ARRAY_OPEN):
-                    depth += 1
-                elif inner.kind in (TokenKind.OBJECT_CLOSE, TokenKind.ARRAY_CLOSE):
-                    depth -= 1
-        elif token.kind not in SCALAR:
-            raise self.unexpected(token)
-
     def _remaining(self) -> bytes:
         return self.orig[self.offset :]
 

@@ -19,6 +19,7 @@ import yaml
 
 from nautes_e2e.refstack.nautes import errors, goyaml
 from nautes_e2e.refstack.nautes.crd_types import BY_KIND
+from nautes_e2e.refstack.nautes.gostruct import canonical
 
 LAYOUT_DIRS = ("projects", "envs", "artifact-repos", "code-repos", "runtimes")
 EXCLUDED_SUFFIXES = (".txt", ".md")
@@ -131,8 +132,6 @@ def empty_kustomization() -> str:
 
 def render_resource(node: Node) -> str:
     """``WriteResource``: the CR through Go's json.Marshal (status dropped) and sigs.k8s.io/yaml."""
-    from nautes_e2e.refstack.nautes.gostruct import canonical
-
     return goyaml.dump(canonical(BY_KIND[node.kind], node.content))
 
 

@@ -70,6 +70,8 @@ def _cluster_role_binding(name: str, role: str, account: str, namespace: str) ->
 
 
 class ClusterOperator:
+    """Installs the runtime side of every pipeline-worker Cluster CR whose ``apiServer`` is ``api_server``."""
+
     def __init__(self, store: ObjectStore, vault: VaultApi, kube_url: str, api_server: str) -> None:
         self._store = store
         self._vault = vault
@@ -80,8 +82,9 @@ class ClusterOperator:
         self._created: list[tuple[str, str, str | None, str]] = []
 
     def ours(self, tenant: TenantSnapshot) -> list[Cluster]:
+        """The Cluster CRs this cluster answers to (other API servers belong to other targets)."""
         return [
-            c for c in tenant.clusters.values() if c.api_server == self._api_server and c.is_pipeline_worker
+            c for c in tenant.clusters.values() if c.is_served_at(self._api_server) and c.is_pipeline_worker
         ]
 
     async def install(self, tenant: TenantSnapshot) -> None:

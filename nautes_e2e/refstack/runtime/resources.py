@@ -71,6 +71,10 @@ class Cluster:
             components=components,
         )
 
+    def is_served_at(self, api_server: str) -> bool:
+        """Whether this CR describes the cluster whose API server is ``api_server``."""
+        return self.api_server.rstrip("/") == api_server.rstrip("/")
+
     @property
     def is_pipeline_worker(self) -> bool:
         return self.usage == "worker" and self.worker_type == "pipeline"

@@ -93,7 +93,7 @@ class RuntimeOperator:
             key = RuntimeKey(group, runtime.name)
             environment = product.environments.get(runtime.environment)
             cluster = tenant.clusters.get(environment.cluster) if environment else None
-            if cluster is None or cluster.api_server != self._api_server:
+            if cluster is None or not cluster.is_served_at(self._api_server):
                 continue
             verdict = validate(runtime, product, cluster)
             try:

@@ -41,6 +41,8 @@ def role_path(cluster: str, account: str) -> str:
 
 
 class VaultAccess:
+    """Roles on a cluster's auth mount, and KV reads made through them."""
+
     def __init__(self, vault: VaultApi, store: ObjectStore) -> None:
         self._vault = vault
         self._store = store
