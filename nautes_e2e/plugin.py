@@ -367,7 +367,10 @@ class StagePlugin:
         terminalreporter.write_line(f"reports: {self.state.options.run_dir}")
 
     def _record_phase(self, name: str, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
-        self.recorder.add_duration(name, report.duration)
+        # The last test's teardown phase also runs the session finalizers (``nautes remove``, stopping the
+        # world); that time belongs to the ``teardown`` stage, which records it itself.
+        if report.when != "teardown":
+            self.recorder.add_duration(name, report.duration)
         if report.skipped:
             self.recorder.skipped(name, _skip_reason(report))
         elif report.failed and call.excinfo is not None:

@@ -77,7 +77,7 @@ class ReferenceStack:
         )
         self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
         self.nautes = NautesApiServer(self.gitlab.url, self.vault.url, self.vault.root_token, TENANT_REPO)
-        self.tekton = TektonController(self.store, self.vault.url, RUNTIME_CLUSTER)
+        self.tekton = TektonController(self.store, self.vault.url)
         self.runtime = RuntimeControllers(
             self.store,
             self.gitlab,
@@ -86,6 +86,7 @@ class ReferenceStack:
             kube_url=self.kube.url,
             cluster_api_server=self.kube.url,
             tenant_repo=TENANT_REPO,
+            kube_ca_pem=self.kube.ca_pem,
         )
         await self.nautes.start()
         await self.tekton.start()

@@ -64,14 +64,14 @@ class Stack:
         self.gitlab = GitLab(scratch / "gitlab")
         self.bao = OpenBao(log_path=scratch / "openbao.log")
         self.store = ObjectStore()
-        self.kube = KubeApiServer(self.store, "admin-token")
+        self.kube = KubeApiServer(self.store, "admin-token", tls=True)
 
     async def start(self) -> None:
         await self.bao.start()
         await self.gitlab.start()
         await self.kube.start()
         self.token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.scratch)
-        self.tekton = TektonController(self.store, self.bao.url, CLUSTER, self.scratch / "tekton")
+        self.tekton = TektonController(self.store, self.bao.url, self.scratch / "tekton")
         await self.tekton.start()
         self.runtime = RuntimeControllers(
             self.store,
@@ -81,6 +81,7 @@ class Stack:
             self.kube.url,
             self.kube.url,
             TENANT_REPO,
+            kube_ca_pem=self.kube.ca_pem,
         )
         await self.runtime.start()
 

@@ -120,14 +120,14 @@ class World:
         self.loop = loop
         self.bao = OpenBao(log_path=scratch / "openbao.log")
         self.store = ObjectStore()
-        self.kube = KubeApiServer(self.store, "admin-token")
+        self.kube = KubeApiServer(self.store, "admin-token", tls=True)
 
     async def start(self) -> None:
         await self.bao.start()
         await self.kube.start()
         self.http = aiohttp.ClientSession()
         vault = VaultApi(self.http, self.bao.url, self.bao.root_token)
-        self.clusters = ClusterOperator(self.store, vault, self.kube.url, self.kube.url)
+        self.clusters = ClusterOperator(self.store, vault, self.kube.url, self.kube.url, self.kube.ca_pem)
         self.runtimes = RuntimeOperator(
             self.store, VaultAccess(vault, self.store), self.kube.url, WEBHOOK_URL
         )

@@ -31,6 +31,7 @@ from nautes_e2e.refstack.gitlab import GitLab
 from nautes_e2e.refstack.kube import KubeApiServer, ObjectStore
 from nautes_e2e.refstack.registry import Registry
 from nautes_e2e.refstack.tekton import TektonController, install_tekton
+from nautes_e2e.refstack.tekton.vault_agent import INJECTOR_AUTH_PATH_ENV, INJECTOR_NAME
 from nautes_e2e.refstack.vault import OpenBao, free_port
 
 T = TypeVar("T")
@@ -202,13 +203,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     kube = KubeApiServer(store, "admin-token-for-tests")
     registry = Registry(REGISTRY_USER, REGISTRY_PASSWORD)
     gitlab_server = GitLab(root / "gitlab")
-    controller = TektonController(store, vault.url, CLUSTER, work_dir=root / "work")
+    controller = TektonController(store, vault.url, work_dir=root / "work")
     deploy_key = DeployKey.generate()
 
     async def start() -> str:
         await asyncio.gather(vault.start(), kube.start(), registry.start(), gitlab_server.start())
         await configure_vault(vault, store, kube.url, deploy_key)
         install_tekton(store)
+        install_vault_agent_injector(store)
         await controller.start()
         admin = gitlab_server.create_user("root", "Administrator", "admin@example.com", is_admin=True)
         return gitlab_server.create_personal_access_token(admin, "e2e", ["api"])
@@ -230,6 +232,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 # The quickstart pipeline (nautes-examples/user-pipeline pipelines/main.yaml) as the v0.4 scenario renders
 # it: the runtime's service account instead of nautes-sa, and the image tagged 0.0.1-<commit>.
+def install_vault_agent_injector(store: ObjectStore) -> None:
+    """The cluster's vault-agent injector, installed with ``authPath: auth/<cluster>`` as Nautes does."""
+    container = {
+        "name": "sidecar-injector",
+        "env": [{"name": INJECTOR_AUTH_PATH_ENV, "value": f"auth/{CLUSTER}"}],
+    }
+    store.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": INJECTOR_NAME, "namespace": "vault"},
+            "spec": {"template": {"spec": {"containers": [container]}}},
+        }
+    )
+
+
 def vault_annotations(role: str) -> dict[str, str]:
     prefix = "vault.hashicorp.com/"
     return {

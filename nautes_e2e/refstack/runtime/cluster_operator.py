@@ -31,6 +31,7 @@ from nautes_e2e.refstack.tekton.catalog import (
     TEKTON_NAMESPACE,
     install_tekton,
 )
+from nautes_e2e.refstack.tekton.vault_agent import INJECTOR_AUTH_PATH_ENV, INJECTOR_NAME
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ CA_VALIDITY = dt.timedelta(days=365)
 
 
 def self_signed_ca_pem() -> str:
-    """A throw-away CA certificate: Vault wants one with ``disable_local_ca_jwt`` (the URL is plain HTTP)."""
+    """A throw-away CA for a plain-HTTP API server (Vault wants one with ``disable_local_ca_jwt``)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nautes-e2e runtime cluster CA")])
     now = dt.datetime.now(dt.UTC)
@@ -59,6 +60,33 @@ def self_signed_ca_pem() -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
+def _vault_agent_injector(cluster: Cluster, vault_url: str) -> dict[str, Any]:
+    """The Vault chart's agent injector as Nautes installs it on a runtime (``injector.authPath:
+    auth/<cluster>``, contract §5.2); the pipeline executor reads the auth path from it."""
+    namespace = cluster.component_namespace("secretManagement", "vault")
+    labels = {"app.kubernetes.io/name": INJECTOR_NAME}
+    env = [
+        {"name": INJECTOR_AUTH_PATH_ENV, "value": f"auth/{cluster.name}"},
+        {"name": "AGENT_INJECT_VAULT_ADDR", "value": vault_url},
+    ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": INJECTOR_NAME, "namespace": namespace, "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {"name": "sidecar-injector", "image": "hashicorp/vault-k8s:0.16.1", "env": env}
+                    ]
+                },
+            },
+        },
+    }
+
+
 def _cluster_role_binding(name: str, role: str, account: str, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": RBAC_API_VERSION,
@@ -72,12 +100,19 @@ def _cluster_role_binding(name: str, role: str, account: str, namespace: str) ->
 class ClusterOperator:
     """Installs the runtime side of every pipeline-worker Cluster CR whose ``apiServer`` is ``api_server``."""
 
-    def __init__(self, store: ObjectStore, vault: VaultApi, kube_url: str, api_server: str) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        vault: VaultApi,
+        kube_url: str,
+        api_server: str,
+        kube_ca_pem: str | None = None,
+    ) -> None:
         self._store = store
         self._vault = vault
         self._kube_url = kube_url
         self._api_server = api_server
-        self._ca_pem = self_signed_ca_pem()
+        self._ca_pem = kube_ca_pem or self_signed_ca_pem()
         self._clusters: set[str] = set()
         self._created: list[tuple[str, str, str | None, str]] = []
 
@@ -159,6 +194,8 @@ class ClusterOperator:
                 TOKEN_REVIEWER_NAMESPACE,
             )
         )
+
+        self._create_once(_vault_agent_injector(cluster, self._vault.url))
 
     def _create_once(self, obj: dict[str, Any]) -> None:
         """Create ``obj`` unless it exists; remember what this operator created, to remove it later."""

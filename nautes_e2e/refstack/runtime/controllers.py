@@ -42,7 +42,8 @@ class RuntimeControllers:
     """Cluster operator, runtime operator, Argo Events and the kubernetes-actions task for one cluster.
 
     ``cluster_api_server`` is the ``spec.apiServer`` of the Cluster CRs this cluster answers to;
-    ``kube_url`` is where Vault reaches its API server for TokenReviews.
+    ``kube_url`` is where Vault reaches its API server for TokenReviews, and ``kube_ca_pem`` the CA that
+    signed its certificate when that URL is HTTPS.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class RuntimeControllers:
         kube_url: str,
         cluster_api_server: str,
         tenant_repo: str = "nautes/management",
+        kube_ca_pem: str | None = None,
     ) -> None:
         self._store = store
         self._gitlab = gitlab
@@ -62,6 +64,7 @@ class RuntimeControllers:
         self._kube_url = kube_url
         self._api_server = cluster_api_server
         self._tenant_repo = tenant_repo
+        self._kube_ca_pem = kube_ca_pem
         self._http: aiohttp.ClientSession | None = None
         self._site: RunningSite | None = None
         self._hooks: GitlabHookManager | None = None
@@ -83,7 +86,7 @@ class RuntimeControllers:
         reconciler = Reconciler(
             self._gitlab,
             self._tenant_repo,
-            ClusterOperator(self._store, vault, self._kube_url, self._api_server),
+            ClusterOperator(self._store, vault, self._kube_url, self._api_server, self._kube_ca_pem),
             RuntimeOperator(self._store, VaultAccess(vault, self._store), self._api_server, self.webhook_url),
         )
         self._hooks = GitlabHookManager(self._store, events_namespace, self._http)

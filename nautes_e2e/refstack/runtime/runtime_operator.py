@@ -106,7 +106,8 @@ class RuntimeOperator:
                 failed.add(key)
                 continue
             for source in verdict.illegal_event_sources:
-                log.warning("runtime %s/%s: illegal event source %s", group, runtime.name, source)
+                name, reason = source.event_source, source.reason
+                log.warning("runtime %s/%s: event source %s left out: %s", group, runtime.name, name, reason)
             wanted[key] = plan
         return wanted, failed
 
@@ -124,6 +125,7 @@ class RuntimeOperator:
     # -- deploy ---------------------------------------------------------------------------------------
 
     async def _deploy(self, key: RuntimeKey, plan: RuntimePlan) -> None:
+        changed = self._deployed.get(key) != plan
         self._deployed[key] = plan
         tenancy = self._tenancy
         tenancy.create_product(plan.product_id, plan.product_name, plan.sync_resource_types)
@@ -143,7 +145,8 @@ class RuntimeOperator:
         )
         await self._sync_secret(plan.cluster, ssh_key)
         self._deploy_sensors(plan)
-        log.info("runtime %s/%s deployed in namespace %s", key.group, key.runtime, plan.namespace)
+        if changed:
+            log.info("runtime %s/%s deployed in namespace %s", key.group, key.runtime, plan.namespace)
 
     async def _sync_account_role(self, cluster: str, product_id: str, account: str) -> None:
         """Role ``auth/C/role/A``: A's spaces, and the union of what A's runtimes were granted."""

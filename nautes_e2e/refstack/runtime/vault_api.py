@@ -30,6 +30,10 @@ class VaultApi:
         self._url = url.rstrip("/")
         self._token = token
 
+    @property
+    def url(self) -> str:
+        return self._url
+
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """Tekton Pipelines v0.37.5 for the reference stack's runtime clusters, executed for real on the host.
 
-``TektonController(store, vault_url, cluster_name)`` watches PipelineRuns in one cluster's
+``TektonController(store, vault_url)`` watches PipelineRuns in one cluster's
 :class:`~nautes_e2e.refstack.kube.ObjectStore` and runs them; ``install_tekton(store)`` installs the
 ``tekton-pipelines`` namespace and the Nautes catalog ClusterTasks; ``register_cluster_task(name, impl)``
 adds an implementation (``async def run(ctx: TaskContext) -> TaskOutcome``) for a ClusterTask.

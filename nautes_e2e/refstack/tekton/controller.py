@@ -25,16 +25,14 @@ log = logging.getLogger(__name__)
 class TektonController:
     """``await start()`` begins watching; ``await stop()`` cancels running pipelines and removes scratch data.
 
-    ``cluster_name`` is the Vault Kubernetes auth mount (``auth/<cluster_name>``) the vault agent logs in
-    at; ``work_dir`` holds workspace volumes and pod filesystems (a private temporary directory by default).
+    The vault agent logs in at the auth path of the cluster's vault-agent injector (see
+    :func:`~nautes_e2e.refstack.tekton.vault_agent.injector_auth_path`); ``work_dir`` holds workspace
+    volumes and pod filesystems (a private temporary directory by default).
     """
 
-    def __init__(
-        self, store: ObjectStore, vault_url: str, cluster_name: str, work_dir: Path | None = None
-    ) -> None:
+    def __init__(self, store: ObjectStore, vault_url: str, work_dir: Path | None = None) -> None:
         self._store = store
         self._vault_url = vault_url
-        self._cluster_name = cluster_name
         self._work_dir = work_dir
         self._owns_work_dir = work_dir is None
         self._environment: Environment | None = None
@@ -47,7 +45,7 @@ class TektonController:
         work_dir = self._work_dir or Path(tempfile.mkdtemp(prefix="nautes-e2e-tekton-"))
         work_dir.mkdir(parents=True, exist_ok=True)
         self._work_dir = work_dir
-        self._environment = Environment(self._store, self._vault_url, self._cluster_name, work_dir)
+        self._environment = Environment(self._store, self._vault_url, work_dir)
         self._watch = self._store.watch(TEKTON_API, "PipelineRun")
         self._loop_task = asyncio.create_task(self._watch_loop(self._watch), name="tekton controller")
 

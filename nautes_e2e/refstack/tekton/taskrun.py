@@ -38,6 +38,7 @@ from nautes_e2e.refstack.tekton.vault_agent import (
     VaultAgent,
     VaultAgentError,
     injection_from_annotations,
+    injector_auth_path,
 )
 from nautes_e2e.refstack.tekton.workspaces import WorkspaceError, WorkspaceMounter, validate_bindings
 
@@ -54,7 +55,6 @@ class Environment:
 
     store: ObjectStore
     vault_url: str
-    cluster_name: str
     work_dir: Path
 
     @property
@@ -160,7 +160,7 @@ class TaskRunExecution:
             raise TaskRunFailed("TaskRunValidationFailed", problem)
         self._check_service_account()
         injection = injection_from_annotations(
-            self._task_run["metadata"]["annotations"], self._env.cluster_name
+            self._task_run["metadata"]["annotations"], injector_auth_path(self._env.store)
         )
         self._pod.create(self._task_run, self._plan.workspaces, vault_agent=injection is not None)
         self._pod_root.mkdir(parents=True, exist_ok=True)

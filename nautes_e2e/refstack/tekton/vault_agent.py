@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from nautes_e2e.refstack.kube import ObjectStore
 from nautes_e2e.refstack.tekton import consul_template
 
 PREFIX = "vault.hashicorp.com/"
@@ -47,9 +48,12 @@ class Injection:
     files: tuple[InjectedFile, ...]
 
 
-def injection_from_annotations(annotations: Mapping[str, str], cluster_name: str) -> Injection | None:
-    """What the injector would do for a pod with ``annotations`` (None without ``agent-inject: true``)."""
-    if str(annotations.get(PREFIX + "agent-inject", "")).lower() != "true":
+def injection_from_annotations(
+    annotations: Mapping[str, str], default_auth_path: str | None
+) -> Injection | None:
+    """What the injector would do for a pod with ``annotations``: None without ``agent-inject: true``, or
+    when no injector runs in the cluster (``default_auth_path`` None) — the annotations are then inert."""
+    if str(annotations.get(PREFIX + "agent-inject", "")).lower() != "true" or default_auth_path is None:
         return None
     default_directory = annotations.get(PREFIX + "secret-volume-path", DEFAULT_VOLUME_PATH)
     files = []
@@ -68,7 +72,7 @@ def injection_from_annotations(annotations: Mapping[str, str], cluster_name: str
                 permissions=int(perms, 8),
             )
         )
-    auth_path = annotations.get(PREFIX + "auth-path", f"auth/{cluster_name}").strip("/")
+    auth_path = annotations.get(PREFIX + "auth-path", default_auth_path).strip("/")
     return Injection(role=annotations.get(PREFIX + "role", ""), auth_path=auth_path, files=tuple(files))
 
 
@@ -153,3 +157,18 @@ def _vault_error(status: int, body: dict[str, Any]) -> str:
         if errors
         else f"Code: {status}"
     )
+
+
+INJECTOR_NAME = "vault-agent-injector"
+INJECTOR_AUTH_PATH_ENV = "AGENT_INJECT_VAULT_AUTH_PATH"
+
+
+def injector_auth_path(store: ObjectStore) -> str | None:
+    """The auth path the cluster's vault-agent injector was installed with (``injector.authPath`` of the
+    Vault chart, ``auth/<cluster>`` in Nautes), or None when no injector is installed."""
+    for deployment in store.list("apps/v1", "Deployment", field_selector=f"metadata.name={INJECTOR_NAME}"):
+        for container in deployment["spec"]["template"]["spec"].get("containers", []):
+            for variable in container.get("env") or []:
+                if variable.get("name") == INJECTOR_AUTH_PATH_ENV:
+                    return str(variable.get("value", ""))
+    return None
