@@ -75,7 +75,7 @@ BUILTIN_TYPES = (
         "v1",
         "Deployment",
         "deployments",
-        subresources=("status", "scale"),
+        subresources=("status",),
         short_names=("deploy",),
         builtin=True,
         categories=("all",),
