@@ -72,6 +72,24 @@ class GitLabClient:
 
         self._call(f"protected branch {branch} of {project_path}", allow)
 
+    def protected_branch(self, project_path: str, branch: str) -> dict[str, Any]:
+        """How ``branch`` is protected (``allow_force_push``, access levels); GitLabNotFound if it is not."""
+
+        def protection() -> dict[str, Any]:
+            project = self._gl.projects.get(project_path, lazy=True)
+            return dict(project.protectedbranches.get(branch).asdict())
+
+        return self._call(f"protected branch {branch} of {project_path}", protection)
+
+    def project_hooks(self, project_path: str) -> list[dict[str, Any]]:
+        """The project's webhooks (url, events); their secret tokens are never part of GitLab's reply."""
+
+        def hooks() -> list[dict[str, Any]]:
+            project = self._gl.projects.get(project_path, lazy=True)
+            return [hook.asdict() for hook in project.hooks.list(get_all=True)]
+
+        return self._call(f"webhooks of {project_path}", hooks)
+
     def file_text(self, project_path: str, path: str, ref: str) -> str:
         """A file's content at ``ref`` (repository files API, raw)."""
 

@@ -27,7 +27,7 @@ from nautes_e2e.clients import (
 )
 from nautes_e2e.scenario import Scenario
 from nautes_e2e.secrets import Secret
-from nautes_e2e.stages import Observation, StageContext, follow, wait_for
+from nautes_e2e.stages import Observation, StageContext, StageFailure, follow, wait_for
 from nautes_e2e.targets import World
 from suites.quickstart.names import QuickstartNames
 
@@ -37,6 +37,7 @@ PIPELINERUN_NAME = re.compile(r"^main-pipiline-n[0-9a-f]{4}$")
 DEPLOY_FILE = "deployments/test/devops-sample.yaml"
 BOT_COMMIT_PREFIX = "automatic update by pipeline bot: "
 CORE = "v1"
+ARGO_EVENTS_NAMESPACE = "argo-events"
 TEKTON = "tekton.dev/v1beta1"
 
 
@@ -192,7 +193,7 @@ def test_push_deployment_manifests(
     """The deploy repo holds the manifests, the Ingress host set to the cluster IP, force-pushed to main."""
     files = scenario.repo_files("deployment", values)
     project = f"{names.product}/{names.deploy_repo}"
-    gitlab.allow_force_push(project, "main")
+    _allow_force_push(stage, gitlab, project)
     copy = GitWorkingCopy.init(
         workdir / "deployment", f"{world.gitlab_url}/{project}.git", world.gitlab_token
     )
@@ -205,6 +206,15 @@ def test_push_deployment_manifests(
     if f"host: {ingress_host}" not in service:
         stage.fail(f"the pushed Ingress does not carry host {ingress_host}")
     stage.fact("ingress_host", ingress_host)
+
+
+def _allow_force_push(stage: StageContext, gitlab: GitLabClient, project: str) -> None:
+    """What the quickstart has the user click in GitLab, done through the API and read back."""
+    gitlab.allow_force_push(project, "main")
+    protection = gitlab.protected_branch(project, "main")
+    allowed = protection.get("allow_force_push")
+    if allowed is not True:
+        stage.fail(f"{project}: protected branch main has allow_force_push={allowed} after allowing it")
 
 
 @pytest.mark.stage("push_pipeline", needs=("initialise_product",))
@@ -225,7 +235,7 @@ def test_push_pipeline(
     if leftovers:
         stage.fail(f"pipelines/main.yaml still holds template variables {leftovers}")
     project = f"{names.product}/{names.source_repo}"
-    gitlab.allow_force_push(project, "main")
+    _allow_force_push(stage, gitlab, project)
     copy = GitWorkingCopy.init(
         workdir / "sourcecode", f"{world.gitlab_url}/{project}.git", world.gitlab_token
     )
@@ -244,17 +254,27 @@ def test_push_pipeline(
     "pipelinerun_succeeded", needs=("push_pipeline", "push_deployment_manifests", "registry_auth")
 )
 def test_pipelinerun_succeeded(
-    stage: StageContext, kube: KubeClient, names: QuickstartNames, facts: dict[str, Any], stage_timeout: float
+    stage: StageContext,
+    kube: KubeClient,
+    gitlab: GitLabClient,
+    names: QuickstartNames,
+    facts: dict[str, Any],
+    stage_timeout: float,
 ) -> None:
     """The push's webhook starts the init run, which starts ``main-pipiline-n<hex>``; it must succeed."""
     namespace = names.pipeline_runtime
     tracker = PipelineRunTracker()
-    follow(
-        f"PipelineRun main-pipiline-n<hex> in {namespace}",
-        kube.watch(TEKTON, "PipelineRun", namespace, timeout_s=stage_timeout),
-        tracker.judge,
-        progress=stage.progress,
-    )
+    try:
+        follow(
+            f"PipelineRun main-pipiline-n<hex> in {namespace}",
+            kube.watch(TEKTON, "PipelineRun", namespace, timeout_s=stage_timeout),
+            tracker.judge,
+            progress=stage.progress,
+        )
+    except StageFailure as timed_out:
+        if tracker.init_run is None and tracker.user_run is None:
+            stage.fail(_no_run_diagnosis(stage, gitlab, kube, names, stage_timeout))
+        raise timed_out
     if tracker.init_failure:
         stage.evidence("init-pipelinerun.json", tracker.init_run or {})
         stage.fail(tracker.init_failure)
@@ -274,6 +294,38 @@ def test_pipelinerun_succeeded(
         for pod, log in _failed_pod_logs(kube, namespace, run).items():
             stage.evidence(f"{pod}.log", log)
         stage.fail(f"{name} failed: {condition.get('reason')}: {condition.get('message')}")
+
+
+def _no_run_diagnosis(
+    stage: StageContext, gitlab: GitLabClient, kube: KubeClient, names: QuickstartNames, timeout_s: float
+) -> str:
+    """Why no run started: the push's webhook is the first suspect, then the Argo Events pods."""
+    hooks = gitlab.project_hooks(f"{names.product}/{names.source_repo}")
+    stage.evidence("source-repo-webhooks.json", hooks)
+    hook_urls = [str(hook.get("url")) for hook in hooks if hook.get("push_events")]
+    lines = [
+        f"no PipelineRun appeared in {names.pipeline_runtime} within {timeout_s:g}s of the push: the push "
+        f"webhook was not delivered or did not trigger the Sensor (push webhooks on {names.source_repo}: "
+        f"{hook_urls or 'none'})"
+    ]
+    for pod in kube.list(CORE, "Pod", ARGO_EVENTS_NAMESPACE):
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") == "CrashLoopBackOff":
+                name = pod["metadata"]["name"]
+                log = kube.pod_log(ARGO_EVENTS_NAMESPACE, name, container.get("name"))
+                stage.evidence(f"{name}.log", log)
+                hint = (
+                    " — 'too many open files': raise fs.inotify.max_user_instances on the runtime node "
+                    "(quickstart FAQ)"
+                    if "too many open files" in log
+                    else ""
+                )
+                lines.append(
+                    f"pod {ARGO_EVENTS_NAMESPACE}/{name} is in CrashLoopBackOff "
+                    f"(restarts: {container.get('restartCount', '?')}){hint}"
+                )
+    return "; ".join(lines)
 
 
 class PipelineRunTracker:
