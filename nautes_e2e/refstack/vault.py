@@ -65,7 +65,6 @@ class OpenBao:
             stdout=log,
             stderr=log,
             env={"PATH": os.environ.get("PATH", ""), "HOME": str(self.log_path.parent)},
-            start_new_session=True,
         )
         log.close()
         await self._wait_healthy()
