@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nautes_e2e.scenario import Scenario
 from nautes_e2e.secrets import Secret
 from nautes_e2e.targets import ClusterEndpoint, World
 from suites.quickstart.names import QuickstartNames
@@ -20,26 +21,25 @@ def runtime_cluster(world: World) -> ClusterEndpoint:
 
 
 @pytest.fixture(scope="session")
-def names(pytestconfig: pytest.Config) -> QuickstartNames:
-    suffix = pytestconfig.getoption("--suffix") or "quickstart"
-    return QuickstartNames(suffix=str(suffix))
-
-
-@pytest.fixture(scope="session")
-def values(names: QuickstartNames, world: World, runtime_cluster: ClusterEndpoint) -> dict[str, str]:
-    """Template values known before anything is applied; stages add the ids and URLs they learn."""
+def values(pytestconfig: pytest.Config, world: World, runtime_cluster: ClusterEndpoint) -> dict[str, str]:
+    """Template values the target decides, known before anything is applied (the scenario's defaults
+    derive the rest from ``suffix``); stages add the repository ids and URLs they learn."""
     kubeconfig = Secret(runtime_cluster.kubeconfig.read_text().strip())
-    return {
-        "suffix": names.suffix,
-        "product-name": names.product,
-        "cluster-name": names.cluster,
+    given = {
         "api-server": runtime_cluster.api_server,
         "cluster-ip": runtime_cluster.ip,
         "kubeconfig": kubeconfig.reveal(),
-        "pipeline-runtime-cluster": names.cluster,
-        "pipeline-runtime-name": names.pipeline_runtime,
         "registry-url": world.registry.host,
     }
+    suffix = pytestconfig.getoption("--suffix")
+    return given | ({"suffix": str(suffix)} if suffix else {})
+
+
+@pytest.fixture(scope="session")
+def names(scenario: Scenario, values: dict[str, str]) -> QuickstartNames:
+    """What the quickstart creates, as its documents name it."""
+    groups = ("cluster", "product", "pipeline")
+    return QuickstartNames.from_documents([d for group in groups for d in scenario.documents(group, values)])
 
 
 @pytest.fixture(scope="session")

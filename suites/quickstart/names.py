@@ -1,49 +1,50 @@
-"""The names of everything the quickstart creates, derived from one suffix."""
+"""The names of everything the quickstart creates, read from the scenario's own documents.
+
+Reading them from the rendered documents (rather than re-deriving ``demo-<suffix>`` here) keeps one source
+of truth: change a template and the stages look for what it now creates.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from nautes_e2e.clients import Document
+
+
+class ScenarioShapeError(ValueError):
+    """The scenario lacks a document the quickstart stages rely on."""
 
 
 @dataclass(frozen=True)
 class QuickstartNames:
-    """Every name the quickstart uses, derived from one suffix as the CLI v0.4.2 examples do."""
+    product: str
+    cluster: str
+    code_repos: tuple[str, ...]
+    source_repo: str  # the pipeline runtime's pipelineSource (and event source) repository
+    deploy_repo: str  # the repository the CodeRepoBinding grants the project read-write access to
+    pipeline_runtime: str
+    runtime_namespace: str  # destination.namespace, else the runtime's name (contract §4)
+    image_repository: str = "devops-sample"
 
-    suffix: str
+    @classmethod
+    def from_documents(cls, documents: Sequence[Document]) -> QuickstartNames:
+        def only(kind: str) -> Document:
+            found = [document for document in documents if document.kind == kind]
+            if len(found) != 1:
+                raise ScenarioShapeError(
+                    f"the quickstart needs exactly one {kind}, the scenario has {len(found)}"
+                )
+            return found[0]
 
-    @property
-    def product(self) -> str:
-        return f"demo-{self.suffix}"
-
-    @property
-    def project(self) -> str:
-        return f"project-demo-{self.suffix}"
-
-    @property
-    def cluster(self) -> str:
-        return f"physical-worker-{self.suffix}"
-
-    @property
-    def source_repo(self) -> str:
-        return f"coderepo-sc-demo-{self.suffix}"
-
-    @property
-    def deploy_repo(self) -> str:
-        return f"coderepo-deploy-demo-{self.suffix}"
-
-    @property
-    def pipeline_repo(self) -> str:
-        return f"coderepo-pipeline-demo-{self.suffix}"
-
-    @property
-    def code_repos(self) -> tuple[str, str, str]:
-        return (self.source_repo, self.deploy_repo, self.pipeline_repo)
-
-    @property
-    def pipeline_runtime(self) -> str:
-        """The runtime's name is also its namespace and service account (no destination.namespace/account)."""
-        return f"pr-demo-{self.suffix}"
-
-    @property
-    def image_repository(self) -> str:
-        return "devops-sample"
+        runtime = only("ProjectPipelineRuntime").spec
+        namespace = (runtime.get("destination") or {}).get("namespace") or runtime["name"]
+        return cls(
+            product=only("Product").spec["name"],
+            cluster=only("Cluster").spec["name"],
+            code_repos=tuple(d.spec["name"] for d in documents if d.kind == "CodeRepo"),
+            source_repo=runtime["pipelineSource"],
+            deploy_repo=only("CodeRepoBinding").spec["coderepo"],
+            pipeline_runtime=runtime["name"],
+            runtime_namespace=namespace,
+        )

@@ -135,10 +135,10 @@ def test_initialise_product(
     values["sc-repo-url"] = str(source["ssh_url_to_repo"])
     values["deploy-repo-url"] = str(projects[names.deploy_repo]["ssh_url_to_repo"])
 
-    namespace = names.pipeline_runtime
+    namespace = names.runtime_namespace
     wait_for(
-        f"runtime namespace {namespace} and service account {namespace}",
-        lambda: _runtime_space_ready(kube, namespace),
+        f"runtime namespace {namespace} and service account {names.pipeline_runtime}",
+        lambda: _runtime_space_ready(kube, namespace, names.pipeline_runtime),
         timeout_s=stage_timeout,
         interval_s=0.1,
         progress=stage.progress,
@@ -146,14 +146,14 @@ def test_initialise_product(
     stage.fact("runtime_namespace", namespace)
 
 
-def _runtime_space_ready(kube: KubeClient, namespace: str) -> Observation:
+def _runtime_space_ready(kube: KubeClient, namespace: str, service_account: str) -> Observation:
     ns = kube.get(CORE, "Namespace", namespace)
     if ns is None:
         return Observation(done=False, state="namespace not created yet")
     phase = (ns.get("status") or {}).get("phase", "Active")
     if phase != "Active":
         return Observation(done=False, state=f"namespace {phase}")
-    if kube.get(CORE, "ServiceAccount", namespace, namespace) is None:
+    if kube.get(CORE, "ServiceAccount", service_account, namespace) is None:
         return Observation(done=False, state="namespace Active, service account not created yet")
     return Observation(done=True, state="namespace Active, service account ready")
 
@@ -168,11 +168,11 @@ def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, name
         base64.b64encode(f"{registry.username.reveal()}:{registry.password.reveal()}".encode()).decode()
     )
     config = Secret(json.dumps({"auths": {registry.host: {"auth": auth.reveal()}}}))
-    kube.apply_configmap(names.pipeline_runtime, "registry-auth", {"config.json": config.reveal()})
-    stored = kube.get(CORE, "ConfigMap", "registry-auth", names.pipeline_runtime)
+    kube.apply_configmap(names.runtime_namespace, "registry-auth", {"config.json": config.reveal()})
+    stored = kube.get(CORE, "ConfigMap", "registry-auth", names.runtime_namespace)
     if stored is None or "config.json" not in (stored.get("data") or {}):
         stage.fail(
-            f"ConfigMap registry-auth in {names.pipeline_runtime} has no config.json after creating it"
+            f"ConfigMap registry-auth in {names.runtime_namespace} has no config.json after creating it"
         )
     hosts = sorted(json.loads(stored["data"]["config.json"]).get("auths", {}))
     if registry.host not in hosts:
@@ -262,7 +262,7 @@ def test_pipelinerun_succeeded(
     stage_timeout: float,
 ) -> None:
     """The push's webhook starts the init run, which starts ``main-pipiline-n<hex>``; it must succeed."""
-    namespace = names.pipeline_runtime
+    namespace = names.runtime_namespace
     tracker = PipelineRunTracker()
     try:
         follow(
@@ -304,7 +304,7 @@ def _no_run_diagnosis(
     stage.evidence("source-repo-webhooks.json", hooks)
     hook_urls = [str(hook.get("url")) for hook in hooks if hook.get("push_events")]
     lines = [
-        f"no PipelineRun appeared in {names.pipeline_runtime} within {timeout_s:g}s of the push: the push "
+        f"no PipelineRun appeared in {names.runtime_namespace} within {timeout_s:g}s of the push: the push "
         f"webhook was not delivered or did not trigger the Sensor (push webhooks on {names.source_repo}: "
         f"{hook_urls or 'none'})"
     ]
