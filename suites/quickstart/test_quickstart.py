@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ import yaml
 from fixtures.teardown import AppliedDocuments
 from nautes_e2e.clients import (
     GitLabClient,
+    GitLabNotFound,
     GitWorkingCopy,
     KubeClient,
+    NautesApiError,
     NautesClient,
     RegistryClient,
     VaultClient,
@@ -76,6 +79,7 @@ def test_register_cluster(
     applied: AppliedDocuments,
 ) -> None:
     """The runtime cluster is registered as a physical pipeline worker; its kubeconfig lands in Vault."""
+    applied.expect_gone(lambda: _cluster_left(nautes, names.cluster))
     for result in applied.apply(scenario.documents("cluster", values)):
         stage.progress(f"{result.kind} {result.name}: {result.message}")
     cluster = nautes.get("Cluster", names.cluster)
@@ -112,6 +116,8 @@ def test_initialise_product(
     stage_timeout: float,
 ) -> None:
     """Product, project, repos, environment, binding and pipeline runtime exist where Nautes puts them."""
+    applied.expect_gone(lambda: _group_left(gitlab, names.product))
+    applied.expect_gone(lambda: _namespace_left(kube, names.runtime_namespace))
     for group in ("product", "pipeline"):
         for result in applied.apply(scenario.documents(group, values)):
             stage.progress(f"{result.kind} {result.name}: {result.message}")
@@ -123,6 +129,7 @@ def test_initialise_product(
         stage.fail(f"GitLab group {names.product} lacks the code repositories {missing}")
     repo_ids = {repo: int(projects[repo]["id"]) for repo in names.code_repos}
     stage.fact("repo_ids", repo_ids)
+    applied.expect_gone(lambda: _deploy_keys_left(vault, repo_ids.values()))
     stage.fact("product", names.product)
     for repo, repo_id in repo_ids.items():
         for permission in ("readonly", "readwrite"):
@@ -144,6 +151,36 @@ def test_initialise_product(
         progress=stage.progress,
     )
     stage.fact("runtime_namespace", namespace)
+
+
+def _cluster_left(nautes: NautesClient, cluster: str) -> str | None:
+    try:
+        nautes.get("Cluster", cluster)
+    except NautesApiError:
+        return None
+    return f"cluster registration {cluster}"
+
+
+def _group_left(gitlab: GitLabClient, group: str) -> str | None:
+    try:
+        gitlab.group_projects(group)
+    except GitLabNotFound:
+        return None
+    return f"GitLab group {group}"
+
+
+def _namespace_left(kube: KubeClient, namespace: str) -> str | None:
+    return None if kube.get(CORE, "Namespace", namespace) is None else f"namespace {namespace}"
+
+
+def _deploy_keys_left(vault: VaultClient, repo_ids: Iterable[int]) -> str | None:
+    paths = [
+        f"git/data/gitlab/repo-{repo_id}/default/{permission}"
+        for repo_id in repo_ids
+        for permission in ("readonly", "readwrite")
+        if vault.kv_keys("git", f"gitlab/repo-{repo_id}/default/{permission}") is not None
+    ]
+    return f"Vault deploy keys {paths}" if paths else None
 
 
 def _runtime_space_ready(kube: KubeClient, namespace: str, service_account: str) -> Observation:
