@@ -1,17 +1,23 @@
-"""``python -m nautes_e2e.refstack up --dir DIR``: run the reference stack until SIGINT/SIGTERM."""
+"""``python -m nautes_e2e.refstack up --dir DIR [--fault NAME[=ARG] ...]``: run the reference stack until
+SIGINT/SIGTERM. Faults come from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``; a bad one stops the start
+before anything listens (exit status 2)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from nautes_e2e.refstack.faults import FAULTS, FAULTS_ENV, FaultError, Faults, faults_from
 from nautes_e2e.refstack.stack import ReferenceStack
+
+USAGE_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,16 +29,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="Writes DIR/target.yaml, DIR/credentials.env (0600) and the kubeconfigs, then DIR/ready.",
     )
     up.add_argument("--dir", type=Path, required=True, help="directory for the target files, data and logs")
+    up.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[=ARG]",
+        help=f"inject a fault (repeatable; also {FAULTS_ENV}=NAME[=ARG],...): "
+        + "; ".join(fault.usage for fault in FAULTS.values()),
+    )
     return parser
 
 
-async def run_until_signalled(directory: Path) -> None:
+async def run_until_signalled(directory: Path, faults: Faults) -> None:
     """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start)."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    stack = ReferenceStack(directory)
+    stack = ReferenceStack(directory, faults)
     started = time.monotonic()
     try:
         await stack.start()
@@ -48,6 +62,11 @@ async def run_until_signalled(directory: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        faults = faults_from(args.fault, os.environ)
+    except FaultError as error:
+        print(f"reference stack not started: {error}", file=sys.stderr)
+        return USAGE_ERROR
     directory: Path = args.dir.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "logs").mkdir(exist_ok=True)
@@ -57,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        asyncio.run(run_until_signalled(directory))
+        asyncio.run(run_until_signalled(directory, faults))
     except Exception as exc:
         logging.getLogger(__name__).exception("reference stack failed")
         print(f"reference stack failed: {exc}", file=sys.stderr)

@@ -4,7 +4,9 @@ The stack stands for one Nautes installation with one pipeline runtime cluster: 
 tenant configuration repository the installer would create), the Nautes API server, an OCI registry, a
 Kubernetes API server for the runtime cluster, and the controllers that react on that cluster. It writes
 the ``existing`` target's input (``target.yaml`` + ``credentials.env``) so that the harness, ``kubectl``,
-``git`` or a browser can be pointed at it exactly like at a real installation.
+``git`` or a browser can be pointed at it exactly like at a real installation. Started with faults
+(:mod:`.faults`), every component gets the same :class:`~.faults.Faults`; they are armed once the
+bootstrap is done, so the installation starts and then shows the breakage.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from nautes_e2e.refstack.bootstrap import TenantBootstrap
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.gitlab import GitLab
 from nautes_e2e.refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
 from nautes_e2e.refstack.nautes import NautesApiServer
@@ -55,15 +58,16 @@ class Credentials:
 class ReferenceStack:
     """The whole embedded world, started and stopped as one unit."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, faults: Faults = NO_FAULTS) -> None:
         self.directory = directory
         self.logs = directory / "logs"
+        self.faults = faults
         self.credentials = Credentials()
         self.vault = OpenBao(log_path=self.logs / "openbao.log")
-        self.gitlab = GitLab(directory / "gitlab")
+        self.gitlab = GitLab(directory / "gitlab", faults=faults)
         self.store = ObjectStore()
         # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
-        self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True)
+        self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True, faults=faults)
         self.registry = Registry(self.credentials.registry_username, self.credentials.registry_password)
         self.nautes: NautesApiServer | None = None
         self.runtime: RuntimeControllers | None = None
@@ -73,12 +77,17 @@ class ReferenceStack:
         """Bring everything up, bootstrap the installation, then write the target files (``ready`` last)."""
         self.logs.mkdir(parents=True, exist_ok=True)
         (self.directory / READY_FILE).unlink(missing_ok=True)
+        for line in self.faults.describe() or ["none"]:
+            log.info("fault selected: %s", line)
         await asyncio.gather(
             self.vault.start(), self.gitlab.start(), self.kube.start(), self.registry.start()
         )
         self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
-        self.nautes = NautesApiServer(self.gitlab.url, self.vault.url, self.vault.root_token, TENANT_REPO)
-        self.tekton = TektonController(self.store, self.vault.url)
+        self.faults.arm()
+        self.nautes = NautesApiServer(
+            self.gitlab.url, self.vault.url, self.vault.root_token, TENANT_REPO, faults=self.faults
+        )
+        self.tekton = TektonController(self.store, self.vault.url, faults=self.faults)
         self.runtime = RuntimeControllers(
             self.store,
             self.gitlab,
@@ -88,6 +97,7 @@ class ReferenceStack:
             cluster_api_server=self.kube.url,
             tenant_repo=TENANT_REPO,
             kube_ca_pem=self.kube.ca_pem,
+            faults=self.faults,
         )
         await self.nautes.start()
         await self.tekton.start()

@@ -11,6 +11,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.gitlab import git_http
 from nautes_e2e.refstack.gitlab.events import PushCallback, PushDispatcher
 from nautes_e2e.refstack.gitlab.git_ssh import GitSshServer
@@ -49,13 +50,18 @@ class GroupInfo:
 
 
 class GitLab:
-    """Repositories live in ``data_dir/repositories/<namespace>/<project>.git``; all else in memory."""
+    """Repositories live in ``data_dir/repositories/<namespace>/<project>.git``; all else in memory.
 
-    def __init__(self, data_dir: Path) -> None:
+    ``faults`` (default: none) reach the token checks (``gitlab-token-rejected``), the protected-branch
+    API (``force-push-setting-ignored``) and webhook delivery (``webhook-not-delivered``).
+    """
+
+    def __init__(self, data_dir: Path, faults: Faults = NO_FAULTS) -> None:
         self.data_dir = data_dir
+        self._faults = faults
         self._shared_secret = secrets.token_urlsafe(32)
         self._state = GitLabState(data_dir / "repositories", hook_source())
-        self._dispatcher = PushDispatcher()
+        self._dispatcher = PushDispatcher(faults)
         self._urls: GitLabUrls | None = None
         self._site: RunningSite | None = None
         self._ssh: GitSshServer | None = None
@@ -71,7 +77,7 @@ class GitLab:
         self._urls = GitLabUrls(base_url, f"ssh://git@{LOOPBACK}:{self._ssh.port}")
         await self._dispatcher.start(base_url)
         receiver = PushReceiver(self._state, self._urls, self._dispatcher)
-        app = build_app(ApiContext(self._state, self._urls, receiver, self._shared_secret))
+        app = build_app(ApiContext(self._state, self._urls, receiver, self._shared_secret, self._faults))
         app.router.add_routes(git_http.routes())
         self._site = await serve(app, port=http_port)
 

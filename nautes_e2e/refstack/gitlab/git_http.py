@@ -74,6 +74,8 @@ def _credentials(request: web.Request) -> tuple[str, str] | None:
 
 
 def _actor(ctx: ApiContext, password: str) -> GitActor | None:
+    if ctx.faults.active("gitlab-token-rejected"):
+        return None  # fault: the token expired or was revoked
     authenticated = ctx.state.authenticate(password)
     if authenticated is None:
         return None

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.kube import discovery, errors
 from nautes_e2e.refstack.kube.auth import Authenticator, bearer_token_middleware
 from nautes_e2e.refstack.kube.errors import JsonObject, KubeError
@@ -128,11 +129,12 @@ def _next_bookmark(now: float, deadline: float) -> float:
 
 
 class KubeApi:
-    """The aiohttp application serving one :class:`ObjectStore`."""
+    """The aiohttp application serving one :class:`ObjectStore` (with the stack's ``faults``)."""
 
-    def __init__(self, store: ObjectStore, authenticator: Authenticator) -> None:
+    def __init__(self, store: ObjectStore, authenticator: Authenticator, faults: Faults = NO_FAULTS) -> None:
         self._store = store
         self._authenticator = authenticator
+        self._faults = faults
         self._open_watches: set[WatchStream] = set()
 
     def application(self) -> web.Application:
@@ -263,6 +265,13 @@ class KubeApi:
         if rt.plural == "tokenreviews":
             return _json(self._authenticator.review(body), 201)
         self._check_body(target, body)
+        if (
+            rt.api_version == "v1"
+            and rt.kind == "ConfigMap"
+            and str(target.namespace).startswith("pr-")
+            and self._faults.active("configmap-data-dropped")
+        ):
+            body.pop("data", None)  # fault: a mutating admission policy strips the data
         return _json(self._store.create(body), 201)
 
     def _check_body(self, target: Target, body: JsonObject) -> None:

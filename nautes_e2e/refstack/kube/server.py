@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.http import RunningSite, serve
 from nautes_e2e.refstack.kube.api import KubeApi
 from nautes_e2e.refstack.kube.auth import Authenticator
@@ -17,9 +18,11 @@ class KubeApiServer:
     to an ``http://`` server. The kubernetes Python client and OpenBao work with either.
     """
 
-    def __init__(self, store: ObjectStore, admin_token: str, *, tls: bool = False) -> None:
+    def __init__(
+        self, store: ObjectStore, admin_token: str, *, tls: bool = False, faults: Faults = NO_FAULTS
+    ) -> None:
         self.store = store
-        self._api = KubeApi(store, Authenticator(store, admin_token))
+        self._api = KubeApi(store, Authenticator(store, admin_token), faults)
         self._certificate = ServingCertificate.generate() if tls else None
         self._site: RunningSite | None = None
 

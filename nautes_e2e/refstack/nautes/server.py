@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 import aiohttp
 from aiohttp import web
 
+from nautes_e2e.refstack.faults import NAUTES_KINDS, NO_FAULTS, Faults
 from nautes_e2e.refstack.http import RunningSite, serve
 from nautes_e2e.refstack.nautes import errors, messages, pgv, routing
 from nautes_e2e.refstack.nautes.errors import NautesError
@@ -59,20 +60,32 @@ _KIND_MODULES: dict[str, tuple[ModuleType, messages.KindRequests]] = {
     "projectpipelineruntime": (pipelineruntime, messages.PROJECT_PIPELINE_RUNTIME),
 }
 _HANDLER_NAMES = {"get": "get", "list": "list_items", "save": "save", "delete": "delete"}
+_KIND_NAMES = {kind.lower(): kind for kind in NAUTES_KINDS}  # route kind -> the kind ``nautes apply`` names
+# What a save answers under fault nautes-api-500 (GitLab dropped the connection during the push).
+_PUSH_FAILED = "failed to push code, err: exit status 128: fatal: the remote end hung up unexpectedly"
 # Content subtypes kratos has codecs for (encoding/{form,json,proto,xml,yaml}).
 _REGISTERED_SUBTYPES = ("json", "x-www-form-urlencoded", "proto", "xml", "yaml")
 
 
 class NautesApiServer:
-    """An HTTP server answering like the Nautes API server, backed by GitLab and Vault over HTTP."""
+    """An HTTP server answering like the Nautes API server, backed by GitLab and Vault over HTTP.
+
+    ``faults`` (default: none): ``nautes-api-500`` here, the Vault faults in :class:`VaultStore`.
+    """
 
     def __init__(
-        self, gitlab_url: str, vault_url: str, vault_token: str, tenant_repo: str = "nautes/management"
+        self,
+        gitlab_url: str,
+        vault_url: str,
+        vault_token: str,
+        tenant_repo: str = "nautes/management",
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self.gitlab_url = gitlab_url.rstrip("/")
         self.vault_url = vault_url.rstrip("/")
         self._vault_token = vault_token
         self.tenant_repo = tenant_repo
+        self._faults = faults
         self._site: RunningSite | None = None
         self._http: aiohttp.ClientSession | None = None
 
@@ -138,6 +151,10 @@ class NautesApiServer:
         violation = pgv.first_violation(message)
         if violation is not None:
             raise errors.bad_request("VALIDATOR", violation)
+        if matched.route.verb == "save" and self._faults.active(
+            "nautes-api-500", _KIND_NAMES[matched.route.kind]
+        ):  # fault: the save's push to Git fails; kratos answers the plain Go error
+            raise errors.plain(_PUSH_FAILED)
         handler: Handler = getattr(module, _HANDLER_NAMES[matched.route.verb])
         return await handler(scope, message)
 
@@ -151,7 +168,7 @@ class NautesApiServer:
             token=token,
             oauth2=oauth2,
             gitlab=GitLabApi(self._http, self.gitlab_url, token),
-            vault=VaultStore(self._http, self.vault_url, self._vault_token),
+            vault=VaultStore(self._http, self.vault_url, self._vault_token, self._faults),
             tenant_repo=self.tenant_repo,
         )
 

@@ -4,7 +4,8 @@
   tenant repository and to ``<group>/default.project``;
 * Argo Events: the GitLab hook manager follows the EventSources, the webhook receiver serves their
   endpoints at :attr:`RuntimeControllers.webhook_url` and hands events to the Sensors;
-* Tekton's ``kubernetes-actions`` ClusterTask, registered with the pipeline executor.
+* Tekton's ``kubernetes-actions`` ClusterTask, registered with the pipeline executor;
+* under fault ``argo-events-crashloop``, the crash-looping event-source pods.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Protocol
 
 import aiohttp
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.gitlab.events import PushCallback
 from nautes_e2e.refstack.http import RunningSite, serve
 from nautes_e2e.refstack.kube import ObjectStore
+from nautes_e2e.refstack.runtime.argoevents.crashloop import CrashLoopingEventSources
 from nautes_e2e.refstack.runtime.argoevents.gitlab_hooks import GitlabHookManager
 from nautes_e2e.refstack.runtime.argoevents.sensor import SensorRunner
 from nautes_e2e.refstack.runtime.argoevents.webhook import WebhookReceiver
@@ -43,7 +46,8 @@ class RuntimeControllers:
 
     ``cluster_api_server`` is the ``spec.apiServer`` of the Cluster CRs this cluster answers to;
     ``kube_url`` is where Vault reaches its API server for TokenReviews, and ``kube_ca_pem`` the CA that
-    signed its certificate when that URL is HTTPS.
+    signed its certificate when that URL is HTTPS. ``faults`` (default: none) reach the runtime operator
+    and Argo Events.
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class RuntimeControllers:
         cluster_api_server: str,
         tenant_repo: str = "nautes/management",
         kube_ca_pem: str | None = None,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self._store = store
         self._gitlab = gitlab
@@ -65,6 +70,7 @@ class RuntimeControllers:
         self._api_server = cluster_api_server
         self._tenant_repo = tenant_repo
         self._kube_ca_pem = kube_ca_pem
+        self._faults = faults
         self._http: aiohttp.ClientSession | None = None
         self._site: RunningSite | None = None
         self._hooks: GitlabHookManager | None = None
@@ -82,12 +88,15 @@ class RuntimeControllers:
         vault = VaultApi(self._http, self._vault_url, self._vault_token)
         events_namespace = DEFAULT_EVENT_LISTENER_NAMESPACE
         sensors = SensorRunner(self._store, events_namespace)
-        self._site = await serve(WebhookReceiver(self._store, events_namespace, sensors.dispatch).app())
+        receiver = WebhookReceiver(self._store, events_namespace, sensors.dispatch, self._faults)
+        self._site = await serve(receiver.app())
         reconciler = Reconciler(
             self._gitlab,
             self._tenant_repo,
             ClusterOperator(self._store, vault, self._kube_url, self._api_server, self._kube_ca_pem),
-            RuntimeOperator(self._store, VaultAccess(vault, self._store), self._api_server, self.webhook_url),
+            RuntimeOperator(
+                self._store, VaultAccess(vault, self._store), self._api_server, self.webhook_url, self._faults
+            ),
         )
         self._hooks = GitlabHookManager(self._store, events_namespace, self._http)
         register_cluster_task(CLUSTER_TASK, run_kubernetes_actions)
@@ -96,6 +105,9 @@ class RuntimeControllers:
             asyncio.create_task(reconciler.run(), name="nautes-runtime-reconcile"),
             asyncio.create_task(self._hooks.run(), name="argo-events-gitlab-hooks"),
         ]
+        if self._faults.active("argo-events-crashloop"):
+            crash_loops = CrashLoopingEventSources(self._store, events_namespace)
+            self._tasks.append(asyncio.create_task(crash_loops.run(), name="argo-events-crashloop"))
 
     async def stop(self) -> None:
         """Stop reconciling, remove the GitLab hooks (``deleteHookOnFinish``), close the receiver."""

@@ -7,6 +7,7 @@ product namespace, runtime namespace and account, the account's Vault role, the 
 A runtime that fails re-validation keeps whatever it had (the real operator only sets a False
 condition); a runtime whose environment moved to another cluster, or whose file is gone, is removed.
 What was deployed is remembered per runtime, as the operator keeps it in ``status.deployStatus``.
+Under fault ``namespace-never-created`` the operator is stuck and reconciles nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.kube import KubeError, ObjectStore
 from nautes_e2e.refstack.runtime import event_objects
 from nautes_e2e.refstack.runtime.event_objects import EventObjectError
@@ -59,8 +61,16 @@ class SyncedSecret:
 class RuntimeOperator:
     """Deploys the runtimes of every product whose environment points at one of ``api_server``'s clusters."""
 
-    def __init__(self, store: ObjectStore, vault: VaultAccess, api_server: str, webhook_url: str) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        vault: VaultAccess,
+        api_server: str,
+        webhook_url: str,
+        faults: Faults = NO_FAULTS,
+    ) -> None:
         self._store = store
+        self._faults = faults
         self._vault = vault
         self._api_server = api_server
         self._webhook_url = webhook_url
@@ -76,6 +86,8 @@ class RuntimeOperator:
 
     async def reconcile(self, tenant: TenantSnapshot, group: str, product: ProductSnapshot | None) -> None:
         """Converge product ``group`` (None: the product is gone) onto the cluster."""
+        if self._faults.active("namespace-never-created"):
+            return  # fault: the operator is stuck; nothing of the product reaches the cluster
         wanted, failed = self._plans(tenant, group, product) if product is not None else ({}, set())
         for key, plan in list(self._deployed.items()):
             if key.group == group and key not in failed and not _same_place(wanted.get(key), plan):

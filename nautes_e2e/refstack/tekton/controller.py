@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.kube import ObjectStore, WatchStream
 from nautes_e2e.refstack.tekton.pipeline_spec import TEKTON_API, JsonObject
 from nautes_e2e.refstack.tekton.pipelinerun import PipelineRunExecution, remove_claims
@@ -27,12 +28,16 @@ class TektonController:
 
     The vault agent logs in at the auth path of the cluster's vault-agent injector (see
     :func:`~nautes_e2e.refstack.tekton.vault_agent.injector_auth_path`); ``work_dir`` holds workspace
-    volumes and pod filesystems (a private temporary directory by default).
+    volumes and pod filesystems (a private temporary directory by default). ``faults`` reach every task
+    (:attr:`~.task_api.TaskContext.faults`) and the executor (``task-fails``).
     """
 
-    def __init__(self, store: ObjectStore, vault_url: str, work_dir: Path | None = None) -> None:
+    def __init__(
+        self, store: ObjectStore, vault_url: str, work_dir: Path | None = None, faults: Faults = NO_FAULTS
+    ) -> None:
         self._store = store
         self._vault_url = vault_url
+        self._faults = faults
         self._work_dir = work_dir
         self._owns_work_dir = work_dir is None
         self._environment: Environment | None = None
@@ -45,7 +50,7 @@ class TektonController:
         work_dir = self._work_dir or Path(tempfile.mkdtemp(prefix="nautes-e2e-tekton-"))
         work_dir.mkdir(parents=True, exist_ok=True)
         self._work_dir = work_dir
-        self._environment = Environment(self._store, self._vault_url, work_dir)
+        self._environment = Environment(self._store, self._vault_url, work_dir, self._faults)
         self._watch = self._store.watch(TEKTON_API, "PipelineRun")
         self._loop_task = asyncio.create_task(self._watch_loop(self._watch), name="tekton controller")
 

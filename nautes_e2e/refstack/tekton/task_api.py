@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.kube import ObjectStore
 from nautes_e2e.refstack.tekton.objects import now
 from nautes_e2e.refstack.tekton.variables import ParamValue
@@ -169,6 +170,8 @@ class TaskContext:
     pod_root: Path
     steps: Mapping[str, StepState]
     on_step_change: Callable[[], None] = field(default=lambda: None)
+    #: The stack's faults; a task implementation holding a fault hook asks ``ctx.faults.active(name)``.
+    faults: Faults = NO_FAULTS
 
     def param(self, name: str) -> str:
         value = self.params[name]

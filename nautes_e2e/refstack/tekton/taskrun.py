@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.kube import KubeError, ObjectStore
 from nautes_e2e.refstack.tekton.objects import child_name, now, owner_reference, succeeded_condition
 from nautes_e2e.refstack.tekton.pipeline_spec import TEKTON_API, param_type
@@ -51,11 +52,12 @@ _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 @dataclass(frozen=True)
 class Environment:
-    """What every run of one controller shares: the cluster's store, Vault, and the work directory."""
+    """What every run of one controller shares: the cluster's store, Vault, the work directory, faults."""
 
     store: ObjectStore
     vault_url: str
     work_dir: Path
+    faults: Faults = NO_FAULTS
 
     @property
     def claims_root(self) -> Path:
@@ -186,7 +188,10 @@ class TaskRunExecution:
             pod_root=self._pod_root,
             steps=self._steps,
             on_step_change=self._show_steps,
+            faults=self._env.faults,
         )
+        if self._injected_failure():
+            implementation = _first_step_fails
         try:
             outcome = await implementation(context)
         except StepFailed as failure:
@@ -199,6 +204,12 @@ class TaskRunExecution:
         declared = {result["name"] for result in self._task_spec.get("results") or []}
         outcome.results = {name: value for name, value in outcome.results.items() if name in declared}
         return outcome
+
+    def _injected_failure(self) -> bool:
+        """Fault ``task-fails=<pipeline task>``: in the user's runs, never in the Nautes init (hooks-) run."""
+        return not str(self._plan.pipeline_run["metadata"]["name"]).startswith("hooks-") and (
+            self._env.faults.active("task-fails", self._plan.pipeline_task_name)
+        )
 
     def _implementation(self) -> ClusterTaskImplementation:
         kind, name = self._plan.task_object["kind"], self._plan.task_name
@@ -371,3 +382,19 @@ class TaskRunExecution:
         current["status"] = self._status
         self._store.update_status(current)
         self._on_change(self._status)
+
+
+# What the first step of a catalog task prints when its tool fails (fault task-fails).
+_TOOL_FAILURES = {
+    "git-clone": "fatal: Could not read from remote repository.",
+    "maven": "[ERROR] BUILD FAILURE",
+    "kaniko": "error building image: error building stage: failed to execute command: "
+    "waiting for process to exit: exit status 1",
+    "git-cli": "error: failed to push some refs to 'origin'",
+}
+
+
+async def _first_step_fails(ctx: TaskContext) -> TaskOutcome:
+    """Fault ``task-fails``: the task's first step exits 1 with the error its tool prints."""
+    with ctx.step(next(iter(ctx.steps))):
+        raise StepFailed(1, _TOOL_FAILURES.get(ctx.cluster_task, "error: exit status 1"))

@@ -46,6 +46,8 @@ def caller(request: web.Request) -> Caller:
     if token_text is None:
         found = Caller(None, None)
     else:
+        if context(request).faults.active("gitlab-token-rejected"):
+            raise errors.unauthorized()  # fault: the token expired or was revoked
         authenticated = context(request).state.authenticate(token_text)
         if authenticated is None:
             raise errors.unauthorized()

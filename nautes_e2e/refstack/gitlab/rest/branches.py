@@ -172,7 +172,9 @@ async def protect_branch(request: web.Request) -> web.Response:
         merge_level=_level(
             params.get_int("merge_access_level"), "merge_access_level", AccessLevel.MAINTAINER
         ),
-        allow_force_push=params.flag("allow_force_push", False),
+        # fault force-push-setting-ignored: the request is accepted, the setting not kept
+        allow_force_push=params.flag("allow_force_push", False)
+        and not ctx.faults.active("force-push-setting-ignored"),
     )
     _apply_allowed_to_push(ctx, project, protected, params)
     return web.json_response(entities.protected_branch(ctx, protected), status=201)
@@ -184,7 +186,8 @@ async def update_protected_branch(request: web.Request) -> web.Response:
     ctx = context(request)
     protected = _protected(request, project)
     params = await Params.of(request)
-    protected.allow_force_push = params.flag("allow_force_push", protected.allow_force_push)
+    if not ctx.faults.active("force-push-setting-ignored"):  # fault: accepted, not kept
+        protected.allow_force_push = params.flag("allow_force_push", protected.allow_force_push)
     _apply_allowed_to_push(ctx, project, protected, params)
     return web.json_response(entities.protected_branch(ctx, protected))
 

@@ -1,4 +1,5 @@
-"""What every REST handler reaches through ``request.app``: the state, the URLs, the push receiver."""
+"""What every REST handler reaches through ``request.app``: the state, the URLs, the push receiver, and
+the faults the stack runs with."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.gitlab.receive import PushReceiver
 from nautes_e2e.refstack.gitlab.state import GitLabState
 from nautes_e2e.refstack.gitlab.urls import GitLabUrls
@@ -17,6 +19,7 @@ class ApiContext:
     urls: GitLabUrls
     receiver: PushReceiver
     shared_secret: str
+    faults: Faults = NO_FAULTS
 
 
 CONTEXT = web.AppKey("gitlab_context", ApiContext)

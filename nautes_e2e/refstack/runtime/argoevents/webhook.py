@@ -6,7 +6,8 @@ aiohttp server plays all of them. Routes come from the EventSource objects at re
 the ``X-Gitlab-Token`` must equal the secret token (else 400 ``token mismatch``), the body must be JSON,
 the event data is ``{"headers", "body", "metadata"}`` with Go-canonical header names, and the reply is
 200 ``success`` before the sensors see the event (it travels over the EventBus). Unknown paths get the
-router's ``404 page not found``; ``/health`` answers ``OK``.
+router's ``404 page not found``; ``/health`` answers ``OK``. Under fault ``argo-events-crashloop`` no
+event-source pod is ready, so the Ingress in front of them answers ingress-nginx's 503.
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from nautes_e2e.refstack.faults import NO_FAULTS, Faults
 from nautes_e2e.refstack.kube import ObjectStore
 from nautes_e2e.refstack.runtime.argoevents.sensor import Event
 from nautes_e2e.refstack.runtime.kube_apply import secret_value
 
 EVENT_SOURCE_API_VERSION = "argoproj.io/v1alpha1"
 MAX_BODY_BYTES = 65536
+# ingress-nginx's answer for a Service without ready endpoints.
+NO_ENDPOINTS_HTML = (
+    "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
+    "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 
 
 def canonical_header(name: str) -> str:
@@ -41,10 +49,17 @@ class Route:
 class WebhookReceiver:
     """Serves the GitLab webhook endpoints of the EventSources in ``namespace``; events go to ``deliver``."""
 
-    def __init__(self, store: ObjectStore, namespace: str, deliver: Callable[[Event], object]) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        namespace: str,
+        deliver: Callable[[Event], object],
+        faults: Faults = NO_FAULTS,
+    ) -> None:
         self._store = store
         self._namespace = namespace
         self._deliver = deliver
+        self._faults = faults
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -70,6 +85,8 @@ class WebhookReceiver:
         return None
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self._faults.active("argo-events-crashloop"):  # fault: every event-source pod crash-loops
+            return web.Response(status=503, text=NO_ENDPOINTS_HTML, content_type="text/html")
         route = self._route(request.path)
         if route is None:
             return web.Response(status=404, text="404 page not found\n")

@@ -28,10 +28,14 @@ from nautes_e2e.refstack.tekton.tasks.oci_push import (
 )
 
 _SOURCE_MOUNT = "/workspace/source"
+#: The tag pushed under fault wrong-image-tag (a stale, floating tag instead of the commit's).
+WRONG_TAG = "0.0.1-latest"
 
 
 async def run(ctx: TaskContext) -> TaskOutcome:
     image = ctx.param("IMAGE")
+    if ctx.faults.active("wrong-image-tag"):
+        image = _retagged(image, WRONG_TAG)  # fault: pushed and reported under the wrong tag
     with ctx.step("build-and-push") as step:
         log = _kaniko_logger(step)
         build_args, labels, push = _extra_args(ctx.array_param("EXTRA_ARGS"), log)
@@ -67,6 +71,12 @@ async def run(ctx: TaskContext) -> TaskOutcome:
     with ctx.step("write-url") as step:
         step.log(image)
     return TaskOutcome(results={"IMAGE_DIGEST": digest, "IMAGE_URL": image})
+
+
+def _retagged(image: str, tag: str) -> str:
+    """``image`` with its tag replaced (or added); a ``:port`` of the registry is not a tag."""
+    name, colon, current = image.rpartition(":")
+    return f"{name}:{tag}" if colon and "/" not in current else f"{image}:{tag}"
 
 
 def _kaniko_logger(step: Step) -> Callable[[str], None]:

@@ -1,0 +1,206 @@
+"""Named faults the reference stack can be started with, each standing for one real-world breakage.
+
+The standard they serve: a stage check that cannot detect the breakage it names is a bug, so every stage is
+proven against an injected fault. A fault is the smallest realistic change to one component (a token
+GitLab rejects, a Vault write that never lands, a webhook GitLab does not deliver, ...); the component
+holds the hook and asks ``faults.active("webhook-not-delivered")``. No fault is active unless selected,
+and a component with no active fault behaves exactly as without this module.
+
+Faults are selected with ``refstack up --fault NAME[=ARG]`` (repeatable) or the environment variable
+:data:`FAULTS_ENV` (``NAME[=ARG],NAME[=ARG]``, what the ``local`` target passes through). A name that is
+not in :data:`FAULTS` or a missing or bad argument is a :class:`FaultError` at start-up, before anything
+listens. The stack arms the faults once its own bootstrap is done: they break the installation the
+harness meets, not the installer's setup of it (which would otherwise fail to start at all).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+FAULTS_ENV = "NAUTES_E2E_REFSTACK_FAULTS"
+#: The kinds ``nautes apply`` saves (the YAML ``kind:``), for ``nautes-api-500=<Kind>``.
+NAUTES_KINDS = (
+    "Product",
+    "Project",
+    "Environment",
+    "Cluster",
+    "CodeRepo",
+    "CodeRepoBinding",
+    "DeploymentRuntime",
+    "ProjectPipelineRuntime",
+)
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class FaultError(ValueError):
+    """A fault selection the stack cannot start with (unknown name, missing or bad argument)."""
+
+
+@dataclass(frozen=True)
+class Argument:
+    """What ``NAME=ARG`` accepts: one of ``choices``, or a Kubernetes-style name when there are none."""
+
+    metavar: str
+    choices: tuple[str, ...] = ()
+
+    def problem(self, value: str) -> str | None:
+        if self.choices and value not in self.choices:
+            return f"{value!r} is not one of {', '.join(self.choices)}"
+        if not self.choices and not _DNS_LABEL.match(value):
+            return f"{value!r} is not a valid {self.metavar} (lower case letters, digits and '-')"
+        return None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One named fault: where it acts is the component's business, what it stands for is stated here."""
+
+    name: str
+    breakage: str
+    argument: Argument | None = None
+
+    @property
+    def usage(self) -> str:
+        return self.name if self.argument is None else f"{self.name}=<{self.argument.metavar}>"
+
+
+FAULTS: Mapping[str, Fault] = {
+    fault.name: fault
+    for fault in (
+        Fault("gitlab-token-rejected", "GitLab answers every token 401 Unauthorized (expired or revoked)"),
+        Fault(
+            "nautes-api-500",
+            "the Nautes API server answers a plain 500 to every save of that kind (push to Git failed)",
+            Argument("Kind", NAUTES_KINDS),
+        ),
+        Fault(
+            "cluster-kubeconfig-not-stored",
+            "a cluster save succeeds but its kubeconfig never reaches Vault (vault-proxy down)",
+        ),
+        Fault(
+            "deploykey-not-stored",
+            "a CodeRepo save never writes its readwrite deploy key to Vault (vault-proxy write lost)",
+        ),
+        Fault(
+            "namespace-never-created",
+            "the runtime operator is stuck: runtime namespaces and service accounts are never created",
+        ),
+        Fault(
+            "configmap-data-dropped",
+            "ConfigMaps created in pr-* namespaces are stored without their data (a mutating policy)",
+        ),
+        Fault(
+            "force-push-setting-ignored",
+            "GitLab accepts allow_force_push on a protected branch but keeps it false",
+        ),
+        Fault(
+            "webhook-not-delivered",
+            "GitLab never delivers project webhooks (outbound requests to the cluster are blocked)",
+        ),
+        Fault(
+            "argo-events-crashloop",
+            "Argo Events event-source pods crash-loop with 'too many open files' (fs.inotify limits)",
+        ),
+        Fault(
+            "hooks-run-fails",
+            "the Nautes init (hooks-) run's pipeline-run step fails: the pipeline file path is broken",
+        ),
+        Fault(
+            "task-fails",
+            "that pipeline task of the user's PipelineRun fails: its first step exits 1",
+            Argument("pipeline task name"),
+        ),
+        Fault(
+            "wrong-image-tag",
+            "kaniko pushes (and reports in IMAGE_URL) the tag 0.0.1-latest instead of the one asked",
+        ),
+        Fault(
+            "tag-not-rewritten",
+            "the git-cli task succeeds without running its script: the deploy repo is never updated",
+        ),
+    )
+}
+
+
+class Faults:
+    """The faults one stack runs with; inactive until :meth:`arm` is called."""
+
+    def __init__(self, selected: Mapping[str, Iterable[str]] | None = None) -> None:
+        """``selected`` maps fault names to their arguments (empty for faults that take none)."""
+        self._selected = {name: frozenset(arguments) for name, arguments in (selected or {}).items()}
+        unknown = sorted(set(self._selected) - set(FAULTS))
+        if unknown:
+            raise FaultError(_unknown_message(unknown[0]))
+        self._armed = False
+        self._fired: set[tuple[str, str | None]] = set()
+
+    def arm(self) -> None:
+        """From now on the selected faults act (the stack calls this when its bootstrap is done)."""
+        self._armed = True
+
+    def active(self, name: str, argument: str | None = None) -> bool:
+        """Whether fault ``name`` acts now (with ``argument``, when the fault takes one).
+
+        The first time a fault acts it is logged, so ``logs/refstack.log`` tells which faults fired.
+        """
+        if name not in FAULTS:
+            raise FaultError(_unknown_message(name))  # a typo in a hook must not pass silently
+        arguments = self._selected.get(name)
+        if not self._armed or arguments is None or (argument is not None and argument not in arguments):
+            return False
+        if (name, argument) not in self._fired:
+            self._fired.add((name, argument))
+            log.warning(
+                "fault %s%s acts: %s", name, f"={argument}" if argument else "", FAULTS[name].breakage
+            )
+        return True
+
+    def describe(self) -> list[str]:
+        """``NAME[=ARG]: breakage`` for every selected fault, in name order (what the stack logs)."""
+        lines = []
+        for name in sorted(self._selected):
+            shown = [f"{name}={argument}" for argument in sorted(self._selected[name])] or [name]
+            lines += [f"{selection}: {FAULTS[name].breakage}" for selection in shown]
+        return lines
+
+
+#: Components default to this; it selects nothing, so it never acts, armed or not.
+NO_FAULTS = Faults()
+
+
+def parse_faults(items: Iterable[str]) -> Faults:
+    """Faults from ``NAME`` / ``NAME=ARG`` items; :class:`FaultError` names the first bad one."""
+    selected: dict[str, set[str]] = {}
+    for item in items:
+        name, has_argument, argument = item.strip().partition("=")
+        fault = FAULTS.get(name)
+        if fault is None:
+            raise FaultError(_unknown_message(name))
+        if fault.argument is None:
+            if has_argument:
+                raise FaultError(f"fault {name} takes no argument (got {item.strip()!r})")
+            selected.setdefault(name, set())
+            continue
+        if not argument:
+            raise FaultError(f"fault {name} needs an argument: {fault.usage}")
+        problem = fault.argument.problem(argument)
+        if problem is not None:
+            raise FaultError(f"fault {fault.usage}: {problem}")
+        selected.setdefault(name, set()).add(argument)
+    return Faults(selected)
+
+
+def faults_from(options: Sequence[str], environ: Mapping[str, str]) -> Faults:
+    """The ``--fault`` options plus the comma-separated items of :data:`FAULTS_ENV`."""
+    from_environment = [item for item in environ.get(FAULTS_ENV, "").split(",") if item.strip()]
+    return parse_faults([*options, *from_environment])
+
+
+def _unknown_message(name: str) -> str:
+    known = "\n".join(f"  {fault.usage}: {fault.breakage}" for fault in FAULTS.values())
+    return f"unknown fault {name!r}; the reference stack knows:\n{known}"
