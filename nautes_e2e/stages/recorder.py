@@ -37,12 +37,16 @@ class StageRecorder:
         self._contexts: dict[str, StageContext] = {}
 
     def blocker(self, needs: Sequence[str]) -> str | None:
-        """The first stage among ``needs`` (depth first, in declaration order) that did not pass: it failed,
-        was skipped or blocked, or never ran in this session. ``None`` when the stage may run."""
+        """The stage that keeps one of ``needs`` from having passed (depth first, in declaration order): a
+        need that failed, was skipped or never ran in this session — or, for a need that was itself
+        blocked, the stage that blocked it, so a report always names the root failure. ``None`` when the
+        stage may run."""
         for need in needs:
             record = self.records.get(need)
-            if record is None or record.status != "passed":
+            if record is None:
                 return need
+            if record.status != "passed":
+                return (self.blocker(record.needs) if record.blocked else None) or need
             upstream = self.blocker(record.needs)
             if upstream is not None:
                 return upstream

@@ -312,9 +312,10 @@ def test_pipelinerun_succeeded(
         if tracker.init_run is None and tracker.user_run is None:
             stage.fail(_no_run_diagnosis(stage, gitlab, kube, names, stage_timeout))
         raise timed_out
-    if tracker.init_failure:
-        stage.evidence("init-pipelinerun.json", tracker.init_run or {})
-        stage.fail(tracker.init_failure)
+    if tracker.init_failure and tracker.init_run is not None:
+        stage.evidence("init-pipelinerun.json", tracker.init_run)
+        failures = _failed_tasks(stage, kube, namespace, tracker.init_run)
+        stage.fail(f"{tracker.init_failure}; {failures}")
     run = tracker.user_run
     if run is None:  # follow() returns only once a run is decided
         stage.fail(f"no main-pipiline-n<hex> run was decided in {namespace}")
@@ -328,9 +329,8 @@ def test_pipelinerun_succeeded(
         stage.fail(f"{name} is labelled {labels}, not branch=main")
     condition = _succeeded_condition(run)
     if condition.get("status") != "True":
-        for pod, log in _failed_pod_logs(kube, namespace, run).items():
-            stage.evidence(f"{pod}.log", log)
-        stage.fail(f"{name} failed: {condition.get('reason')}: {condition.get('message')}")
+        failures = _failed_tasks(stage, kube, namespace, run)
+        stage.fail(f"{name} failed: {condition.get('reason')}: {condition.get('message')}; {failures}")
 
 
 def _no_run_diagnosis(
@@ -408,13 +408,31 @@ def _succeeded_condition(resource: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _failed_pod_logs(kube: KubeClient, namespace: str, run: dict[str, Any]) -> dict[str, str]:
-    logs = {}
+def _failed_tasks(stage: StageContext, kube: KubeClient, namespace: str, run: dict[str, Any]) -> str:
+    """Name each failed task with its reason and the last log line of its failed step (the full log of
+    that step goes to the evidence), because Tekton's run message only counts failures."""
+    found = []
     for taskrun in ((run.get("status") or {}).get("taskRuns") or {}).values():
         status = taskrun.get("status") or {}
-        if _succeeded_condition(taskrun).get("status") == "False" and status.get("podName"):
-            logs[status["podName"]] = kube.pod_log(namespace, status["podName"])
-    return logs
+        condition = _succeeded_condition(taskrun)
+        if condition.get("status") != "False":
+            continue
+        text = (
+            f"task {taskrun.get('pipelineTaskName')}: {condition.get('reason')}: {condition.get('message')}"
+        )
+        failed_steps = [
+            step
+            for step in status.get("steps") or []
+            if (step.get("terminated") or {}).get("exitCode", 0) != 0
+        ]
+        if failed_steps and status.get("podName"):
+            step = failed_steps[0]
+            log = kube.pod_log(namespace, status["podName"], step.get("container"))
+            stage.evidence(f"{status['podName']}-{step.get('container')}.log", log)
+            last_lines = [line for line in log.splitlines() if line.strip()][-1:]
+            text += f" (step {step.get('name')}: {' '.join(last_lines) or 'no output'})"
+        found.append(text)
+    return "; ".join(found) or "no task reports a failure"
 
 
 def _taskrun_outcomes(kube: KubeClient, namespace: str, pipelinerun: str) -> dict[str, str]:

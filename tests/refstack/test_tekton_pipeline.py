@@ -215,23 +215,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         admin = gitlab_server.create_user("root", "Administrator", "admin@example.com", is_admin=True)
         return gitlab_server.create_personal_access_token(admin, "e2e", ["api"])
 
-    token = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)
-    client = gitlab.Gitlab(gitlab_server.url, private_token=token)
-    group = client.groups.create({"name": "devops", "path": "devops"})
-    yield World(loop, store, vault, registry, client, group.id, deploy_key)
-
     async def stop() -> None:
         await controller.stop()
         await asyncio.gather(registry.stop(), kube.stop(), vault.stop(), gitlab_server.stop())
 
-    asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=60)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
+    try:  # stop whatever started, also when the start itself fails (an OpenBao would outlive the test)
+        token = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)
+        client = gitlab.Gitlab(gitlab_server.url, private_token=token)
+        group = client.groups.create({"name": "devops", "path": "devops"})
+        yield World(loop, store, vault, registry, client, group.id, deploy_key)
+    finally:
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=60)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
 
 
-# The quickstart pipeline (nautes-examples/user-pipeline pipelines/main.yaml) as the v0.4 scenario renders
-# it: the runtime's service account instead of nautes-sa, and the image tagged 0.0.1-<commit>.
 def install_vault_agent_injector(store: ObjectStore) -> None:
     """The cluster's vault-agent injector, installed with ``authPath: auth/<cluster>`` as Nautes does."""
     container = {
@@ -248,6 +247,8 @@ def install_vault_agent_injector(store: ObjectStore) -> None:
     )
 
 
+# The quickstart pipeline (nautes-examples/user-pipeline pipelines/main.yaml) as the v0.4 scenario renders
+# it: the runtime's service account instead of nautes-sa, and the image tagged 0.0.1-<commit>.
 def vault_annotations(role: str) -> dict[str, str]:
     prefix = "vault.hashicorp.com/"
     return {

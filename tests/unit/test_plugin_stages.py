@@ -53,7 +53,7 @@ def test_a_failed_stage_blocks_its_dependants_and_not_the_others(pytester: pytes
     result.stdout.fnmatch_lines(
         [
             "*SKIPPED [[]1[]] test_chain.py:*: blocked by register_cluster",
-            "*SKIPPED [[]1[]] test_chain.py:*: blocked by initialise_product",
+            "*SKIPPED [[]1[]] test_chain.py:*: blocked by register_cluster",
         ]
     )
     stages = stages_by_name(report_json(pytester))
@@ -72,7 +72,7 @@ def test_a_failed_stage_blocks_its_dependants_and_not_the_others(pytester: pytes
         "registry_ping": "passed",
     }
     assert stages["initialise_product"]["skip_reason"] == "blocked by register_cluster"
-    assert stages["push_pipeline"]["skip_reason"] == "blocked by initialise_product"
+    assert stages["push_pipeline"]["skip_reason"] == "blocked by register_cluster"
     assert stages["initialise_product"]["attempts"] == 0
     assert stages["register_cluster"]["attempts"] == 1
 
@@ -272,7 +272,7 @@ def test_under_xdist_the_controller_reports_what_the_workers_recorded(pytester: 
     report = report_json(pytester)
     stages = stages_by_name(report)
     assert stages["register_cluster"]["diagnosis"] == "GET cluster physical-worker-x answered 404"
-    assert stages["push_pipeline"]["skip_reason"] == "blocked by initialise_product"
+    assert stages["push_pipeline"]["skip_reason"] == "blocked by register_cluster"
     assert stages["teardown"]["status"] == "failed"
     assert report["facts"] == {"target": "local", "registry": "ok", "cluster": "physical-worker-x"}
     assert sorted(path.name for path in (pytester.path / "reports").iterdir()) == ["run"]

@@ -50,7 +50,7 @@ def test_blocking_follows_needs_transitively(recorder: StageRecorder) -> None:
     finish(recorder, "c", ("a",))
 
     assert recorder.records["b"].blocked
-    assert recorder.blocker(("b",)) == "b"
+    assert recorder.blocker(("b",)) == "a", "a blocked need points at the stage that blocked it"
     assert recorder.blocker(("c",)) == "a"
 
 
