@@ -27,7 +27,7 @@ pytestmark = pytest.mark.faults
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = "run"
-STAGE_TIMEOUT_S = "4"
+STAGE_TIMEOUT_S = "8"  # generous: under `-n auto` load a healthy stage must never time out
 RUN_TIMEOUT_S = 300.0
 TEARDOWN = "teardown"
 # Every process the run starts inherits this variable (the stack's children that get a fresh
