@@ -228,15 +228,11 @@ def test_push_deployment_manifests(
     workdir: Path,
 ) -> None:
     """The deploy repo holds the manifests, the Ingress host set to the cluster IP, force-pushed to main."""
-    files = scenario.repo_files("deployment", values)
     project = f"{names.product}/{names.deploy_repo}"
-    _allow_force_push(stage, gitlab, project)
-    copy = GitWorkingCopy.init(
-        workdir / "deployment", f"{world.gitlab_url}/{project}.git", world.gitlab_token
+    files = scenario.repo_files("deployment", values)
+    commit = _force_push_to_main(
+        stage, gitlab, world, project, files, workdir / "deployment", "submit the kubernetes manifests."
     )
-    copy.write_files(files)
-    commit = copy.commit_all("submit the kubernetes manifests.", "Quickstart User", "quickstart@example.test")
-    copy.push("main", force=True)
     stage.fact("deploy_manifests_commit", commit)
     ingress_host = f"devops-sample.{values['cluster-ip']}.nip.io"
     service = gitlab.file_text(project, "deployments/test/devops-sample-svc.yaml", "main")
@@ -245,13 +241,26 @@ def test_push_deployment_manifests(
     stage.fact("ingress_host", ingress_host)
 
 
-def _allow_force_push(stage: StageContext, gitlab: GitLabClient, project: str) -> None:
-    """What the quickstart has the user click in GitLab, done through the API and read back."""
+def _force_push_to_main(
+    stage: StageContext,
+    gitlab: GitLabClient,
+    world: World,
+    project: str,
+    files: dict[str, bytes],
+    directory: Path,
+    message: str,
+) -> str:
+    """The quickstart's ``git push origin main -f`` of ``files`` as one commit, after what it has the user
+    click in GitLab (allow force push on the protected main), done through the API and read back."""
     gitlab.allow_force_push(project, "main")
-    protection = gitlab.protected_branch(project, "main")
-    allowed = protection.get("allow_force_push")
+    allowed = gitlab.protected_branch(project, "main").get("allow_force_push")
     if allowed is not True:
         stage.fail(f"{project}: protected branch main has allow_force_push={allowed} after allowing it")
+    copy = GitWorkingCopy.init(directory, f"{world.gitlab_url}/{project}.git", world.gitlab_token)
+    copy.write_files(files)
+    commit = copy.commit_all(message, "Quickstart User", "quickstart@example.test")
+    copy.push("main", force=True)
+    return commit
 
 
 @pytest.mark.stage("push_pipeline", needs=("initialise_product",))
@@ -272,15 +281,9 @@ def test_push_pipeline(
     if leftovers:
         stage.fail(f"pipelines/main.yaml still holds template variables {leftovers}")
     project = f"{names.product}/{names.source_repo}"
-    _allow_force_push(stage, gitlab, project)
-    copy = GitWorkingCopy.init(
-        workdir / "sourcecode", f"{world.gitlab_url}/{project}.git", world.gitlab_token
+    commit = _force_push_to_main(
+        stage, gitlab, world, project, files, workdir / "sourcecode", "submit the pipeline configurations."
     )
-    copy.write_files(files)
-    commit = copy.commit_all(
-        "submit the pipeline configurations.", "Quickstart User", "quickstart@example.test"
-    )
-    copy.push("main", force=True)
     facts["source_commit"] = commit
     stage.fact("source_commit", commit)
     if gitlab.file_text(project, "pipelines/main.yaml", "main") != pipeline:
