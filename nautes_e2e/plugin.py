@@ -56,6 +56,9 @@ _RUN_ID_WORKERINPUT = "nautes_e2e_run_id"
 #: Attribute of a worker's test report that carries the worker recorder's state to the controller.
 _EXPORT_ATTRIBUTE = "nautes_e2e_recorder"
 _RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: A suffix ends up in Kubernetes namespaces and GitLab paths: lowercase letters, digits and inner dashes
+#: (an RFC 1123 label), the characters both accept.
+_SUFFIX_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
 
 class _XdistWorkerNode(Protocol):
@@ -104,6 +107,11 @@ class RunOptions:
         )
         if options.target == "existing" and options.target_file is None:
             raise pytest.UsageError("--target existing needs --target-file PATH (the world's target.yaml)")
+        if options.suffix is not None and not _SUFFIX_PATTERN.fullmatch(options.suffix):
+            raise pytest.UsageError(
+                f"--suffix must be lowercase letters, digits and inner dashes (it ends up in Kubernetes "
+                f"namespaces and GitLab paths), not {options.suffix!r}"
+            )
         if options.stage_timeout_s <= 0:
             raise pytest.UsageError(f"--stage-timeout must be positive, not {options.stage_timeout_s:g}")
         return options
@@ -302,6 +310,7 @@ class StagePlugin:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        _redact_pytest_report(report)
         spec = item.stash.get(_SPEC_KEY, None)
         if spec is None:
             return report
@@ -389,6 +398,26 @@ class StagePlugin:
         lines = [f"stage {name} failed: {record.diagnosis}", f"  raised at {where}"]
         lines += [f"  evidence: {self.state.options.run_dir / path}" for path in record.evidence]
         return "\n".join(lines)
+
+
+def _redact_pytest_report(report: pytest.TestReport) -> None:
+    """Mask every known secret in what pytest itself prints and writes about a test.
+
+    A traceback quotes assertion operands and, with ``--showlocals``, every local variable of every frame:
+    a token revealed into a ``str`` a moment before the failure would be printed as is (and written by
+    ``--junitxml``). The report's text is replaced (by plain text) only when it holds a secret, so ordinary
+    failures keep pytest's structured, coloured rendering.
+    """
+    report.sections = [(title, redact(content)) for title, content in report.sections]
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):
+        path, line, reason = longrepr
+        report.longrepr = (path, line, redact(reason))
+    elif longrepr is not None:
+        text = str(longrepr)
+        redacted = redact(text)
+        if redacted != text:
+            report.longrepr = redacted
 
 
 def _check_order(stages: Sequence[tuple[pytest.Item, StageSpec]]) -> None:

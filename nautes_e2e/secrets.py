@@ -8,6 +8,7 @@ error body that echoes a token, a git error that prints a URL with credentials, 
 
 from __future__ import annotations
 
+import json
 import threading
 
 MASK = "***"
@@ -47,11 +48,18 @@ class Secret:
 
 
 def register(value: str) -> None:
-    """Remember ``value`` so that :func:`redact` scrubs it from any text."""
+    """Remember ``value`` so that :func:`redact` scrubs it from any text, also where it appears escaped.
+
+    A multi-line secret (a kubeconfig, a private key) inside a ``repr()`` or a JSON body has its newlines
+    written as ``\\n``: pytest's ``--showlocals``, an API error echoing a request body or a logged dict
+    would otherwise carry it past the redactor unmatched.
+    """
     value = value.strip()
-    if len(value) >= _MIN_REDACTABLE_LENGTH:
-        with _lock:
-            _known_values.add(value)
+    if len(value) < _MIN_REDACTABLE_LENGTH:
+        return
+    forms = {value, json.dumps(value)[1:-1], repr(value)[1:-1]}
+    with _lock:
+        _known_values.update(forms)
 
 
 def redact(text: str) -> str:

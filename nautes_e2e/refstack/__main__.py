@@ -68,8 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reference stack not started: {error}", file=sys.stderr)
         return USAGE_ERROR
     directory: Path = args.dir.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "logs").mkdir(exist_ok=True)
+    try:
+        (directory / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"reference stack not started: cannot use {directory}: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR
     logging.basicConfig(
         filename=directory / "logs" / "refstack.log",
         level=logging.INFO,

@@ -79,9 +79,7 @@ class ReferenceStack:
         (self.directory / READY_FILE).unlink(missing_ok=True)
         for line in self.faults.describe() or ["none"]:
             log.info("fault selected: %s", line)
-        await asyncio.gather(
-            self.vault.start(), self.gitlab.start(), self.kube.start(), self.registry.start()
-        )
+        await _start_together(self.vault, self.gitlab, self.kube, self.registry)
         self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
         self.faults.arm()
         self.nautes = NautesApiServer(
@@ -165,6 +163,17 @@ class ReferenceStack:
         if piece is None:
             raise RuntimeError("the Nautes API server is not started")
         return piece
+
+
+async def _start_together(*pieces: OpenBao | GitLab | KubeApiServer | Registry) -> None:
+    """Start ``pieces`` concurrently. If one fails, the others are cancelled and have finished (or undone)
+    their start before its error is raised, so that ``stop()`` cannot race a piece still coming up."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for piece in pieces:
+                group.create_task(piece.start(), name=f"start {type(piece).__name__}")
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 def _write_private(path: Path, text: str) -> None:

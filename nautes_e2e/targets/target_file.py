@@ -17,10 +17,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from nautes_e2e.clients.registry import RegistryEndpoint
-from nautes_e2e.secrets import Secret
+from nautes_e2e.secrets import Secret, register
 from nautes_e2e.targets.world import ClusterEndpoint, World
 
 SCHEMA_VERSION = 1
+#: The fields of a kubeconfig's ``users[].user`` that hold a credential.
+KUBECONFIG_CREDENTIAL_FIELDS = ("token", "password", "client-key-data")
 
 
 class TargetError(Exception):
@@ -186,11 +188,35 @@ def _clusters(top: _Section, path: Path) -> dict[str, ClusterEndpoint]:
             ipaddress.ip_address(ip)
         except ValueError:
             raise section.error("ip", f"{ip!r} is not an IP address") from None
+        kubeconfig = section.path("kubeconfig")
+        register_kubeconfig_credentials(kubeconfig)
         clusters[name] = ClusterEndpoint(
             name=name,
-            kubeconfig=section.path("kubeconfig"),
+            kubeconfig=kubeconfig,
             api_server=section.url("apiServer", ("http", "https")),
             ip=ip,
         )
         section.finish()
     return clusters
+
+
+def register_kubeconfig_credentials(path: Path) -> None:
+    """Register the kubeconfig's text, and each credential in it on its own, with the redactor.
+
+    The whole text alone is not enough: pytest's ``--showlocals`` and other ``repr()``s cut a long string
+    in the middle and keep its end, where a kubeconfig's ``token`` sits. A file that is not a kubeconfig is
+    left to the Kubernetes client to reject, with its own message.
+    """
+    text = path.read_text(errors="replace")
+    register(text)
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return
+    users = config.get("users") if isinstance(config, dict) else None
+    for entry in users if isinstance(users, list) else []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        for field in KUBECONFIG_CREDENTIAL_FIELDS:
+            value = user.get(field) if isinstance(user, dict) else None
+            if isinstance(value, str):
+                register(value)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nautes_e2e.plugin import RunState
 from nautes_e2e.scenario import Scenario
 from nautes_e2e.secrets import Secret
 from nautes_e2e.targets import ClusterEndpoint, World
@@ -21,7 +22,7 @@ def runtime_cluster(world: World) -> ClusterEndpoint:
 
 
 @pytest.fixture(scope="session")
-def values(pytestconfig: pytest.Config, world: World, runtime_cluster: ClusterEndpoint) -> dict[str, str]:
+def values(e2e_run: RunState, world: World, runtime_cluster: ClusterEndpoint) -> dict[str, str]:
     """Template values the target decides, known before anything is applied (the scenario's defaults
     derive the rest from ``suffix``); stages add the repository ids and URLs they learn."""
     kubeconfig = Secret(runtime_cluster.kubeconfig.read_text().strip())
@@ -31,8 +32,8 @@ def values(pytestconfig: pytest.Config, world: World, runtime_cluster: ClusterEn
         "kubeconfig": kubeconfig.reveal(),
         "registry-url": world.registry.host,
     }
-    suffix = pytestconfig.getoption("--suffix")
-    return given | ({"suffix": str(suffix)} if suffix else {})
+    suffix = e2e_run.options.suffix  # checked by the plugin: a valid Kubernetes and GitLab name part
+    return given | ({"suffix": suffix} if suffix else {})
 
 
 @pytest.fixture(scope="session")

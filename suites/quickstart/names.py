@@ -6,14 +6,18 @@ of truth: change a template and the stages look for what it now creates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nautes_e2e.clients import Document
 
+#: A Kubernetes namespace name (RFC 1123 label).
+NAMESPACE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
 
 class ScenarioShapeError(ValueError):
-    """The scenario lacks a document the quickstart stages rely on."""
+    """The scenario lacks a document the quickstart stages rely on, or names one that Kubernetes refuses."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,11 @@ class QuickstartNames:
 
         runtime = only("ProjectPipelineRuntime").spec
         namespace = (runtime.get("destination") or {}).get("namespace") or runtime["name"]
+        if not NAMESPACE_NAME.fullmatch(namespace):
+            raise ScenarioShapeError(
+                f"the pipeline runtime's namespace {namespace!r} is no Kubernetes namespace name (lowercase "
+                "letters, digits and inner dashes, at most 63 characters): choose a shorter --suffix"
+            )
         return cls(
             product=only("Product").spec["name"],
             cluster=only("Cluster").spec["name"],

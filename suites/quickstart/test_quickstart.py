@@ -45,6 +45,7 @@ TEKTON = "tekton.dev/v1beta1"
 
 
 @pytest.mark.stage("preflight")
+@pytest.mark.usefixtures("names")
 def test_preflight(
     stage: StageContext,
     world: World,
@@ -55,7 +56,8 @@ def test_preflight(
     registry: RegistryClient,
     kube: KubeClient,
 ) -> None:
-    """Every endpoint answers and the token's GitLab user exists, before anything is changed."""
+    """Every endpoint answers and the token's GitLab user exists, before anything is changed; the names
+    the run will create are valid (the ``names`` fixture rejects them before any request)."""
     stage.fact("target", world.target)
     stage.fact("scenario", scenario.name)
     user = gitlab.current_user()
@@ -271,7 +273,6 @@ def test_push_pipeline(
     gitlab: GitLabClient,
     names: QuickstartNames,
     values: dict[str, str],
-    facts: dict[str, Any],
     workdir: Path,
 ) -> None:
     """The pipeline (variables substituted) and the sample app are force-pushed to the source repo's main."""
@@ -284,7 +285,6 @@ def test_push_pipeline(
     commit = _force_push_to_main(
         stage, gitlab, world, project, files, workdir / "sourcecode", "submit the pipeline configurations."
     )
-    facts["source_commit"] = commit
     stage.fact("source_commit", commit)
     if gitlab.file_text(project, "pipelines/main.yaml", "main") != pipeline:
         stage.fail("GitLab serves a different pipelines/main.yaml than the one pushed")
@@ -298,7 +298,6 @@ def test_pipelinerun_succeeded(
     kube: KubeClient,
     gitlab: GitLabClient,
     names: QuickstartNames,
-    facts: dict[str, Any],
     stage_timeout: float,
 ) -> None:
     """The push's webhook starts the init run, which starts ``main-pipiline-n<hex>``; it must succeed."""
@@ -326,7 +325,6 @@ def test_pipelinerun_succeeded(
     stage.fact("pipelinerun", name)
     stage.evidence("pipelinerun.json", run)
     stage.fact("taskruns", _taskrun_outcomes(kube, namespace, name))
-    facts["pipelinerun"] = name
     labels = run["metadata"].get("labels") or {}
     if labels.get("branch") != "main":
         stage.fail(f"{name} is labelled {labels}, not branch=main")
@@ -462,7 +460,6 @@ def test_image_published(
         tags = registry.tags(names.image_repository)
         stage.fail(f"the registry has no {names.image_repository}:{tag}; its tags are {tags}")
     image_url = f"{world.registry.host}/{names.image_repository}:{tag}"
-    facts["image_url"] = image_url
     stage.fact("image_url", image_url)
     stage.fact("image_digest", manifest.digest)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import statistics
 import tempfile
 import threading
@@ -81,6 +82,7 @@ class BackgroundStack:
         self.run(self._stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+        shutil.rmtree(self.directory, ignore_errors=True)  # repositories, logs: nothing outlives the test
 
     async def _stop(self) -> None:
         if self.api is not None:
@@ -268,8 +270,8 @@ class World:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     stack = BackgroundStack()
-    stack.start()
-    try:
+    try:  # stop whatever started, also when the start itself fails (an OpenBao would outlive the test)
+        stack.start()
         assert stack.api is not None
         client = Client(stack.api.url, stack.token)
         replies = []

@@ -6,17 +6,20 @@ code), stored in a real ObjectStore; events are POSTed the way GitLab delivers p
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
+from kubernetes import client as kube_client
 from test_runtime_support import LoopThread, wait_for
 
 from nautes_e2e.refstack.http import RunningSite, serve
 from nautes_e2e.refstack.kube import ObjectStore
 from nautes_e2e.refstack.runtime import event_objects
+from nautes_e2e.refstack.runtime.argoevents.crashloop import CrashLoopingEventSources
 from nautes_e2e.refstack.runtime.argoevents.sensor import SensorRunner
 from nautes_e2e.refstack.runtime.argoevents.webhook import WebhookReceiver
 from nautes_e2e.refstack.runtime.hooks_pipeline import HooksContext, build_hooks
@@ -152,3 +155,27 @@ def test_health_and_malformed_bodies(receiver: Receiver) -> None:
         timeout=5,
     )
     assert (reply.status_code, reply.text) == (400, "invalid event")
+
+
+def test_crash_looping_event_source_pod_reads_as_a_typed_pod() -> None:
+    """Fault ``argo-events-crashloop``: the pod's status carries every field the typed API requires."""
+    store = ObjectStore()
+    store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": EVENTS}})
+    source = {"apiVersion": "argoproj.io/v1alpha1", "kind": "EventSource", "metadata": {"name": UID}}
+
+    async def crash_loop() -> dict[str, Any]:
+        task = asyncio.create_task(CrashLoopingEventSources(store, EVENTS).run())
+        try:
+            store.create(source | {"metadata": {"name": UID, "namespace": EVENTS}})
+            while not (pods := store.list("v1", "Pod", EVENTS)) or "status" not in pods[0]:
+                await asyncio.sleep(0.01)
+            return pods[0]
+        finally:
+            task.cancel()
+
+    pod = kube_client.V1Pod.from_dict(asyncio.run(asyncio.wait_for(crash_loop(), timeout=10)))
+    assert pod is not None
+    assert pod.status is not None
+    (status,) = pod.status.container_statuses or []
+    assert status.state.waiting.reason == "CrashLoopBackOff"
+    assert status.image_id == status.image

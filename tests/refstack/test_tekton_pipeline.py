@@ -26,6 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from kubernetes import client as kube_client
 
 from nautes_e2e.refstack.gitlab import GitLab
 from nautes_e2e.refstack.kube import KubeApiServer, ObjectStore
@@ -523,10 +524,32 @@ def test_quickstart_pipeline_succeeds(world: World) -> None:
     assert cli_commit == repos.head(repos.deploy).id
 
     clone_pod = runs["git-clone-sourcecode"]["status"]["podName"]
+    assert [(c.name, c.image_id) for c in container_statuses(world, "demo-ok", clone_pod)] == [
+        ("step-clone", runs["git-clone-sourcecode"]["status"]["steps"][0]["imageID"])
+    ]
     agent_log = pod_log(world, "demo-ok", clone_pod, "vault-agent-init")
     assert 'rendered "(dynamic)" => "/root/.ssh/id_ecdsa"' in agent_log
     assert "PRIVATE KEY" not in agent_log
-    assert "Successfully cloned" in pod_log(world, "demo-ok", clone_pod, "step-clone")
+    clone_log = pod_log(world, "demo-ok", clone_pod, "step-clone")
+    assert "Successfully cloned" in clone_log
+    assert "Initialized empty Git repository in /workspace/output/sourcecode/.git/\n" in clone_log
+    host_root = str(world.vault.log_path.parent)  # the emulation's work dir is under it: no pod shows it
+    for pod in world.call(lambda: world.store.list("v1", "Pod", "demo-ok")):
+        for container in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
+            log = pod_log(world, "demo-ok", pod["metadata"]["name"], container["name"])
+            assert host_root not in log, f"{pod['metadata']['name']}/{container['name']}: {log}"
+
+
+def container_statuses(world: World, namespace: str, name: str, init: bool = False) -> list[Any]:
+    """The pod's (init) container statuses as the kubernetes client's typed API reads them; it refuses a
+    status that lacks a required field (``imageID``, ``restartCount``...)."""
+    pod = world.call(lambda: world.store.get("v1", "Pod", namespace, name))
+    typed = kube_client.V1Pod.from_dict(pod)
+    assert typed is not None
+    assert typed.status is not None
+    statuses = typed.status.init_container_statuses if init else typed.status.container_statuses
+    assert statuses is not None
+    return list(statuses)
 
 
 def skipped_names(finished: dict[str, Any]) -> list[str]:
@@ -582,6 +605,7 @@ def test_missing_registry_auth_configmap_fails_the_image_build(world: World) -> 
     assert 'configmap "registry-auth" not found' in condition(build)["message"]
     pod = world.call(lambda: world.store.get("v1", "Pod", "fault-cm", build["status"]["podName"]))
     assert pod["status"]["phase"] == "Pending"
+    assert container_statuses(world, "fault-cm", build["status"]["podName"])[0].image_id == ""
     waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
     assert waiting == {
         "reason": "CreateContainerConfigError",
@@ -654,6 +678,9 @@ def test_vault_role_refusal_fails_the_init_container(world: World) -> None:
     pod = world.call(lambda: world.store.get("v1", "Pod", "fault-vault", pod_name))
     assert pod["status"]["phase"] == "Failed"
     assert pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 1
+    assert (
+        container_statuses(world, "fault-vault", pod_name, init=True)[0].image_id == "hashicorp/vault:1.10.4"
+    )
     assert "[ERROR] auth.handler: error authenticating" in pod_log(
         world, "fault-vault", pod_name, "vault-agent-init"
     )

@@ -4,6 +4,7 @@ stages outside a test, and when reports are (not) written."""
 from __future__ import annotations
 
 import json
+import tempfile
 from typing import Any
 
 import pytest
@@ -334,3 +335,66 @@ def test_an_interrupted_run_still_tears_down_and_reports(pytester: pytest.Pytest
     assert stages["teardown"]["status"] == "passed"
     assert stages["teardown"]["facts"] == {"removed": 6}
     assert report["run"]["result"] == "failed"
+
+
+def test_pytest_own_failure_output_masks_a_revealed_secret(pytester: pytest.Pytester) -> None:
+    planted = "glpat-" + "planted-in-a-local-" + "7c1e"  # split so the source line shows no value
+    pytester.makepyfile(
+        test_leak=f"""
+        import pytest
+        from nautes_e2e.secrets import Secret
+
+        @pytest.mark.stage("preflight")
+        def test_preflight(stage):
+            token = Secret({planted[:6]!r} + {planted[6:]!r})
+            sent = token.reveal()
+            print("sending", sent)
+            assert sent == "expected"
+        """
+    )
+
+    result = pytester.runpytest("--run-id", "run", "-l", "-vv", "--junitxml=pytest-junit.xml")
+
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "sent       = '***'" in output
+    assert "sending ***" in output
+    assert planted not in output
+    assert planted not in (pytester.path / "pytest-junit.xml").read_text()
+
+
+def test_keep_env_shows_where_the_world_s_files_are_kept(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("E2E_TEST_GITLAB_TOKEN", "glpat-keep-env-test")
+    monkeypatch.setenv("E2E_TEST_VAULT_TOKEN", "vault-keep-env-test")
+    monkeypatch.setattr(tempfile, "tempdir", str(pytester.path))  # the kept folder stays in the test's
+    pytester.path.joinpath("kubeconfig.yaml").write_text("apiVersion: v1\nkind: Config\n")
+    pytester.path.joinpath("target.yaml").write_text(
+        "schema: 1\nnautes: {url: 'http://127.0.0.1:9'}\n"
+        "gitlab: {url: 'http://127.0.0.1:9', sshUrl: 'ssh://git@127.0.0.1:9',"
+        " tokenEnv: E2E_TEST_GITLAB_TOKEN}\n"
+        "vault: {url: 'http://127.0.0.1:9', tokenEnv: E2E_TEST_VAULT_TOKEN}\n"
+        "registry: {url: '127.0.0.1:9'}\n"
+        "clusters: [{name: runtime, kubeconfig: kubeconfig.yaml, apiServer: 'http://127.0.0.1:9',"
+        " ip: 127.0.0.1}]\n"
+    )
+    pytester.makeconftest('pytest_plugins = ["fixtures.target"]')
+    pytester.makepyfile(
+        test_world="""
+        import pytest
+
+        @pytest.mark.stage("preflight")
+        def test_preflight(stage, world):
+            stage.fact("target", world.target)
+        """
+    )
+
+    result = pytester.runpytest(
+        "--run-id", "run", "--target", "existing", "--target-file", "target.yaml", "--keep-env"
+    )
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [f"nautes-e2e: the world's files are kept in {pytester.path}/nautes-e2e-world-*"]
+    )

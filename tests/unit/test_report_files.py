@@ -74,7 +74,7 @@ def test_registry_ping(stage):
 @pytest.fixture
 def run(pytester: pytest.Pytester) -> tuple[pytest.RunResult, Path]:
     pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest("--run-id", "run", "--suffix", PLANTED, "--keep-env")
+    result = pytester.runpytest("--run-id", "run", "--deselect", PLANTED, "--keep-env")
     return result, pytester.path / "reports" / "run"
 
 
@@ -97,7 +97,7 @@ def test_report_json_holds_the_run_target_scenario_stages_facts_and_environment(
     assert report["run"]["started"].endswith("Z")
     assert report["run"]["finished"] >= report["run"]["started"]
     assert report["run"]["duration_s"] >= 0
-    assert report["run"]["command_line"].startswith("pytest --run-id run --suffix *** --keep-env")
+    assert report["run"]["command_line"].startswith("pytest --run-id run --deselect *** --keep-env")
     assert report["target"] == {
         "name": "local",
         "simulated": True,
@@ -250,6 +250,8 @@ def test_reports_dir_and_header(pytester: pytest.Pytester) -> None:
         (["--run-id", "../elsewhere"], "*--run-id must be one folder name*"),
         (["--target", "existing"], "*--target existing needs --target-file PATH*"),
         (["--stage-timeout", "0"], "*--stage-timeout must be positive, not 0*"),
+        (["--suffix", "Demo_X"], "*--suffix must be lowercase letters, digits and inner dashes*'Demo_X'*"),
+        (["--suffix", "x-"], "*--suffix must be lowercase letters, digits and inner dashes*'x-'*"),
         (["--target", "kind"], "*argument --target: invalid choice: 'kind'*"),
     ],
 )

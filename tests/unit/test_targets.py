@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from nautes_e2e.secrets import redact
 from nautes_e2e.targets import (
     ExistingTarget,
     LocalTarget,
@@ -95,6 +96,27 @@ def test_a_valid_target_file(tmp_path: Path) -> None:
     assert world.clusters["second"].api_server == "https://10.0.0.2:6443"
     assert world.ca_bundle is None
     assert ENVIRON["NAUTES_E2E_GITLAB_TOKEN"] not in repr(world)
+
+
+def test_the_credentials_of_a_cluster_kubeconfig_are_masked_even_in_a_cut_repr(tmp_path: Path) -> None:
+    token, key_data = "kube-admin-token-planted-3f9a1c", "LS0tLS1CRUdJTi-planted-key-data"
+    path = write_target(tmp_path, target_document())
+    padding = "\n".join(f"# comment line {number} that makes the file long" for number in range(20))
+    (tmp_path / "kubeconfig-runtime.yaml").write_text(
+        f"apiVersion: v1\nkind: Config\n{padding}\nusers:\n"
+        f"- name: admin\n  user:\n    token: {token}\n"
+        f"- name: cert\n  user:\n    client-key-data: {key_data}\n"
+    )
+
+    world = load_target_file(path, ENVIRON)
+
+    text = world.clusters["runtime"].kubeconfig.read_text()
+    cut_repr = "'" + repr(text)[-150:]  # what pytest's --showlocals prints of a long string: its two ends
+    assert token in cut_repr
+    assert redact(text) == "***\n"
+    assert token not in redact(cut_repr)
+    assert key_data not in redact(cut_repr)
+    assert redact(cut_repr).count("***") == 2
 
 
 def test_registry_credentials_are_optional_together(tmp_path: Path) -> None:

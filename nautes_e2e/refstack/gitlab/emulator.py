@@ -7,7 +7,6 @@ without HTTP, and hear about every push (``on_push``). Everything else goes thro
 from __future__ import annotations
 
 import secrets
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +22,7 @@ from nautes_e2e.refstack.gitlab.rest import build_app
 from nautes_e2e.refstack.gitlab.rest.context import ApiContext
 from nautes_e2e.refstack.gitlab.state import GitLabState
 from nautes_e2e.refstack.gitlab.urls import GitLabUrls
-from nautes_e2e.refstack.http import LOOPBACK, RunningSite, serve
-
-
-def _free_port() -> int:
-    """A free loopback port: the HTTP URL must be known before serving (hooks and SSH sessions call it)."""
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
+from nautes_e2e.refstack.http import LOOPBACK, RunningSite, bind_loopback, serve
 
 
 @dataclass(frozen=True)
@@ -70,16 +62,21 @@ class GitLab:
 
     async def start(self) -> None:
         self._state.repositories_root.mkdir(parents=True, exist_ok=True)
-        http_port = _free_port()
-        base_url = f"http://{LOOPBACK}:{http_port}"
-        self._ssh = GitSshServer(self._state, f"{base_url}/api/v4/internal", self._shared_secret)
-        await self._ssh.start(LOOPBACK)
-        self._urls = GitLabUrls(base_url, f"ssh://git@{LOOPBACK}:{self._ssh.port}")
-        await self._dispatcher.start(base_url)
-        receiver = PushReceiver(self._state, self._urls, self._dispatcher)
-        app = build_app(ApiContext(self._state, self._urls, receiver, self._shared_secret, self._faults))
-        app.router.add_routes(git_http.routes())
-        self._site = await serve(app, port=http_port)
+        # The HTTP URL must be known before serving (hooks and SSH sessions call it): hold the port bound.
+        http_socket = bind_loopback()
+        try:
+            base_url = f"http://{LOOPBACK}:{http_socket.getsockname()[1]}"
+            self._ssh = GitSshServer(self._state, f"{base_url}/api/v4/internal", self._shared_secret)
+            await self._ssh.start(LOOPBACK)
+            self._urls = GitLabUrls(base_url, f"ssh://git@{LOOPBACK}:{self._ssh.port}")
+            await self._dispatcher.start(base_url)
+            receiver = PushReceiver(self._state, self._urls, self._dispatcher)
+            app = build_app(ApiContext(self._state, self._urls, receiver, self._shared_secret, self._faults))
+            app.router.add_routes(git_http.routes())
+        except BaseException:
+            http_socket.close()
+            raise
+        self._site = await serve(app, sock=http_socket)
 
     async def stop(self) -> None:
         if self._site is not None:

@@ -66,13 +66,12 @@ class TaskPod:
     def show_steps(self, phase: str, start_time: str) -> None:
         """``Running``/``Succeeded``/``Failed`` with every step container's current state."""
         statuses = [
-            {
-                "name": state.container,
-                "image": state.image,
-                "ready": phase == "Running" and state.exit_code is None,
-                "restartCount": 0,
-                "state": {key: value for key, value in state.to_status().items() if key in _CONTAINER_STATES},
-            }
+            _container_status(
+                state.container,
+                state.image,
+                ready=phase == "Running" and state.exit_code is None,
+                state={key: value for key, value in state.to_status().items() if key in _CONTAINER_STATES},
+            )
             for state in self._steps.values()
         ]
         self._update({"phase": phase, "startTime": start_time, "containerStatuses": statuses})
@@ -81,13 +80,7 @@ class TaskPod:
         """The kubelet cannot build the containers' config: the pod stays ``Pending``."""
         waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
         statuses = [
-            {
-                "name": state.container,
-                "image": state.image,
-                "ready": False,
-                "restartCount": 0,
-                "state": waiting,
-            }
+            _container_status(state.container, state.image, ready=False, state=waiting)
             for state in self._steps.values()
         ]
         self._update({"phase": "Pending", "containerStatuses": statuses})
@@ -95,8 +88,8 @@ class TaskPod:
     def show_init_failure(self) -> None:
         """The vault-agent init container exited 1: with ``restartPolicy: Never`` the pod is ``Failed``."""
         terminated = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now()}}
-        init_status = {"name": INIT_CONTAINER, "image": AGENT_IMAGE, "ready": False, "restartCount": 0}
-        self._update({"phase": "Failed", "initContainerStatuses": [init_status | {"state": terminated}]})
+        init_status = _container_status(INIT_CONTAINER, AGENT_IMAGE, ready=False, state=terminated)
+        self._update({"phase": "Failed", "initContainerStatuses": [init_status]})
 
     def phase(self) -> str:
         try:
@@ -117,3 +110,18 @@ class TaskPod:
 
 
 _CONTAINER_STATES = ("running", "terminated", "waiting")
+
+
+def _container_status(name: str, image: str, *, ready: bool, state: JsonObject) -> JsonObject:
+    """A ``ContainerStatus``. ``imageID`` is required by the API (typed clients refuse a status without
+    it): empty until the container has started, then the image it ran -- the emulation pulls nothing, so
+    the reference stands for the digest the runtime would report (as in the TaskRun's step states)."""
+    started = "waiting" not in state
+    return {
+        "name": name,
+        "image": image,
+        "imageID": image if started else "",
+        "ready": ready,
+        "restartCount": 0,
+        "state": state,
+    }

@@ -31,6 +31,8 @@ from nautes_e2e.refstack.tekton.variables import ParamValue
 
 _URL_PASSWORD = re.compile(r"(://[^/@\s:]*):[^/@\s]+@")
 _LINE_LIMIT = 1 << 20  # git and shell scripts may print long lines; asyncio's default is 64 KiB
+# A path ends here: not followed by more of the same file name ("/claims/pvc-1" is no prefix of ".../pvc-10").
+_WHOLE_NAME = r"(?![\w.-])"
 _HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -100,9 +102,13 @@ class Step:
         self.state = state
 
     def log(self, text: str) -> None:
-        """Append ``text`` (a newline is added) to this step's log, with URL credentials hidden."""
+        """Append ``text`` (a newline is added) to this step's log, with URL credentials hidden and host
+        paths shown as the pod sees them (``/workspace/<name>/...``, ``/root/...``)."""
         self._context.store.append_pod_log(
-            self._context.namespace, self._context.pod, self.state.container, redact_credentials(text) + "\n"
+            self._context.namespace,
+            self._context.pod,
+            self.state.container,
+            self._context.as_pod_sees(redact_credentials(text)) + "\n",
         )
 
     async def run(
@@ -198,6 +204,14 @@ class TaskContext:
     def pod_path(self, path: str) -> Path:
         """Where the pod's absolute ``path`` lives on the host (inside this TaskRun's private root)."""
         return self.pod_root / path.lstrip("/")
+
+    def as_pod_sees(self, text: str) -> str:
+        """``text`` with the host directories behind the workspaces and the pod's filesystem replaced by
+        the paths the pod has for them: a real step log never shows where the emulation keeps them."""
+        mounts = {str(path): f"/workspace/{name}" for name, path in self.workspaces.items()}
+        for host in sorted(mounts, key=len, reverse=True):
+            text = re.sub(re.escape(host) + _WHOLE_NAME, mounts[host], text)  # workspace names: [a-z0-9-]
+        return re.sub(re.escape(str(self.pod_root)) + r"(?:/|" + _WHOLE_NAME + ")", "/", text)
 
     @property
     def root_home(self) -> Path:

@@ -116,6 +116,7 @@ def _crash_loop_status(pod: dict[str, Any]) -> dict[str, Any]:
             {
                 "name": CONTAINER,
                 "image": IMAGE,
+                "imageID": IMAGE,  # required; it has run (and crashed) before
                 "ready": False,
                 "started": False,
                 "restartCount": 1,
