@@ -363,9 +363,43 @@ def test_pytest_own_failure_output_masks_a_revealed_secret(pytester: pytest.Pyte
     assert planted not in (pytester.path / "pytest-junit.xml").read_text()
 
 
+KEEPING_TARGET_CONFTEST = """
+import nautes_e2e.targets
+
+pytest_plugins = ["fixtures.target"]
+
+
+class FilesTarget:
+    # A target that, like the local one, leaves files in its working directory.
+    name = "local"
+
+    def __init__(self, work_dir, real_world):
+        self.work_dir = work_dir
+        self.real_world = real_world
+
+    def start(self):
+        (self.work_dir / "data.txt").write_text("repositories, logs")
+        return self.real_world
+
+    def stop(self):
+        pass
+
+
+def fake_open_target(name, *, target_file, work_dir, environ):
+    real = nautes_e2e.targets.ExistingTarget(target_file, environ)
+    return FilesTarget(work_dir, real.start())
+
+
+nautes_e2e.targets.open_target = fake_open_target
+"""
+
+
+@pytest.mark.parametrize("leaves_files", [True, False], ids=["target-with-files", "existing-target"])
 def test_keep_env_shows_where_the_world_s_files_are_kept(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, leaves_files: bool
 ) -> None:
+    """``--keep-env`` names the kept folder when the target left files in it; an empty folder (the
+    ``existing`` target keeps nothing there) is removed rather than announced."""
     monkeypatch.setenv("E2E_TEST_GITLAB_TOKEN", "glpat-keep-env-test")
     monkeypatch.setenv("E2E_TEST_VAULT_TOKEN", "vault-keep-env-test")
     monkeypatch.setattr(tempfile, "tempdir", str(pytester.path))  # the kept folder stays in the test's
@@ -379,7 +413,10 @@ def test_keep_env_shows_where_the_world_s_files_are_kept(
         "clusters: [{name: runtime, kubeconfig: kubeconfig.yaml, apiServer: 'http://127.0.0.1:9',"
         " ip: 127.0.0.1}]\n"
     )
-    pytester.makeconftest('pytest_plugins = ["fixtures.target"]')
+    if leaves_files:
+        pytester.makeconftest(KEEPING_TARGET_CONFTEST)
+    else:
+        pytester.makeconftest('pytest_plugins = ["fixtures.target"]')
     pytester.makepyfile(
         test_world="""
         import pytest
@@ -395,6 +432,12 @@ def test_keep_env_shows_where_the_world_s_files_are_kept(
     )
 
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(
-        [f"nautes-e2e: the world's files are kept in {pytester.path}/nautes-e2e-world-*"]
-    )
+    kept = sorted(pytester.path.glob("nautes-e2e-world-*"))
+    if leaves_files:
+        result.stdout.fnmatch_lines(
+            [f"nautes-e2e: the world's files are kept in {pytester.path}/nautes-e2e-world-*"]
+        )
+        assert [path.joinpath("data.txt").read_text() for path in kept] == ["repositories, logs"]
+    else:
+        assert "the world's files are kept" not in result.stdout.str()
+        assert kept == []
