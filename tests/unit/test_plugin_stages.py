@@ -364,6 +364,8 @@ def test_pytest_own_failure_output_masks_a_revealed_secret(pytester: pytest.Pyte
 
 
 KEEPING_TARGET_CONFTEST = """
+import pytest
+
 import nautes_e2e.targets
 
 pytest_plugins = ["fixtures.target"]
@@ -390,7 +392,12 @@ def fake_open_target(name, *, target_file, work_dir, environ):
     return FilesTarget(work_dir, real.start())
 
 
-nautes_e2e.targets.open_target = fake_open_target
+@pytest.fixture(scope="session", autouse=True)
+def files_target():
+    # Undone after the inner session: pytester runs it in this process, next to other tests.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nautes_e2e.targets, "open_target", fake_open_target)
+        yield
 """
 
 
