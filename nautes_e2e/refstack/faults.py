@@ -123,6 +123,10 @@ FAULTS: Mapping[str, Fault] = {
             "tag-not-rewritten",
             "the git-cli task succeeds without running its script: the deploy repo is never updated",
         ),
+        Fault(
+            "runtime-not-cleaned-up",
+            "the runtime operator forgets a removed pipeline runtime's namespace: it outlives the runtime",
+        ),
     )
 }
 

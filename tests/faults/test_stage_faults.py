@@ -60,6 +60,8 @@ CASES = [
     FaultCase("task-fails=image-build", "pipelinerun_succeeded", "image-build"),
     FaultCase("wrong-image-tag", "image_published", "0.0.1-latest"),
     FaultCase("tag-not-rewritten", "image_tag_rewritten", "automatic update by pipeline bot"),
+    # Every stage passes; the teardown's check that nothing outlives the run is what catches it.
+    FaultCase("runtime-not-cleaned-up", TEARDOWN, "left behind: namespace pr-demo-quickstart", "failed"),
 ]
 
 

@@ -7,7 +7,8 @@ product namespace, runtime namespace and account, the account's Vault role, the 
 A runtime that fails re-validation keeps whatever it had (the real operator only sets a False
 condition); a runtime whose environment moved to another cluster, or whose file is gone, is removed.
 What was deployed is remembered per runtime, as the operator keeps it in ``status.deployStatus``.
-Under fault ``namespace-never-created`` the operator is stuck and reconciles nothing.
+Under fault ``namespace-never-created`` the operator is stuck and reconciles nothing; under
+``runtime-not-cleaned-up`` it leaves a removed runtime's namespace in place.
 """
 
 from __future__ import annotations
@@ -272,7 +273,8 @@ class RuntimeOperator:
         else:
             tenancy.delete_account(plan.product_id, plan.account)
         await self._sync_account_role(plan.cluster, plan.product_id, plan.account)
-        tenancy.delete_space(plan.product_id, plan.namespace)
+        if not self._faults.active("runtime-not-cleaned-up"):  # fault: the namespace is left behind
+            tenancy.delete_space(plan.product_id, plan.namespace)
         if not any(
             (p.cluster, p.product_id) == (plan.cluster, plan.product_id) for p in self._deployed.values()
         ):
