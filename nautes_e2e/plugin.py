@@ -233,6 +233,27 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"nautes-e2e: target {target}, reports in {options.run_dir}"]
 
 
+# The directory of the stage suites (design §2): each module there is one chain of stages.
+SUITES_DIR = "suites"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``-n``, keep each stage suite's module on one worker, in order. ``xdist_group`` should do this,
+    but pytest-xdist 3.8 cannot tag items on pytest 9.2 (pytest-dev/pytest-xdist#1386), and a split chain
+    runs stages without the facts of the ones before them. Only runs that select ``suites/`` are
+    scheduled by module; the harness's own tests keep xdist's finer default."""
+    if str(config.getoption("dist", "no")) not in ("load", "loadgroup", "worksteal"):
+        return None
+    selected = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    suites = config.rootpath / SUITES_DIR
+    if not any(path == suites or suites in path.parents for path in selected):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    return LoadScopeScheduling(config, log)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: _XdistWorkerNode) -> None:
     """pytest-xdist: every worker writes evidence into the controller's run folder."""

@@ -279,25 +279,39 @@ def test_under_xdist_the_controller_reports_what_the_workers_recorded(pytester: 
     assert sorted(path.name for path in (pytester.path / "reports").iterdir()) == ["run"]
 
 
+WORKER_RECORDING_CHAIN = "import os\nimport pytest\n" + "".join(
+    f"""
+@pytest.mark.stage("s{index}", needs=({f'"s{index - 1}",' if index else ""}))
+def test_s{index}(stage):
+    stage.fact("s{index}", os.environ["PYTEST_XDIST_WORKER"])
+"""
+    for index in range(8)
+)
+
+
 @pytest.mark.xfail(
     reason="pytest-xdist 3.8 cannot group on pytest 9.2 (its nodeid rewrite no longer takes effect; "
     "pytest-dev/pytest-xdist#1386). When this passes, the xdist_group the plugin adds works again.",
     strict=True,
 )
 def test_under_xdist_loadgroup_keeps_the_stage_chain_on_one_worker(pytester: pytest.Pytester) -> None:
-    stages = "".join(
-        f"""
-@pytest.mark.stage("s{index}", needs=({f'"s{index - 1}",' if index else ""}))
-def test_s{index}(stage):
-    stage.fact("s{index}", os.environ["PYTEST_XDIST_WORKER"])
-"""
-        for index in range(8)
-    )
-    pytester.makepyfile(test_chain="import os\nimport pytest\n" + stages)
+    pytester.makepyfile(test_chain=WORKER_RECORDING_CHAIN)
 
     result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "--run-id", "run")
 
     # Split over two workers, a stage finds its need not run on its worker and is blocked.
+    result.assert_outcomes(passed=8)
+    assert len(set(report_json(pytester)["facts"].values())) == 1
+
+
+@pytest.mark.parametrize("dist", ["load", "loadgroup", "worksteal"])
+def test_under_xdist_a_suite_s_stage_chain_stays_on_one_worker(pytester: pytest.Pytester, dist: str) -> None:
+    """Selecting ``suites/`` with ``-n`` schedules by module, whatever ``--dist`` asks for chains."""
+    pytester.mkpydir("suites")
+    pytester.path.joinpath("suites", "test_chain.py").write_text(WORKER_RECORDING_CHAIN)
+
+    result = pytester.runpytest_subprocess("suites", "-n", "2", "--dist", dist, "--run-id", "run")
+
     result.assert_outcomes(passed=8)
     assert len(set(report_json(pytester)["facts"].values())) == 1
 
