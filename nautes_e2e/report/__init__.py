@@ -1,9 +1,10 @@
-"""A run's reports: ``report.json`` (schema version 1), ``junit.xml``, ``summary.md`` and the terminal table,
-all rendered from one :class:`Report` and all scrubbed of secrets."""
+"""A run's reports: ``report.json`` (schema version 1), ``junit.xml``, ``summary.md``, ``report.html`` and the
+terminal table, all rendered from one :class:`Report` and all scrubbed of secrets."""
 
 from __future__ import annotations
 
 from nautes_e2e.report.environment import collect_environment
+from nautes_e2e.report.html import render_html
 from nautes_e2e.report.model import (
     SCHEMA_VERSION,
     Report,
@@ -24,6 +25,7 @@ __all__ = [
     "ScenarioSummary",
     "TargetSummary",
     "collect_environment",
+    "render_html",
     "run_result",
     "terminal_table",
     "write_reports",
