@@ -101,6 +101,12 @@ def test_openbao_keeps_its_root_token_out_of_argv_the_log_and_the_home_directory
     async def run() -> list[str]:
         await vault.start()
         try:
+            # The dev banner may come after /v1/sys/health answers: wait for it, so that its masking is
+            # what this test sees (not a race with stop()).
+            deadline = asyncio.get_running_loop().time() + 10
+            while "Root Token:" not in vault.log_path.read_text():
+                assert asyncio.get_running_loop().time() < deadline, "OpenBao printed no dev banner"
+                await asyncio.sleep(0.05)
             return list(child_processes(os.getpid()).values())
         finally:
             await vault.stop()
