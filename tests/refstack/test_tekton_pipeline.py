@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
-import datetime as dt
 import json
 import threading
 import time
@@ -22,14 +21,13 @@ import aiohttp
 import gitlab
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from kubernetes import client as kube_client
 
 from nautes_e2e.refstack.gitlab import GitLab
 from nautes_e2e.refstack.kube import KubeApiServer, ObjectStore
+from nautes_e2e.refstack.kube.tls import self_signed_ca_pem
 from nautes_e2e.refstack.registry import Registry
 from nautes_e2e.refstack.tekton import TektonController, install_tekton
 from nautes_e2e.refstack.tekton.vault_agent import INJECTOR_AUTH_PATH_ENV, INJECTOR_NAME
@@ -145,17 +143,6 @@ async def vault_call(vault: OpenBao, method: str, path: str, body: dict[str, Any
         http.request(method, f"{vault.url}/v1/{path}", json=body) as response,
     ):
         assert response.status in (200, 204), await response.text()
-
-
-def self_signed_ca_pem() -> str:
-    """OpenBao wants a CA with ``disable_local_ca_jwt`` even though the kube URL is plain HTTP."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test cluster CA")])
-    now = dt.datetime.now(dt.UTC)
-    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-    builder = builder.serial_number(x509.random_serial_number()).not_valid_before(now)
-    certificate = builder.not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256())
-    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 async def configure_vault(vault: OpenBao, store: ObjectStore, kube_url: str, deploy_key: DeployKey) -> None:

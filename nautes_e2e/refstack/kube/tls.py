@@ -55,6 +55,16 @@ def _certificate(
     return builder.sign(signing_key, hashes.SHA256())
 
 
+def self_signed_ca_pem(subject: str = "refstack-kube-ca") -> str:
+    """A throw-away CA certificate (PEM), for what must name a CA but never verifies against it: OpenBao's
+    ``kubernetes_ca_cert`` for a plain-HTTP API server wants one with ``disable_local_ca_jwt``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate(
+        subject, key.public_key(), None, key, [(x509.BasicConstraints(ca=True, path_length=None), True)]
+    )
+    return ca.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
 @dataclass(frozen=True)
 class ServingCertificate:
     """A CA certificate (what kubeconfigs and OpenBao trust) and the server certificate it signed."""

@@ -10,16 +10,11 @@ that disappears has its auth mount disabled, and the components go once no such 
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from nautes_e2e.refstack.kube import ObjectStore
+from nautes_e2e.refstack.kube.tls import self_signed_ca_pem
 from nautes_e2e.refstack.runtime.event_objects import CA_CONFIGMAP, SENSOR_SERVICE_ACCOUNT
 from nautes_e2e.refstack.runtime.kube_apply import delete_if_present, get_or_none
 from nautes_e2e.refstack.runtime.resources import Cluster
@@ -38,26 +33,6 @@ log = logging.getLogger(__name__)
 TOKEN_REVIEWER_NAMESPACE = "vault"
 TOKEN_REVIEWER_ACCOUNT = "vault-auth"
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
-CA_VALIDITY = dt.timedelta(days=365)
-
-
-def self_signed_ca_pem() -> str:
-    """A throw-away CA for a plain-HTTP API server (Vault wants one with ``disable_local_ca_jwt``)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nautes-e2e runtime cluster CA")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + CA_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 def _vault_agent_injector(cluster: Cluster, vault_url: str) -> dict[str, Any]:
@@ -112,7 +87,7 @@ class ClusterOperator:
         self._vault = vault
         self._kube_url = kube_url
         self._api_server = api_server
-        self._ca_pem = kube_ca_pem or self_signed_ca_pem()
+        self._ca_pem = kube_ca_pem or self_signed_ca_pem("nautes-e2e runtime cluster CA")
         self._clusters: set[str] = set()
         self._created: list[tuple[str, str, str | None, str]] = []
 
