@@ -16,12 +16,6 @@ from suites.quickstart.names import QuickstartNames
 
 
 @pytest.fixture(scope="session")
-def runtime_cluster(world: World) -> ClusterEndpoint:
-    """The runtime cluster the pipeline runs on: the first cluster of the target."""
-    return next(iter(world.clusters.values()))
-
-
-@pytest.fixture(scope="session")
 def values(e2e_run: RunState, world: World, runtime_cluster: ClusterEndpoint) -> dict[str, str]:
     """Template values the target decides, known before anything is applied (the scenario's defaults
     derive the rest from ``suffix``); stages add the repository ids and URLs they learn."""
