@@ -10,8 +10,6 @@ bootstrap too, instead of hiding behind it.
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import tempfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import aiohttp
 import yaml
 
 from nautes_e2e.refstack.gitlab import GitLab
+from nautes_e2e.refstack.nautes.workcopy import git_environment
 
 USERNAME = "quickstart-user"
 TOKEN_SCOPES = ["api", "read_api", "read_repository", "write_repository"]
@@ -70,7 +69,7 @@ class TenantBootstrap:
             target = Path(work) / PROVIDER_FILE
             target.parent.mkdir(parents=True)
             target.write_text(self._provider())
-            env = _git_env(token)
+            env = git_environment("oauth2", token, scratch)
             for args in (
                 ("init", "-q", "-b", "main"),
                 ("add", "-A"),
@@ -87,18 +86,6 @@ class TenantBootstrap:
                 ("push", "-q", remote, "main"),
             ):
                 await _git(work, env, *args)
-
-
-def _git_env(token: str) -> dict[str, str]:
-    """Credentials go through git's environment-only config, never argv or the remote URL."""
-    basic = base64.b64encode(f"oauth2:{token}".encode()).decode()
-    return {
-        **os.environ,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "http.extraHeader",
-        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-    }
 
 
 async def _git(cwd: str, env: dict[str, str], *args: str) -> None:

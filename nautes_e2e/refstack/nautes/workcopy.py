@@ -54,7 +54,7 @@ class WorkingCopy:
                 "err: failed to get authorization, the token is not found"
             )
         scratch = Path(tempfile.mkdtemp(prefix="product"))
-        env = _git_environment(auth_user, token, scratch)
+        env = git_environment(auth_user, token, scratch)
         copy = cls(scratch, scratch, env, token)
         try:
             await copy.git("clone", "--verbose", url, cwd=scratch)
@@ -164,7 +164,9 @@ class WorkingCopy:
             await self._merge_and_push(attempt + 1)
 
 
-def _git_environment(username: str, token: str, home: Path) -> dict[str, str]:
+def git_environment(username: str, token: str, home: Path) -> dict[str, str]:
+    """A clean environment for git over HTTP as ``username``: the credentials go through git's
+    environment-only config, never argv, the remote URL or a config file; no user or system config."""
     basic = base64.b64encode(f"{username}:{token}".encode()).decode()
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
