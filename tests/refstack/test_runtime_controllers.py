@@ -406,8 +406,8 @@ def test_a_runtime_saved_through_the_nautes_api_server_is_deployed(
     wait_for(lambda: source.hooks.list())
 
     assert source.hooks.list()[0].url == f"{stack.runtime.webhook_url}/{uid}/repo-{source.id}"
-    ssh_key = stack.get("v1", "Secret", "pr-api", "pipeline-readonly-ssh-key")
-    assert ssh_key is not None
+    # The operator registers the hook before it syncs the key Secret (NAUTES deploy order): wait for it too.
+    ssh_key = wait_for(lambda: stack.get("v1", "Secret", "pr-api", "pipeline-readonly-ssh-key"))
     assert "PRIVATE KEY" in base64.b64decode(ssh_key["data"]["id_rsa"]).decode()
 
 
