@@ -153,6 +153,22 @@ def test_initialise_product(
         progress=stage.progress,
     )
     stage.fact("runtime_namespace", namespace)
+    source_project = f"{names.product}/{names.source_repo}"
+    wait_for(
+        f"the push webhook Argo Events registers on {names.source_repo}",
+        lambda: _push_webhook_registered(gitlab, source_project),
+        timeout_s=stage_timeout,
+        interval_s=0.1,
+        progress=stage.progress,
+    )
+
+
+def _push_webhook_registered(gitlab: GitLabClient, project: str) -> Observation:
+    """The runtime is ready for the push once its event source has hooked the source repository."""
+    hooks = [hook for hook in gitlab.project_hooks(project) if hook.get("push_events")]
+    if not hooks:
+        return Observation(done=False, state="no push webhook yet")
+    return Observation(done=True, state=f"push webhook {hooks[0].get('url')}")
 
 
 def _cluster_left(nautes: NautesClient, cluster: str) -> str | None:

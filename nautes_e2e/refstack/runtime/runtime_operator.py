@@ -2,8 +2,10 @@
 
 For each product it compares the runtimes in ``default.project`` with what it deployed before, and
 deploys or removes the difference, in the order of NAUTES ``PipelineRuntimeDeployer.deploy``/``delete``:
-product namespace, runtime namespace and account, the account's Vault role, the Argo Events objects
-(with their token Secrets), the ``pipeline-readonly-ssh-key`` Secret, then one Sensor per trigger.
+product namespace, runtime namespace and account, the account's Vault role, the ``pipeline-readonly-ssh-key``
+Secret, one Sensor per trigger, and last the Argo Events objects (with their token Secrets). NAUTES creates
+the EventSource earlier, but its pod registers the GitLab hook only once it runs, seconds later; creating
+it last gives the same observable order: once the hook exists, a push finds everything it needs.
 A runtime that fails re-validation keeps whatever it had (the real operator only sets a False
 condition); a runtime whose environment moved to another cluster, or whose file is gone, is removed.
 What was deployed is remembered per runtime, as the operator keeps it in ``status.deployStatus``.
@@ -147,7 +149,6 @@ class RuntimeOperator:
         tenancy.add_space_user(plan.product_id, plan.namespace, plan.account)
         await self._sync_account_role(plan.cluster, plan.product_id, plan.account)
         await self._sync_event_listener_account(plan.cluster, plan.event_namespace)
-        await self._deploy_event_source(plan)
         ssh_key = SyncedSecret(
             plan.namespace,
             SECRET_PIPELINE_READONLY_SSH_KEY,
@@ -158,6 +159,9 @@ class RuntimeOperator:
         )
         await self._sync_secret(plan.cluster, ssh_key)
         self._deploy_sensors(plan)
+        # Last: the EventSource registers the GitLab hook, and a push it delivers must find the Sensors and
+        # the init run's key in place (in a cluster the event-source pod takes seconds to start anyway).
+        await self._deploy_event_source(plan)
         if changed:
             log.info("runtime %s/%s deployed in namespace %s", key.group, key.runtime, plan.namespace)
 
