@@ -67,8 +67,8 @@ class Verdict:
         return not self.problems
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Judge the reports the parsed command line names (see :func:`add_arguments`); the exit status."""
     paths, errors = _report_paths([Path(argument) for argument in args.reports])
     reports: list[GatedReport] = []
     for path in paths:
@@ -92,11 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_PASSED
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="nautes-e2e gate",
-        description="Pass only if every report's required stages passed on a real (non-simulated) target.",
-    )
+#: The one-line description of the ``gate`` sub-command.
+DESCRIPTION = "Pass only if every report's required stages passed on a real (non-simulated) target."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``gate`` sub-command's arguments, added to the parser :mod:`nautes_e2e.cli` gives it."""
     parser.add_argument(
         "reports", nargs="+", metavar="REPORT", help="a report.json, or a folder searched for report.json"
     )
@@ -111,7 +112,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept runs on a simulated target (the embedded reference stack)",
     )
-    return parser
 
 
 def _report_paths(arguments: Sequence[Path]) -> tuple[list[Path], list[str]]:

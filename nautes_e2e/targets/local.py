@@ -1,6 +1,7 @@
 """The ``local`` target: the embedded reference stack, started as a separate process for the run.
 
-The harness never imports the stack (import-linter enforces it). It runs ``python -m nautes_e2e.refstack up
+The stack is its own distribution (``nautes-refstack``) that the harness never imports (import-linter enforces
+it). The target runs ``python -m nautes_refstack up
 --dir <dir>`` in its own process group, waits for ``<dir>/ready`` and then reads ``<dir>/target.yaml`` exactly
 as the ``existing`` target would, with ``<dir>/credentials.env`` merged over the environment. Stopping sends
 SIGTERM to the whole process group, then SIGKILL if it does not go away in time.
@@ -9,6 +10,7 @@ SIGTERM to the whole process group, then SIGKILL if it does not go away in time.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -21,8 +23,20 @@ from nautes_e2e.secrets import Secret, redact
 from nautes_e2e.targets.target_file import TargetError, load_target_file
 from nautes_e2e.targets.world import World
 
-REFSTACK_MODULE = "nautes_e2e.refstack"
+#: The reference stack's importable name, run as ``python -m``: with the target file it writes, the one
+#: interface between the two distributions.
+REFSTACK_MODULE = "nautes_refstack"
+#: How to get the stack where it is missing: the harness alone is enough for ``--target existing``.
+REFSTACK_INSTALL_HINT = (
+    "the embedded reference stack (distribution nautes-refstack) is not installed in this Python; from a "
+    "clone of nautes-e2e: pip install -e ./refstack (or run --target existing against a world of your own)"
+)
 LOG_TAIL_LINES = 20
+
+
+def refstack_available() -> bool:
+    """Whether ``python -m nautes_refstack`` can run in this interpreter (looked up, never imported)."""
+    return importlib.util.find_spec(REFSTACK_MODULE) is not None
 
 
 def read_credentials(path: Path) -> dict[str, str]:
@@ -118,9 +132,12 @@ class LocalTarget:
                         f"({' '.join(self.command)}); last lines of {self.log_path}:\n{self._log_tail()}"
                     ) from None
                 continue
+            tail = self._log_tail()
+            if f"No module named {self.module}" in tail:  # what ``python -m`` says of a missing module
+                raise TargetError(REFSTACK_INSTALL_HINT)
             raise TargetError(
                 f"the reference stack exited with status {code} before it was ready "
-                f"({' '.join(self.command)}); last lines of {self.log_path}:\n{self._log_tail()}"
+                f"({' '.join(self.command)}); last lines of {self.log_path}:\n{tail}"
             )
 
     def _log_tail(self) -> str:

@@ -219,7 +219,7 @@ def test_main_job_leaves_nothing_listening(tmp_path: Path) -> None:
     for name, url in report["target"]["endpoints"].items():
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", int(urlsplit(url).port or 0))) != 0, f"{name} still listens"
-    leftovers = subprocess.run(["pgrep", "-f", "nautes_e2e.refstack up"], capture_output=True, text=True)
+    leftovers = subprocess.run(["pgrep", "-f", "nautes_refstack up"], capture_output=True, text=True)
     own = [
         pid for pid in leftovers.stdout.split() if str(tmp_path) in Path(f"/proc/{pid}/cmdline").read_text()
     ]

@@ -21,14 +21,15 @@ from typing import Any
 
 import pytest
 
-from nautes_e2e.refstack.faults import FAULTS_ENV
-
 pytestmark = pytest.mark.faults
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = "run"
 STAGE_TIMEOUT_S = "8"  # generous: under `-n auto` load a healthy stage must never time out
 RUN_TIMEOUT_S = 300.0
+# How the reference stack learns its faults: an environment variable, the one interface the two packages share
+# besides the command line (nautes_refstack.faults.FAULTS_ENV; the harness never imports the stack).
+FAULTS_ENV = "NAUTES_E2E_REFSTACK_FAULTS"
 TEARDOWN = "teardown"
 # Every process the run starts inherits this variable (the stack's children that get a fresh
 # environment are found by the run's directory in their command line, environment or working directory).

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from nautes_refstack.http import RunningSite, serve
 
 from nautes_e2e.clients import GitError, GitWorkingCopy, git_invocation
-from nautes_e2e.refstack.http import RunningSite, serve
 from nautes_e2e.secrets import Secret
 
 TOKEN = Secret("glpat-git-client-test-token")

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from nautes_refstack.http import RunningSite, serve
 
 from nautes_e2e.clients import (
     Document,
@@ -26,7 +27,6 @@ from nautes_e2e.clients import (
     document_request,
     parse_documents,
 )
-from nautes_e2e.refstack.http import RunningSite, serve
 from nautes_e2e.secrets import Secret
 
 TOKEN = Secret("glpat-nautes-client-test-token")

@@ -20,6 +20,8 @@ import hvac
 import pytest
 import yaml
 from aiohttp import web
+from nautes_refstack.http import RunningSite, serve
+from nautes_refstack.vault import OpenBao
 
 from nautes_e2e.clients import (
     GitLabClient,
@@ -33,8 +35,6 @@ from nautes_e2e.clients import (
     VaultClient,
     VaultClientError,
 )
-from nautes_e2e.refstack.http import RunningSite, serve
-from nautes_e2e.refstack.vault import OpenBao
 from nautes_e2e.secrets import Secret
 
 T = TypeVar("T")

@@ -1,0 +1,91 @@
+"""``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...]``: run the reference stack until
+SIGINT/SIGTERM. Faults come from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``; a bad one stops the start
+before anything listens (exit status 2)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from nautes_refstack.faults import FAULTS, FAULTS_ENV, FaultError, Faults, faults_from
+from nautes_refstack.stack import ReferenceStack
+
+USAGE_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nautes-e2e refstack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser(
+        "up",
+        help="start the embedded reference stack and keep it running until interrupted",
+        description="Writes DIR/target.yaml, DIR/credentials.env (0600) and the kubeconfigs, then DIR/ready.",
+    )
+    up.add_argument("--dir", type=Path, required=True, help="directory for the target files, data and logs")
+    up.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[=ARG]",
+        help=f"inject a fault (repeatable; also {FAULTS_ENV}=NAME[=ARG],...): "
+        + "; ".join(fault.usage for fault in FAULTS.values()),
+    )
+    return parser
+
+
+async def run_until_signalled(directory: Path, faults: Faults) -> None:
+    """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    stack = ReferenceStack(directory, faults)
+    started = time.monotonic()
+    try:
+        await stack.start()
+        print(
+            f"reference stack ready in {time.monotonic() - started:.2f}s: "
+            f"{directory / 'target.yaml'} (secrets in {directory / 'credentials.env'}); Ctrl-C stops it",
+            flush=True,
+        )
+        await stopping.wait()
+    finally:
+        await stack.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        faults = faults_from(args.fault, os.environ)
+    except FaultError as error:
+        print(f"reference stack not started: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    directory: Path = args.dir.resolve()
+    try:
+        (directory / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"reference stack not started: cannot use {directory}: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR
+    logging.basicConfig(
+        filename=directory / "logs" / "refstack.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        asyncio.run(run_until_signalled(directory, faults))
+    except Exception as exc:
+        logging.getLogger(__name__).exception("reference stack failed")
+        print(f"reference stack failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""A bare git repository on disk, read and written with the real ``git`` (plumbing commands only).
+
+Everything here is synchronous and short-lived: REST handlers run it in a worker thread
+(``asyncio.to_thread``), the in-process seam (``GitLab.read_file``) calls it directly. Commits made for the
+repository files API are built on a temporary index, so the repository never needs a work tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nautes_refstack.gitlab.model import ZERO_SHA
+
+_FIELD = "\x1f"
+_RECORD = "\x1e"
+_LOG_FORMAT = _RECORD + _FIELD.join(("%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B")) + _FIELD
+_HOOK_NAMES = ("pre-receive", "post-receive")
+
+
+class GitCommandError(RuntimeError):
+    """A git command failed; the message carries git's own stderr (which never contains credentials)."""
+
+
+def clean_git_environment() -> dict[str, str]:
+    """An environment in which git ignores the user's and the system's configuration."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",
+    }
+
+
+def gitlab_date(git_iso_date: str) -> str:
+    """Git's strict ISO date as GitLab prints commit dates: ``2023-03-22T10:20:30.000+01:00``."""
+    return dt.datetime.fromisoformat(git_iso_date).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    id: str
+    parent_ids: list[str]
+    author_name: str
+    author_email: str
+    authored_date: str
+    committer_name: str
+    committer_email: str
+    committed_date: str
+    message: str
+
+    @property
+    def title(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+
+@dataclass(frozen=True)
+class CommitWithChanges:
+    """A commit as a push event lists it: with the paths it added, modified and removed."""
+
+    commit: CommitInfo
+    added: list[str]
+    modified: list[str]
+    removed: list[str]
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    id: str
+    name: str
+    type: str
+    path: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class Blob:
+    id: str
+    data: bytes
+    executable: bool = False
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file written (``content`` set) or removed (``content`` None) by a files-API commit."""
+
+    path: str
+    content: bytes | None
+    executable: bool = False
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    email: str
+
+
+class BareRepository:
+    """One ``<path_with_namespace>.git`` directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path, default_branch: str, hook_source: str) -> BareRepository:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["git", "init", "--quiet", "--bare", f"--initial-branch={default_branch}", str(path)],
+            env=clean_git_environment(),
+            check=True,
+            capture_output=True,
+        )
+        repository = cls(path)
+        repository.git("config", "uploadpack.allowFilter", "true")
+        repository.install_hooks(hook_source)
+        return repository
+
+    def install_hooks(self, hook_source: str) -> None:
+        """Write GitLab's server-side hooks (one script that dispatches on the name it was run as)."""
+        hooks_dir = self.path / "hooks"
+        hooks_dir.mkdir(exist_ok=True)
+        for name in _HOOK_NAMES:
+            hook = hooks_dir / name
+            hook.write_text(hook_source)
+            hook.chmod(0o755)
+
+    def git(
+        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True
+    ) -> bytes:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            input=stdin,
+            env={**clean_git_environment(), **(env or {})},
+            capture_output=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            stderr = result.stderr.decode(errors="replace").strip()
+            raise GitCommandError(f"git {args[0]} failed in {self.path.name}: {stderr}")
+        return result.stdout
+
+    def _text(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        return self.git(*args, env=env).decode(errors="replace")
+
+    # --- refs -------------------------------------------------------------------------------------
+
+    def branches(self) -> dict[str, str]:
+        """Branch name -> commit id."""
+        out = self._text("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
+        return {
+            ref.removeprefix("refs/heads/"): sha
+            for sha, ref in (line.split(" ", 1) for line in out.splitlines() if line)
+        }
+
+    def is_empty(self) -> bool:
+        """No branch yet. Read from the ref store directly: project listings ask this for every project."""
+        loose = self.path / "refs" / "heads"
+        if loose.is_dir() and any(p.is_file() and p.suffix != ".lock" for p in loose.rglob("*")):
+            return False
+        packed = self.path / "packed-refs"
+        return not (packed.is_file() and " refs/heads/" in packed.read_text(errors="replace"))
+
+    def resolve_commit(self, ref: str) -> str | None:
+        """The commit a branch name, tag name, full ref or (abbreviated) id names; ``None`` if none."""
+        if not ref or ref.startswith("-"):
+            return None
+        out = self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
+        return out.decode().strip() or None
+
+    def update_ref(self, ref: str, new: str, old: str) -> None:
+        """Move ``ref`` from ``old`` to ``new`` atomically (fails if someone moved it meanwhile)."""
+        if new == ZERO_SHA:
+            self.git("update-ref", "-d", ref, old)
+        else:
+            self.git("update-ref", ref, new, old)
+
+    def set_head(self, branch: str) -> None:
+        self.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+
+    def is_ancestor(self, ancestor: str, descendant: str, object_env: Mapping[str, str]) -> bool:
+        """Whether ``descendant`` contains ``ancestor``; ``object_env`` shows a push's quarantined objects."""
+        result = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", ancestor, descendant],
+            cwd=self.path,
+            env={**clean_git_environment(), **object_env},
+            capture_output=True,
+            check=False,
+        )
+        return result.returncode == 0
+
+    # --- commits ----------------------------------------------------------------------------------
+
+    def log(self, ref: str, path: str = "") -> list[CommitInfo]:
+        """Commits reachable from ``ref`` (newest first), only those touching ``path`` if given."""
+        args = ["log", f"--format={_LOG_FORMAT}", ref, "--"]
+        return [commit for commit, _ in _parse_log(self._text(*args, *([path] if path else [])))]
+
+    def commits(self, ids: Sequence[str]) -> list[CommitInfo]:
+        if not ids:
+            return []
+        out = self._text("log", "--no-walk=unsorted", f"--format={_LOG_FORMAT}", *ids, "--")
+        return [commit for commit, _ in _parse_log(out)]
+
+    def diff_stats(self, commit_id: str) -> tuple[int, int]:
+        """Lines added and deleted by a commit (against its first parent)."""
+        out = self._text("diff-tree", "--root", "--no-commit-id", "-r", "--numstat", commit_id)
+        additions = deletions = 0
+        for line in out.splitlines():
+            added, deleted, _ = line.split("\t", 2)
+            additions += int(added) if added.isdigit() else 0
+            deletions += int(deleted) if deleted.isdigit() else 0
+        return additions, deletions
+
+    def pushed_commits(
+        self, before: str, after: str, excluded_tips: Sequence[str], limit: int = 20
+    ) -> tuple[list[CommitWithChanges], int]:
+        """The commits a ref update brought in (oldest first, the last ``limit``) and how many there are.
+
+        For a new branch, the commits not already on any of ``excluded_tips`` (the other branches).
+        """
+        if before == ZERO_SHA:
+            revisions = [after, *(f"^{tip}" for tip in excluded_tips)]
+        else:
+            revisions = [f"{before}..{after}"]
+        total = int(self._text("rev-list", "--count", *revisions, "--").strip() or 0)
+        out = self._text(
+            "-c",
+            "core.quotePath=false",
+            "log",
+            "--reverse",
+            f"--max-count={limit}",
+            "--name-status",
+            "--no-renames",
+            f"--format={_LOG_FORMAT}",
+            *revisions,
+            "--",
+        )
+        return [_with_changes(commit, status) for commit, status in _parse_log(out)], total
+
+    # --- trees and blobs --------------------------------------------------------------------------
+
+    def read_blob(self, commit_id: str, path: str) -> Blob | None:
+        """The file at ``path`` in a commit; ``None`` if there is none (or it is a directory)."""
+        listing = self.git("ls-tree", "-z", commit_id, "--", path.strip("/"), check=False).decode(
+            errors="replace"
+        )
+        meta, _, _ = listing.partition("\t")
+        if meta.count(" ") != 2:
+            return None
+        mode, kind, blob_id = meta.split(" ")
+        if kind != "blob":
+            return None
+        return Blob(id=blob_id, data=self.git("cat-file", "blob", blob_id), executable=mode == "100755")
+
+    def last_commit_touching(self, commit_id: str, path: str) -> str:
+        return self._text("log", "-1", "--format=%H", commit_id, "--", path).strip()
+
+    def list_tree(self, commit_id: str, path: str, recursive: bool) -> list[TreeEntry] | None:
+        """Entries under directory ``path`` (``""`` = root); ``None`` if ``path`` is not a directory."""
+        directory = path.strip("/")
+        treeish = f"{commit_id}:{directory}" if directory else commit_id
+        kind = self.git("cat-file", "-t", treeish, check=False).decode().strip()
+        if kind not in ("tree", "commit"):
+            return None
+        args = ["ls-tree", "-z", *(["-r", "-t"] if recursive else []), treeish]
+        entries = []
+        for record in self.git(*args).decode(errors="replace").split("\0"):
+            if not record:
+                continue
+            meta, entry_path = record.split("\t", 1)
+            mode, kind, object_id = meta.split(" ")
+            full_path = f"{directory}/{entry_path}" if directory else entry_path
+            entries.append(
+                TreeEntry(
+                    id=object_id, name=full_path.rsplit("/", 1)[-1], type=kind, path=full_path, mode=mode
+                )
+            )
+        return entries
+
+    def list_files(self, commit_id: str) -> list[str]:
+        out = self.git("ls-tree", "-r", "-z", "--name-only", commit_id)
+        return [name for name in out.decode(errors="replace").split("\0") if name]
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def write_commit(
+        self,
+        parent: str | None,
+        changes: Sequence[FileChange],
+        message: str,
+        author: Signature,
+        committer: Signature,
+    ) -> str:
+        """Create (but do not reference) a commit applying ``changes`` on top of ``parent``."""
+        with tempfile.TemporaryDirectory(prefix="gitlab-index-") as scratch:
+            index_env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            if parent:
+                self.git("read-tree", parent, env=index_env)
+            entries = []
+            for change in changes:
+                if change.content is None:
+                    entries.append(f"0 {ZERO_SHA}\t{change.path}")
+                    continue
+                blob_id = self.git("hash-object", "-w", "--stdin", stdin=change.content).decode().strip()
+                mode = "100755" if change.executable else "100644"
+                entries.append(f"{mode} {blob_id}\t{change.path}")
+            self.git(
+                "update-index", "-z", "--index-info", stdin="\0".join(entries).encode() + b"\0", env=index_env
+            )
+            tree = self._text("write-tree", env=index_env).strip()
+        signature_env = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": committer.name,
+            "GIT_COMMITTER_EMAIL": committer.email,
+        }
+        parent_args = ["-p", parent] if parent else []
+        out = self.git("commit-tree", tree, *parent_args, stdin=message.encode(), env=signature_env)
+        return out.decode().strip()
+
+
+def _parse_log(out: str) -> list[tuple[CommitInfo, str]]:
+    """Split ``git log --format=_LOG_FORMAT`` output into commits and whatever git printed after each."""
+    parsed = []
+    for record in out.split(_RECORD)[1:]:
+        fields = record.split(_FIELD)
+        sha, parents, a_name, a_email, a_date, c_name, c_email, c_date, body = fields[:9]
+        commit = CommitInfo(
+            id=sha,
+            parent_ids=parents.split(),
+            author_name=a_name,
+            author_email=a_email,
+            authored_date=gitlab_date(a_date),
+            committer_name=c_name,
+            committer_email=c_email,
+            committed_date=gitlab_date(c_date),
+            message=body,
+        )
+        parsed.append((commit, _FIELD.join(fields[9:])))
+    return parsed
+
+
+def _with_changes(commit: CommitInfo, name_status: str) -> CommitWithChanges:
+    added: list[str] = []
+    modified: list[str] = []
+    removed: list[str] = []
+    buckets = {"A": added, "M": modified, "T": modified, "D": removed}
+    for line in name_status.splitlines():
+        status, _, path = line.partition("\t")
+        if path and status[:1] in buckets:
+            buckets[status[:1]].append(path)
+    return CommitWithChanges(commit=commit, added=added, modified=modified, removed=removed)

@@ -1,0 +1,424 @@
+"""The Kubernetes REST API over HTTP: URL parsing, verbs, list/watch wire formats, on top of the store.
+
+Everything a client can observe is shaped like kube-apiserver: ``201`` on create, ``<Kind>List`` with
+``metadata.resourceVersion`` on list, newline-delimited ``{"type", "object"}`` watch events (``ERROR`` with
+a 410 ``Expired`` Status when a watch resumes from a forgotten resourceVersion, ``BOOKMARK`` events when
+asked for, ``timeoutSeconds`` honoured), ``Status`` bodies for errors, ``text/plain`` pod logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from nautes_refstack.faults import NO_FAULTS, Faults
+from nautes_refstack.kube import discovery, errors
+from nautes_refstack.kube.auth import Authenticator, bearer_token_middleware
+from nautes_refstack.kube.errors import JsonObject, KubeError
+from nautes_refstack.kube.patches import PATCH_TYPES
+from nautes_refstack.kube.resource_type import SUBRESOURCE_VERBS, ResourceType
+from nautes_refstack.kube.store import ObjectStore
+from nautes_refstack.kube.watch import WatchStream
+
+# kube-apiserver picks a random watch lifetime between --min-request-timeout (1800 s) and twice that.
+DEFAULT_WATCH_TIMEOUT_S = 1800.0
+BOOKMARK_INTERVAL_S = 60.0
+BOOKMARK_BEFORE_DEADLINE_S = 2.0
+# How often an idle watch checks whether its client went away.
+LIVENESS_CHECK_S = 1.0
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+# kube-apiserver also reads YAML and protobuf bodies; the emulation reads JSON only, which is what the
+# kubernetes Python client and ``kubectl create/apply -f`` send (kubectl's generators, e.g. ``kubectl create
+# namespace x``, send protobuf and get a 415 here).
+_BODY_TYPES = ("application/json",)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a resource URL names: a collection, an object, or one of its subresources."""
+
+    resource_type: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+def resolve(store: ObjectStore, group: str, version: str, tail: str) -> Target:
+    """Parse ``[namespaces/{ns}/]{plural}[/{name}[/{subresource}]]`` below a group version."""
+    parts = [part for part in tail.split("/") if part]
+    namespace = None
+    if len(parts) >= 3 and parts[0] == "namespaces":
+        try:
+            if store.resource_type_for_path(group, version, parts[2]).namespaced:
+                namespace, parts = parts[1], parts[2:]
+        except KubeError:
+            pass  # "namespaces/{name}/{subresource}": the Namespace object itself
+    if not 1 <= len(parts) <= 3:
+        raise errors.resource_not_found()
+    rt = store.resource_type_for_path(group, version, parts[0])
+    name = parts[1] if len(parts) > 1 else None
+    subresource = parts[2] if len(parts) > 2 else None
+    misplaced = (namespace is not None and not rt.namespaced) or (
+        rt.namespaced and name and namespace is None
+    )
+    if misplaced or (subresource is not None and subresource not in rt.subresources):
+        raise errors.resource_not_found()
+    return Target(rt, namespace, name, subresource)
+
+
+def _json(body: JsonObject, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(), status=status, content_type="application/json"
+    )
+
+
+def _error(error: KubeError) -> web.Response:
+    return _json(error.status(), error.code)
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "") in _TRUE
+
+
+def _content_type(request: web.Request) -> str:
+    """The body's media type; like the apiserver, a request without one is taken to be JSON."""
+    return request.content_type if "Content-Type" in request.headers else "application/json"
+
+
+async def _read_json(request: web.Request) -> Any:
+    if _content_type(request) not in ("application/json", *PATCH_TYPES):
+        raise errors.unsupported_media_type(_BODY_TYPES)
+    try:
+        return json.loads(await request.read() or b"null")
+    except ValueError as problem:
+        raise errors.bad_request(f"json parse error: {problem}") from None
+
+
+async def _read_object(request: web.Request) -> JsonObject:
+    body = await _read_json(request)
+    if not isinstance(body, dict):
+        raise errors.bad_request("Object 'Kind' is missing in the request body")
+    return body
+
+
+def _success_status(rt: ResourceType, deleted: JsonObject) -> JsonObject:
+    details: JsonObject = {"name": deleted["metadata"]["name"]}
+    if rt.group:
+        details["group"] = rt.group
+    details.update(kind=rt.plural, uid=deleted["metadata"]["uid"])
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+
+def _watch_timeout(request: web.Request) -> float:
+    """``timeoutSeconds``, where a missing or zero value means the server's default, as in the apiserver."""
+    value = request.query.get("timeoutSeconds", "0")
+    if not value.isdigit():
+        raise errors.bad_request(f'invalid value for timeoutSeconds: "{value}"')
+    return float(value) or DEFAULT_WATCH_TIMEOUT_S
+
+
+def _next_bookmark(now: float, deadline: float) -> float:
+    """Bookmarks go out every minute and once just before the watch times out, as the apiserver does."""
+    before_deadline = deadline - BOOKMARK_BEFORE_DEADLINE_S
+    return min(now + BOOKMARK_INTERVAL_S, before_deadline) if now < before_deadline else math.inf
+
+
+class KubeApi:
+    """The aiohttp application serving one :class:`ObjectStore` (with the stack's ``faults``)."""
+
+    def __init__(self, store: ObjectStore, authenticator: Authenticator, faults: Faults = NO_FAULTS) -> None:
+        self._store = store
+        self._authenticator = authenticator
+        self._faults = faults
+        self._open_watches: set[WatchStream] = set()
+
+    def application(self) -> web.Application:
+        app = web.Application(middlewares=[bearer_token_middleware(self._authenticator)])
+        add = app.router.add_route
+        add("GET", "/version", self._version)
+        for probe in ("/healthz", "/livez", "/readyz"):
+            add("GET", probe, self._ok)
+        add("GET", "/api", self._core_versions)
+        add("GET", "/api/v1", self._core_resources)
+        add("GET", "/apis", self._groups)
+        add("GET", "/apis/{group}", self._group)
+        add("GET", "/apis/{group}/{version}", self._group_resources)
+        add("*", "/api/v1/{tail:.+}", self._resource)
+        add("*", "/apis/{group}/{version}/{tail:.+}", self._resource)
+        return app
+
+    def close_watches(self) -> None:
+        """End every open watch stream now (the server is stopping)."""
+        for stream in list(self._open_watches):
+            stream.close()
+
+    # -- discovery ------------------------------------------------------------------------------------
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return _json(discovery.SERVER_VERSION)
+
+    async def _ok(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def _core_versions(self, request: web.Request) -> web.Response:
+        return _json(discovery.core_api_versions(request.host))
+
+    async def _core_resources(self, request: web.Request) -> web.Response:
+        return _json(discovery.api_resource_list("", "v1", self._store.resource_types()))
+
+    async def _groups(self, request: web.Request) -> web.Response:
+        return _json(discovery.api_group_list(self._store.resource_types()))
+
+    async def _group(self, request: web.Request) -> web.Response:
+        group = discovery.api_group(request.match_info["group"], self._store.resource_types())
+        return _error(errors.resource_not_found()) if group is None else _json(group)
+
+    async def _group_resources(self, request: web.Request) -> web.Response:
+        group, version = request.match_info["group"], request.match_info["version"]
+        resources = discovery.api_resource_list(group, version, self._store.resource_types())
+        return _json(resources) if resources["resources"] else _error(errors.resource_not_found())
+
+    # -- resources ------------------------------------------------------------------------------------
+
+    async def _resource(self, request: web.Request) -> web.StreamResponse:
+        group = request.match_info.get("group", "")
+        version = request.match_info.get("version", "v1")
+        try:
+            target = resolve(self._store, group, version, request.match_info["tail"])
+            verb = self._verb(request, target)
+            allowed = (
+                SUBRESOURCE_VERBS[target.subresource] if target.subresource else target.resource_type.verbs
+            )
+            if verb not in allowed:
+                raise errors.method_not_allowed()
+            return await self._dispatch(request, target, verb)
+        except KubeError as error:
+            return _error(error)
+
+    @staticmethod
+    def _verb(request: web.Request, target: Target) -> str:
+        collection = target.name is None
+        if request.method == "GET":
+            return ("watch" if _flag(request, "watch") else "list") if collection else "get"
+        if request.method == "POST" and (collection or target.subresource is not None):
+            return "create"
+        if request.method in ("PUT", "PATCH") and not collection:
+            return "update" if request.method == "PUT" else "patch"
+        if request.method == "DELETE" and target.subresource is None:
+            return "deletecollection" if collection else "delete"
+        raise errors.method_not_allowed()
+
+    async def _dispatch(self, request: web.Request, target: Target, verb: str) -> web.StreamResponse:
+        handlers = {
+            "get": self._get,
+            "list": self._list,
+            "watch": self._watch,
+            "create": self._create,
+            "update": self._update,
+            "patch": self._patch,
+            "delete": self._delete,
+            "deletecollection": self._delete_collection,
+        }
+        return await handlers[verb](request, target)
+
+    async def _get(self, request: web.Request, target: Target) -> web.StreamResponse:
+        rt, name = target.resource_type, str(target.name)
+        if target.subresource == "log":
+            text = self._store.pod_log(str(target.namespace), name, request.query.get("container"))
+            tail_lines = request.query.get("tailLines")
+            if tail_lines is not None and tail_lines.isdigit():
+                text = "".join(text.splitlines(keepends=True)[-int(tail_lines) :] if int(tail_lines) else [])
+            return web.Response(text=text, content_type="text/plain")
+        return _json(self._store.get(rt.api_version, rt.kind, target.namespace, name))
+
+    async def _list(self, request: web.Request, target: Target) -> web.StreamResponse:
+        rt = target.resource_type
+        items = self._store.list(
+            rt.api_version,
+            rt.kind,
+            target.namespace,
+            request.query.get("labelSelector"),
+            request.query.get("fieldSelector"),
+        )
+        if rt.builtin:  # typed lists of built-in resources leave out each item's apiVersion and kind
+            items = [{k: v for k, v in item.items() if k not in ("apiVersion", "kind")} for item in items]
+        return _json(
+            {
+                "kind": rt.list_kind_name,
+                "apiVersion": rt.api_version,
+                "metadata": {"resourceVersion": str(self._store.resource_version)},
+                "items": items,
+            }
+        )
+
+    async def _create(self, request: web.Request, target: Target) -> web.StreamResponse:
+        rt = target.resource_type
+        body = await _read_object(request)
+        if target.subresource == "token":
+            answer = self._authenticator.request_token(str(target.namespace), str(target.name), body)
+            return _json(answer, 201)
+        if rt.plural == "tokenreviews":
+            return _json(self._authenticator.review(body), 201)
+        self._check_body(target, body)
+        if (
+            rt.api_version == "v1"
+            and rt.kind == "ConfigMap"
+            and str(target.namespace).startswith("pr-")
+            and self._faults.active("configmap-data-dropped")
+        ):
+            body.pop("data", None)  # fault: a mutating admission policy strips the data
+        return _json(self._store.create(body), 201)
+
+    def _check_body(self, target: Target, body: JsonObject) -> None:
+        """Fill in and cross-check what the URL says about the object, as the apiserver does."""
+        rt = target.resource_type
+        body.setdefault("apiVersion", rt.api_version)
+        body.setdefault("kind", rt.kind)
+        if body["apiVersion"] != rt.api_version:
+            raise errors.bad_request(
+                f"the API version in the data ({body['apiVersion']}) does not match the expected API version "
+                f"({rt.api_version})"
+            )
+        if body["kind"] != rt.kind:
+            raise errors.bad_request(
+                f"the kind in the data ({body['kind']}) does not match the expected kind ({rt.kind})"
+            )
+        metadata = body.setdefault("metadata", {})
+        if not isinstance(metadata, dict):
+            raise errors.bad_request("metadata must be an object")
+        if (
+            target.namespace is not None
+            and metadata.setdefault("namespace", target.namespace) != target.namespace
+        ):
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        if target.name is not None and metadata.setdefault("name", target.name) != target.name:
+            given = metadata["name"]
+            raise errors.bad_request(
+                f"the name of the object ({given}) does not match the name on the URL ({target.name})"
+            )
+
+    async def _update(self, request: web.Request, target: Target) -> web.StreamResponse:
+        body = await _read_object(request)
+        self._check_body(target, body)
+        if target.subresource == "status":
+            return _json(self._store.update_status(body))
+        return _json(self._store.replace(body))
+
+    async def _patch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        rt = target.resource_type
+        if _content_type(request) not in PATCH_TYPES:
+            raise errors.unsupported_media_type(PATCH_TYPES)
+        patch = await _read_json(request)
+        patched = self._store.patch(
+            rt.api_version,
+            rt.kind,
+            target.namespace,
+            str(target.name),
+            patch,
+            _content_type(request),
+            subresource=target.subresource,
+        )
+        return _json(patched)
+
+    async def _delete_options(self, request: web.Request) -> JsonObject:
+        options = await _read_json(request) if request.can_read_body else None
+        options = options if isinstance(options, dict) else {}
+        if "propagationPolicy" in request.query:
+            options["propagationPolicy"] = request.query["propagationPolicy"]
+        return options
+
+    async def _delete(self, request: web.Request, target: Target) -> web.StreamResponse:
+        rt = target.resource_type
+        options = await self._delete_options(request)
+        deleted = self._store.delete(
+            rt.api_version,
+            rt.kind,
+            target.namespace,
+            str(target.name),
+            orphan_dependents=options.get("propagationPolicy") == "Orphan",
+            preconditions=options.get("preconditions"),
+        )
+        pending = "deletionTimestamp" in deleted["metadata"]
+        return _json(deleted if pending or rt.delete_returns_object else _success_status(rt, deleted))
+
+    async def _delete_collection(self, request: web.Request, target: Target) -> web.StreamResponse:
+        rt = target.resource_type
+        deleted = self._store.delete_collection(
+            rt.api_version,
+            rt.kind,
+            target.namespace,
+            request.query.get("labelSelector"),
+            request.query.get("fieldSelector"),
+        )
+        metadata = {"resourceVersion": str(self._store.resource_version)}
+        return _json(
+            {"kind": rt.list_kind_name, "apiVersion": rt.api_version, "metadata": metadata, "items": deleted}
+        )
+
+    # -- watch ----------------------------------------------------------------------------------------
+
+    async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        rt = target.resource_type
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
+        )
+        response.enable_chunked_encoding()
+        timeout = _watch_timeout(request)
+        try:
+            stream = self._store.watch(
+                rt.api_version,
+                rt.kind,
+                target.namespace,
+                request.query.get("resourceVersion"),
+                request.query.get("labelSelector"),
+                request.query.get("fieldSelector"),
+            )
+        except KubeError as error:
+            if error.code != 410:
+                raise
+            await response.prepare(request)  # the apiserver reports an expired resourceVersion in-stream
+            await response.write(json.dumps({"type": "ERROR", "object": error.status()}).encode() + b"\n")
+            await response.write_eof()
+            return response
+        self._open_watches.add(stream)
+        try:
+            await response.prepare(request)
+            await self._pump(request, response, stream, timeout, _flag(request, "allowWatchBookmarks"))
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away
+        finally:
+            stream.close()
+            self._open_watches.discard(stream)
+        return response
+
+    async def _pump(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        stream: WatchStream,
+        timeout: float,
+        bookmarks: bool,
+    ) -> None:
+        """Copy events to the client until the timeout, the client leaving, or the stream closing."""
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + timeout
+        next_bookmark = _next_bookmark(clock(), deadline) if bookmarks else math.inf
+        while not stream.closed:
+            now = clock()
+            if now >= deadline or request.transport is None or request.transport.is_closing():
+                return
+            if now >= next_bookmark:
+                stream.bookmark()
+                next_bookmark = _next_bookmark(now, deadline)
+            event = await stream.next_event(min(deadline, next_bookmark, now + LIVENESS_CHECK_S) - now)
+            if event is not None:
+                line = json.dumps({"type": event.type, "object": event.object}, separators=(",", ":"))
+                await response.write(line.encode() + b"\n")

@@ -1,0 +1,170 @@
+"""The resources a Nautes runtime cluster serves: the built-in types Nautes touches plus the CRDs of the
+components it installs (Tekton 0.37.5, Argo Events 1.7.1, Argo CD 2.4, HNC 1.0, external-secrets 0.5).
+
+Names, short names, scopes and subresources are those of the real API (``kubectl api-resources`` on such
+a cluster). Tekton 0.37 still serves ``v1alpha1`` next to ``v1beta1``; both versions share one set of
+objects.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from nautes_refstack.kube.resource_type import ResourceType
+
+_POD_FIELDS = (
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
+)
+_EVENT_FIELDS = (
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+)
+
+
+_core = partial(ResourceType, "", "v1", subresources=(), builtin=True, has_generation=False)
+_rbac = partial(
+    ResourceType,
+    "rbac.authorization.k8s.io",
+    "v1",
+    subresources=(),
+    builtin=True,
+    has_generation=False,
+    delete_returns_object=False,
+)
+
+
+BUILTIN_TYPES = (
+    _core(
+        "Namespace",
+        "namespaces",
+        namespaced=False,
+        subresources=("status",),
+        short_names=("ns",),
+        field_labels=("status.phase",),
+    ),
+    _core("ConfigMap", "configmaps", short_names=("cm",), delete_returns_object=False),
+    _core("Secret", "secrets", field_labels=("type",), delete_returns_object=False),
+    _core("ServiceAccount", "serviceaccounts", subresources=("token",), short_names=("sa",)),
+    _core(
+        "Pod",
+        "pods",
+        subresources=("status", "log"),
+        short_names=("po",),
+        field_labels=_POD_FIELDS,
+        categories=("all",),
+    ),
+    _core("Service", "services", subresources=("status",), short_names=("svc",), categories=("all",)),
+    _core("Event", "events", short_names=("ev",), field_labels=_EVENT_FIELDS, delete_returns_object=False),
+    ResourceType(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        subresources=("status",),
+        short_names=("deploy",),
+        builtin=True,
+        categories=("all",),
+    ),
+    _rbac("Role", "roles", namespaced=True),
+    _rbac("RoleBinding", "rolebindings", namespaced=True),
+    _rbac("ClusterRole", "clusterroles", namespaced=False),
+    _rbac("ClusterRoleBinding", "clusterrolebindings", namespaced=False),
+    ResourceType(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        short_names=("ing",),
+        builtin=True,
+        delete_returns_object=False,
+    ),
+    ResourceType(
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        namespaced=False,
+        subresources=(),
+        verbs=("create",),
+        builtin=True,
+        has_generation=False,
+    ),
+)
+
+
+def _tekton(version: str) -> tuple[ResourceType, ...]:
+    categories = ("tekton", "tekton-pipelines")
+    return (
+        ResourceType(
+            "tekton.dev",
+            version,
+            "PipelineRun",
+            "pipelineruns",
+            short_names=("pr", "prs"),
+            categories=categories,
+        ),
+        ResourceType(
+            "tekton.dev", version, "TaskRun", "taskruns", short_names=("tr", "trs"), categories=categories
+        ),
+        ResourceType("tekton.dev", version, "Pipeline", "pipelines", categories=categories),
+        ResourceType("tekton.dev", version, "Task", "tasks", categories=categories),
+        ResourceType(
+            "tekton.dev", version, "ClusterTask", "clustertasks", namespaced=False, categories=categories
+        ),
+    )
+
+
+CUSTOM_TYPES = (
+    *_tekton("v1beta1"),
+    *_tekton("v1alpha1"),
+    ResourceType("argoproj.io", "v1alpha1", "EventSource", "eventsources", short_names=("es",)),
+    ResourceType("argoproj.io", "v1alpha1", "Sensor", "sensors", short_names=("sn",)),
+    ResourceType("argoproj.io", "v1alpha1", "EventBus", "eventbus", short_names=("eb",)),
+    ResourceType(
+        "argoproj.io", "v1alpha1", "Application", "applications", subresources=(), short_names=("app", "apps")
+    ),
+    ResourceType(
+        "argoproj.io",
+        "v1alpha1",
+        "AppProject",
+        "appprojects",
+        subresources=(),
+        short_names=("appproj", "appprojs"),
+    ),
+    ResourceType(
+        "hnc.x-k8s.io", "v1alpha2", "HierarchyConfiguration", "hierarchyconfigurations", subresources=()
+    ),
+    ResourceType(
+        "hnc.x-k8s.io", "v1alpha2", "HNCConfiguration", "hncconfigurations", namespaced=False, subresources=()
+    ),
+    ResourceType("external-secrets.io", "v1beta1", "ExternalSecret", "externalsecrets", short_names=("es",)),
+    ResourceType("external-secrets.io", "v1beta1", "SecretStore", "secretstores", short_names=("ss",)),
+    ResourceType(
+        "external-secrets.io",
+        "v1beta1",
+        "ClusterSecretStore",
+        "clustersecretstores",
+        namespaced=False,
+        short_names=("css",),
+    ),
+)
+
+DEFAULT_RESOURCE_TYPES = BUILTIN_TYPES + CUSTOM_TYPES
+
+# Namespaces every cluster starts with.
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -1,0 +1,202 @@
+"""Cluster-side setup for each Cluster CR that points at this stack's runtime cluster (contract §3.5 step 3).
+
+What Argo CD does from the cluster templates (CT ``runtimes/_RUNTIME_``: component namespaces, Tekton
+and its ClusterTasks, the Argo Events service account and CA ConfigMap, the ``vault-auth`` token reviewer)
+and what the cluster-operator does in Vault: a Kubernetes auth mount named after the cluster, configured
+with this cluster's API URL, a CA certificate and a token-reviewer JWT. Only pipeline workers whose
+``spec.apiServer`` is this cluster's are handled; other Cluster CRs belong to other targets. A Cluster CR
+that disappears has its auth mount disabled, and the components go once no such CR is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nautes_refstack.kube import ObjectStore
+from nautes_refstack.kube.tls import self_signed_ca_pem
+from nautes_refstack.runtime.event_objects import CA_CONFIGMAP, SENSOR_SERVICE_ACCOUNT
+from nautes_refstack.runtime.kube_apply import delete_if_present, get_or_none
+from nautes_refstack.runtime.resources import Cluster
+from nautes_refstack.runtime.snapshots import TenantSnapshot
+from nautes_refstack.runtime.vault_api import VaultApi
+from nautes_refstack.tekton.catalog import (
+    CLUSTER_TASK_API_VERSION,
+    CLUSTER_TASK_SPECS,
+    TEKTON_NAMESPACE,
+    install_tekton,
+)
+from nautes_refstack.tekton.vault_agent import INJECTOR_AUTH_PATH_ENV, INJECTOR_NAME
+
+log = logging.getLogger(__name__)
+
+TOKEN_REVIEWER_NAMESPACE = "vault"
+TOKEN_REVIEWER_ACCOUNT = "vault-auth"
+RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
+
+
+def _vault_agent_injector(cluster: Cluster, vault_url: str) -> dict[str, Any]:
+    """The Vault chart's agent injector as Nautes installs it on a runtime (``injector.authPath:
+    auth/<cluster>``, contract §5.2); the pipeline executor reads the auth path from it."""
+    namespace = cluster.component_namespace("secretManagement", "vault")
+    labels = {"app.kubernetes.io/name": INJECTOR_NAME}
+    env = [
+        {"name": INJECTOR_AUTH_PATH_ENV, "value": f"auth/{cluster.name}"},
+        {"name": "AGENT_INJECT_VAULT_ADDR", "value": vault_url},
+    ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": INJECTOR_NAME, "namespace": namespace, "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {"name": "sidecar-injector", "image": "hashicorp/vault-k8s:0.16.1", "env": env}
+                    ]
+                },
+            },
+        },
+    }
+
+
+def _cluster_role_binding(name: str, role: str, account: str, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": RBAC_API_VERSION,
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+    }
+
+
+class ClusterOperator:
+    """Installs the runtime side of every pipeline-worker Cluster CR whose ``apiServer`` is ``api_server``."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        vault: VaultApi,
+        kube_url: str,
+        api_server: str,
+        kube_ca_pem: str | None = None,
+    ) -> None:
+        self._store = store
+        self._vault = vault
+        self._kube_url = kube_url
+        self._api_server = api_server
+        self._ca_pem = kube_ca_pem or self_signed_ca_pem("nautes-e2e runtime cluster CA")
+        self._clusters: set[str] = set()
+        self._created: list[tuple[str, str, str | None, str]] = []
+
+    def ours(self, tenant: TenantSnapshot) -> list[Cluster]:
+        """The Cluster CRs this cluster answers to (other API servers belong to other targets)."""
+        return [
+            c for c in tenant.clusters.values() if c.is_served_at(self._api_server) and c.is_pipeline_worker
+        ]
+
+    async def install(self, tenant: TenantSnapshot) -> None:
+        """Install components and configure Vault for every Cluster CR of this cluster (idempotent)."""
+        for cluster in self.ours(tenant):
+            self._install_components(cluster)
+            await self._configure_auth(cluster.name)
+            if cluster.name not in self._clusters:
+                log.info(
+                    "cluster %s: runtime components installed, auth/%s configured", cluster.name, cluster.name
+                )
+            self._clusters.add(cluster.name)
+
+    async def remove_gone(self, tenant: TenantSnapshot) -> None:
+        """Undo :meth:`install` for Cluster CRs that no longer point here."""
+        remaining = {cluster.name for cluster in self.ours(tenant)}
+        gone = sorted(self._clusters - remaining)
+        for name in gone:
+            if f"{name}/" in await self._vault.auth_mounts():
+                await self._vault.disable_auth(name)
+            self._clusters.discard(name)
+            log.info("cluster %s removed: auth/%s disabled", name, name)
+        if gone and not self._clusters:
+            self._uninstall_components()
+
+    def _install_components(self, cluster: Cluster) -> None:
+        namespaces = {component.namespace for component in cluster.components.values() if component.namespace}
+        for namespace in sorted(namespaces | {TOKEN_REVIEWER_NAMESPACE}):
+            self._create_once({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        tekton = [("v1", "Namespace", None, TEKTON_NAMESPACE)] + [
+            (CLUSTER_TASK_API_VERSION, "ClusterTask", None, name) for name in CLUSTER_TASK_SPECS
+        ]
+        missing = [key for key in tekton if get_or_none(self._store, *key) is None]
+        install_tekton(self._store)
+        self._created.extend(missing)
+        events = cluster.component_namespace("eventListener", "argo-events")
+        self._create_once(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": SENSOR_SERVICE_ACCOUNT, "namespace": events},
+            }
+        )
+        self._create_once(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": CA_CONFIGMAP, "namespace": events},
+                "data": {"ca.crt": self._ca_pem},
+            }
+        )
+        self._create_once(
+            _cluster_role_binding(
+                "tekton-pipelines-argoevents-cluster-access",
+                "tekton-pipelines-controller-cluster-access",
+                SENSOR_SERVICE_ACCOUNT,
+                events,
+            )
+        )
+        self._create_once(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": TOKEN_REVIEWER_ACCOUNT, "namespace": TOKEN_REVIEWER_NAMESPACE},
+            }
+        )
+        self._create_once(
+            _cluster_role_binding(
+                "role-tokenreview-binding",
+                "system:auth-delegator",
+                TOKEN_REVIEWER_ACCOUNT,
+                TOKEN_REVIEWER_NAMESPACE,
+            )
+        )
+
+        self._create_once(_vault_agent_injector(cluster, self._vault.url))
+
+    def _create_once(self, obj: dict[str, Any]) -> None:
+        """Create ``obj`` unless it exists; remember what this operator created, to remove it later."""
+        metadata = obj["metadata"]
+        key = (str(obj["apiVersion"]), str(obj["kind"]), metadata.get("namespace"), str(metadata["name"]))
+        if get_or_none(self._store, *key) is None:
+            self._store.create(obj)
+            self._created.append(key)
+
+    def _uninstall_components(self) -> None:
+        """Delete what :meth:`_install_components` created, newest first (Argo CD pruning the apps)."""
+        while self._created:
+            delete_if_present(self._store, *self._created.pop())
+
+    async def _configure_auth(self, cluster: str) -> None:
+        if f"{cluster}/" not in await self._vault.auth_mounts():
+            await self._vault.enable_auth(cluster, "kubernetes")
+        reviewer_jwt = self._store.issue_service_account_token(
+            TOKEN_REVIEWER_NAMESPACE, TOKEN_REVIEWER_ACCOUNT
+        )
+        await self._vault.write(
+            f"auth/{cluster}/config",
+            {
+                "kubernetes_host": self._kube_url,
+                "kubernetes_ca_cert": self._ca_pem,
+                "token_reviewer_jwt": reviewer_jwt,
+                "disable_local_ca_jwt": True,
+            },
+        )

@@ -1,0 +1,152 @@
+"""What Argo CD would have synced from GitLab into the tenant management cluster, read at ``main``.
+
+Two sources (contract §3.5): the tenant configuration repository (Cluster CRs and the CodeRepoProvider,
+under ``nautes/overlays/production/``) and each product's ``default.project`` repository, whose
+``production/kustomization.yaml`` lists the product's resource files — only listed files become CRs, as
+with Argo CD's kustomize sync. A kustomization that cannot be built is a :class:`SnapshotError` (the sync
+would fail and the cluster would keep its previous state).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import yaml
+
+from nautes_refstack.runtime.resources import (
+    BINDING_KIND,
+    CLUSTER_KIND,
+    CODE_REPO_KIND,
+    ENVIRONMENT_KIND,
+    PPR_KIND,
+    PROVIDER_KIND,
+    Cluster,
+    CodeRepo,
+    CodeRepoBinding,
+    CodeRepoProvider,
+    Environment,
+    ProjectPipelineRuntime,
+)
+
+MAIN = "main"
+TENANT_RESOURCES_DIR = "nautes/overlays/production/"
+PRODUCT_KUSTOMIZATION = "production/kustomization.yaml"
+PRODUCT_REPO = "default.project"
+
+
+class SnapshotError(RuntimeError):
+    """The repository content cannot be turned into resources."""
+
+
+class HasId(Protocol):
+    """A GitLab group or project as the seam returns it."""
+
+    @property
+    def id(self) -> int: ...
+
+
+class RepositoryReader(Protocol):
+    """The in-process GitLab seam the runtime side reads repositories through."""
+
+    def find_project(self, path: str) -> HasId | None: ...
+
+    def find_group(self, path: str) -> HasId | None: ...
+
+    def read_file(self, project_id: int, ref: str, path: str) -> bytes | None: ...
+
+    def list_files(self, project_id: int, ref: str, prefix: str = "") -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class TenantSnapshot:
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    providers: dict[str, CodeRepoProvider] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProductSnapshot:
+    """A product: ``product_id`` is ``product-<group id>`` (namespace ``P``), ``name`` the group path."""
+
+    product_id: str
+    name: str
+    code_repos: dict[str, CodeRepo] = field(default_factory=dict)
+    bindings: tuple[CodeRepoBinding, ...] = ()
+    environments: dict[str, Environment] = field(default_factory=dict)
+    runtimes: dict[str, ProjectPipelineRuntime] = field(default_factory=dict)
+
+
+def _documents(text: bytes, path: str) -> list[dict[str, Any]]:
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as error:
+        raise SnapshotError(f"{path} is not valid YAML: {error}") from error
+    return [doc for doc in documents if isinstance(doc, dict)]
+
+
+def read_tenant(gitlab: RepositoryReader, tenant_repo: str) -> TenantSnapshot:
+    """Cluster CRs and CodeRepoProviders of the tenant repository (empty when it does not exist yet)."""
+    project = gitlab.find_project(tenant_repo)
+    if project is None:
+        return TenantSnapshot()
+    documents = [
+        document
+        for path in gitlab.list_files(project.id, MAIN, TENANT_RESOURCES_DIR)
+        if path.endswith((".yaml", ".yml"))
+        for document in _documents(gitlab.read_file(project.id, MAIN, path) or b"", path)
+    ]
+    return tenant_from_documents(documents)
+
+
+def tenant_from_documents(documents: Sequence[dict[str, Any]]) -> TenantSnapshot:
+    """The Cluster CRs and CodeRepoProviders among ``documents``."""
+    clusters = [Cluster.parse(doc) for doc in documents if doc.get("kind") == CLUSTER_KIND]
+    providers = [CodeRepoProvider.parse(doc) for doc in documents if doc.get("kind") == PROVIDER_KIND]
+    return TenantSnapshot(
+        clusters={cluster.name: cluster for cluster in clusters},
+        providers={provider.name: provider for provider in providers},
+    )
+
+
+def read_product(gitlab: RepositoryReader, group_path: str) -> ProductSnapshot | None:
+    """The product whose metadata repository is ``<group_path>/default.project``; None once it is gone."""
+    group = gitlab.find_group(group_path)
+    project = gitlab.find_project(f"{group_path}/{PRODUCT_REPO}")
+    if group is None or project is None:
+        return None
+    kustomization = gitlab.read_file(project.id, MAIN, PRODUCT_KUSTOMIZATION)
+    if kustomization is None:
+        raise SnapshotError(f"{group_path}/{PRODUCT_REPO} has no {PRODUCT_KUSTOMIZATION}")
+    listed = (_documents(kustomization, PRODUCT_KUSTOMIZATION) or [{}])[0].get("resources") or []
+    documents: list[dict[str, Any]] = []
+    for entry in listed:
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(PRODUCT_KUSTOMIZATION), str(entry)))
+        content = gitlab.read_file(project.id, MAIN, path)
+        if content is None:
+            raise SnapshotError(
+                f"accumulating resources: {path} does not exist in {group_path}/{PRODUCT_REPO}"
+            )
+        documents.extend(_documents(content, path))
+    return product_from_documents(f"product-{group.id}", group_path, documents)
+
+
+def product_from_documents(
+    product_id: str, name: str, documents: Iterable[dict[str, Any]]
+) -> ProductSnapshot:
+    """The product resources among ``documents`` (the files its kustomization lists)."""
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for document in documents:
+        by_kind.setdefault(str(document.get("kind")), []).append(document)
+    code_repos = [CodeRepo.parse(doc) for doc in by_kind.get(CODE_REPO_KIND, [])]
+    environments = [Environment.parse(doc) for doc in by_kind.get(ENVIRONMENT_KIND, [])]
+    runtimes = [ProjectPipelineRuntime.parse(doc) for doc in by_kind.get(PPR_KIND, [])]
+    return ProductSnapshot(
+        product_id=product_id,
+        name=name,
+        code_repos={repo.name: repo for repo in code_repos},
+        bindings=tuple(CodeRepoBinding.parse(doc) for doc in by_kind.get(BINDING_KIND, [])),
+        environments={env.name: env for env in environments},
+        runtimes={runtime.name: runtime for runtime in runtimes},
+    )

@@ -1,0 +1,183 @@
+"""Wires the reference stack together: start order, bootstrap, the files that describe it, and shutdown.
+
+The stack stands for one Nautes installation with one pipeline runtime cluster: OpenBao, GitLab (with the
+tenant configuration repository the installer would create), the Nautes API server, an OCI registry, a
+Kubernetes API server for the runtime cluster, and the controllers that react on that cluster. It writes
+the ``existing`` target's input (``target.yaml`` + ``credentials.env``) so that the harness, ``kubectl``,
+``git`` or a browser can be pointed at it exactly like at a real installation. Started with faults
+(:mod:`.faults`), every component gets the same :class:`~.faults.Faults`; they are armed once the
+bootstrap is done, so the installation starts and then shows the breakage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from nautes_refstack.bootstrap import TenantBootstrap
+from nautes_refstack.faults import NO_FAULTS, Faults
+from nautes_refstack.gitlab import GitLab
+from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
+from nautes_refstack.nautes import NautesApiServer
+from nautes_refstack.registry import Registry
+from nautes_refstack.runtime import RuntimeControllers
+from nautes_refstack.tekton import TektonController
+from nautes_refstack.vault import OpenBao
+
+log = logging.getLogger(__name__)
+
+RUNTIME_CLUSTER = "runtime"
+TENANT_REPO = "nautes/management"
+# Names of the environment variables that carry the secrets; target.yaml holds only these names.
+TOKEN_ENV = {
+    "gitlab": "NAUTES_E2E_GITLAB_TOKEN",
+    "vault": "NAUTES_E2E_VAULT_TOKEN",
+    "registry_username": "NAUTES_E2E_REGISTRY_USERNAME",
+    "registry_password": "NAUTES_E2E_REGISTRY_PASSWORD",
+}
+READY_FILE = "ready"
+
+
+@dataclass
+class Credentials:
+    """Every secret the stack hands out; written only to ``credentials.env`` (mode 0600)."""
+
+    gitlab_token: str = ""
+    kube_admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Random, because the harness treats it as a secret and scrubs it from every text it writes.
+    registry_username: str = field(default_factory=lambda: "pusher-" + secrets.token_hex(4))
+    registry_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+
+class ReferenceStack:
+    """The whole embedded world, started and stopped as one unit."""
+
+    def __init__(self, directory: Path, faults: Faults = NO_FAULTS) -> None:
+        self.directory = directory
+        self.logs = directory / "logs"
+        self.faults = faults
+        self.credentials = Credentials()
+        self.vault = OpenBao(log_path=self.logs / "openbao.log")
+        self.gitlab = GitLab(directory / "gitlab", faults=faults)
+        self.store = ObjectStore()
+        # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
+        self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True, faults=faults)
+        self.registry = Registry(self.credentials.registry_username, self.credentials.registry_password)
+        self.nautes: NautesApiServer | None = None
+        self.runtime: RuntimeControllers | None = None
+        self.tekton: TektonController | None = None
+
+    async def start(self) -> None:
+        """Bring everything up, bootstrap the installation, then write the target files (``ready`` last)."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        (self.directory / READY_FILE).unlink(missing_ok=True)
+        for line in self.faults.describe() or ["none"]:
+            log.info("fault selected: %s", line)
+        await _start_together(self.vault, self.gitlab, self.kube, self.registry)
+        self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
+        self.faults.arm()
+        self.nautes = NautesApiServer(
+            self.gitlab.url, self.vault.url, self.vault.root_token, TENANT_REPO, faults=self.faults
+        )
+        self.tekton = TektonController(self.store, self.vault.url, faults=self.faults)
+        self.runtime = RuntimeControllers(
+            self.store,
+            self.gitlab,
+            self.vault.url,
+            self.vault.root_token,
+            kube_url=self.kube.url,
+            cluster_api_server=self.kube.url,
+            tenant_repo=TENANT_REPO,
+            kube_ca_pem=self.kube.ca_pem,
+            faults=self.faults,
+        )
+        await self.nautes.start()
+        await self.tekton.start()
+        await self.runtime.start()
+        self._write_target_files()
+
+    async def stop(self) -> None:
+        """Stop in reverse order; every piece is stopped even if another one fails to."""
+        pieces = [self.runtime, self.tekton, self.nautes, self.registry, self.kube, self.gitlab, self.vault]
+        for piece in pieces:
+            if piece is None:
+                continue
+            try:
+                await piece.stop()
+            except Exception:  # one broken piece must not keep the others listening
+                log.exception("failed to stop %s", type(piece).__name__)
+        (self.directory / READY_FILE).unlink(missing_ok=True)
+
+    def _write_target_files(self) -> None:
+        kubeconfig = self.directory / f"kubeconfig-{RUNTIME_CLUSTER}.yaml"
+        _write_private(
+            kubeconfig,
+            kubeconfig_yaml(
+                self.kube.url, self.credentials.kube_admin_token, RUNTIME_CLUSTER, ca_pem=self.kube.ca_pem
+            ),
+        )
+        target = {
+            "schema": 1,
+            "simulated": True,
+            "nautes": {"url": self._require(self.nautes).url},
+            "gitlab": {
+                "url": self.gitlab.url,
+                "sshUrl": self.gitlab.ssh_url_base,
+                "tokenEnv": TOKEN_ENV["gitlab"],
+            },
+            "vault": {"url": self.vault.url, "tokenEnv": TOKEN_ENV["vault"]},
+            "registry": {
+                "url": self.registry.host,
+                "scheme": "http",
+                "usernameEnv": TOKEN_ENV["registry_username"],
+                "passwordEnv": TOKEN_ENV["registry_password"],
+            },
+            "clusters": [
+                {
+                    "name": RUNTIME_CLUSTER,
+                    "kubeconfig": kubeconfig.name,
+                    "apiServer": self.kube.url,
+                    "ip": "127.0.0.1",
+                }
+            ],
+            "caBundle": None,
+        }
+        (self.directory / "target.yaml").write_text(yaml.safe_dump(target, sort_keys=False))
+        env_lines = [
+            f"{TOKEN_ENV['gitlab']}={self.credentials.gitlab_token}",
+            f"{TOKEN_ENV['vault']}={self.vault.root_token}",
+            f"{TOKEN_ENV['registry_username']}={self.credentials.registry_username}",
+            f"{TOKEN_ENV['registry_password']}={self.credentials.registry_password}",
+        ]
+        _write_private(self.directory / "credentials.env", "\n".join(env_lines) + "\n")
+        (self.directory / READY_FILE).write_text(f"{os.getpid()}\n")
+
+    @staticmethod
+    def _require(piece: NautesApiServer | None) -> NautesApiServer:
+        if piece is None:
+            raise RuntimeError("the Nautes API server is not started")
+        return piece
+
+
+async def _start_together(*pieces: OpenBao | GitLab | KubeApiServer | Registry) -> None:
+    """Start ``pieces`` concurrently. If one fails, the others are cancelled and have finished (or undone)
+    their start before its error is raised, so that ``stop()`` cannot race a piece still coming up."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for piece in pieces:
+                group.create_task(piece.start(), name=f"start {type(piece).__name__}")
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds a secret)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

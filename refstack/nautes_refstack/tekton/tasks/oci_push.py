@@ -1,0 +1,167 @@
+"""Push a built image to an OCI registry over the distribution API, as kaniko (go-containerregistry) does.
+
+The registry is named by the image reference; as go-containerregistry does, loopback registries are
+spoken to over plain HTTP. Credentials come from a docker ``config.json`` (``auths.<registry>.auth`` =
+base64 ``user:password``, or ``username``/``password``). Errors read like go-containerregistry's
+(``POST http://…/blobs/uploads/: UNAUTHORIZED: authentication required``), never with credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from nautes_refstack.tekton.tasks.image_build import MANIFEST_MEDIA_TYPE, BuiltImage, sha256
+
+_DEFAULT_REGISTRY = "index.docker.io"
+
+
+class PushError(Exception):
+    """The registry refused or could not be reached; the message is safe to log."""
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    registry: str
+    repository: str
+    tag: str
+
+    @classmethod
+    def parse(cls, reference: str) -> ImageReference:
+        """``127.0.0.1:5000/devops-sample:0.0.1`` -> registry, repository, tag (default ``latest``)."""
+        first, _, rest = reference.partition("/")
+        if rest and ("." in first or ":" in first or first == "localhost"):
+            registry, remainder = first, rest
+        else:
+            registry, remainder = _DEFAULT_REGISTRY, reference if rest else f"library/{reference}"
+        name, _, digest = remainder.partition("@")
+        repository, colon, tag = name.rpartition(":")
+        if not colon or "/" in tag:
+            repository, tag = name, "latest"
+        if digest:
+            raise PushError(f"cannot push to a digest reference: {reference}")
+        if not repository or repository != repository.lower():
+            raise PushError(f"invalid reference format: repository name must be lowercase: {reference}")
+        return cls(registry, repository, tag)
+
+    def __str__(self) -> str:
+        return f"{self.registry}/{self.repository}:{self.tag}"
+
+
+def is_loopback(registry: str) -> bool:
+    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def credentials_for(docker_config: dict[str, Any] | None, registry: str) -> str | None:
+    """The ``Authorization`` value ``config.json`` holds for ``registry`` (keys with or without a scheme)."""
+    if not docker_config:
+        return None
+    auths = docker_config.get("auths") or {}
+    for key in (
+        registry,
+        f"http://{registry}",
+        f"https://{registry}",
+        f"{registry}/v2/",
+        f"http://{registry}/v2/",
+    ):
+        entry = auths.get(key)
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("auth"):
+            try:
+                user, separator, _ = base64.b64decode(entry["auth"], validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user, separator = "", ""
+            if not user or not separator:
+                raise PushError(f"invalid auth entry for {registry} in docker config.json")
+            return f"Basic {entry['auth']}"
+        if entry.get("username"):
+            pair = f"{entry['username']}:{entry.get('password', '')}".encode()
+            return "Basic " + base64.b64encode(pair).decode("ascii")
+    return None
+
+
+class RegistryPusher:
+    """One push session against one registry/repository."""
+
+    def __init__(self, reference: ImageReference, authorization: str | None) -> None:
+        if not is_loopback(reference.registry):
+            raise PushError(
+                f"registry {reference.registry} is not reachable from the reference stack (only 127.0.0.1 is)"
+            )
+        self._reference = reference
+        self._base = f"http://{reference.registry}"
+        self._authorization = {"Authorization": authorization} if authorization else {}
+
+    async def check_push_permission(self, http: aiohttp.ClientSession) -> None:
+        """Start (and abandon) an upload, as kaniko does before building, to fail fast on bad credentials."""
+        await self._request(http, "POST", f"/v2/{self._reference.repository}/blobs/uploads/", expect=(202,))
+
+    async def push(self, http: aiohttp.ClientSession, image: BuiltImage) -> str:
+        """Upload the layer and config blobs, then the manifest under the tag; returns the manifest digest."""
+        for blob in (image.layer, image.config):
+            await self._push_blob(http, blob)
+        path = f"/v2/{self._reference.repository}/manifests/{self._reference.tag}"
+        response_headers = await self._request(
+            http,
+            "PUT",
+            path,
+            data=image.manifest,
+            headers={"Content-Type": MANIFEST_MEDIA_TYPE},
+            expect=(201,),
+        )
+        return response_headers.get("Docker-Content-Digest", image.digest)
+
+    async def _push_blob(self, http: aiohttp.ClientSession, blob: bytes) -> None:
+        digest = sha256(blob)
+        repository = self._reference.repository
+        exists = await self._request(http, "HEAD", f"/v2/{repository}/blobs/{digest}", expect=(200, 404))
+        if exists.get(":status") == "200":
+            return
+        started = await self._request(http, "POST", f"/v2/{repository}/blobs/uploads/", expect=(202,))
+        location = started.get("Location", "")
+        separator = "&" if "?" in location else "?"
+        upload = location if location.startswith("http") else self._base + location
+        await self._request(http, "PUT", f"{upload}{separator}digest={digest}", data=blob, expect=(201,))
+
+    async def _request(
+        self,
+        http: aiohttp.ClientSession,
+        method: str,
+        path: str,
+        *,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        expect: tuple[int, ...],
+    ) -> dict[str, str]:
+        url = path if path.startswith("http") else self._base + path
+        try:
+            all_headers = {**self._authorization, **(headers or {})}
+            async with http.request(method, url, data=data, headers=all_headers) as response:
+                body = await response.read()
+                if response.status not in expect:
+                    raise PushError(f"{method} {url.split('?')[0]}: {_describe_error(response.status, body)}")
+                return {":status": str(response.status), **response.headers}
+        except aiohttp.ClientError as error:
+            raise PushError(f"{method} {url.split('?')[0]}: {type(error).__name__}: {error}") from None
+
+
+def _describe_error(status: int, body: bytes) -> str:
+    """``CODE: message`` from an OCI error body, else the HTTP status."""
+    try:
+        errors = json.loads(body)["errors"]
+        return "; ".join(f"{error['code']}: {error['message']}" for error in errors)
+    except (ValueError, KeyError, TypeError):
+        return f"unexpected status code {status}"
