@@ -9,28 +9,16 @@ millisecond, so every store gets its own. :meth:`TokenSigner.public_key_pem` is 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import time
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from jwt.utils import base64url_encode
 
 LEGACY_ISSUER = "kubernetes/serviceaccount"
-_SIGNATURE_HALF = 32
-
-
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def service_account_claims(
@@ -66,7 +54,8 @@ class TokenSigner:
         public_der = self._key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        self.key_id = _b64encode(hashlib.sha256(public_der).digest())
+        # kube-apiserver's key id: the base64url SHA-256 of the DER public key.
+        self.key_id = base64url_encode(hashlib.sha256(public_der).digest()).decode("ascii")
 
     def public_key_pem(self) -> str:
         return (
@@ -76,28 +65,22 @@ class TokenSigner:
         )
 
     def sign(self, claims: dict[str, Any]) -> str:
-        header = _b64encode(json.dumps({"alg": "ES256", "kid": self.key_id}).encode())
-        payload = _b64encode(json.dumps(claims).encode())
-        r, s = decode_dss_signature(self._key.sign(f"{header}.{payload}".encode(), ec.ECDSA(hashes.SHA256())))
-        signature = r.to_bytes(_SIGNATURE_HALF, "big") + s.to_bytes(_SIGNATURE_HALF, "big")
-        return f"{header}.{payload}.{_b64encode(signature)}"
+        # The header is ``{"alg", "kid"}`` as kube-apiserver writes it: no ``typ`` (PyJWT drops a None one).
+        return jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.key_id, "typ": None})
 
     def verify(self, token: str) -> dict[str, Any] | None:
-        """The claims of ``token`` if this signer made it and it has not expired, else None."""
-        parts = token.split(".")
-        if len(parts) != 3:
-            return None
+        """The claims of ``token`` if this signer made it and it has not expired, else None.
+
+        Only the signature and ``exp`` decide: the audiences are the authenticator's business (it checks
+        them against the request's), and ``nbf``/``iat`` are never in the future for tokens minted here.
+        """
         try:
-            header, claims, signature = (_b64decode(part) for part in parts)
-            if json.loads(header).get("alg") != "ES256" or len(signature) != 2 * _SIGNATURE_HALF:
-                return None
-            r = int.from_bytes(signature[:_SIGNATURE_HALF], "big")
-            s = int.from_bytes(signature[_SIGNATURE_HALF:], "big")
-            signed = f"{parts[0]}.{parts[1]}".encode()
-            self._key.public_key().verify(encode_dss_signature(r, s), signed, ec.ECDSA(hashes.SHA256()))
-            decoded = json.loads(claims)
-        except (InvalidSignature, ValueError, binascii.Error, AttributeError):
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key.public_key(),
+                algorithms=["ES256"],
+                options={"verify_aud": False, "verify_nbf": False, "verify_iat": False},
+            )
+        except jwt.InvalidTokenError:
             return None
-        if not isinstance(decoded, dict) or decoded.get("exp", float("inf")) < time.time():
-            return None
-        return decoded
+        return claims
