@@ -1,0 +1,189 @@
+"""The target file (``schema: 1``): strict validation with file- and field-named errors, secrets from the
+environment, relative paths, and the ``existing`` target that only reads it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from nautes_e2e.secrets import redact
+from nautes_e2e.targets import ExistingTarget, TargetError, TargetFileError, World, load_target_file
+
+ENVIRON = {
+    "NAUTES_E2E_GITLAB_TOKEN": "glpat-target-file-token",
+    "NAUTES_E2E_VAULT_TOKEN": "vault-root-token-for-tests",
+    "NAUTES_E2E_REGISTRY_USERNAME": "pusher",
+    "NAUTES_E2E_REGISTRY_PASSWORD": "registry-password-for-tests",
+}
+
+
+def target_document() -> dict[str, Any]:
+    return {
+        "schema": 1,
+        "simulated": True,
+        "nautes": {"url": "http://127.0.0.1:8000/"},
+        "gitlab": {
+            "url": "http://127.0.0.1:8001",
+            "sshUrl": "ssh://git@127.0.0.1:2222",
+            "tokenEnv": "NAUTES_E2E_GITLAB_TOKEN",
+        },
+        "vault": {"url": "http://127.0.0.1:8200", "tokenEnv": "NAUTES_E2E_VAULT_TOKEN"},
+        "registry": {
+            "url": "127.0.0.1:5000",
+            "scheme": "http",
+            "usernameEnv": "NAUTES_E2E_REGISTRY_USERNAME",
+            "passwordEnv": "NAUTES_E2E_REGISTRY_PASSWORD",
+        },
+        "clusters": [
+            {
+                "name": "runtime",
+                "kubeconfig": "kubeconfig-runtime.yaml",
+                "apiServer": "http://127.0.0.1:6443",
+                "ip": "127.0.0.1",
+            },
+            {
+                "name": "second",
+                "kubeconfig": "sub/kc.yaml",
+                "apiServer": "https://10.0.0.2:6443",
+                "ip": "10.0.0.2",
+            },
+        ],
+        "caBundle": None,
+    }
+
+
+def write_target(directory: Path, document: dict[str, Any]) -> Path:
+    (directory / "sub").mkdir(exist_ok=True)
+    (directory / "kubeconfig-runtime.yaml").write_text("apiVersion: v1\nkind: Config\n")
+    (directory / "sub" / "kc.yaml").write_text("apiVersion: v1\nkind: Config\n")
+    path = directory / "target.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_a_valid_target_file(tmp_path: Path) -> None:
+    world = load_target_file(write_target(tmp_path, target_document()), ENVIRON)
+    assert isinstance(world, World)
+    assert (world.target, world.simulated) == ("existing", True)
+    assert world.nautes_url == "http://127.0.0.1:8000"
+    assert world.gitlab_ssh_url == "ssh://git@127.0.0.1:2222"
+    assert world.gitlab_token.reveal() == ENVIRON["NAUTES_E2E_GITLAB_TOKEN"]
+    assert world.vault_token.reveal() == ENVIRON["NAUTES_E2E_VAULT_TOKEN"]
+    assert (world.registry.host, world.registry.scheme) == ("127.0.0.1:5000", "http")
+    assert world.registry.password is not None
+    assert world.registry.password.reveal() == ENVIRON["NAUTES_E2E_REGISTRY_PASSWORD"]
+    assert list(world.clusters) == ["runtime", "second"]
+    assert world.clusters["runtime"].kubeconfig == tmp_path / "kubeconfig-runtime.yaml"
+    assert world.clusters["second"].kubeconfig == tmp_path / "sub" / "kc.yaml"
+    assert world.clusters["second"].api_server == "https://10.0.0.2:6443"
+    assert world.ca_bundle is None
+    assert ENVIRON["NAUTES_E2E_GITLAB_TOKEN"] not in repr(world)
+
+
+def test_the_credentials_of_a_cluster_kubeconfig_are_masked_even_in_a_cut_repr(tmp_path: Path) -> None:
+    token, key_data = "kube-admin-token-planted-3f9a1c", "LS0tLS1CRUdJTi-planted-key-data"
+    path = write_target(tmp_path, target_document())
+    padding = "\n".join(f"# comment line {number} that makes the file long" for number in range(20))
+    (tmp_path / "kubeconfig-runtime.yaml").write_text(
+        f"apiVersion: v1\nkind: Config\n{padding}\nusers:\n"
+        f"- name: admin\n  user:\n    token: {token}\n"
+        f"- name: cert\n  user:\n    client-key-data: {key_data}\n"
+    )
+
+    world = load_target_file(path, ENVIRON)
+
+    text = world.clusters["runtime"].kubeconfig.read_text()
+    cut_repr = "'" + repr(text)[-150:]  # what pytest's --showlocals prints of a long string: its two ends
+    assert token in cut_repr
+    assert redact(text) == "***\n"
+    assert token not in redact(cut_repr)
+    assert key_data not in redact(cut_repr)
+    assert redact(cut_repr).count("***") == 2
+
+
+def test_registry_credentials_are_optional_together(tmp_path: Path) -> None:
+    document = target_document()
+    document["registry"] = {"url": "registry.example"}
+    world = load_target_file(write_target(tmp_path, document), ENVIRON)
+    assert (world.registry.scheme, world.registry.username, world.registry.password) == ("https", None, None)
+
+
+def mutate(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """Set (or with value ... delete) a dotted path such as ``clusters.0.ip``."""
+    *parents, last = path.split(".")
+    node: Any = document
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if value is ...:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("schema", 2, "schema: must be 1"),
+        ("schema", ..., "schema: is required"),
+        ("colour", "blue", "colour: unknown key"),
+        ("gitlab.sshURL", "x", "gitlab.sshURL: unknown key"),
+        ("gitlab.sshUrl", ..., "gitlab.sshUrl: is required"),
+        ("nautes.url", "127.0.0.1:8000", "nautes.url: must be a http or https URL"),
+        ("vault", ..., "vault: is required"),
+        (
+            "vault.tokenEnv",
+            "NOT_SET_ANYWHERE",
+            "vault.tokenEnv: environment variable NOT_SET_ANYWHERE is not set",
+        ),
+        ("registry.url", "http://127.0.0.1:5000", "registry.url: must be host[:port]"),
+        ("registry.scheme", "ftp", "registry.scheme: must be http or https"),
+        ("registry.passwordEnv", ..., "registry.passwordEnv: give both usernameEnv and passwordEnv"),
+        ("clusters", [], "clusters: must be a non-empty list"),
+        ("clusters.0.ip", "localhost", "clusters[0].ip: 'localhost' is not an IP address"),
+        ("clusters.1.kubeconfig", "missing.yaml", "clusters[1].kubeconfig: file "),
+        ("clusters.1.name", "runtime", "clusters[1].name: duplicate cluster name runtime"),
+        ("clusters.0.apiServer", ..., "clusters[0].apiServer: is required"),
+        ("caBundle", "no-such-ca.pem", "caBundle: file "),
+        ("simulated", "yes", "simulated: must be true or false"),
+    ],
+)
+def test_invalid_target_files_name_the_file_and_field(
+    tmp_path: Path, path: str, value: Any, message: str
+) -> None:
+    target = write_target(tmp_path, mutate(target_document(), path, value))
+    with pytest.raises(TargetFileError) as caught:
+        load_target_file(target, ENVIRON)
+    assert str(caught.value).startswith(f"{target}: {message}")
+    assert all(secret not in str(caught.value) for secret in ENVIRON.values())
+    assert isinstance(caught.value, TargetError)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
+    target = write_target(tmp_path, target_document())
+    with pytest.raises(
+        TargetFileError, match=r"gitlab\.tokenEnv: environment variable NAUTES_E2E_GITLAB_TOKEN is not set"
+    ):
+        load_target_file(target, {**ENVIRON, "NAUTES_E2E_GITLAB_TOKEN": ""})
+
+
+def test_unreadable_or_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(TargetFileError, match="cannot read the target file"):
+        load_target_file(tmp_path / "absent.yaml", ENVIRON)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("schema: 1\nnautes: {url: [\n")
+    with pytest.raises(TargetFileError, match="not valid YAML at line"):
+        load_target_file(broken, ENVIRON)
+
+
+def test_existing_target_reads_the_file_and_stops_nothing(tmp_path: Path) -> None:
+    target = ExistingTarget(write_target(tmp_path, target_document()), ENVIRON)
+    assert target.start().target == "existing"
+    target.stop()
+    target.stop()
