@@ -10,7 +10,7 @@ import gitlab
 import pytest
 import requests
 from gitlab.v4.objects import Project
-from test_gitlab_harness import Account, RunningGitLab, commit_file, git, gitlab_server, owner, unique
+from support.gitlab import Account, RunningGitLab, commit_file, git, gitlab_server, owner, unique
 
 __all__ = ["gitlab_server", "owner"]  # module-scoped fixtures from the shared harness
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gitlab.v4.objects import Project
-from test_gitlab_harness import Account, RunningGitLab, commit_file, git, gitlab_server, owner, unique
+from support.gitlab import Account, RunningGitLab, commit_file, git, gitlab_server, owner, unique
 
 __all__ = ["gitlab_server", "owner"]  # module-scoped fixtures from the shared harness
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from gitlab.v4.objects import Project
 from nautes_refstack.gitlab import PushEvent
-from test_gitlab_harness import Account, RunningGitLab, gitlab_server, owner, unique
+from support.gitlab import Account, RunningGitLab, gitlab_server, owner, unique
 
 __all__ = ["gitlab_server", "owner"]  # module-scoped fixtures shared with the other GitLab test modules
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from gitlab.v4.objects import Project
 from nautes_refstack.gitlab import PushEvent
 from nautes_refstack.http import RunningSite, serve
-from test_gitlab_harness import Account, RunningGitLab, commit_file, git, gitlab_server, owner, unique
+from support.gitlab import Account, RunningGitLab, commit_file, git, gitlab_server, owner, unique
 
 __all__ = ["gitlab_server", "owner"]  # module-scoped fixtures from the shared harness
 

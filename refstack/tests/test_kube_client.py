@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 from kubernetes import client, watch
-from test_kube_support import RunningKube, unique_name
+from support.kube import RunningKube, unique_name
 
 PIPELINERUNS = ("tekton.dev", "v1beta1")
 

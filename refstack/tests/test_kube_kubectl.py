@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from test_kube_support import RunningKube, unique_name
+from support.kube import RunningKube, unique_name
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = [

@@ -12,7 +12,7 @@ from kubernetes import client
 from nautes_refstack.kube.tls import ServingCertificate
 from nautes_refstack.kube.tokens import TokenSigner
 from nautes_refstack.vault import OpenBao
-from test_kube_support import RunningKube
+from support.kube import RunningKube
 
 MOUNT = "runtime"
 POLICY = 'path "git/data/x" { capabilities = ["read"] }'

@@ -15,9 +15,8 @@ import json
 import shutil
 import statistics
 import tempfile
-import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from nautes_refstack.bootstrap import TenantBootstrap
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.nautes import NautesApiServer
 from nautes_refstack.vault import OpenBao
+from support.loop import BackgroundLoop
 
 PRODUCT = "demo-quickstart"
 CLUSTER = "physical-worker"
@@ -53,23 +53,18 @@ users:
 
 
 class BackgroundStack:
-    """OpenBao, GitLab (bootstrapped like the installer) and the API server on a loop in a thread."""
+    """OpenBao, GitLab (bootstrapped like the installer) and the API server on a background loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: BackgroundLoop) -> None:
+        self.loop = loop
         self.directory = Path(tempfile.mkdtemp(prefix="nautes-api-test-"))
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.vault = OpenBao(self.directory / "openbao.log")
         self.gitlab = GitLab(self.directory / "gitlab")
         self.api: NautesApiServer | None = None
         self.token = ""
 
-    def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
-
     def start(self) -> None:
-        self.thread.start()
-        self.run(self._start())
+        self.loop.run(self._start())
 
     async def _start(self) -> None:
         await asyncio.gather(self.vault.start(), self.gitlab.start())
@@ -78,9 +73,7 @@ class BackgroundStack:
         await self.api.start()
 
     def stop(self) -> None:
-        self.run(self._stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
+        self.loop.run(self._stop())
         shutil.rmtree(self.directory, ignore_errors=True)  # repositories, logs: nothing outlives the test
 
     async def _stop(self) -> None:
@@ -268,24 +261,25 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    stack = BackgroundStack()
-    try:  # stop whatever started, also when the start itself fails (an OpenBao would outlive the test)
-        stack.start()
-        assert stack.api is not None
-        client = Client(stack.api.url, stack.token)
-        replies = []
-        for path, body, _ in APPLY:
-            response = client.send("POST", path, body)
-            replies.append((path, response.status_code, response.json()))
-        yield World(
-            stack,
-            client,
-            gitlab.Gitlab(stack.gitlab.url, private_token=stack.token),
-            hvac.Client(url=stack.vault.url, token=stack.vault.root_token),
-            replies,
-        )
-    finally:
-        stack.stop()
+    with BackgroundLoop("nautes-api-tests", timeout=60) as loop:
+        stack = BackgroundStack(loop)
+        try:  # stop whatever started, also when the start itself fails (an OpenBao would outlive the test)
+            stack.start()
+            assert stack.api is not None
+            client = Client(stack.api.url, stack.token)
+            replies = []
+            for path, body, _ in APPLY:
+                response = client.send("POST", path, body)
+                replies.append((path, response.status_code, response.json()))
+            yield World(
+                stack,
+                client,
+                gitlab.Gitlab(stack.gitlab.url, private_token=stack.token),
+                hvac.Client(url=stack.vault.url, token=stack.vault.root_token),
+                replies,
+            )
+        finally:
+            stack.stop()
 
 
 def test_quickstart_apply_succeeds_with_the_real_success_messages(world: World) -> None:

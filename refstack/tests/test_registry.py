@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import io
@@ -10,13 +9,13 @@ import json
 import shutil
 import subprocess
 import tarfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from nautes_refstack.registry import Registry
+from support.loop import BackgroundLoop
 
 USER, PASSWORD = "pusher", "s3cret-pw"
 AUTH = (USER, PASSWORD)
@@ -27,16 +26,11 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 @pytest.fixture(scope="module")
 def registry() -> Iterator[Registry]:
     """A registry served from its own event loop thread, so synchronous clients can call it."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = Registry(USER, PASSWORD)
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
-    yield server
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
+    with BackgroundLoop("registry-tests", timeout=10) as loop:
+        server = Registry(USER, PASSWORD)
+        loop.run(server.start())
+        yield server
+        loop.run(server.stop())
 
 
 def digest_of(data: bytes) -> str:

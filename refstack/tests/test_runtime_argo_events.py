@@ -22,7 +22,8 @@ from nautes_refstack.runtime.argoevents.sensor import SensorRunner
 from nautes_refstack.runtime.argoevents.webhook import WebhookReceiver
 from nautes_refstack.runtime.hooks_pipeline import HooksContext, build_hooks
 from nautes_refstack.runtime.resources import Pipeline, PipelineTrigger
-from test_runtime_support import LoopThread, wait_for
+from support.loop import BackgroundLoop
+from support.wait import wait_for
 
 EVENTS = "argo-events"
 PRODUCT, RUNTIME, NAMESPACE, ACCOUNT = "product-42", "pr-demo", "pr-demo-ns", "pr-demo"
@@ -33,7 +34,7 @@ PIPELINE_URL = "ssh://git@127.0.0.1:2222/demo/coderepo-sc-demo.git"
 
 
 class Receiver:
-    def __init__(self, loop: LoopThread, store: ObjectStore, site: RunningSite) -> None:
+    def __init__(self, loop: BackgroundLoop, store: ObjectStore, site: RunningSite) -> None:
         self.loop, self.store, self.site = loop, store, site
 
     def post(
@@ -74,7 +75,7 @@ def _objects() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
-    with LoopThread() as loop:
+    with BackgroundLoop() as loop:
         store = ObjectStore()
         for obj in _objects():
             loop.call(store.create, obj)

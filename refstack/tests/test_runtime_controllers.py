@@ -31,7 +31,9 @@ from nautes_refstack.nautes import NautesApiServer
 from nautes_refstack.runtime import RuntimeControllers
 from nautes_refstack.tekton import TektonController
 from nautes_refstack.vault import OpenBao
-from test_runtime_support import USER_PIPELINE_FILE, LoopThread, cluster_cr, nautes_resource, wait_for
+from support.loop import BackgroundLoop
+from support.nautes import USER_PIPELINE_FILE, cluster_cr, nautes_resource
+from support.wait import wait_for
 
 TENANT_REPO = "nautes/management"
 CLUSTER = "runtime"
@@ -58,7 +60,7 @@ def ssh_key_pair() -> tuple[str, str]:
 class Stack:
     """GitLab, OpenBao, the runtime cluster (store + API server + Tekton) and the runtime controllers."""
 
-    def __init__(self, loop: LoopThread, scratch: Path) -> None:
+    def __init__(self, loop: BackgroundLoop, scratch: Path) -> None:
         self.loop, self.scratch = loop, scratch
         self.gitlab = GitLab(scratch / "gitlab")
         self.bao = OpenBao(log_path=scratch / "openbao.log")
@@ -267,7 +269,7 @@ class Quickstart:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with tempfile.TemporaryDirectory() as scratch, LoopThread() as loop:
+    with tempfile.TemporaryDirectory() as scratch, BackgroundLoop() as loop:
         stack = Stack(loop, Path(scratch))
         loop.run(stack.start())
         try:

@@ -16,7 +16,7 @@ from nautes_refstack.runtime import pipeline_script
 from nautes_refstack.runtime.kubernetes_actions import run_kubernetes_actions
 from nautes_refstack.tekton.task_api import StepFailed, StepState, TaskContext
 from nautes_refstack.tekton.variables import Variables
-from test_runtime_support import USER_PIPELINE_FILE
+from support.nautes import USER_PIPELINE_FILE
 
 NAMESPACE = "pr-demo"
 POD = "hooks-abcde-pipeline-run-pod"

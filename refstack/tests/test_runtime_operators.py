@@ -30,7 +30,8 @@ from nautes_refstack.runtime.snapshots import (
 from nautes_refstack.runtime.vault_access import VaultAccess
 from nautes_refstack.runtime.vault_api import VaultApi
 from nautes_refstack.vault import OpenBao
-from test_runtime_support import NAUTES_API, LoopThread, cluster_cr, nautes_resource
+from support.loop import BackgroundLoop
+from support.nautes import NAUTES_API, cluster_cr, nautes_resource
 
 GROUP, PRODUCT = "demo-quickstart", "product-42"
 CLUSTER = "runtime"
@@ -115,7 +116,7 @@ def product(*runtimes: dict[str, Any]) -> ProductSnapshot:
 class World:
     """OpenBao, the runtime cluster's store and API server, and both operators, on one loop."""
 
-    def __init__(self, loop: LoopThread, scratch: Path) -> None:
+    def __init__(self, loop: BackgroundLoop, scratch: Path) -> None:
         self.loop = loop
         self.bao = OpenBao(log_path=scratch / "openbao.log")
         self.store = ObjectStore()
@@ -184,7 +185,7 @@ def seed_vault(client: hvac.Client) -> None:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with tempfile.TemporaryDirectory() as scratch, LoopThread() as loop:
+    with tempfile.TemporaryDirectory() as scratch, BackgroundLoop() as loop:
         world = World(loop, Path(scratch))
         loop.run(world.start())
         try:

@@ -11,11 +11,10 @@ import asyncio
 import base64
 import copy
 import json
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import gitlab
@@ -31,8 +30,8 @@ from nautes_refstack.registry import Registry
 from nautes_refstack.tekton import TektonController, install_tekton
 from nautes_refstack.tekton.vault_agent import INJECTOR_AUTH_PATH_ENV, INJECTOR_NAME
 from nautes_refstack.vault import OpenBao, free_port
+from support.loop import BackgroundLoop
 
-T = TypeVar("T")
 CLUSTER = "runtime"
 REGISTRY_USER, REGISTRY_PASSWORD = "pipeline-bot", "registry-pw-123"
 TEKTON = "tekton.dev/v1beta1"
@@ -100,7 +99,7 @@ class Repositories:
 
 @dataclass
 class World:
-    loop: asyncio.AbstractEventLoop
+    loop: BackgroundLoop
     store: ObjectStore
     vault: OpenBao
     registry: Registry
@@ -123,17 +122,6 @@ class World:
             )
         project.keys.create({"title": "pipeline", "key": self.deploy_key.public, "can_push": True})
         return project
-
-    def run(self, coroutine: Awaitable[T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)  # type: ignore[arg-type]
-
-    def call(self, function: Callable[[], T]) -> T:
-        """Run a synchronous store operation on the loop that owns the store."""
-
-        async def wrapper() -> T:
-            return function()
-
-        return self.run(wrapper())
 
 
 async def vault_call(vault: OpenBao, method: str, path: str, body: dict[str, Any] | None = None) -> None:
@@ -182,9 +170,6 @@ async def create_role(vault: OpenBao, role: str, namespace: str) -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("tekton")
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
     store = ObjectStore()
     vault = OpenBao(log_path=root / "openbao.log", port=free_port())
     kube = KubeApiServer(store, "admin-token-for-tests")
@@ -206,16 +191,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         await controller.stop()
         await asyncio.gather(registry.stop(), kube.stop(), vault.stop(), gitlab_server.stop())
 
-    try:  # stop whatever started, also when the start itself fails (an OpenBao would outlive the test)
-        token = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)
-        client = gitlab.Gitlab(gitlab_server.url, private_token=token)
-        group = client.groups.create({"name": "devops", "path": "devops"})
-        yield World(loop, store, vault, registry, client, group.id, deploy_key)
-    finally:
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=60)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with BackgroundLoop("tekton-tests", timeout=120) as loop:
+        try:  # stop whatever started, also when the start itself fails (an OpenBao would outlive the test)
+            token = loop.run(start(), timeout=60)
+            client = gitlab.Gitlab(gitlab_server.url, private_token=token)
+            group = client.groups.create({"name": "devops", "path": "devops"})
+            yield World(loop, store, vault, registry, client, group.id, deploy_key)
+        finally:
+            loop.run(stop(), timeout=60)
 
 
 def install_vault_agent_injector(store: ObjectStore) -> None:
@@ -404,9 +387,9 @@ def prepare_namespace(
                 }
             )
 
-    world.call(create)
+    world.loop.call(create)
     if role:
-        world.run(create_role(world.vault, account, namespace))
+        world.loop.run(create_role(world.vault, account, namespace))
 
 
 async def _wait_for_completion(
@@ -445,11 +428,11 @@ def run_pipeline(
         finished, seen = await waiter
         return finished, seen, time.monotonic() - started
 
-    return world.run(go())
+    return world.loop.run(go())
 
 
 def task_runs(world: World, namespace: str) -> dict[str, dict[str, Any]]:
-    found = world.call(lambda: world.store.list(TEKTON, "TaskRun", namespace))
+    found = world.loop.call(lambda: world.store.list(TEKTON, "TaskRun", namespace))
     return {item["metadata"]["labels"]["tekton.dev/pipelineTask"]: item for item in found}
 
 
@@ -458,7 +441,7 @@ def condition(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def pod_log(world: World, namespace: str, pod: str, container: str) -> str:
-    return world.call(lambda: world.store.pod_log(namespace, pod, container))
+    return world.loop.call(lambda: world.store.pod_log(namespace, pod, container))
 
 
 def test_quickstart_pipeline_succeeds(world: World) -> None:
@@ -520,7 +503,7 @@ def test_quickstart_pipeline_succeeds(world: World) -> None:
     assert "Successfully cloned" in clone_log
     assert "Initialized empty Git repository in /workspace/output/sourcecode/.git/\n" in clone_log
     host_root = str(world.vault.log_path.parent)  # the emulation's work dir is under it: no pod shows it
-    for pod in world.call(lambda: world.store.list("v1", "Pod", "demo-ok")):
+    for pod in world.loop.call(lambda: world.store.list("v1", "Pod", "demo-ok")):
         for container in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
             log = pod_log(world, "demo-ok", pod["metadata"]["name"], container["name"])
             assert host_root not in log, f"{pod['metadata']['name']}/{container['name']}: {log}"
@@ -529,7 +512,7 @@ def test_quickstart_pipeline_succeeds(world: World) -> None:
 def container_statuses(world: World, namespace: str, name: str, init: bool = False) -> list[Any]:
     """The pod's (init) container statuses as the kubernetes client's typed API reads them; it refuses a
     status that lacks a required field (``imageID``, ``restartCount``...)."""
-    pod = world.call(lambda: world.store.get("v1", "Pod", namespace, name))
+    pod = world.loop.call(lambda: world.store.get("v1", "Pod", namespace, name))
     typed = kube_client.V1Pod.from_dict(pod)
     assert typed is not None
     assert typed.status is not None
@@ -589,7 +572,7 @@ def test_missing_registry_auth_configmap_fails_the_image_build(world: World) -> 
     build = task_runs(world, "fault-cm")["image-build"]
     assert condition(build)["reason"] == "CreateContainerConfigError"
     assert 'configmap "registry-auth" not found' in condition(build)["message"]
-    pod = world.call(lambda: world.store.get("v1", "Pod", "fault-cm", build["status"]["podName"]))
+    pod = world.loop.call(lambda: world.store.get("v1", "Pod", "fault-cm", build["status"]["podName"]))
     assert pod["status"]["phase"] == "Pending"
     assert container_statuses(world, "fault-cm", build["status"]["podName"])[0].image_id == ""
     waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
@@ -601,7 +584,7 @@ def test_missing_registry_auth_configmap_fails_the_image_build(world: World) -> 
 
 def test_registry_refuses_a_push_without_credentials(world: World) -> None:
     prepare_namespace(world, "fault-auth", "pr-demo", registry_auth=False)
-    world.call(
+    world.loop.call(
         lambda: world.store.create(
             {
                 "apiVersion": "v1",
@@ -648,7 +631,7 @@ def test_base_image_cannot_be_pulled(world: World) -> None:
 def test_vault_role_refusal_fails_the_init_container(world: World) -> None:
     """The role exists but is bound to another namespace: Vault refuses the login, the pod never starts."""
     prepare_namespace(world, "fault-vault", "pr-other", role=False)
-    world.run(create_role(world.vault, "pr-other", "elsewhere"))
+    world.loop.run(create_role(world.vault, "pr-other", "elsewhere"))
     repos = world.repositories("vault")
     finished, _, _ = run_pipeline(world, quickstart_pipeline_run(world, "fault-vault", "pr-other", repos))
     assert condition(finished)["message"] == "Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: 4"
@@ -661,7 +644,7 @@ def test_vault_role_refusal_fails_the_init_container(world: World) -> None:
         "Code: 403. Errors: namespace not authorized; "
         f"for logs run: kubectl -n fault-vault logs {pod_name} -c vault-agent-init\n"
     )
-    pod = world.call(lambda: world.store.get("v1", "Pod", "fault-vault", pod_name))
+    pod = world.loop.call(lambda: world.store.get("v1", "Pod", "fault-vault", pod_name))
     assert pod["status"]["phase"] == "Failed"
     assert pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 1
     assert (
@@ -742,7 +725,7 @@ def test_v1alpha1_run_with_pipeline_ref_and_secret_workspace(world: World) -> No
             }
         )
 
-    world.call(objects)
+    world.loop.call(objects)
     pipeline_run = {
         "apiVersion": "tekton.dev/v1alpha1",
         "kind": "PipelineRun",
@@ -828,5 +811,5 @@ def test_deleting_a_running_pipeline_run_stops_it(world: World, caplog: pytest.L
         await asyncio.sleep(0.2)
         return world.store.list(TEKTON, "TaskRun", "gone") + world.store.list("v1", "Pod", "gone")
 
-    assert world.run(scenario()) == []
+    assert world.loop.run(scenario()) == []
     assert not [record for record in caplog.records if record.levelname == "ERROR"]

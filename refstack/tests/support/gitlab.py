@@ -1,44 +1,24 @@
-"""Fixtures shared by the GitLab emulation tests (this module holds no tests).
+"""Fixtures and helpers shared by the GitLab emulation tests.
 
-The emulated GitLab runs on its own event loop in a background thread, exactly as it would inside the
-reference stack, while the tests drive it from the outside with real clients: python-gitlab, ``git`` over
+The emulated GitLab runs on a :class:`~support.loop.BackgroundLoop`, as it would on the reference stack's
+loop, while the tests drive it from the outside with real clients: python-gitlab, ``git`` over
 HTTP and SSH, and an aiohttp webhook receiver.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
-import threading
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 import gitlab
 import pytest
 from nautes_refstack.gitlab import GitLab
 
-T = TypeVar("T")
-
-
-class BackgroundLoop:
-    """An asyncio loop in a daemon thread; ``run`` executes a coroutine there and returns its result."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="gitlab-test-loop", daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
+from support.loop import BackgroundLoop
 
 
 @dataclass(frozen=True)
@@ -73,14 +53,13 @@ class RunningGitLab:
 @pytest.fixture(scope="module")
 def gitlab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGitLab]:
     data_dir = tmp_path_factory.mktemp("gitlab")
-    loop = BackgroundLoop()
-    emulated = GitLab(data_dir)
-    loop.run(emulated.start())
-    try:
-        yield RunningGitLab(emulated, loop, data_dir)
-    finally:
-        loop.run(emulated.stop())
-        loop.close()
+    with BackgroundLoop("gitlab-tests") as loop:
+        emulated = GitLab(data_dir)
+        loop.run(emulated.start())
+        try:
+            yield RunningGitLab(emulated, loop, data_dir)
+        finally:
+            loop.run(emulated.stop())
 
 
 @pytest.fixture(scope="module")
