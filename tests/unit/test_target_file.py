@@ -130,11 +130,15 @@ def mutate(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     ("path", "value", "message"),
     [
         ("schema", 2, "schema: must be 1"),
+        ("schema", True, "schema: must be an integer"),  # no coercion: true is no 1
+        ("schema", "1", "schema: must be an integer"),
         ("schema", ..., "schema: is required"),
         ("colour", "blue", "colour: unknown key"),
         ("gitlab.sshURL", "x", "gitlab.sshURL: unknown key"),
         ("gitlab.sshUrl", ..., "gitlab.sshUrl: is required"),
         ("nautes.url", "127.0.0.1:8000", "nautes.url: must be a http or https URL"),
+        ("nautes", "http://127.0.0.1:8000", "nautes: must be a mapping"),
+        ("gitlab.tokenEnv", 5, "gitlab.tokenEnv: must be a non-empty string"),
         ("vault", ..., "vault: is required"),
         (
             "vault.tokenEnv",
@@ -142,9 +146,12 @@ def mutate(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
             "vault.tokenEnv: environment variable NOT_SET_ANYWHERE is not set",
         ),
         ("registry.url", "http://127.0.0.1:5000", "registry.url: must be host[:port]"),
-        ("registry.scheme", "ftp", "registry.scheme: must be http or https"),
+        ("registry.scheme", "ftp", "registry.scheme: must be 'http' or 'https'"),
         ("registry.passwordEnv", ..., "registry.passwordEnv: give both usernameEnv and passwordEnv"),
+        ("registry.usernameEnv", ..., "registry.usernameEnv: give both usernameEnv and passwordEnv"),
         ("clusters", [], "clusters: must be a non-empty list"),
+        ("clusters", {"name": "runtime"}, "clusters: must be a list"),
+        ("clusters.0.name", " ", "clusters[0].name: must be a non-empty string"),
         ("clusters.0.ip", "localhost", "clusters[0].ip: 'localhost' is not an IP address"),
         ("clusters.1.kubeconfig", "missing.yaml", "clusters[1].kubeconfig: file "),
         ("clusters.1.name", "runtime", "clusters[1].name: duplicate cluster name runtime"),
@@ -160,9 +167,38 @@ def test_invalid_target_files_name_the_file_and_field(
     with pytest.raises(TargetFileError) as caught:
         load_target_file(target, ENVIRON)
     assert str(caught.value).startswith(f"{target}: {message}")
+    assert "\n" not in str(caught.value)  # that one problem only
     assert all(secret not in str(caught.value) for secret in ENVIRON.values())
     assert isinstance(caught.value, TargetError)
     assert isinstance(caught.value, ValueError)
+
+
+def test_every_problem_is_reported_at_once_one_line_each(tmp_path: Path) -> None:
+    document = mutate(mutate(target_document(), "colour", "blue"), "clusters.1.ip", "ten")
+    target = write_target(tmp_path, mutate(document, "vault.tokenEnv", "NOT_SET_ANYWHERE"))
+    with pytest.raises(TargetFileError) as caught:
+        load_target_file(target, ENVIRON)
+    assert str(caught.value).splitlines() == [
+        f"{target}: vault.tokenEnv: environment variable NOT_SET_ANYWHERE is not set (or empty)",
+        f"{target}: clusters[1].ip: 'ten' is not an IP address",
+        f"{target}: colour: unknown key",
+    ]
+
+
+def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    target = tmp_path / "target.yaml"
+    target.write_text("- schema: 1\n")
+    with pytest.raises(TargetFileError, match=r"target\.yaml: \(top level\): must be a mapping$"):
+        load_target_file(target, ENVIRON)
+
+
+def test_an_invalid_file_registers_no_kubeconfig_credential(tmp_path: Path) -> None:
+    token = "kube-token-of-an-invalid-target-7d2e"
+    target = write_target(tmp_path, mutate(target_document(), "vault.tokenEnv", "NOT_SET_ANYWHERE"))
+    (tmp_path / "kubeconfig-runtime.yaml").write_text(f"users:\n- name: a\n  user:\n    token: {token}\n")
+    with pytest.raises(TargetFileError):
+        load_target_file(target, ENVIRON)
+    assert redact(token) == token  # nothing is registered before the whole file is valid
 
 
 def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
@@ -174,11 +210,11 @@ def test_an_empty_variable_counts_as_unset(tmp_path: Path) -> None:
 
 
 def test_unreadable_or_invalid_yaml(tmp_path: Path) -> None:
-    with pytest.raises(TargetFileError, match="cannot read the target file"):
+    with pytest.raises(TargetFileError, match=r"absent\.yaml: cannot read the file \(No such file"):
         load_target_file(tmp_path / "absent.yaml", ENVIRON)
     broken = tmp_path / "broken.yaml"
     broken.write_text("schema: 1\nnautes: {url: [\n")
-    with pytest.raises(TargetFileError, match="not valid YAML at line"):
+    with pytest.raises(TargetFileError, match=r"broken\.yaml: not valid YAML at line 3, column 1: "):
         load_target_file(broken, ENVIRON)
 
 
