@@ -10,70 +10,99 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated
 
-import yaml
+from pydantic import PlainValidator, ValidationInfo
 
 from nautes_e2e.clients.nautes import Document, DocumentError, WireError, document_request, parse_documents
 from nautes_e2e.scenario.render import VARIABLE_NAME, ScenarioError, check, render
+from nautes_e2e.yamlfile import StrictModel, Text, context_of, load
 
 SCENARIO_FILE = "scenario.yaml"
 
 
-@dataclass(frozen=True)
-class Note:
-    """Where the scenario follows v0.4.x instead of the nautes.io quickstart text, and on what authority."""
+class Note(StrictModel):
+    """Where the scenario follows v0.4.x instead of the nautes.io quickstart text, and on what authority.
 
-    topic: str
-    quickstart: str
-    behaviour: str
-    source: str
+    Also the report's type for it: ``report.json`` lists the notes as ``scenario.yaml`` gives them.
+    """
+
+    topic: Text
+    quickstart: Text
+    behaviour: Text
+    source: Text
 
 
-@dataclass(frozen=True)
-class VariableSpec:
-    """A template variable; a default may itself use other variables (``demo-$suffix``)."""
+class VariableSpec(StrictModel):
+    """A template variable, named by its key; a default may itself use other variables (``demo-$suffix``)."""
 
-    name: str
-    description: str
-    default: str | None
+    description: Text
+    default: Text | None = None
+
+
+def _variable_name(name: object) -> str:
+    if not isinstance(name, str) or not VARIABLE_NAME.fullmatch(name):
+        raise ValueError("names are [a-z][a-z0-9-]*[a-z0-9]")
+    return name
+
+
+def _relative(path: object) -> str:
+    pure = PurePosixPath(path) if isinstance(path, str) else None
+    if pure is None or pure.is_absolute() or ".." in pure.parts:
+        raise ValueError("must be a path inside the scenario directory")
+    return pure.as_posix()
+
+
+def _template_file(path: object, info: ValidationInfo) -> str:
+    relative = _relative(path)
+    if not (context_of(info, Path) / relative).is_file():
+        raise ValueError(f"{relative} does not exist")
+    return relative
+
+
+def _repo_directory(path: object, info: ValidationInfo) -> str:
+    relative = _relative(path)
+    if not (context_of(info, Path) / relative).is_dir():
+        raise ValueError(f"directory {relative} does not exist")
+    return relative
+
+
+class _ScenarioFile(StrictModel):
+    """``scenario.yaml`` as written; paths are relative to its directory, given as the validation context."""
+
+    name: Text
+    description: Text
+    variables: dict[Annotated[str, PlainValidator(_variable_name)], VariableSpec]
+    documents: dict[Text, list[Annotated[str, PlainValidator(_template_file)]]]
+    repos: dict[Text, Annotated[str, PlainValidator(_repo_directory)]]
+    notes: list[Note]
 
 
 @dataclass(frozen=True)
 class Scenario:
+    """A loaded scenario: what ``scenario.yaml`` declares, every template checked against it."""
+
     name: str
     description: str
     directory: Path
     variables: dict[str, VariableSpec]
     document_groups: dict[str, tuple[str, ...]]  # group -> template files, relative to the directory
     repos: dict[str, str]  # repo -> directory holding its files, relative to the directory
-    notes: list[Note]
+    notes: tuple[Note, ...]
 
     @classmethod
     def load(cls, directory: Path) -> Scenario:
         """Read ``directory/scenario.yaml`` and validate every template (raises ScenarioError)."""
-        spec_path = directory / SCENARIO_FILE
-        spec = _Mapping(_read_yaml(spec_path), "")
-        groups = spec.mapping("documents")
-        repos = spec.mapping("repos")
+        spec = load(directory / SCENARIO_FILE, _ScenarioFile, ScenarioError, context=directory)
         scenario = cls(
-            name=spec.text("name"),
-            description=spec.text("description"),
+            name=spec.name,
+            description=spec.description,
             directory=directory,
-            variables=_variables(spec.mapping("variables")),
-            document_groups={
-                str(group): tuple(
-                    _relative_file(directory, file, groups.field(group)) for file in groups.list(group)
-                )
-                for group in list(groups.data)
-            },
-            repos={
-                str(repo): _relative_dir(directory, repos.text(repo), repos.field(repo))
-                for repo in list(repos.data)
-            },
-            notes=[_note(entry, index) for index, entry in enumerate(spec.list("notes"))],
+            variables=spec.variables,
+            document_groups={group: tuple(files) for group, files in spec.documents.items()},
+            repos=spec.repos,
+            notes=tuple(spec.notes),
         )
-        spec.finish()
         scenario._validate()
         return scenario
 
@@ -155,95 +184,6 @@ class Scenario:
         return [
             (path.relative_to(root).as_posix(), path) for path in sorted(root.rglob("*")) if path.is_file()
         ]
-
-
-class _Mapping:
-    """A mapping of scenario.yaml read strictly: wrong types and unknown keys are errors naming the field."""
-
-    def __init__(self, data: Any, where: str) -> None:
-        if not isinstance(data, dict):
-            raise ScenarioError(f"{SCENARIO_FILE}: {where or 'the top level'} must be a mapping")
-        self.data: dict[Any, Any] = data
-        self.where = where
-        self.read: set[str] = set()
-
-    def field(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def value(self, key: str) -> Any:
-        self.read.add(key)
-        return self.data.get(key)
-
-    def text(self, key: str) -> str:
-        value = self.value(key)
-        if not isinstance(value, str) or not value.strip():
-            raise ScenarioError(f"{SCENARIO_FILE}: {self.field(key)} must be a non-empty string")
-        return value
-
-    def optional_text(self, key: str) -> str | None:
-        return None if self.value(key) is None else self.text(key)
-
-    def mapping(self, key: str) -> _Mapping:
-        return _Mapping(self.value(key), self.field(key))
-
-    def list(self, key: str) -> list[Any]:
-        value = self.value(key)
-        if not isinstance(value, list):
-            raise ScenarioError(f"{SCENARIO_FILE}: {self.field(key)} must be a list")
-        return value
-
-    def finish(self) -> None:
-        unknown = sorted(str(key) for key in self.data if key not in self.read)
-        if unknown:
-            raise ScenarioError(f"{SCENARIO_FILE}: unknown key {self.field(unknown[0])}")
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read ({error.strerror})") from None
-    except yaml.YAMLError:
-        raise ScenarioError(f"{path}: not valid YAML") from None
-
-
-def _variables(section: _Mapping) -> dict[str, VariableSpec]:
-    variables = {}
-    for name, entry in section.data.items():
-        if not isinstance(name, str) or not VARIABLE_NAME.fullmatch(name):
-            raise ScenarioError(f"{SCENARIO_FILE}: variables.{name}: names are [a-z][a-z0-9-]*[a-z0-9]")
-        spec = _Mapping(entry, f"variables.{name}")
-        variables[name] = VariableSpec(name, spec.text("description"), spec.optional_text("default"))
-        spec.finish()
-    return variables
-
-
-def _note(entry: Any, index: int) -> Note:
-    spec = _Mapping(entry, f"notes[{index}]")
-    note = Note(spec.text("topic"), spec.text("quickstart"), spec.text("behaviour"), spec.text("source"))
-    spec.finish()
-    return note
-
-
-def _relative_file(directory: Path, file: Any, where: str) -> str:
-    relative = _relative(file, where)
-    if not (directory / relative).is_file():
-        raise ScenarioError(f"{SCENARIO_FILE}: {where}: {relative} does not exist")
-    return relative
-
-
-def _relative_dir(directory: Path, path: Any, where: str) -> str:
-    relative = _relative(path, where)
-    if not (directory / relative).is_dir():
-        raise ScenarioError(f"{SCENARIO_FILE}: {where}: directory {relative} does not exist")
-    return relative
-
-
-def _relative(path: Any, where: str) -> str:
-    pure = PurePosixPath(str(path))
-    if not isinstance(path, str) or pure.is_absolute() or ".." in pure.parts:
-        raise ScenarioError(f"{SCENARIO_FILE}: {where}: must be a path inside the scenario directory")
-    return pure.as_posix()
 
 
 def _text_or_none(content: bytes) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -387,7 +388,7 @@ def test_load_refuses_unknown_keys_and_default_cycles(scenario_copy: Path) -> No
     spec_file = scenario_copy / "scenario.yaml"
     original = yaml.safe_load(spec_file.read_text())
     spec_file.write_text(yaml.safe_dump({**original, "extra": 1}))
-    with pytest.raises(ScenarioError, match="unknown key extra"):
+    with pytest.raises(ScenarioError, match=r"quickstart/scenario\.yaml: extra: unknown key$"):
         Scenario.load(scenario_copy)
     cyclic = dict(original)
     cyclic["variables"] = {
@@ -396,4 +397,55 @@ def test_load_refuses_unknown_keys_and_default_cycles(scenario_copy: Path) -> No
     }
     spec_file.write_text(yaml.safe_dump(cyclic))
     with pytest.raises(ScenarioError, match="cycle"):
+        Scenario.load(scenario_copy)
+
+
+def write_spec(directory: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    """Rewrite ``directory/scenario.yaml`` after ``change`` edited its parsed content in place."""
+    spec_file = directory / "scenario.yaml"
+    spec = yaml.safe_load(spec_file.read_text())
+    change(spec)
+    spec_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda spec: spec["notes"][2].update(source=""), "notes[2].source: must be a non-empty string"),
+        (lambda spec: spec["notes"][0].pop("behaviour"), "notes[0].behaviour: is required"),
+        (lambda spec: spec["notes"][1].update(sources="x"), "notes[1].sources: unknown key"),
+        (lambda spec: spec.update(notes={"topic": "t"}), "notes: must be a list"),
+        (
+            lambda spec: spec["variables"].update(Suffix={"description": "d"}),
+            "variables.Suffix: names are [a-z][a-z0-9-]*[a-z0-9]",
+        ),
+        (
+            lambda spec: spec["variables"]["suffix"].update(default=5),
+            "variables.suffix.default: must be a non-empty string",
+        ),
+        (
+            lambda spec: spec["documents"]["product"].append("absent.yaml"),
+            "documents.product[1]: absent.yaml does not exist",
+        ),
+        (
+            lambda spec: spec["documents"].update(cluster=["../quickstart/product.yaml"]),
+            "documents.cluster[0]: must be a path inside the scenario directory",
+        ),
+        (lambda spec: spec["repos"].update(deployment="product.yaml"), "repos.deployment: directory product"),
+        (lambda spec: spec.pop("description"), "description: is required"),
+    ],
+)
+def test_load_names_the_field_at_fault(
+    scenario_copy: Path, change: Callable[[dict[str, Any]], object], message: str
+) -> None:
+    write_spec(scenario_copy, change)
+    with pytest.raises(ScenarioError) as caught:
+        Scenario.load(scenario_copy)
+    assert str(caught.value).startswith(f"{scenario_copy / 'scenario.yaml'}: {message}")
+    assert "\n" not in str(caught.value)  # that one problem only
+
+
+def test_load_names_the_line_of_a_yaml_syntax_error(scenario_copy: Path) -> None:
+    (scenario_copy / "scenario.yaml").write_text("name: quickstart\nnotes: [\n")
+    with pytest.raises(ScenarioError, match=r"scenario\.yaml: not valid YAML at line 3, column 1: "):
         Scenario.load(scenario_copy)
