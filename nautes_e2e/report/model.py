@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from nautes_e2e.scenario import Note
 from nautes_e2e.stages.model import UNSUCCESSFUL, StageRecord, iso_utc
 
 SCHEMA_VERSION = 1
@@ -25,20 +26,14 @@ class TargetSummary:
     endpoints: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ScenarioNote:
-    """Where the quickstart's text and Nautes v0.4.x differ, and what the scenario does about it."""
-
-    topic: str
-    quickstart: str
-    behaviour: str
-    source: str
+#: Where the quickstart's text and Nautes v0.4.x differ: the scenario's own note, under the report's name.
+ScenarioNote = Note
 
 
 @dataclass(frozen=True)
 class ScenarioSummary:
     name: str
-    notes: tuple[ScenarioNote, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +100,7 @@ def _target_dict(target: TargetSummary | None) -> dict[str, Any] | None:
 def _scenario_dict(scenario: ScenarioSummary | None) -> dict[str, Any] | None:
     if scenario is None:
         return None
-    return {"name": scenario.name, "notes": [asdict(note) for note in scenario.notes]}
+    return {"name": scenario.name, "notes": [note.model_dump() for note in scenario.notes]}
 
 
 def _stage_dict(stage: StageRecord) -> dict[str, Any]:
