@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from nautes_refstack.http import RunningSite, serve
 
 from nautes_e2e.clients import GitError, GitWorkingCopy, git_invocation
 from nautes_e2e.secrets import Secret
+from tests.support.http import catch_all, serve
+from tests.support.loop import BackgroundLoop
 
 TOKEN = Secret("glpat-git-client-test-token")
 AUTHOR = ("Quickstart User", "quickstart@example.test")
@@ -109,33 +108,19 @@ class HeaderRecorder:
 
     def __init__(self) -> None:
         self.authorizations: list[str | None] = []
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._site: RunningSite = asyncio.run_coroutine_threadsafe(serve(app), self._loop).result(10)
+        self.url = ""
 
-    @property
-    def url(self) -> str:
-        return self._site.url
-
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         self.authorizations.append(request.headers.get("Authorization"))
         return web.Response(status=403, text=f"denied; you sent {request.headers.get('Authorization')}")
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._site.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
 
 
 @pytest.fixture
 def recorder() -> Iterator[HeaderRecorder]:
-    running = HeaderRecorder()
-    yield running
-    running.close()
+    recording = HeaderRecorder()
+    with BackgroundLoop() as loop, serve(loop, catch_all(recording.handle)) as served:
+        recording.url = served.url
+        yield recording
 
 
 def test_real_git_sends_the_token_as_basic_auth_and_errors_are_redacted(

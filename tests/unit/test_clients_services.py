@@ -10,18 +10,15 @@ import asyncio
 import base64
 import hashlib
 import json
-import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import hvac
 import pytest
 import yaml
 from aiohttp import web
-from nautes_refstack.http import RunningSite, serve
-from nautes_refstack.vault import OpenBao
 
 from nautes_e2e.clients import (
     GitLabClient,
@@ -36,46 +33,15 @@ from nautes_e2e.clients import (
     VaultClientError,
 )
 from nautes_e2e.secrets import Secret
-
-T = TypeVar("T")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class BackgroundLoop:
-    """An asyncio loop in a thread, so that synchronous clients can be tested against async servers."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 20) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def serve(self, handler: Handler) -> RunningSite:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handler)
-        return self.run(serve(app))
-
-    def close(self) -> None:
-        self.run(_cancel_other_tasks())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
-
-
-async def _cancel_other_tasks() -> None:
-    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+from tests.support.http import Handler, Served, catch_all, serve
+from tests.support.loop import BackgroundLoop
+from tests.support.openbao import DevVault, openbao_dev_server
 
 
 @pytest.fixture(scope="module")
 def background() -> Iterator[BackgroundLoop]:
-    loop = BackgroundLoop()
-    yield loop
-    loop.close()
+    with BackgroundLoop() as loop:
+        yield loop
 
 
 # -- registry ------------------------------------------------------------------------------------------
@@ -128,14 +94,14 @@ def registry_handler(bearer: bool) -> tuple[Handler, list[web.Request]]:
             body = json.dumps(MANIFEST).encode()
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
             return web.Response(
-                body=body, content_type=MANIFEST["mediaType"], headers={"Docker-Content-Digest": digest}
+                body=body, content_type=str(MANIFEST["mediaType"]), headers={"Docker-Content-Digest": digest}
             )
         return web.json_response({"errors": [{"code": "NAME_UNKNOWN"}]}, status=404)
 
     return handle, seen
 
 
-def endpoint(site: RunningSite, password: str = REGISTRY_PASSWORD) -> RegistryEndpoint:
+def endpoint(site: Served, password: str = REGISTRY_PASSWORD) -> RegistryEndpoint:
     return RegistryEndpoint(
         host=f"127.0.0.1:{site.port}",
         scheme="http",
@@ -147,8 +113,7 @@ def endpoint(site: RunningSite, password: str = REGISTRY_PASSWORD) -> RegistryEn
 @pytest.mark.parametrize("bearer", [False, True], ids=["basic", "token-flow"])
 def test_registry_ping_tags_and_manifest(background: BackgroundLoop, bearer: bool) -> None:
     handler, seen = registry_handler(bearer)
-    site = background.serve(handler)
-    try:
+    with serve(background, catch_all(handler)) as site:
         client = RegistryClient(endpoint(site))
         client.ping()
         assert client.tags("devops-sample") == TAGS  # two pages, following Link
@@ -161,33 +126,30 @@ def test_registry_ping_tags_and_manifest(background: BackgroundLoop, bearer: boo
         assert client.manifest("devops-sample", "0.0.1-zzz") is None
         manifest_request = next(r for r in seen if "/manifests/" in r.path)
         assert "application/vnd.oci.image.manifest.v1+json" in manifest_request.headers["Accept"]
-    finally:
-        background.run(site.stop())
 
 
 def test_registry_refuses_bad_credentials_without_printing_them(background: BackgroundLoop) -> None:
     handler, _ = registry_handler(bearer=False)
-    site = background.serve(handler)
-    try:
+    with serve(background, catch_all(handler)) as site:
         with pytest.raises(RegistryError, match=r"/v2/ answered 401") as caught:
             RegistryClient(endpoint(site, password="wrong-password-456")).ping()
         assert "wrong-password-456" not in str(caught.value)
-    finally:
-        background.run(site.stop())
 
 
 # -- vault -----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def openbao(background: BackgroundLoop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
-    bao = OpenBao(tmp_path_factory.mktemp("openbao") / "openbao.log")
-    background.run(bao.start())
-    yield bao
-    background.run(bao.stop())
+def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
+    with openbao_dev_server(tmp_path_factory.mktemp("openbao") / "openbao.log") as vault:
+        # The KV v2 mount the Nautes API server writes deploy keys to (contract §3.4).
+        hvac.Client(url=vault.url, token=vault.root_token).sys.enable_secrets_engine(
+            "kv", path="git", options={"version": "2"}
+        )
+        yield vault
 
 
-def test_vault_reports_field_names_and_secret_values(openbao: OpenBao) -> None:
+def test_vault_reports_field_names_and_secret_values(openbao: DevVault) -> None:
     root = hvac.Client(url=openbao.url, token=openbao.root_token)
     fields = {
         "deploykey": "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-material-xyz\n",
@@ -207,7 +169,7 @@ def test_vault_reports_field_names_and_secret_values(openbao: OpenBao) -> None:
     assert "key-material" not in repr(secret)
 
 
-def test_vault_with_a_bad_token(openbao: OpenBao) -> None:
+def test_vault_with_a_bad_token(openbao: DevVault) -> None:
     vault = VaultClient(openbao.url, Secret("not-a-valid-token-789"))
     assert not vault.healthy()
     with pytest.raises(VaultClientError) as caught:
@@ -337,24 +299,23 @@ class FakeKube:
 @pytest.fixture
 def fake_kube(background: BackgroundLoop, tmp_path: Path) -> Iterator[tuple[FakeKube, KubeClient]]:
     fake = FakeKube()
-    site = background.serve(fake.handle)
-    kubeconfig = tmp_path / "kubeconfig.yaml"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": {"server": site.url}}],
-                "users": [{"name": "u", "user": {"token": KUBE_TOKEN}}],
-                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "x",
-            }
+    with serve(background, catch_all(fake.handle)) as site:
+        kubeconfig = tmp_path / "kubeconfig.yaml"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "c", "cluster": {"server": site.url}}],
+                    "users": [{"name": "u", "user": {"token": KUBE_TOKEN}}],
+                    "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                    "current-context": "x",
+                }
+            )
         )
-    )
-    client = KubeClient(kubeconfig)
-    yield fake, client
-    client.close()
-    background.run(site.stop())
+        client = KubeClient(kubeconfig)
+        yield fake, client
+        client.close()
 
 
 def test_kube_watch_continues_from_the_last_resource_version_and_relists_on_410(
@@ -486,8 +447,7 @@ class FakeGitLab:
 @pytest.mark.parametrize("protected", [False, True], ids=["creates-protection", "updates-protection"])
 def test_gitlab_client(background: BackgroundLoop, protected: bool) -> None:
     fake = FakeGitLab(protected)
-    site = background.serve(fake.handle)
-    try:
+    with serve(background, catch_all(fake.handle)) as site:
         gitlab = GitLabClient(site.url, Secret(GITLAB_TOKEN))
         assert gitlab.current_user()["username"] == "demo-user"
         assert gitlab.group_projects("demo") == [{"id": 57, "path": "coderepo-sc"}]
@@ -510,17 +470,12 @@ def test_gitlab_client(background: BackgroundLoop, protected: bool) -> None:
             gitlab.group_projects("nope")
         with pytest.raises(GitLabNotFound):
             gitlab.file_text("demo/coderepo-sc", "missing.yaml", "main")
-    finally:
-        background.run(site.stop())
 
 
 def test_gitlab_bad_token_is_an_error_without_the_token(background: BackgroundLoop) -> None:
-    site = background.serve(FakeGitLab(protected=False).handle)
-    try:
+    with serve(background, catch_all(FakeGitLab(protected=False).handle)) as site:
         with pytest.raises(GitLabError) as caught:
             GitLabClient(site.url, Secret("glpat-wrong-token-000")).current_user()
         assert caught.value.status == 401
         assert not isinstance(caught.value, GitLabNotFound)
         assert "glpat-wrong-token-000" not in str(caught.value)
-    finally:
-        background.run(site.stop())
