@@ -6,16 +6,13 @@ path with query, headers, body) and answers what the test scripts.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from aiohttp import web
-from nautes_refstack.http import RunningSite, serve
 
 from nautes_e2e.clients import (
     Document,
@@ -23,11 +20,14 @@ from nautes_e2e.clients import (
     NautesApiError,
     NautesClient,
     NautesConnectionError,
+    NautesNotFound,
     WireError,
     document_request,
     parse_documents,
 )
 from nautes_e2e.secrets import Secret
+from tests.support.http import catch_all, serve
+from tests.support.loop import BackgroundLoop
 
 TOKEN = Secret("glpat-nautes-client-test-token")
 
@@ -44,39 +44,31 @@ Responder = Callable[[Recorded], web.Response]
 
 
 class RecordingServer:
-    """An aiohttp app on 127.0.0.1 in a background loop; ``respond`` decides each reply."""
+    """Records every request; ``respond`` decides each reply. ``url`` is set once it is served."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.respond: Responder = lambda request: web.json_response({"message": "Successfully saved"})
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._site: RunningSite = asyncio.run_coroutine_threadsafe(serve(app), self._loop).result(10)
+        self.url = ""
 
-    @property
-    def url(self) -> str:
-        return self._site.url
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         recorded = Recorded(request.method, request.path_qs, dict(request.headers), await request.read())
         self.requests.append(recorded)
         return self.respond(recorded)
 
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._site.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
+
+@pytest.fixture(scope="module")
+def background() -> Iterator[BackgroundLoop]:
+    with BackgroundLoop() as loop:
+        yield loop
 
 
 @pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    running = RecordingServer()
-    yield running
-    running.close()
+def server(background: BackgroundLoop) -> Iterator[RecordingServer]:
+    recording = RecordingServer()
+    with serve(background, catch_all(recording.handle)) as served:
+        recording.url = served.url
+        yield recording
 
 
 @pytest.fixture
@@ -305,6 +297,129 @@ def test_get_error_raises(server: RecordingServer, client: NautesClient) -> None
     with pytest.raises(NautesApiError, match="failed to operate ProjectPipelineRuntime") as caught:
         client.get("ppr", "nope", product="demo")
     assert caught.value.reason == "RESOURCE_NOT_FOUND"
+
+
+def kratos(code: int, reason: str, message: str) -> Responder:
+    """A reply with the API server's error body (contract §2.5) and its code as the HTTP status."""
+    body = {"code": code, "reason": reason, "message": message, "metadata": {}}
+    return lambda request: web.json_response(body, status=code)
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        kratos(404, "RESOURCE_NOT_FOUND", "the resource is not found"),
+        kratos(404, "PROJECT_NOT_FOUND", "failed to get project, err: GET https://gitlab/x: 404"),
+        kratos(404, "GROUP_NOT_FOUND", "failed to get group, err: GET https://gitlab/x: 404"),
+        lambda request: web.Response(status=404, text="404 page not found\n"),
+    ],
+    ids=["resource", "project", "group", "no-route"],
+)
+def test_a_404_is_not_found(server: RecordingServer, client: NautesClient, respond: Responder) -> None:
+    server.respond = respond
+    with pytest.raises(NautesNotFound) as caught:
+        client.get("ppr", "nope", product="demo")
+    assert (caught.value.status, caught.value.kind, caught.value.name) == (
+        404,
+        "ProjectPipelineRuntime",
+        "nope",
+    )
+
+
+NOT_FOUND_OR_INVALID = (
+    "resource {} not found or invalid. Please check whether the resource exists under the default project"
+)
+
+
+@pytest.mark.parametrize(
+    ("operation", "message"),
+    [
+        (lambda nautes: nautes.get("Cluster", "c1"), "the cluster resource c1 is not found"),
+        (lambda nautes: nautes.clusters.delete("c1"), "the cluster resource c1 is not found"),
+        (lambda nautes: nautes.get("Product", "demo"), "there are no default projects under this product"),
+        (lambda nautes: nautes.projects("demo").delete("p"), "Project " + NOT_FOUND_OR_INVALID.format("p")),
+        (
+            lambda nautes: nautes.projectpipelineruntimes("demo").delete("pr"),
+            "ProjectPipelineRuntime " + NOT_FOUND_OR_INVALID.format("pr"),
+        ),
+        (
+            lambda nautes: nautes.coderepobindings("demo").delete("b"),
+            "CodeRepoBinding " + NOT_FOUND_OR_INVALID.format("b"),
+        ),
+        (
+            lambda nautes: nautes.deploymentruntimes("demo").delete("dr"),
+            "DeploymentRuntime " + NOT_FOUND_OR_INVALID.format("dr"),
+        ),
+    ],
+    ids=[
+        "get-cluster",
+        "delete-cluster",
+        "get-product",
+        "delete-project",
+        "delete-ppr",
+        "delete-crb",
+        "delete-dr",
+    ],
+)
+def test_the_500s_that_say_the_resource_does_not_exist_are_not_found(
+    server: RecordingServer,
+    client: NautesClient,
+    operation: Callable[[NautesClient], object],
+    message: str,
+) -> None:
+    """Contract §2.5, "Not-found per operation": these answer 500 with a plain Go error, not 404."""
+    server.respond = kratos(500, "", message)
+    with pytest.raises(NautesNotFound) as caught:
+        operation(client)
+    assert (caught.value.status, caught.value.reason, caught.value.message) == (500, "", message)
+    assert str(caught.value).startswith(f"failed to operate {caught.value.kind}:\n")
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        kratos(500, "", "GET https://gitlab/api/v4/groups/demo: 401 {message: 401 Unauthorized}"),
+        # Also what DELETE of a missing environment answers (a nil dereference), but any crash does too.
+        kratos(500, "UNKNOWN", "unknown request error"),
+        # A save refused because something it refers to is missing: the named resource is not the one.
+        kratos(500, "RESOURCE_NOT_EXIST", "the Environment env-x does not exist or is unavailable"),
+        kratos(
+            500,
+            "",
+            "during global validation, it was found that Cluster 'c1' does not exist or is unavailable. "
+            "Please check Environment 'env-dev' in directory 'envs'err: not found",
+        ),
+        kratos(500, "", "failed to get host cluster, err: cluster host is not found"),
+        lambda request: web.Response(status=500, text="Internal Server Error"),
+        lambda request: web.Response(status=502, text="the cluster resource c1 is not found"),
+    ],
+    ids=["internal", "panic", "reference-typed", "reference-plain", "wrapped", "text", "not-500"],
+)
+def test_any_other_error_is_an_api_error_but_not_not_found(
+    server: RecordingServer, client: NautesClient, respond: Responder
+) -> None:
+    server.respond = respond
+    with pytest.raises(NautesApiError) as caught:
+        client.get("Cluster", "c1")
+    assert not isinstance(caught.value, NautesNotFound)
+    assert caught.value.status in (500, 502)
+
+
+def test_not_found_stops_a_remove_run_like_any_failure(server: RecordingServer, client: NautesClient) -> None:
+    def respond(request: Recorded) -> web.Response:
+        if request.path_qs.endswith("/coderepos/repo-b"):
+            return kratos(404, "NODE_NOT_FOUND", "failed to get coderepo of repository repo-9")(request)
+        return web.json_response({"message": "Successfully deleted"})
+
+    server.respond = respond
+    with pytest.raises(NautesNotFound) as caught:
+        client.remove(documents())
+    assert [r.kind for r in caught.value.completed] == [
+        "ProjectPipelineRuntime",
+        "CodeRepoBinding",
+        "CodeRepo",
+    ]
+    assert (caught.value.method, caught.value.name) == ("DELETE", "repo-b")
 
 
 def test_managers_fill_and_check_the_bound_product(server: RecordingServer, client: NautesClient) -> None:

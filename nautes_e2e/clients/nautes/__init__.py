@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from nautes_e2e.clients.nautes.client import ApplyResult, NautesApiError, NautesClient, NautesConnectionError
-from nautes_e2e.clients.nautes.documents import KINDS, Document, DocumentError, parse_documents
-from nautes_e2e.clients.nautes.managers import KIND_ALIASES, ResourceManager, document_request, manager_class
+from nautes_e2e.clients.nautes.client import NautesClient
+from nautes_e2e.clients.nautes.documents import Document, DocumentError, document_request, parse_documents
+from nautes_e2e.clients.nautes.errors import NautesApiError, NautesConnectionError, NautesNotFound
+from nautes_e2e.clients.nautes.managers import KIND_ALIASES, KINDS, NautesHttp, ResourceManager, manager_class
+from nautes_e2e.clients.nautes.results import ApplyResult
 from nautes_e2e.clients.nautes.wire import WireError
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "NautesApiError",
     "NautesClient",
     "NautesConnectionError",
+    "NautesHttp",
+    "NautesNotFound",
     "ResourceManager",
     "WireError",
     "document_request",

@@ -9,25 +9,26 @@ Redirects are followed the way Go's http.Client follows them (a list's trailing-
 
 One deliberate difference: every document is decoded before the first request, so a malformed document
 fails the run before anything is sent (the CLI would have sent the documents before it).
+
+The shape is python-gitlab's: one manager per kind builds the requests (``managers``) and sends them
+through :meth:`NautesClient.http_request`, the client's one HTTP primitive. The client imports the
+managers; they reach it only through that method, never through this module.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from nautes_e2e.clients.nautes.documents import Document
+from nautes_e2e.clients.nautes.documents import Document, document_request
+from nautes_e2e.clients.nautes.errors import NautesApiError, NautesConnectionError, reply_error
 from nautes_e2e.clients.nautes.managers import (
-    MANAGERS,
-    MANAGERS_IN_APPLY_ORDER,
+    KINDS,
     ClusterManager,
     CodeRepoBindingManager,
     CodeRepoManager,
@@ -37,67 +38,14 @@ from nautes_e2e.clients.nautes.managers import (
     ProjectManager,
     ProjectPipelineRuntimeManager,
     ResourceManager,
-    document_request,
     manager_class,
+    send,
 )
+from nautes_e2e.clients.nautes.results import ApplyResult
 from nautes_e2e.secrets import Secret, redact
 
 _MAX_REDIRECTS = 10  # Go's http.Client default
-_APPLY_RANK = {manager.kind: rank for rank, manager in enumerate(MANAGERS_IN_APPLY_ORDER)}
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """One successful request: what was sent where, the server's ``message``, and how long it took."""
-
-    kind: str
-    name: str
-    method: str
-    path: str
-    message: str
-    duration_s: float
-
-
-class NautesApiError(Exception):
-    """A non-200 reply. ``str()`` is the CLI's text, ``failed to operate <Kind>:\\n<body>``, redacted.
-
-    ``code``/``reason``/``message`` come from the kratos error body (contract §2.5); a body that is not
-    that JSON is kept whole as ``message`` with ``code`` = the HTTP status and ``reason`` empty.
-    ``completed`` lists what an ``apply``/``remove`` run had already done before this failure.
-    """
-
-    def __init__(self, *, status: int, body: str, kind: str, name: str, method: str, url: str) -> None:
-        self.status = status
-        self.body = redact(body)
-        self.kind = kind
-        self.name = name
-        self.method = method
-        self.url = redact(url)
-        self.code, self.reason, self.message = _parse_error_body(status, self.body)
-        self.completed: tuple[ApplyResult, ...] = ()
-        super().__init__(f"failed to operate {kind}:\n{self.body}")
-
-
-class NautesConnectionError(Exception):
-    """The request never got an HTTP reply (connection refused, timeout, TLS, too many redirects)."""
-
-
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _parse_error_body(status: int, body: str) -> tuple[int, str, str]:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        code = parsed.get("code")
-        return (code if isinstance(code, int) else status, str(parsed.get("reason") or ""), parsed["message"])
-    return status, "", body
+_APPLY_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
 class NautesClient:
@@ -177,45 +125,32 @@ class NautesClient:
         """``nautes get <kind> [-p product]``: the reply's ``items``."""
         return self.manager(kind, product).list()
 
-    # -- what the managers call -------------------------------------------------------------------------
+    # -- the one HTTP primitive ---------------------------------------------------------------------------
 
-    def send(self, method: str, manager: ResourceManager, spec: Mapping[str, Any], label: str) -> ApplyResult:
-        """One POST (save) or DELETE; raises NautesApiError unless the reply is 200."""
-        path, body = manager.request(spec, f"{label} spec")
-        return self._send_prepared(method, manager.kind, str(spec.get("name") or ""), path, body)
+    def http_request(
+        self, method: str, path: str, body: bytes | None, *, kind: str, name: str
+    ) -> requests.Response:
+        """``method`` on the server's ``path`` as the CLI sends it; the reply if it is a 200.
 
-    def fetch(self, manager: ResourceManager, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """One GET with the CLI's body; the parsed JSON reply."""
-        path, body = manager.request(spec, f"{manager.kind} spec")
-        name = str(spec.get("name") or "")
-        url = self.url + path
-        response = self._exchange("GET", url, body)
+        Everything a request of the CLI has in common happens here (python-gitlab's ``http_request``):
+        the headers, ``?insecure_skip_check=true`` on POST and DELETE when asked, Go's redirect rules.
+        Any other status raises :class:`NautesNotFound` or :class:`NautesApiError` naming ``kind`` and
+        ``name``; no reply at all raises :class:`NautesConnectionError`.
+        """
+        skip_check = self.insecure_skip_check and method in ("POST", "DELETE")
+        url = self.url + path + ("?insecure_skip_check=true" if skip_check else "")
+        response = self._exchange(method, url, body)
         if response.status_code != 200:
-            raise NautesApiError(
-                status=response.status_code,
-                body=response.text,
-                kind=manager.kind,
-                name=name,
-                method="GET",
-                url=url,
+            raise reply_error(
+                status=response.status_code, body=response.text, kind=kind, name=name, method=method, url=url
             )
-        reply = _json_or_none(response)
-        if not isinstance(reply, dict):
-            raise NautesApiError(
-                status=200,
-                body=f"reply is not a JSON object: {response.text[:200]}",
-                kind=manager.kind,
-                name=name,
-                method="GET",
-                url=url,
-            )
-        return reply
+        return response
 
     # -- internals --------------------------------------------------------------------------------------
 
     @staticmethod
     def _rank(document: Document) -> int:
-        if document.kind not in MANAGERS:
+        if document.kind not in _APPLY_RANK:
             raise ValueError(f"{document.source}: unknown Nautes kind {document.kind!r}")
         return _APPLY_RANK[document.kind]
 
@@ -224,26 +159,11 @@ class NautesClient:
         results: builtins.list[ApplyResult] = []
         for document, path, body in prepared:
             try:
-                results.append(self._send_prepared(method, document.kind, document.name, path, body))
+                results.append(send(self, method, document.kind, document.name, path, body))
             except NautesApiError as error:
                 error.completed = tuple(results)
                 raise
         return results
-
-    def _send_prepared(self, method: str, kind: str, name: str, path: str, body: bytes) -> ApplyResult:
-        url = self.url + path + ("?insecure_skip_check=true" if self.insecure_skip_check else "")
-        started = time.monotonic()
-        response = self._exchange(method, url, body if method != "DELETE" else None)
-        duration = time.monotonic() - started
-        if response.status_code != 200:
-            raise NautesApiError(
-                status=response.status_code, body=response.text, kind=kind, name=name, method=method, url=url
-            )
-        reply = _json_or_none(response)
-        message = str(reply.get("message", "")) if isinstance(reply, dict) else response.text
-        return ApplyResult(
-            kind=kind, name=name, method=method, path=path, message=message, duration_s=duration
-        )
 
     def _exchange(self, method: str, url: str, body: bytes | None) -> requests.Response:
         """Send and follow redirects like Go: 301/302/303 re-send as GET without body, 307/308 unchanged."""

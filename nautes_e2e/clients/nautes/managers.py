@@ -4,31 +4,48 @@ A manager turns a spec into exactly the request ``nautes`` v0.4.2 sends for it (
 URL is the template with the path variables substituted raw (no escaping), the body is the spec decoded
 into the CLI's Go struct and JSON-encoded like Go. ``get``/``list``/``delete`` by name build the spec the
 CLI builds for ``nautes get``/``nautes delete``: the zero struct with only ``name`` and the product set.
+
+Managers reach the server through one primitive of the client, ``http_request`` (python-gitlab's
+``Gitlab.http_request``), typed here as :class:`NautesHttp`: they know nothing else of the client, so
+this module does not import it. The manager classes are also the one list of the kinds the CLI knows.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from nautes_e2e.clients.nautes import specs
+from nautes_e2e.clients.nautes.errors import NautesApiError
+from nautes_e2e.clients.nautes.results import ApplyResult
 from nautes_e2e.clients.nautes.wire import GoStruct, go_json
 
 if TYPE_CHECKING:
-    from nautes_e2e.clients.nautes.client import ApplyResult, NautesClient
-    from nautes_e2e.clients.nautes.documents import Document
+    import requests
+
+
+class NautesHttp(Protocol):
+    """The client as the managers see it: its one HTTP primitive."""
+
+    def http_request(
+        self, method: str, path: str, body: bytes | None, *, kind: str, name: str
+    ) -> requests.Response:
+        """The 200 response to ``method path``; raises NautesApiError (naming kind and name) otherwise."""
+        ...
 
 
 class ResourceManager:
     """Requests for one kind; a product-scoped kind is bound to a product: ``client.environments("x")``."""
 
     kind: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]]  # the CLI's `commands:` tags (`nautes get ppr`)
     path_template: ClassVar[str]
     path_vars: ClassVar[tuple[str, ...]]  # yaml keys of the spec, in template order
     wire: ClassVar[GoStruct]
     product_key: ClassVar[str | None] = "product"  # the spec key `-p/--product` fills for get/delete
 
-    def __init__(self, client: NautesClient, product: str | None = None) -> None:
+    def __init__(self, client: NautesHttp, product: str | None = None) -> None:
         """``product`` is required for product-scoped kinds and refused for Cluster and Product."""
         if (self.product_key is None) != (product is None):
             scope = "takes no product" if self.product_key is None else "needs a product"
@@ -59,24 +76,46 @@ class ResourceManager:
                 raise ValueError(
                     f"{self.kind} spec names product {full[self.product_key]!r}, not {self.product!r}"
                 )
-        return self.client.send("POST", self, full, f"{self.kind} {full.get('name', '')}")
+        return self._send("POST", full, f"{self.kind} {full.get('name', '')}")
 
     def delete(self, name: str) -> ApplyResult:
         """DELETE by name, as ``nautes delete <kind> <name> -y`` does."""
-        return self.client.send("DELETE", self, self.spec_for(name), f"{self.kind} {name}")
+        return self._send("DELETE", self.spec_for(name), f"{self.kind} {name}")
 
     def get(self, name: str) -> dict[str, Any]:
         """GET one resource; the reply as the API server sends it (snake_case keys)."""
-        return self.client.fetch(self, self.spec_for(name))
+        return self._fetch(self.spec_for(name))
 
     def list(self) -> list[dict[str, Any]]:
         """GET the collection (``/…/<kind>s/`` with the CLI's trailing slash); the ``items`` of the reply."""
-        items = self.client.fetch(self, self.spec_for("")).get("items")
+        items = self._fetch(self.spec_for("")).get("items")
         return list(items) if isinstance(items, list) else []
+
+    def _send(self, method: str, spec: Mapping[str, Any], label: str) -> ApplyResult:
+        path, body = self.request(spec, f"{label} spec")
+        return send(self.client, method, self.kind, str(spec.get("name") or ""), path, body)
+
+    def _fetch(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """One GET with the CLI's body (it sends its nearly empty spec with a GET too); the JSON object."""
+        path, body = self.request(spec, f"{self.kind} spec")
+        name = str(spec.get("name") or "")
+        response = self.client.http_request("GET", path, body, kind=self.kind, name=name)
+        reply = _json_or_none(response)
+        if not isinstance(reply, dict):
+            raise NautesApiError(
+                status=200,
+                body=f"reply is not a JSON object: {response.text[:200]}",
+                kind=self.kind,
+                name=name,
+                method="GET",
+                url=response.url,
+            )
+        return reply
 
 
 class ClusterManager(ResourceManager):
     kind = "Cluster"
+    aliases = ("cls",)
     path_template = "/api/v1/clusters/%s"
     path_vars = ("name",)
     wire = specs.CLUSTER
@@ -85,6 +124,7 @@ class ClusterManager(ResourceManager):
 
 class ProductManager(ResourceManager):
     kind = "Product"
+    aliases = ("prod", "prods")
     path_template = "/api/v1/products/%s"
     path_vars = ("name",)
     wire = specs.PRODUCT
@@ -93,6 +133,7 @@ class ProductManager(ResourceManager):
 
 class EnvironmentManager(ResourceManager):
     kind = "Environment"
+    aliases = ("env", "envs")
     path_template = "/api/v1/products/%s/environments/%s"
     path_vars = ("product", "name")
     wire = specs.ENVIRONMENT
@@ -100,6 +141,7 @@ class EnvironmentManager(ResourceManager):
 
 class ProjectManager(ResourceManager):
     kind = "Project"
+    aliases = ("pro", "proj", "pros")
     path_template = "/api/v1/products/%s/projects/%s"
     path_vars = ("product", "name")
     wire = specs.PROJECT
@@ -107,6 +149,7 @@ class ProjectManager(ResourceManager):
 
 class CodeRepoManager(ResourceManager):
     kind = "CodeRepo"
+    aliases = ("cr", "crs")
     path_template = "/api/v1/products/%s/coderepos/%s"
     path_vars = ("product", "name")
     wire = specs.CODE_REPO
@@ -116,6 +159,7 @@ class CodeRepoBindingManager(ResourceManager):
     """The one kind whose URL product comes from ``productName``, not ``product`` (contract §1.3)."""
 
     kind = "CodeRepoBinding"
+    aliases = ("crb", "crbs")
     path_template = "/api/v1/products/%s/coderepobindings/%s"
     path_vars = ("productName", "name")
     wire = specs.CODE_REPO_BINDING
@@ -124,6 +168,7 @@ class CodeRepoBindingManager(ResourceManager):
 
 class ProjectPipelineRuntimeManager(ResourceManager):
     kind = "ProjectPipelineRuntime"
+    aliases = ("ppr", "pprs")
     path_template = "/api/v1/products/%s/projectpipelineruntimes/%s"
     path_vars = ("product", "name")
     wire = specs.PROJECT_PIPELINE_RUNTIME
@@ -131,6 +176,7 @@ class ProjectPipelineRuntimeManager(ResourceManager):
 
 class DeploymentRuntimeManager(ResourceManager):
     kind = "DeploymentRuntime"
+    aliases = ("dr", "drs")
     path_template = "/api/v1/products/%s/deploymentruntimes/%s"
     path_vars = ("product", "name")
     wire = specs.DEPLOYMENT_RUNTIME
@@ -149,27 +195,15 @@ MANAGERS_IN_APPLY_ORDER: tuple[type[ResourceManager], ...] = (
 )
 MANAGERS: dict[str, type[ResourceManager]] = {manager.kind: manager for manager in MANAGERS_IN_APPLY_ORDER}
 
-# `nautes get <alias>` (CLI `commands:` tags plus the lower-case kind and kind + "s").
-_SHORT_ALIASES = {
-    "Cluster": ("cls",),
-    "Product": ("prod", "prods"),
-    "Environment": ("env", "envs"),
-    "Project": ("pro", "proj", "pros"),
-    "CodeRepo": ("cr", "crs"),
-    "CodeRepoBinding": ("crb", "crbs"),
-    "ProjectPipelineRuntime": ("ppr", "pprs"),
-    "DeploymentRuntime": ("dr", "drs"),
-}
+# The kinds the CLI knows (its ArtifactRepo is commented out); `nautes apply` skips documents of others.
+KINDS: tuple[str, ...] = tuple(MANAGERS)
+
+# `nautes get <alias>`: the CLI's `commands:` tags plus the kind, its lower case and lower case + "s".
 KIND_ALIASES: dict[str, str] = {
-    alias: kind
-    for kind, shorts in _SHORT_ALIASES.items()
-    for alias in (kind, kind.lower(), kind.lower() + "s", *shorts)
+    alias: manager.kind
+    for manager in MANAGERS_IN_APPLY_ORDER
+    for alias in (manager.kind, manager.kind.lower(), manager.kind.lower() + "s", *manager.aliases)
 }
-
-
-def document_request(document: Document) -> tuple[str, bytes]:
-    """The path and body ``nautes apply`` sends for a document (DELETE sends the same path, no body)."""
-    return manager_class(document.kind).request(document.spec, f"{document.source} spec")
 
 
 def manager_class(kind: str) -> type[ResourceManager]:
@@ -178,3 +212,20 @@ def manager_class(kind: str) -> type[ResourceManager]:
         return MANAGERS[KIND_ALIASES[kind]]
     except KeyError:
         raise ValueError(f"unknown Nautes kind {kind!r}; known: {', '.join(MANAGERS)}") from None
+
+
+def send(client: NautesHttp, method: str, kind: str, name: str, path: str, body: bytes) -> ApplyResult:
+    """One save (POST) or DELETE as ``nautes apply|remove|delete`` sends it: DELETE without the body."""
+    started = time.monotonic()
+    response = client.http_request(method, path, body if method != "DELETE" else None, kind=kind, name=name)
+    duration = time.monotonic() - started
+    reply = _json_or_none(response)
+    message = str(reply.get("message", "")) if isinstance(reply, dict) else response.text
+    return ApplyResult(kind=kind, name=name, method=method, path=path, message=message, duration_s=duration)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

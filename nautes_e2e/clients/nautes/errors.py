@@ -1,0 +1,94 @@
+"""The Nautes API's failures as the client raises them: a reply other than 200, or no reply at all.
+
+A run that must tell "the resource is not there" from "the API is broken" (the teardown asking whether a
+cluster registration is gone) catches :class:`NautesNotFound`; everything else the server answers stays a
+plain :class:`NautesApiError`, so that an API answering 500 to every request is never taken for "gone".
+Error texts are redacted: the server may echo the caller's token (a failed ``git clone`` URL).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from nautes_e2e.clients.nautes.results import ApplyResult
+from nautes_e2e.secrets import redact
+
+# Contract §2.5, "Not-found per operation": the answers, other than a 404, of a GET or DELETE naming a
+# resource that does not exist. All are 500s with reason "" (a plain Go error), told apart by the message.
+_NOT_FOUND_MESSAGES = (
+    # GET and DELETE of a missing cluster (NAUTES internal/biz/cluster.go).
+    re.compile(r"the cluster resource \S+ is not found"),
+    # GET of a product whose GitLab group is missing.
+    re.compile(r"there are no default projects under this product"),
+    # DELETE of a missing Project, ProjectPipelineRuntime, CodeRepoBinding or DeploymentRuntime.
+    re.compile(
+        r"[A-Za-z]+ resource \S+ not found or invalid\. "
+        r"Please check whether the resource exists under the default project"
+    ),
+)
+
+
+class NautesApiError(Exception):
+    """A non-200 reply. ``str()`` is the CLI's text, ``failed to operate <Kind>:\\n<body>``, redacted.
+
+    ``code``/``reason``/``message`` come from the kratos error body (contract §2.5); a body that is not
+    that JSON is kept whole as ``message`` with ``code`` = the HTTP status and ``reason`` empty.
+    ``completed`` lists what an ``apply``/``remove`` run had already done before this failure.
+    """
+
+    def __init__(self, *, status: int, body: str, kind: str, name: str, method: str, url: str) -> None:
+        self.status = status
+        self.body = redact(body)
+        self.kind = kind
+        self.name = name
+        self.method = method
+        self.url = redact(url)
+        self.code, self.reason, self.message = _parse_error_body(status, self.body)
+        self.completed: tuple[ApplyResult, ...] = ()
+        super().__init__(f"failed to operate {kind}:\n{self.body}")
+
+
+class NautesNotFound(NautesApiError):
+    """The API server's answer that the resource the request names does not exist (contract §2.5).
+
+    That is every ``404`` (the typed ``GROUP_NOT_FOUND``, ``PROJECT_NOT_FOUND``, ``RESOURCE_NOT_FOUND``,
+    ``NODE_NOT_FOUND`` … errors, and the router's ``404 page not found``), and the ``500`` bodies §2.5
+    lists under "Not-found per operation"::
+
+        GET/DELETE cluster missing       500 the cluster resource <n> is not found
+        GET product, group missing       500 there are no default projects under this product
+        DELETE project/ppr/crb/dr        500 <Kind> resource <name> not found or invalid. Please check
+                                             whether the resource exists under the default project
+
+    Not included, though they speak of absence: ``DELETE`` of a missing environment (``500 UNKNOWN
+    unknown request error``, the answer to any panic, so indistinguishable from a crash), and a save
+    refused because a resource it *refers to* is missing (``RESOURCE_NOT_EXIST``, ``... does not exist or
+    is unavailable``, ``... does not exist or is invalid``, §2.6): there the named resource is not the
+    missing one, and the request failed validation.
+    """
+
+
+class NautesConnectionError(Exception):
+    """The request never got an HTTP reply (connection refused, timeout, TLS, too many redirects)."""
+
+
+def reply_error(*, status: int, body: str, kind: str, name: str, method: str, url: str) -> NautesApiError:
+    """The error for a non-200 reply: :class:`NautesNotFound` if it means "no such resource"."""
+    _, _, message = _parse_error_body(status, body)
+    not_found = status == 404 or (
+        status == 500 and any(pattern.fullmatch(message) for pattern in _NOT_FOUND_MESSAGES)
+    )
+    error_class = NautesNotFound if not_found else NautesApiError
+    return error_class(status=status, body=body, kind=kind, name=name, method=method, url=url)
+
+
+def _parse_error_body(status: int, body: str) -> tuple[int, str, str]:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        code = parsed.get("code")
+        return (code if isinstance(code, int) else status, str(parsed.get("reason") or ""), parsed["message"])
+    return status, "", body
