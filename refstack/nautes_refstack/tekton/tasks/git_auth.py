@@ -12,7 +12,21 @@ import shlex
 import shutil
 from pathlib import Path
 
+from nautes_refstack.tekton.task_api import TaskContext
+
 KEY_FILE_NAMES = ("id_ecdsa", "id_ed25519", "id_rsa", "id_dsa")
+
+
+def install_credentials(ctx: TaskContext, home: Path) -> dict[str, str]:
+    """Install the bound ``basic-auth`` and ``ssh-directory`` workspaces into ``home``, as the git-clone and
+    git-cli catalog scripts both do, and return the ``HOME`` and ``GIT_SSH_COMMAND`` git runs with."""
+    basic_auth = ctx.workspace("basic-auth")
+    if basic_auth is not None:
+        install_basic_auth(basic_auth, home)
+    ssh_directory = ctx.workspace("ssh-directory")
+    if ssh_directory is not None:
+        install_ssh_directory(ssh_directory, home)
+    return {"HOME": str(home), "GIT_SSH_COMMAND": ssh_command(home / ".ssh", ctx.root_home / ".ssh")}
 
 
 def install_ssh_directory(workspace: Path, home: Path) -> None:

@@ -9,7 +9,7 @@ ended in as the ``commit`` result. ``$HOME`` is ``USER_HOME`` inside the pod, so
 from __future__ import annotations
 
 from nautes_refstack.tekton.task_api import TaskContext, TaskOutcome
-from nautes_refstack.tekton.tasks.git_auth import install_basic_auth, install_ssh_directory, ssh_command
+from nautes_refstack.tekton.tasks.git_auth import install_credentials
 
 # The catalog script, minus the copying done in Python; the script itself arrives in $GIT_SCRIPT.
 _SHELL = """set -eu
@@ -31,17 +31,11 @@ async def run(ctx: TaskContext) -> TaskOutcome:
     results = ctx.pod_path("/tekton/results")
     results.mkdir(parents=True, exist_ok=True)
     with ctx.step("git") as step:
-        basic_auth = ctx.workspace("basic-auth")
-        if basic_auth is not None:
-            install_basic_auth(basic_auth, home)
-        ssh_directory = ctx.workspace("ssh-directory")
-        if ssh_directory is not None:
-            install_ssh_directory(ssh_directory, home)
+        credentials = install_credentials(ctx, home)
         if ctx.faults.active("tag-not-rewritten"):
             return TaskOutcome()  # fault: the step exits 0 without running GIT_SCRIPT; nothing is pushed
         environment = {
-            "HOME": str(home),
-            "GIT_SSH_COMMAND": ssh_command(home / ".ssh", ctx.root_home / ".ssh"),
+            **credentials,
             "PARAM_VERBOSE": ctx.param("VERBOSE"),
             "GIT_USER_EMAIL": ctx.param("GIT_USER_EMAIL"),
             "GIT_USER_NAME": ctx.param("GIT_USER_NAME"),

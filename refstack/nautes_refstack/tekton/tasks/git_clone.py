@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from nautes_refstack.tekton.task_api import Step, StepFailed, TaskContext, TaskOutcome
-from nautes_refstack.tekton.tasks.git_auth import install_basic_auth, install_ssh_directory, ssh_command
+from nautes_refstack.tekton.tasks.git_auth import install_credentials
 
 
 async def run(ctx: TaskContext) -> TaskOutcome:
@@ -29,15 +29,8 @@ async def run(ctx: TaskContext) -> TaskOutcome:
 
 
 def _environment(ctx: TaskContext, home: Path) -> dict[str, str]:
-    basic_auth = ctx.workspace("basic-auth")
-    if basic_auth is not None:
-        install_basic_auth(basic_auth, home)
-    ssh_directory = ctx.workspace("ssh-directory")
-    if ssh_directory is not None:
-        install_ssh_directory(ssh_directory, home)
     environment = {
-        "HOME": str(home),
-        "GIT_SSH_COMMAND": ssh_command(home / ".ssh", ctx.root_home / ".ssh"),
+        **install_credentials(ctx, home),
         # git-init's image has a gitconfig; these keep the step log free of first-use hints.
         "GIT_CONFIG_COUNT": "2",
         "GIT_CONFIG_KEY_0": "init.defaultBranch",
