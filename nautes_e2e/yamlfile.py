@@ -71,14 +71,14 @@ Text = Annotated[str, PlainValidator(text)]
 
 
 def context_of(info: ValidationInfo, kind: type[Context]) -> Context:
-    """The context :func:`load` was given, for validators that need more than the value (a directory, an
+    """The context :func:`load_file` was given, for validators that need more than the value (a directory, an
     environment); a programming error, not a file error, when it is missing."""
     if not isinstance(info.context, kind):
         raise TypeError(f"this model is validated with a {kind.__name__} as context")
     return info.context
 
 
-def load(
+def load_file(
     path: Path, model: type[Model], error: Callable[[str], Exception], *, context: object = None
 ) -> Model:
     """Read the YAML file ``path`` into ``model``; any problem is raised as ``error(text)``, text naming the

@@ -18,9 +18,10 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-_TOKEN = re.compile(r"\$(?:(?P<dollar>\$)|(?P<tekton>\()|(?P<name>[a-z](?:[a-z0-9-]*[a-z0-9])?))")
-_STANDALONE = re.compile(r"^(?P<indent>[ \t]*)\$(?P<name>[a-z](?:[a-z0-9-]*[a-z0-9])?)[ \t]*$")
+#: A variable's name: lower-case letters, digits and inner dashes (``cluster-ip``, ``x``).
 VARIABLE_NAME = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
+_TOKEN = re.compile(rf"\$(?:(?P<dollar>\$)|(?P<tekton>\()|(?P<name>{VARIABLE_NAME.pattern}))")
+_STANDALONE = re.compile(rf"^(?P<indent>[ \t]*)\$(?P<name>{VARIABLE_NAME.pattern})[ \t]*$")
 
 
 class ScenarioError(ValueError):

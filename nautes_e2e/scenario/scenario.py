@@ -16,7 +16,7 @@ from pydantic import PlainValidator, ValidationInfo
 
 from nautes_e2e.clients.nautes import Document, DocumentError, WireError, document_request, parse_documents
 from nautes_e2e.scenario.render import VARIABLE_NAME, ScenarioError, check, render
-from nautes_e2e.yamlfile import StrictModel, Text, context_of, load
+from nautes_e2e.yamlfile import StrictModel, Text, context_of, load_file
 
 SCENARIO_FILE = "scenario.yaml"
 
@@ -42,7 +42,7 @@ class VariableSpec(StrictModel):
 
 def _variable_name(name: object) -> str:
     if not isinstance(name, str) or not VARIABLE_NAME.fullmatch(name):
-        raise ValueError("names are [a-z][a-z0-9-]*[a-z0-9]")
+        raise ValueError(f"names must match {VARIABLE_NAME.pattern}")
     return name
 
 
@@ -93,7 +93,7 @@ class Scenario:
     @classmethod
     def load(cls, directory: Path) -> Scenario:
         """Read ``directory/scenario.yaml`` and validate every template (raises ScenarioError)."""
-        spec = load(directory / SCENARIO_FILE, _ScenarioFile, ScenarioError, context=directory)
+        spec = load_file(directory / SCENARIO_FILE, _ScenarioFile, ScenarioError, context=directory)
         scenario = cls(
             name=spec.name,
             description=spec.description,

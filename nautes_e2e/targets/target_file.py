@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field, PlainValidator, ValidationInfo, mode
 from nautes_e2e.clients.registry import RegistryEndpoint
 from nautes_e2e.secrets import Secret, register
 from nautes_e2e.targets.world import ClusterEndpoint, World
-from nautes_e2e.yamlfile import FieldError, StrictModel, Text, context_of, load, text
+from nautes_e2e.yamlfile import FieldError, StrictModel, Text, context_of, load_file, text
 
 SCHEMA_VERSION = 1
 #: The fields of a kubeconfig's ``users[].user`` that hold a credential.
@@ -159,7 +159,7 @@ class _TargetFile(StrictModel):
 
 def load_target_file(path: Path, environ: Mapping[str, str], *, target_name: str = "existing") -> World:
     """Read and validate a target file; secrets are looked up in ``environ`` by the names the file gives."""
-    file = load(path, _TargetFile, TargetFileError, context=_Reading(path.parent, environ))
+    file = load_file(path, _TargetFile, TargetFileError, context=_Reading(path.parent, environ))
     registry = file.registry
     for cluster in file.clusters:
         register_kubeconfig_credentials(cluster.kubeconfig)

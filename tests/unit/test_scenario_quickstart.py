@@ -417,7 +417,7 @@ def write_spec(directory: Path, change: Callable[[dict[str, Any]], object]) -> N
         (lambda spec: spec.update(notes={"topic": "t"}), "notes: must be a list"),
         (
             lambda spec: spec["variables"].update(Suffix={"description": "d"}),
-            "variables.Suffix: names are [a-z][a-z0-9-]*[a-z0-9]",
+            "variables.Suffix: names must match [a-z](?:[a-z0-9-]*[a-z0-9])?",
         ),
         (
             lambda spec: spec["variables"]["suffix"].update(default=5),
