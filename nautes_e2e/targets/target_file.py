@@ -90,33 +90,33 @@ def _ip(ip: str) -> str:
     return ip
 
 
-WebUrl = Annotated[Text, AfterValidator(_url("http", "https"))]
+_WebUrl = Annotated[Text, AfterValidator(_url("http", "https"))]
 #: The name of an environment variable, read as the secret it holds.
-SecretEnv = Annotated[Secret, PlainValidator(_secret)]
+_SecretEnv = Annotated[Secret, PlainValidator(_secret)]
 #: A file that exists, relative to the target file unless absolute.
-ExistingFile = Annotated[Path, PlainValidator(_file)]
+_ExistingFile = Annotated[Path, PlainValidator(_file)]
 
 
 class _Nautes(StrictModel):
-    url: WebUrl
+    url: _WebUrl
 
 
 class _GitLab(StrictModel):
-    url: WebUrl
+    url: _WebUrl
     ssh_url: Annotated[Text, AfterValidator(_url("ssh"))]
-    token_env: SecretEnv
+    token_env: _SecretEnv
 
 
 class _Vault(StrictModel):
-    url: WebUrl
-    token_env: SecretEnv
+    url: _WebUrl
+    token_env: _SecretEnv
 
 
 class _Registry(StrictModel):
     url: Annotated[Text, AfterValidator(_registry_host)]
     scheme: Literal["http", "https"] | None = None
-    username_env: SecretEnv | None = None
-    password_env: SecretEnv | None = None
+    username_env: _SecretEnv | None = None
+    password_env: _SecretEnv | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> _Registry:
@@ -128,8 +128,8 @@ class _Registry(StrictModel):
 
 class _Cluster(StrictModel):
     name: Text
-    kubeconfig: ExistingFile
-    api_server: WebUrl
+    kubeconfig: _ExistingFile
+    api_server: _WebUrl
     ip: Annotated[Text, AfterValidator(_ip)]
 
 
@@ -154,7 +154,7 @@ class _TargetFile(StrictModel):
     vault: _Vault
     registry: _Registry
     clusters: Annotated[list[_Cluster], AfterValidator(_clusters)]
-    ca_bundle: ExistingFile | None = None
+    ca_bundle: _ExistingFile | None = None
 
 
 def load_target_file(path: Path, environ: Mapping[str, str], *, target_name: str = "existing") -> World:
