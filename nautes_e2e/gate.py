@@ -24,10 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from nautes_e2e.report.model import SCHEMA_VERSION
+from nautes_e2e.stages.model import KEPT_REASON, TEARDOWN_STAGE
 
-TEARDOWN_STAGE = "teardown"
-#: How the teardown stage is skipped under ``--keep-env`` (``fixtures/teardown.py``).
-KEPT_REASON_PREFIX = "kept"
 STAGE_STATUSES = frozenset({"running", "passed", "failed", "skipped", "error"})
 
 EXIT_PASSED = 0
@@ -210,8 +208,7 @@ def judge(report: GatedReport, required: Sequence[str] | None, *, allow_simulate
 def _accepted(name: str, outcome: StageOutcome) -> bool:
     if outcome.status == "passed":
         return True
-    kept = outcome.skip_reason is not None and outcome.skip_reason.startswith(KEPT_REASON_PREFIX)
-    return name == TEARDOWN_STAGE and outcome.status == "skipped" and kept
+    return name == TEARDOWN_STAGE and outcome.status == "skipped" and outcome.skip_reason == KEPT_REASON
 
 
 def describe(verdict: Verdict) -> str:

@@ -11,11 +11,11 @@ from nautes_e2e.report.model import (
     RunSummary,
     ScenarioNote,
     ScenarioSummary,
-    TargetSummary,
     run_result,
 )
 from nautes_e2e.report.terminal import terminal_table
 from nautes_e2e.report.writer import write_reports
+from nautes_e2e.stages.model import TargetSummary
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from nautes_e2e.scenario import Note
-from nautes_e2e.stages.model import UNSUCCESSFUL, StageRecord, iso_utc
+from nautes_e2e.stages.model import UNSUCCESSFUL, StageRecord, TargetSummary, iso_utc
 
 SCHEMA_VERSION = 1
 
 RunResult = Literal["passed", "failed"]
-
-
-@dataclass(frozen=True)
-class TargetSummary:
-    """The world the run used. ``endpoints`` are URLs and hosts only: credentials never enter a report."""
-
-    name: str
-    simulated: bool
-    endpoints: Mapping[str, str] = field(default_factory=dict)
 
 
 #: Where the quickstart's text and Nautes v0.4.x differ: the scenario's own note, under the report's name.

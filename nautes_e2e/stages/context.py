@@ -1,17 +1,22 @@
-"""The ``stage`` handle a stage body works with: facts, evidence, progress lines, notes, a decided failure."""
+"""The ``stage`` handle a stage body works with: facts, evidence, progress lines, notes, waits, a decided
+failure."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn, TypeVar
 
 from nautes_e2e.secrets import redact
+from nautes_e2e.stages import waits
 from nautes_e2e.stages.evidence import EvidenceStore
-from nautes_e2e.stages.model import EvidenceContent, StageFailure, StageRecord
+from nautes_e2e.stages.model import EvidenceContent, ProgressSink, StageFailure, StageRecord
 
-#: Where progress lines go: one call per line, shown to the person watching the run at once.
-ProgressSink = Callable[[str], None]
+T = TypeVar("T")
+
+#: How often :meth:`StageContext.wait_for` looks again unless a stage says otherwise: short, because most
+#: probes are one cheap GET, and a real Nautes is judged by the timeout, not by the poll.
+DEFAULT_POLL_INTERVAL_S = 0.1
 
 
 class StageContext:
@@ -34,12 +39,15 @@ class StageContext:
         shared_facts: dict[str, Any],
         evidence_store: EvidenceStore,
         progress_sink: ProgressSink,
+        timeout_s: float,
     ) -> None:
         self._record = record
         self._shared_facts = shared_facts
         self._evidence_store = evidence_store
         self._progress_sink = progress_sink
         self._started = time.monotonic()
+        #: How long this stage waits for the world to reach a state (``--stage-timeout``).
+        self.timeout_s = timeout_s
 
     @property
     def name(self) -> str:
@@ -51,7 +59,7 @@ class StageContext:
 
     def fact(self, key: str, value: object) -> None:
         """Record something the stage established (a name, an id, a commit); later stages read it from the
-        session-wide ``facts`` fixture, and the reports show it."""
+        session-wide ``facts`` fixture, and the reports show it. Facts are the one channel between stages."""
         self._record.facts[key] = value
         self._shared_facts[key] = value
 
@@ -74,3 +82,23 @@ class StageContext:
     def fail(self, diagnosis: str, **evidence: EvidenceContent) -> NoReturn:
         """End the stage as failed with ``diagnosis``; keyword arguments are kept as evidence files."""
         raise StageFailure(diagnosis, evidence)
+
+    def wait_for(
+        self,
+        describe: str,
+        probe: Callable[[], waits.Observation],
+        *,
+        interval_s: float = DEFAULT_POLL_INTERVAL_S,
+    ) -> waits.Observation:
+        """Poll ``probe`` until it is decided, at most the stage's timeout, printing each new state (see
+        :func:`nautes_e2e.stages.waits.wait_for`)."""
+        return waits.wait_for(
+            describe, probe, timeout_s=self.timeout_s, interval_s=interval_s, progress=self.progress
+        )
+
+    def follow(
+        self, describe: str, events: Iterable[T], judge: Callable[[T], waits.Observation]
+    ) -> waits.Observation:
+        """Judge ``events`` (a watch opened with ``timeout_s=stage.timeout_s``) until one is decided,
+        printing each new state (see :func:`nautes_e2e.stages.waits.follow`)."""
+        return waits.follow(describe, events, judge, progress=self.progress)

@@ -6,7 +6,7 @@ A :class:`StageRecord` is plain data so that it can travel from a pytest-xdist w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias, cast
@@ -14,6 +14,14 @@ from typing import Any, Literal, TypeAlias, cast
 StageStatus: TypeAlias = Literal["running", "passed", "failed", "skipped", "error"]
 #: What a stage may keep as evidence: text, raw bytes, or a JSON document (an API object, a list of names).
 EvidenceContent: TypeAlias = str | bytes | Mapping[str, Any] | list[Any]
+
+#: Where progress lines go: one call per line, shown to the person watching the run at once.
+ProgressSink: TypeAlias = Callable[[str], None]
+
+#: The stage that removes what the run applied and proves it gone (``fixtures/teardown.py``).
+TEARDOWN_STAGE = "teardown"
+#: Why the teardown stage is skipped under ``--keep-env``; the release gate accepts exactly this skip.
+KEPT_REASON = "kept (--keep-env)"
 
 UNSUCCESSFUL: frozenset[StageStatus] = frozenset({"failed", "error"})
 
@@ -29,6 +37,15 @@ class StageFailure(Exception):
         super().__init__(diagnosis)
         self.diagnosis = diagnosis
         self.evidence: dict[str, EvidenceContent] = dict(evidence or {})
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    """The world the run used. ``endpoints`` are URLs and hosts only: credentials never enter a report."""
+
+    name: str
+    simulated: bool
+    endpoints: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

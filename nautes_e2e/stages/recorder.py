@@ -14,12 +14,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from nautes_e2e.secrets import redact
-from nautes_e2e.stages.context import ProgressSink, StageContext
+from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.evidence import EvidenceStore
 from nautes_e2e.stages.model import (
+    ProgressSink,
     StageFailure,
     StageRecord,
     StageStatus,
+    TargetSummary,
     describe_exception,
     utc_now_iso,
 )
@@ -28,13 +30,23 @@ from nautes_e2e.stages.model import (
 class StageRecorder:
     """Records stages in the order they begin, and the facts they share."""
 
-    def __init__(self, evidence_store: EvidenceStore, progress_sink: ProgressSink) -> None:
+    def __init__(
+        self, evidence_store: EvidenceStore, progress_sink: ProgressSink, stage_timeout_s: float
+    ) -> None:
         self.evidence_store = evidence_store
         self.progress_sink = progress_sink
+        #: How long each stage waits for the world (``--stage-timeout``); its context's waits use it.
+        self.stage_timeout_s = stage_timeout_s
         self.records: dict[str, StageRecord] = {}
         #: The session-wide facts: every ``stage.fact(...)`` lands here, and stages may add to it directly.
         self.facts: dict[str, Any] = {}
         self._contexts: dict[str, StageContext] = {}
+        #: The world the run uses, as the reports show it (see :meth:`describe_target`).
+        self.target: TargetSummary | None = None
+
+    def describe_target(self, target: TargetSummary) -> None:
+        """Say which world the run uses: first what was asked for, then, once it is up, its endpoints."""
+        self.target = target
 
     def blocker(self, needs: Sequence[str]) -> str | None:
         """The stage that keeps one of ``needs`` from having passed (depth first, in declaration order): a
@@ -60,7 +72,9 @@ class StageRecorder:
             record.attempts = previous.attempts
             record.evidence = previous.evidence
         self.records[name] = record
-        context = StageContext(record, self.facts, self.evidence_store, self.progress_sink)
+        context = StageContext(
+            record, self.facts, self.evidence_store, self.progress_sink, self.stage_timeout_s
+        )
         self._contexts[name] = context
         return context
 

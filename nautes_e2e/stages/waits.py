@@ -1,9 +1,11 @@
 """Waiting for the world to reach a state, and saying what it is waiting for while it waits.
 
 Two shapes: :func:`wait_for` polls a probe (tenacity does the retrying), :func:`follow` judges an event
-stream (a Kubernetes watch). Both print a progress line each time the observed state changes, end at once
-when the outcome is decided (a failed PipelineRun fails the stage now, not at the timeout), and turn a
-timeout into a :class:`StageFailure` that names the last state seen.
+stream (a Kubernetes watch). Stages reach them through ``stage.wait_for``/``stage.follow``
+(:class:`~nautes_e2e.stages.StageContext`), which supply the stage's timeout and progress line. Both print a
+progress line each time the observed state changes, end at once when the outcome is decided (a failed
+PipelineRun fails the stage now, not at the timeout), and turn a timeout into a :class:`StageFailure` that
+names the last state seen.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from nautes_e2e.stages.context import ProgressSink
-from nautes_e2e.stages.model import StageFailure
+from nautes_e2e.stages.model import ProgressSink, StageFailure
 
 T = TypeVar("T")
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nautes_e2e.secrets import Secret, redact
+from nautes_e2e.targets.base import Target
 from nautes_e2e.targets.target_file import TargetError, load_target_file
 from nautes_e2e.targets.world import World
 
@@ -53,7 +54,7 @@ def read_credentials(path: Path) -> dict[str, str]:
     return credentials
 
 
-class LocalTarget:
+class LocalTarget(Target):
     """Starts the reference stack under ``<work_dir>/stack`` and stops it again."""
 
     name = "local"
@@ -80,8 +81,8 @@ class LocalTarget:
     def command(self) -> list[str]:
         return [sys.executable, "-m", self.module, "up", "--dir", str(self.stack_dir)]
 
-    def start(self) -> World:
-        """Spawn the stack, wait for ``ready``, return its world; on failure nothing is left running."""
+    def _start(self) -> World:
+        """Spawn the stack, wait for ``ready``, return its world (``start`` stops it on any failure)."""
         if self._process is not None:
             raise TargetError(f"the reference stack in {self.stack_dir} is already running")
         self.stack_dir.mkdir(parents=True, exist_ok=True)
@@ -96,16 +97,12 @@ class LocalTarget:
                 env=self.environ,
                 start_new_session=True,
             )
-        try:
-            self._wait_until_ready(self._process, ready)
-            credentials_path = self.stack_dir / "credentials.env"
-            credentials = read_credentials(credentials_path) if credentials_path.exists() else {}
-            return load_target_file(
-                self.stack_dir / "target.yaml", {**self.environ, **credentials}, target_name=self.name
-            )
-        except BaseException:
-            self.stop()
-            raise
+        self._wait_until_ready(self._process, ready)
+        credentials_path = self.stack_dir / "credentials.env"
+        credentials = read_credentials(credentials_path) if credentials_path.exists() else {}
+        return load_target_file(
+            self.stack_dir / "target.yaml", {**self.environ, **credentials}, target_name=self.name
+        )
 
     def stop(self) -> None:
         """SIGTERM the process group, wait, SIGKILL on timeout; does nothing when nothing runs."""

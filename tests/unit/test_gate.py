@@ -244,11 +244,13 @@ def test_the_gate_prints_no_diagnosis_fact_or_endpoint(
 
 
 def test_the_gate_loads_no_reference_stack() -> None:
+    # The stack's own package, not setuptools' editable-install finder named after it.
     loaded = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys, nautes_e2e.cli, nautes_e2e.gate; print(any('refstack' in m for m in sys.modules))",
+            "import sys, nautes_e2e.cli, nautes_e2e.gate; "
+            "print(any(m.split('.')[0] == 'nautes_refstack' for m in sys.modules))",
         ],
         capture_output=True,
         text=True,

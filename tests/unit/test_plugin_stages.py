@@ -289,21 +289,6 @@ def test_s{index}(stage):
 )
 
 
-@pytest.mark.xfail(
-    reason="pytest-xdist 3.8 cannot group on pytest 9.2 (its nodeid rewrite no longer takes effect; "
-    "pytest-dev/pytest-xdist#1386). When this passes, the xdist_group the plugin adds works again.",
-    strict=True,
-)
-def test_under_xdist_loadgroup_keeps_the_stage_chain_on_one_worker(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_chain=WORKER_RECORDING_CHAIN)
-
-    result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "--run-id", "run")
-
-    # Split over two workers, a stage finds its need not run on its worker and is blocked.
-    result.assert_outcomes(passed=8)
-    assert len(set(report_json(pytester)["facts"].values())) == 1
-
-
 @pytest.mark.parametrize("dist", ["load", "loadgroup", "worksteal"])
 def test_under_xdist_a_suite_s_stage_chain_stays_on_one_worker(pytester: pytest.Pytester, dist: str) -> None:
     """Selecting ``suites/`` with ``-n`` schedules by module, whatever ``--dist`` asks for chains."""
@@ -385,15 +370,13 @@ import nautes_e2e.targets
 pytest_plugins = ["fixtures.target"]
 
 
-class FilesTarget:
+class FilesTarget(nautes_e2e.targets.Target):
     # A target that, like the local one, leaves files in its working directory.
-    name = "local"
-
     def __init__(self, work_dir, real_world):
         self.work_dir = work_dir
         self.real_world = real_world
 
-    def start(self):
+    def _start(self):
         (self.work_dir / "data.txt").write_text("repositories, logs")
         return self.real_world
 
@@ -401,9 +384,9 @@ class FilesTarget:
         pass
 
 
-def fake_open_target(name, *, target_file, work_dir, environ):
-    real = nautes_e2e.targets.ExistingTarget(target_file, environ)
-    return FilesTarget(work_dir, real.start())
+def fake_open_target(name, request):
+    real = nautes_e2e.targets.ExistingTarget(request.target_file, request.environ)
+    return FilesTarget(request.work_dir, real.start())
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -25,13 +25,13 @@ TOKEN = Secret({PLANTED!r})
 
 @pytest.fixture(scope="session", autouse=True)
 def described(e2e_run):
-    e2e_run.target = TargetSummary(
+    e2e_run.recorder.describe_target(TargetSummary(
         name="local", simulated=True,
         endpoints={{
             "nautes": "http://127.0.0.1:8000",
             "gitlab": "http://oauth2:" + TOKEN.reveal() + "@127.0.0.1:8001",
         }},
-    )
+    ))
     e2e_run.scenario = ScenarioSummary(
         name="quickstart",
         notes=(ScenarioNote(topic="Cluster", quickstart="usage: worker", behaviour="also needs workerType",

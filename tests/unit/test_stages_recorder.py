@@ -19,7 +19,7 @@ def lines() -> list[str]:
 
 @pytest.fixture
 def recorder(tmp_path: Path, lines: list[str]) -> StageRecorder:
-    return StageRecorder(EvidenceStore(tmp_path), lines.append)
+    return StageRecorder(EvidenceStore(tmp_path), lines.append, stage_timeout_s=1.0)
 
 
 def finish(
@@ -158,7 +158,7 @@ def test_an_export_rebuilds_the_same_records_elsewhere(recorder: StageRecorder, 
     finish(recorder, "preflight")
     recorder.context("preflight").fact("target", "local")
     finish(recorder, "register_cluster", ("preflight",), error=StageFailure("no cluster"))
-    controller = StageRecorder(EvidenceStore(tmp_path), lambda line: None)
+    controller = StageRecorder(EvidenceStore(tmp_path), lambda line: None, stage_timeout_s=1.0)
 
     controller.absorb(json.loads(json.dumps(recorder.export())))
 

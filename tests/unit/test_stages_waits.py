@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from nautes_e2e.stages import Observation, StageFailure, follow, wait_for
+from nautes_e2e.stages import Observation, StageFailure
+from nautes_e2e.stages.waits import follow, wait_for
 
 
 def scripted_probe(states: list[Observation]) -> tuple[Callable[[], Observation], list[int]]:

@@ -16,12 +16,16 @@ from typing import Any
 import pytest
 
 from nautes_e2e.targets import (
+    TARGETS,
     ExistingTarget,
     LocalTarget,
     TargetError,
+    TargetRequest,
     open_target,
     read_credentials,
 )
+
+pytest_plugins = ["pytester"]
 
 
 def test_read_credentials(tmp_path: Path) -> None:
@@ -34,14 +38,35 @@ def test_read_credentials(tmp_path: Path) -> None:
     assert "secret-value-without-name-123" not in str(caught.value)
 
 
-def test_open_target(tmp_path: Path) -> None:
-    assert isinstance(open_target("local", target_file=None, work_dir=tmp_path, environ={}), LocalTarget)
-    existing = open_target("existing", target_file=tmp_path / "t.yaml", work_dir=tmp_path, environ={})
+def test_open_target_makes_each_registered_target_from_its_entry(tmp_path: Path) -> None:
+    local = open_target("local", TargetRequest(work_dir=tmp_path, environ={}))
+    existing = open_target("existing", TargetRequest(tmp_path, {}, target_file=tmp_path / "t.yaml"))
+
+    assert isinstance(local, LocalTarget)
     assert isinstance(existing, ExistingTarget)
-    with pytest.raises(TargetError, match="needs a target file"):
-        open_target("existing", target_file=None, work_dir=tmp_path, environ={})
-    with pytest.raises(TargetError, match="unknown target 'kind'"):
-        open_target("kind", target_file=None, work_dir=tmp_path, environ={})
+    assert existing.target_file == tmp_path / "t.yaml"
+
+
+def test_a_target_that_needs_a_target_file_says_so(tmp_path: Path) -> None:
+    assert TARGETS["existing"].needs_target_file
+    with pytest.raises(TargetError, match=r"the existing target needs a target file \(--target-file\)"):
+        open_target("existing", TargetRequest(work_dir=tmp_path, environ={}))
+
+
+def test_an_unknown_target_names_the_registered_ones(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match=r"unknown target 'kind'; available: local, existing"):
+        open_target("kind", TargetRequest(work_dir=tmp_path, environ={}))
+
+
+def test_the_target_option_offers_exactly_the_registered_targets(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--target", "nowhere")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--target: invalid choice: 'nowhere' (choose from 'existing', 'local')*"])
+
+
+def test_the_report_s_simulated_flag_comes_from_the_registry() -> None:
+    assert {name: entry.simulated for name, entry in TARGETS.items()} == {"local": True, "existing": False}
 
 
 # -- the local target, with a fake reference stack -----------------------------------------------------

@@ -1,0 +1,143 @@
+"""The ``nautes-e2e`` option group, and :class:`RunOptions`: the options resolved and checked once, before
+anything starts (a bad value is a usage error that names the option)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nautes_e2e.targets import TARGETS, target_entry
+
+DEFAULT_TARGET = "local"
+DEFAULT_STAGE_TIMEOUT_S = 120.0
+#: The key under which an xdist worker receives the controller's run id (``workerinput``).
+RUN_ID_WORKERINPUT = "nautes_e2e_run_id"
+_RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: A suffix ends up in Kubernetes namespaces and GitLab paths: lowercase letters, digits and inner dashes
+#: (an RFC 1123 label), the characters both accept.
+_SUFFIX_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The command-line options of the ``nautes-e2e`` group, resolved to absolute paths."""
+
+    target: str
+    target_file: Path | None
+    keep_env: bool
+    reports_dir: Path
+    run_id: str
+    suffix: str | None
+    scenario_dir: Path
+    stage_timeout_s: float
+
+    @property
+    def run_dir(self) -> Path:
+        return self.reports_dir / self.run_id
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> RunOptions:
+        invocation_dir = config.invocation_params.dir
+        target_file = config.getoption("nautes_target_file")
+        reports_dir = config.getoption("nautes_reports_dir")
+        scenario_dir = config.getoption("nautes_scenario_dir")
+        options = cls(
+            target=config.getoption("nautes_target"),
+            target_file=invocation_dir / target_file if target_file else None,
+            keep_env=bool(config.getoption("nautes_keep_env")),
+            reports_dir=invocation_dir / reports_dir if reports_dir else config.rootpath / "reports",
+            run_id=_run_id(config),
+            suffix=config.getoption("nautes_suffix"),
+            scenario_dir=(
+                invocation_dir / scenario_dir
+                if scenario_dir
+                else config.rootpath / "scenarios" / "quickstart"
+            ),
+            stage_timeout_s=float(config.getoption("nautes_stage_timeout")),
+        )
+        if target_entry(options.target).needs_target_file and options.target_file is None:
+            raise pytest.UsageError(
+                f"--target {options.target} needs --target-file PATH (the world's target.yaml)"
+            )
+        if options.suffix is not None and not _SUFFIX_PATTERN.fullmatch(options.suffix):
+            raise pytest.UsageError(
+                f"--suffix must be lowercase letters, digits and inner dashes (it ends up in Kubernetes "
+                f"namespaces and GitLab paths), not {options.suffix!r}"
+            )
+        if options.stage_timeout_s <= 0:
+            raise pytest.UsageError(f"--stage-timeout must be positive, not {options.stage_timeout_s:g}")
+        return options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nautes-e2e", "Nautes end-to-end harness")
+    group.addoption(
+        "--target",
+        dest="nautes_target",
+        choices=sorted(TARGETS),
+        default=DEFAULT_TARGET,
+        help="the world to run against: "
+        + "; ".join(f"'{name}' {entry.description}" for name, entry in TARGETS.items())
+        + f" (default: {DEFAULT_TARGET}).",
+    )
+    group.addoption(
+        "--target-file",
+        dest="nautes_target_file",
+        metavar="PATH",
+        help="target.yaml of an existing world (secrets come from the environment variables it names).",
+    )
+    group.addoption(
+        "--keep-env",
+        dest="nautes_keep_env",
+        action="store_true",
+        help="keep what the run applied (skip the 'nautes remove' teardown) for debugging.",
+    )
+    group.addoption(
+        "--reports-dir",
+        dest="nautes_reports_dir",
+        metavar="DIR",
+        help="where each run writes <run-id>/ with its reports (default: reports/ under the rootdir).",
+    )
+    group.addoption(
+        "--run-id",
+        dest="nautes_run_id",
+        metavar="ID",
+        help="name of this run's report folder (default: UTC time + random hex).",
+    )
+    group.addoption(
+        "--suffix",
+        dest="nautes_suffix",
+        metavar="SUFFIX",
+        help="suffix of every name the scenario creates (default: the scenario's).",
+    )
+    group.addoption(
+        "--scenario-dir",
+        dest="nautes_scenario_dir",
+        metavar="DIR",
+        help="the scenario to run (default: scenarios/quickstart under the rootdir).",
+    )
+    group.addoption(
+        "--stage-timeout",
+        dest="nautes_stage_timeout",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_STAGE_TIMEOUT_S,
+        help=f"how long a stage waits for the world to reach a state (default: {DEFAULT_STAGE_TIMEOUT_S:g}).",
+    )
+
+
+def _run_id(config: pytest.Config) -> str:
+    """The worker's controller decides the run id; otherwise ``--run-id`` or UTC time + random hex."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and RUN_ID_WORKERINPUT in workerinput:
+        return str(workerinput[RUN_ID_WORKERINPUT])
+    run_id = config.getoption("nautes_run_id") or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.urandom(3).hex()}"
+    if not _RUN_ID_PATTERN.fullmatch(run_id):
+        raise pytest.UsageError(f"--run-id must be one folder name (letters, digits, . _ -), not {run_id!r}")
+    return str(run_id)

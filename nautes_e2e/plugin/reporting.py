@@ -1,0 +1,74 @@
+"""The run's reports (``nautes_e2e.report``), written to ``<reports-dir>/<run-id>/`` once the session is
+over, and a table that closes the terminal output; both only if a stage ran, and only on the controller
+(xdist workers ship their records to it instead)."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime
+
+import pytest
+
+from nautes_e2e.plugin.run import run_state
+from nautes_e2e.plugin.xdist import is_xdist_worker
+from nautes_e2e.report import (
+    Report,
+    RunSummary,
+    collect_environment,
+    run_result,
+    terminal_table,
+    write_reports,
+)
+from nautes_e2e.secrets import redact
+
+REPORT_KEY = pytest.StashKey[Report]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the reports after every fixture, the teardown stage included, has finished."""
+    config = session.config
+    state = run_state(config)
+    recorder = state.recorder
+    if is_xdist_worker(config) or not recorder.records:
+        return
+    recorder.close_unfinished()
+    stages = tuple(recorder.records.values())
+    options = state.options
+    summary = RunSummary(
+        id=options.run_id,
+        started=state.started,
+        finished=datetime.now(UTC),
+        result=run_result(stages, session_ok=exitstatus == pytest.ExitCode.OK),
+        command_line=shlex.join(["pytest", *config.invocation_params.args]),
+        kept_environment=options.keep_env,
+    )
+    report = Report(
+        run=summary,
+        target=recorder.target,
+        scenario=state.scenario,
+        stages=stages,
+        facts=recorder.facts,
+        environment=collect_environment(),
+    )
+    write_reports(report, options.run_dir)
+    config.stash[REPORT_KEY] = report
+    if summary.result == "failed" and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # e.g. the teardown stage failed
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    report = config.stash.get(REPORT_KEY, None)
+    if report is None:
+        return
+    terminalreporter.write_sep("=", f"nautes-e2e stages: {report.run.result}")
+    width = config.get_terminal_writer().fullwidth
+    for line, status in terminal_table(report, width):
+        terminalreporter.write_line(
+            redact(line),
+            bold=status is None,
+            green=status == "passed",
+            red=status in ("failed", "error"),
+            yellow=status == "skipped",
+        )
+    terminalreporter.write_line(f"reports: {run_state(config).options.run_dir}")

@@ -1,0 +1,172 @@
+"""Stages as pytest tests: ``@pytest.mark.stage(name, needs=(...))``.
+
+Before a stage runs, it is skipped as ``blocked by <stage>`` if a stage it needs (transitively) did not
+pass, in the spirit of pytest's "incremental testing" recipe, but declared by name rather than by class. Its
+outcome, timing, facts, diagnosis and evidence go to the run's :class:`~nautes_e2e.stages.StageRecorder`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from nautes_e2e.plugin.run import run_state
+from nautes_e2e.stages import StageContext, StageFailure, StageStatus
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """What ``@pytest.mark.stage(name, needs=(...))`` declares."""
+
+    name: str
+    needs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, item: pytest.Item) -> StageSpec | None:
+        mark = item.get_closest_marker("stage")
+        if mark is None:
+            return None
+        name = mark.args[0] if mark.args else mark.kwargs.get("name")
+        needs = mark.kwargs.get("needs", mark.args[1] if len(mark.args) > 1 else ())
+        if isinstance(needs, str):
+            needs = (needs,)
+        if not isinstance(name, str) or not name or not all(isinstance(need, str) for need in needs):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use @pytest.mark.stage('name', needs=('stage', ...)), not {mark!r}"
+            )
+        return cls(name=name, needs=tuple(needs))
+
+
+SPEC_KEY = pytest.StashKey[StageSpec]()
+
+
+def stage_spec(item: pytest.Item) -> StageSpec | None:
+    """The stage ``item`` is, or ``None`` for an ordinary test."""
+    return item.stash.get(SPEC_KEY, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "stage(name, needs=()): a Nautes e2e stage; skipped as 'blocked by <stage>' when a stage it needs "
+        "did not pass",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Read every stage marker before deselection, so that ordering mistakes show whatever ``-k`` says."""
+    specs = [(item, spec) for item in items if (spec := StageSpec.of(item)) is not None]
+    _check_order(specs)
+    for item, spec in specs:
+        item.stash[SPEC_KEY] = spec
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
+    """Begin the stage's record; skip it before any fixture starts if a stage it needs did not pass."""
+    spec = stage_spec(item)
+    if spec is not None:
+        recorder = run_state(item.config).recorder
+        recorder.begin(spec.name, spec.needs, test_id=item.nodeid)
+        blocker = recorder.blocker(spec.needs)
+        if blocker is not None:
+            pytest.skip(f"blocked by {blocker}")
+    return (yield)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    spec = stage_spec(item)
+    if spec is not None:
+        run_state(item.config).recorder.count_attempt(spec.name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Record the phase's outcome; a blocked skip and a decided failure read as what they are."""
+    report = yield
+    spec = stage_spec(item)
+    if spec is None:
+        return report
+    _record_phase(item.config, spec.name, report, call)
+    record = run_state(item.config).recorder.records[spec.name]
+    if report.skipped and record.blocked:
+        # "SKIPPED ... blocked by <stage>" points at the stage's test, not at this plugin.
+        path, line, _ = item.reportinfo()
+        report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {record.skip_reason}")
+    if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, StageFailure):
+        report.longrepr = _failure_text(spec.name, item, call)
+    return report
+
+
+@pytest.fixture
+def stage(request: pytest.FixtureRequest) -> StageContext:
+    """The running stage: ``fact``, ``evidence``, ``progress``, ``note``, ``wait_for``, ``follow``, ``fail``.
+
+    Only for tests marked ``@pytest.mark.stage(...)``.
+    """
+    spec = stage_spec(request.node)
+    if spec is None:
+        pytest.fail(
+            f"{request.node.nodeid}: the 'stage' fixture needs @pytest.mark.stage(...)", pytrace=False
+        )
+    return run_state(request.config).recorder.context(spec.name)
+
+
+def _record_phase(
+    config: pytest.Config, name: str, report: pytest.TestReport, call: pytest.CallInfo[None]
+) -> None:
+    recorder = run_state(config).recorder
+    # The last test's teardown phase also runs the session finalizers (``nautes remove``, stopping the
+    # world); that time belongs to the ``teardown`` stage, which records it itself.
+    if report.when != "teardown":
+        recorder.add_duration(name, report.duration)
+    if report.skipped:
+        recorder.skipped(name, _skip_reason(report))
+    elif report.failed and call.excinfo is not None:
+        status: StageStatus = "failed" if report.when == "call" else "error"
+        recorder.failed(name, call.excinfo.value, status=status)
+    elif report.when == "teardown":
+        recorder.passed(name)
+
+
+def _failure_text(name: str, item: pytest.Item, call: pytest.CallInfo[None]) -> str:
+    """A decided failure reads as its diagnosis, where it was raised, and the evidence kept; the traceback
+    through waits and clients would bury it."""
+    state = run_state(item.config)
+    record = state.recorder.records[name]
+    assert call.excinfo is not None  # only called for a failed phase
+    in_test_file = [entry for entry in call.excinfo.traceback if entry.path == item.path]
+    where = f"{in_test_file[-1].path}:{in_test_file[-1].lineno + 1}" if in_test_file else item.nodeid
+    lines = [f"stage {name} failed: {record.diagnosis}", f"  raised at {where}"]
+    lines += [f"  evidence: {state.options.run_dir / path}" for path in record.evidence]
+    return "\n".join(lines)
+
+
+def _check_order(stages: Sequence[tuple[pytest.Item, StageSpec]]) -> None:
+    """Stage names are unique, and a stage needs only stages collected before it. A need that is not
+    collected at all is allowed: the stage is then blocked by it."""
+    all_names = {spec.name for _, spec in stages}
+    earlier: dict[str, str] = {}
+    for item, spec in stages:
+        if spec.name in earlier:
+            raise pytest.UsageError(
+                f"stage {spec.name!r} is declared twice: {earlier[spec.name]} and {item.nodeid}"
+            )
+        for need in spec.needs:
+            if need in all_names and need not in earlier:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: stage {spec.name!r} needs {need!r}, which runs after it"
+                )
+        earlier[spec.name] = item.nodeid
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")

@@ -1,0 +1,94 @@
+"""What a run ``nautes apply``-ed, so that it can all be removed again and proven gone.
+
+Stages apply through :class:`AppliedDocuments` and register leftover probes with it; the session's teardown
+stage (``fixtures/teardown.py``) calls :meth:`AppliedDocuments.remove_all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from nautes_e2e.clients import ApplyResult, Document, NautesApiError, NautesClient
+from nautes_e2e.stages.context import StageContext
+from nautes_e2e.stages.model import describe_exception
+from nautes_e2e.stages.waits import Observation
+
+#: Names what the run left behind (a GitLab group, a namespace, a Vault secret), or ``None`` once it is gone.
+LeftoverProbe = Callable[[], "str | None"]
+
+
+class AppliedDocuments:
+    """The batches of documents applied in this session, in order."""
+
+    def __init__(self, nautes: NautesClient) -> None:
+        self._nautes = nautes
+        self._batches: list[list[Document]] = []
+        self._leftover_probes: list[LeftoverProbe] = []
+        self._uncertain: set[int] = set()  # ids of documents whose apply failed or never ran
+
+    def expect_gone(self, probe: LeftoverProbe) -> None:
+        """After the removal, ``probe()`` must come to return None; until then it names what is left
+        (a GitLab group, a namespace, a Vault secret). Nothing the run created may outlive it."""
+        self._leftover_probes.append(probe)
+
+    def apply(self, documents: Sequence[Document]) -> list[ApplyResult]:
+        """``nautes apply`` the documents. They are remembered before sending: ``apply`` stops at the first
+        failure and leaves the earlier documents applied, and those must be removed too. The document
+        whose save failed may or may not have left something behind (a 500 can come after side
+        effects), so it is removed as well, but "not found" for it is no error (see :meth:`remove_all`)."""
+        batch = list(documents)
+        self._batches.append(batch)
+        try:
+            return self._nautes.apply(batch)
+        except NautesApiError as error:
+            done = {(result.kind, result.name) for result in error.completed}
+            self._uncertain.update(
+                id(document) for document in batch if (document.kind, document.name) not in done
+            )
+            raise
+
+    def remove_all(self, stage: StageContext) -> None:
+        """``nautes remove`` every batch, the last applied first. A batch that fails to go does not keep the
+        others: all are tried, then the stage fails with every error."""
+        errors: list[str] = []
+        removed: list[str] = []
+        for batch in reversed(self._batches):
+            uncertain = [document for document in batch if id(document) in self._uncertain]
+            for document in reversed(uncertain):
+                try:
+                    removed += [f"{r.kind} {r.name}" for r in self._nautes.remove([document])]
+                except NautesApiError as error:  # it was never saved: the leftover checks judge the rest
+                    stage.note(
+                        f"{_label(document)} was not applied, and removing it answered: {error.message}"
+                    )
+            applied = [document for document in batch if id(document) not in self._uncertain]
+            stage.progress("nautes remove " + ", ".join(_label(document) for document in applied))
+            try:
+                removed += [f"{result.kind} {result.name}" for result in self._nautes.remove(applied)]
+            except Exception as error:  # any failure: the other batches must still be tried
+                errors.append(describe_exception(error))
+        stage.fact("removed", len(removed))
+        stage.evidence("removed.json", removed)
+        if errors:
+            stage.fail("nautes remove failed: " + "; ".join(errors))
+        self._wait_until_nothing_is_left(stage)
+
+    def _wait_until_nothing_is_left(self, stage: StageContext) -> None:
+        def leftovers() -> Observation:
+            left = [what for probe in self._leftover_probes if (what := probe()) is not None]
+            if left:
+                return Observation(done=False, state="left behind: " + ", ".join(left))
+            return Observation(done=True, state="nothing left behind")
+
+        # Removed things take time to disappear (namespaces terminate, operators reconcile): the stage's
+        # timeout bounds the wait.
+        stage.wait_for(
+            f"everything the run created to be gone ({len(self._leftover_probes)} checks)",
+            leftovers,
+            interval_s=0.2,
+        )
+        stage.fact("leftover_checks", len(self._leftover_probes))
+
+
+def _label(document: Document) -> str:
+    return f"{document.kind} {document.spec.get('name', '?')}"

@@ -1,0 +1,91 @@
+"""The targets, as a table: one :class:`TargetEntry` per ``--target`` name.
+
+It is the only place that knows which targets exist: the ``--target`` choices and help, the check that a
+target gets the options it needs, :func:`open_target` and the report's ``simulated`` flag all read it.
+Adding a target is one module (a :class:`~nautes_e2e.targets.base.Target`) plus one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from nautes_e2e.targets.base import Target
+from nautes_e2e.targets.existing import ExistingTarget
+from nautes_e2e.targets.local import LocalTarget
+from nautes_e2e.targets.target_file import TargetError
+
+
+@dataclass(frozen=True)
+class TargetRequest:
+    """What a run hands any target: a private working directory (removed after the run unless
+    ``--keep-env``), the environment (secrets are read from the variables a target file names), and
+    ``--target-file`` when one was given."""
+
+    work_dir: Path
+    environ: Mapping[str, str]
+    target_file: Path | None = None
+
+    def require_target_file(self, target: str) -> Path:
+        if self.target_file is None:
+            raise TargetError(f"the {target} target needs a target file (--target-file)")
+        return self.target_file
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    """One row of the table. ``simulated``: the world is the embedded reference stack, which the release
+    gate does not accept (an ``existing`` world says so itself, in its target file)."""
+
+    name: str
+    factory: Callable[[TargetRequest], Target]
+    simulated: bool
+    needs_target_file: bool
+    description: str
+
+
+def _local(request: TargetRequest) -> Target:
+    return LocalTarget(request.work_dir, environ=request.environ)
+
+
+def _existing(request: TargetRequest) -> Target:
+    return ExistingTarget(request.require_target_file("existing"), request.environ)
+
+
+TARGETS: Mapping[str, TargetEntry] = MappingProxyType(
+    {
+        entry.name: entry
+        for entry in (
+            TargetEntry(
+                "local",
+                _local,
+                simulated=True,
+                needs_target_file=False,
+                description="starts the embedded reference stack for the run",
+            ),
+            TargetEntry(
+                "existing",
+                _existing,
+                simulated=False,
+                needs_target_file=True,
+                description="reads --target-file (an installed Nautes, or a stack started with "
+                "'nautes-e2e refstack up')",
+            ),
+        )
+    }
+)
+
+
+def target_entry(name: str) -> TargetEntry:
+    """The entry of ``--target name``; a name that is not in the table is a :class:`TargetError`."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise TargetError(f"unknown target {name!r}; available: {', '.join(TARGETS)}") from None
+
+
+def open_target(name: str, request: TargetRequest) -> Target:
+    """The target called ``name`` (``--target``), not started yet."""
+    return target_entry(name).factory(request)
