@@ -39,14 +39,6 @@ RULES = {
     "usage": FieldRule("Spec.Usage", "eq"),
     "worker_type": FieldRule("Spec.WorkerType", "eq"),
 }
-_REPLY_COMPONENTS = (
-    ("multi_tenant", "multiTenant"),
-    ("secret_sync", "secretSync"),
-    ("gateway", "gateway"),
-    ("deployment", "deployment"),
-    ("progressive_delivery", "progressiveDelivery"),
-    ("pipeline", "pipeline"),
-)
 
 
 # --- reading the tenant repository ------------------------------------------------------------------
@@ -81,9 +73,9 @@ def _reply(cluster: dict[str, Any]) -> dict[str, Any]:
     spec = cluster.get("spec") or {}
     listed = spec.get("componentsList") or {}
     components_reply: dict[str, Any] = {
-        api_name: _component_reply(listed.get(category)) for api_name, category in _REPLY_COMPONENTS
+        api_name: None if api_name == "event_listener" else _component_reply(listed.get(category))
+        for api_name, category in components.API_CATEGORIES
     }
-    components_reply["event_listener"] = None
     return {
         "name": (cluster.get("metadata") or {}).get("name", ""),
         "cluster_kind": spec.get("clusterKind", ""),
