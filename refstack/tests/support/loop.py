@@ -26,7 +26,7 @@ class BackgroundLoop:
 
     def __init__(self, name: str = "refstack-tests", timeout: float = 30) -> None:
         self._loop = asyncio.new_event_loop()
-        self.timeout = timeout
+        self._timeout = timeout
         self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
 
     def __enter__(self) -> Self:
@@ -43,7 +43,7 @@ class BackgroundLoop:
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coroutine`` on the loop and return its result (or raise its error)."""
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        return future.result(self.timeout if timeout is None else timeout)
+        return future.result(self._timeout if timeout is None else timeout)
 
     def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a synchronous ``function`` on the loop (where the object store lives) and return its result."""
