@@ -46,7 +46,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report = Report(
         run=summary,
         target=recorder.target,
-        scenario=state.scenario,
+        scenario=recorder.scenario,
         stages=stages,
         facts=recorder.facts,
         environment=collect_environment(),

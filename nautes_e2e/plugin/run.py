@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from nautes_e2e.plugin.options import RunOptions
-from nautes_e2e.report import ScenarioSummary
 from nautes_e2e.stages import EvidenceStore, ProgressSink, StageRecorder
 
 
@@ -23,7 +22,6 @@ class RunState:
     options: RunOptions
     recorder: StageRecorder
     started: datetime
-    scenario: ScenarioSummary | None = None
 
 
 STATE_KEY = pytest.StashKey[RunState]()

@@ -9,19 +9,16 @@ from nautes_e2e.report.model import (
     SCHEMA_VERSION,
     Report,
     RunSummary,
-    ScenarioNote,
-    ScenarioSummary,
     run_result,
 )
 from nautes_e2e.report.terminal import terminal_table
 from nautes_e2e.report.writer import write_reports
-from nautes_e2e.stages.model import TargetSummary
+from nautes_e2e.stages.model import ScenarioSummary, TargetSummary
 
 __all__ = [
     "SCHEMA_VERSION",
     "Report",
     "RunSummary",
-    "ScenarioNote",
     "ScenarioSummary",
     "TargetSummary",
     "collect_environment",

@@ -9,22 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from nautes_e2e.scenario import Note
-from nautes_e2e.stages.model import UNSUCCESSFUL, StageRecord, TargetSummary, iso_utc
+from nautes_e2e.stages.model import UNSUCCESSFUL, ScenarioSummary, StageRecord, TargetSummary, iso_utc
 
 SCHEMA_VERSION = 1
 
 RunResult = Literal["passed", "failed"]
-
-
-#: Where the quickstart's text and Nautes v0.4.x differ: the scenario's own note, under the report's name.
-ScenarioNote = Note
-
-
-@dataclass(frozen=True)
-class ScenarioSummary:
-    name: str
-    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)

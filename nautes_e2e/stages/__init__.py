@@ -14,6 +14,7 @@ from nautes_e2e.stages.evidence import EvidenceStore
 from nautes_e2e.stages.model import (
     EvidenceContent,
     ProgressSink,
+    ScenarioSummary,
     StageFailure,
     StageRecord,
     StageStatus,
@@ -29,6 +30,7 @@ __all__ = [
     "LeftoverProbe",
     "Observation",
     "ProgressSink",
+    "ScenarioSummary",
     "StageContext",
     "StageFailure",
     "StageRecord",

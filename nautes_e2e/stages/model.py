@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias, cast
 
+from nautes_e2e.scenario import Note
+
 StageStatus: TypeAlias = Literal["running", "passed", "failed", "skipped", "error"]
 #: What a stage may keep as evidence: text, raw bytes, or a JSON document (an API object, a list of names).
 EvidenceContent: TypeAlias = str | bytes | Mapping[str, Any] | list[Any]
@@ -46,6 +48,14 @@ class TargetSummary:
     name: str
     simulated: bool
     endpoints: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScenarioSummary:
+    """The scenario the run followed, and where its text and Nautes v0.4.x differ."""
+
+    name: str
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass

@@ -18,6 +18,7 @@ from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.evidence import EvidenceStore
 from nautes_e2e.stages.model import (
     ProgressSink,
+    ScenarioSummary,
     StageFailure,
     StageRecord,
     StageStatus,
@@ -43,10 +44,16 @@ class StageRecorder:
         self._contexts: dict[str, StageContext] = {}
         #: The world the run uses, as the reports show it (see :meth:`describe_target`).
         self.target: TargetSummary | None = None
+        #: The scenario the run follows, as the reports show it (see :meth:`describe_scenario`).
+        self.scenario: ScenarioSummary | None = None
 
     def describe_target(self, target: TargetSummary) -> None:
         """Say which world the run uses: first what was asked for, then, once it is up, its endpoints."""
         self.target = target
+
+    def describe_scenario(self, scenario: ScenarioSummary) -> None:
+        """Say which scenario the run follows, with its notes on the quickstart text."""
+        self.scenario = scenario
 
     def blocker(self, needs: Sequence[str]) -> str | None:
         """The stage that keeps one of ``needs`` from having passed (depth first, in declaration order): a

@@ -17,7 +17,8 @@ PLANTED = "glpat-PLANTED-secret-4f1c9e"
 
 SUITE = f"""
 import pytest
-from nautes_e2e.report import ScenarioNote, ScenarioSummary, TargetSummary
+from nautes_e2e.report import ScenarioSummary, TargetSummary
+from nautes_e2e.scenario import Note
 from nautes_e2e.secrets import Secret
 
 TOKEN = Secret({PLANTED!r})
@@ -32,11 +33,11 @@ def described(e2e_run):
             "gitlab": "http://oauth2:" + TOKEN.reveal() + "@127.0.0.1:8001",
         }},
     ))
-    e2e_run.scenario = ScenarioSummary(
+    e2e_run.recorder.describe_scenario(ScenarioSummary(
         name="quickstart",
-        notes=(ScenarioNote(topic="Cluster", quickstart="usage: worker", behaviour="also needs workerType",
+        notes=(Note(topic="Cluster", quickstart="usage: worker", behaviour="also needs workerType",
                             source="contract §2.6.1"),),
-    )
+    ))
 
 
 @pytest.mark.stage("preflight")

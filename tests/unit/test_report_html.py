@@ -13,12 +13,12 @@ import pytest
 from nautes_e2e.report import (
     Report,
     RunSummary,
-    ScenarioNote,
     ScenarioSummary,
     TargetSummary,
     render_html,
     write_reports,
 )
+from nautes_e2e.scenario import Note
 from nautes_e2e.secrets import Secret
 from nautes_e2e.stages import StageRecord
 
@@ -71,7 +71,7 @@ def make_report() -> Report:
         scenario=ScenarioSummary(
             name="quickstart",
             notes=(
-                ScenarioNote(
+                Note(
                     topic="cluster <components>",
                     quickstart="tektonHost",
                     behaviour="componentsList.pipeline.additions.host",
@@ -228,6 +228,7 @@ def test_a_run_writes_report_html_with_every_stage_and_no_secret(pytester: pytes
     pytester.makepyfile(
         test_suite="""
 import pytest
+from nautes_e2e.scenario import Note
 from nautes_e2e.secrets import Secret
 
 TOKEN = Secret("glpat-html-PLANTED-5be2")
