@@ -2,7 +2,7 @@
 
 Every run is a fresh process that starts its own reference stack (a cold run, stack start included), so
 the wall time is what a user waits for. Stage durations come from each run's ``report.json``. Prints the
-minimum, median and maximum over the runs; the target is a whole cold run in 15 s or less on 2 cores.
+minimum, median and maximum over the runs; the target is a whole cold run in 10 s or less on 2 cores.
 
     python benchmarks/quickstart_timings.py --runs 3 [-- extra pytest args]
 """
