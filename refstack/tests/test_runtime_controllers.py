@@ -285,7 +285,10 @@ def quickstart(stack: Stack) -> Quickstart:
     wait_for(lambda: f"{CLUSTER}/" in stack.vault().sys.list_auth_methods()["data"])
     quickstart = Quickstart(stack)
     stack.commit(quickstart.metadata, quickstart.files())
-    wait_for(lambda: stack.get("argoproj.io/v1alpha1", "Sensor", "argo-events", f"{quickstart.uid}-0"))
+    # The operator creates the EventSource last (after the Sensors): once it exists, the runtime is complete.
+    wait_for(
+        lambda: stack.get("argoproj.io/v1alpha1", "EventSource", "argo-events", f"{quickstart.uid}-gitlab")
+    )
     return quickstart
 
 
