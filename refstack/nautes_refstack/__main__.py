@@ -1,6 +1,7 @@
-"""``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...]``: run the reference stack until
-SIGINT/SIGTERM. Faults come from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``; a bad one stops the start
-before anything listens (exit status 2)."""
+"""``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...] [--pace instant|real]
+[--time-scale FACTOR]``: run the reference stack until SIGINT/SIGTERM. Faults come from ``--fault`` and
+``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or ``NAUTES_E2E_REFSTACK_PACE``/
+``NAUTES_E2E_REFSTACK_TIME_SCALE``; a bad one stops the start before anything listens (exit status 2)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nautes_refstack.faults import FAULTS, FAULTS_ENV, FaultError, Faults, faults_from
+from nautes_refstack.pace import PACE_ENV, PACES, TIME_SCALE_ENV, Pace, PaceError, pace_from
 from nautes_refstack.stack import ReferenceStack
 
 USAGE_ERROR = 2
@@ -37,16 +39,26 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"inject a fault (repeatable; also {FAULTS_ENV}=NAME[=ARG],...): "
         + "; ".join(fault.usage for fault in FAULTS.values()),
     )
+    up.add_argument(
+        "--pace",
+        metavar="|".join(PACES),
+        help=f"instant (default: no delays) or real (a real installation's delays, scaled); also {PACE_ENV}",
+    )
+    up.add_argument(
+        "--time-scale",
+        metavar="FACTOR",
+        help=f"multiply every real delay by FACTOR (default 1; 0.01: 180 s take 1.8 s); or {TIME_SCALE_ENV}",
+    )
     return parser
 
 
-async def run_until_signalled(directory: Path, faults: Faults) -> None:
+async def run_until_signalled(directory: Path, faults: Faults, pace: Pace) -> None:
     """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start)."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    stack = ReferenceStack(directory, faults)
+    stack = ReferenceStack(directory, faults, pace)
     started = time.monotonic()
     try:
         await stack.start()
@@ -64,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         faults = faults_from(args.fault, os.environ)
-    except FaultError as error:
+        pace = pace_from(args.pace, args.time_scale, os.environ)
+    except (FaultError, PaceError) as error:
         print(f"reference stack not started: {error}", file=sys.stderr)
         return USAGE_ERROR
     directory: Path = args.dir.resolve()
@@ -79,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        asyncio.run(run_until_signalled(directory, faults))
+        asyncio.run(run_until_signalled(directory, faults, pace))
     except Exception as exc:
         logging.getLogger(__name__).exception("reference stack failed")
         print(f"reference stack failed: {exc}", file=sys.stderr)

@@ -124,6 +124,10 @@ FAULTS: Mapping[str, Fault] = {
             "the git-cli task succeeds without running its script: the deploy repo is never updated",
         ),
         Fault(
+            "ca-secret-missing",
+            "the runtime operator never writes Secret ca: vault-agent pods with tls-secret ca stay Pending",
+        ),
+        Fault(
             "runtime-not-cleaned-up",
             "the runtime operator forgets a removed pipeline runtime's namespace: it outlives the runtime",
         ),

@@ -25,6 +25,7 @@ from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
 from nautes_refstack.nautes import NautesApiServer
+from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.registry import Registry
 from nautes_refstack.runtime import RuntimeControllers
 from nautes_refstack.tekton import TektonController
@@ -58,10 +59,11 @@ class Credentials:
 class ReferenceStack:
     """The whole embedded world, started and stopped as one unit."""
 
-    def __init__(self, directory: Path, faults: Faults = NO_FAULTS) -> None:
+    def __init__(self, directory: Path, faults: Faults = NO_FAULTS, pace: Pace = INSTANT) -> None:
         self.directory = directory
         self.logs = directory / "logs"
         self.faults = faults
+        self.pace = pace
         self.credentials = Credentials()
         self.vault = OpenBao(log_path=self.logs / "openbao.log")
         self.gitlab = GitLab(directory / "gitlab", faults=faults)
@@ -79,6 +81,7 @@ class ReferenceStack:
         (self.directory / READY_FILE).unlink(missing_ok=True)
         for line in self.faults.describe() or ["none"]:
             log.info("fault selected: %s", line)
+        log.info("pace: %s", self.pace.describe())
         await _start_together(self.vault, self.gitlab, self.kube, self.registry)
         self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
         self.faults.arm()

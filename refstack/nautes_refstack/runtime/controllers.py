@@ -95,7 +95,13 @@ class RuntimeControllers:
             self._tenant_repo,
             ClusterOperator(self._store, vault, self._kube_url, self._api_server, self._kube_ca_pem),
             RuntimeOperator(
-                self._store, VaultAccess(vault, self._store), self._api_server, self.webhook_url, self._faults
+                self._store,
+                VaultAccess(vault, self._store),
+                self._api_server,
+                self.webhook_url,
+                self._faults,
+                # The stack's Vault speaks plain HTTP; its one CA (the API server's) stands for Vault's.
+                secret_store_ca=self._kube_ca_pem or "",
             ),
         )
         self._hooks = GitlabHookManager(self._store, events_namespace, self._http)

@@ -6,12 +6,18 @@ namespace ``NS`` whose HNC parent is ``P``; an account is listed in ``P``'s ``pr
 and, per space it may use, has a ServiceAccount and a ``cluster-admin`` RoleBinding in that space and is
 listed in the space's ``spaceUsers`` annotation. Namespaces carry ``resource.nautes.io/belongsto: P``;
 touching a namespace of another product (or none) is refused, as ``CheckResourceOperability`` does.
+Every namespace it creates or updates gets Secret ``ca`` (key ``ca.crt``: the secret store's CA bundle),
+which the vault-agent annotation ``vault.hashicorp.com/tls-secret: "ca"`` of pipeline pods mounts
+(hnc.go ``createNamespace`` -> ``createSecretStoreCA``). Under fault ``ca-secret-missing`` it is never
+written, as when the operator runs without a secret-store address (``createSecretStoreCA`` returns early).
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import ObjectStore
 from nautes_refstack.runtime.kube_apply import apply, delete_if_present, get_or_none
 
@@ -22,6 +28,8 @@ HIERARCHY_CONFIGURATION = "hierarchy"
 HNC_CONFIG = "config"
 HNC_API_VERSION = "hnc.x-k8s.io/v1alpha2"
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
+SECRET_STORE_CA = "ca"  # hnc.go secretNameSecretStoreCA
+SECRET_STORE_CA_FILE = "ca.crt"  # hnc.go fileNameCA
 CLUSTER_ADMIN = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}
 
 
@@ -36,8 +44,11 @@ def _users(text: str | None) -> set[str]:
 class MultiTenant:
     """Namespaces, service accounts and role bindings of products and their runtimes on one cluster."""
 
-    def __init__(self, store: ObjectStore) -> None:
+    def __init__(self, store: ObjectStore, secret_store_ca: str = "", faults: Faults = NO_FAULTS) -> None:
+        """``secret_store_ca``: the PEM bundle hnc.go ``GetCABundle`` reads for the Vault address."""
         self._store = store
+        self._secret_store_ca = secret_store_ca
+        self._faults = faults
 
     # -- products -------------------------------------------------------------------------------------
 
@@ -171,6 +182,15 @@ class MultiTenant:
                     "metadata": {"name": name, "labels": {LABEL_BELONGS_TO: product_id}},
                 }
             )
+        self._create_secret_store_ca(name)
+
+    def _create_secret_store_ca(self, namespace: str) -> None:
+        """``createSecretStoreCA``: create or update Secret ``ca`` with the secret store's CA bundle."""
+        if self._faults.active("ca-secret-missing"):
+            return  # fault: no secret-store address configured, the Secret is never written
+        data = {SECRET_STORE_CA_FILE: base64.b64encode(self._secret_store_ca.encode()).decode("ascii")}
+        metadata = {"name": SECRET_STORE_CA, "namespace": namespace}
+        apply(self._store, {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "data": data})
 
     def _delete_namespace(self, product_id: str, name: str) -> None:
         namespace = get_or_none(self._store, "v1", "Namespace", None, name)

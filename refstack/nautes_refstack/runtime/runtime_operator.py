@@ -71,13 +71,14 @@ class RuntimeOperator:
         api_server: str,
         webhook_url: str,
         faults: Faults = NO_FAULTS,
+        secret_store_ca: str = "",
     ) -> None:
         self._store = store
         self._faults = faults
         self._vault = vault
         self._api_server = api_server
         self._webhook_url = webhook_url
-        self._tenancy = MultiTenant(store)
+        self._tenancy = MultiTenant(store, secret_store_ca, faults)
         self._deployed: dict[RuntimeKey, RuntimePlan] = {}
 
     @property

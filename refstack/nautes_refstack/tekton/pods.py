@@ -85,6 +85,12 @@ class TaskPod:
         ]
         self._update({"phase": "Pending", "containerStatuses": statuses})
 
+    def show_init_waiting(self, message: str) -> None:
+        """A volume of the init container cannot be mounted: the pod stays ``Pending`` (``Init:0/1``)."""
+        waiting = {"waiting": {"reason": "PodInitializing", "message": message}}
+        init_status = _container_status(INIT_CONTAINER, AGENT_IMAGE, ready=False, state=waiting)
+        self._update({"phase": "Pending", "initContainerStatuses": [init_status]})
+
     def show_init_failure(self) -> None:
         """The vault-agent init container exited 1: with ``restartPolicy: Never`` the pod is ``Failed``."""
         terminated = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now()}}

@@ -170,6 +170,8 @@ class TaskRunExecution:
         self._publish()
         workspaces = self._mount_workspaces(mounter)
         if injection is not None:
+            if injection.tls_secret:
+                await self._mount_secret_volume(injection.tls_secret)
             await self._run_vault_agent(injection)
         self._status["conditions"] = [
             succeeded_condition("Unknown", "Running", "Not all Steps in the Task have finished executing")
@@ -241,6 +243,31 @@ class TaskRunExecution:
             self._pod.show_config_error(str(error))
             message = f"Failed to create pod due to config error: {error}"
             raise TaskRunFailed("CreateContainerConfigError", message) from None
+
+    async def _mount_secret_volume(self, name: str) -> None:
+        """The kubelet retries a Secret volume until the Secret exists: the pod waits ``Pending`` in
+        ``Init:0/1`` and the TaskRun stays ``Pending`` meanwhile (Tekton v0.37 ``MarkResourceOngoing``)."""
+        namespace = self._plan.namespace
+        try:
+            self._store.get("v1", "Secret", namespace, name)
+            return
+        except KubeError:
+            pass
+        message = f'MountVolume.SetUp failed for the vault-agent TLS volume : secret "{name}" not found'
+        log.warning("pod %s/%s: %s", namespace, self._pod.name, message)
+        self._pod.show_init_waiting(message)
+        incomplete = f'"containers with incomplete status: [{INIT_CONTAINER}]"'
+        self._status["conditions"] = [
+            succeeded_condition(
+                "Unknown", "Pending", f'pod status "Initialized":"False"; message: {incomplete}'
+            )
+        ]
+        self._publish()
+        stream = self._store.watch("v1", "Secret", namespace, field_selector=f"metadata.name={name}")
+        try:
+            await stream.next_event()  # ADDED once it exists (at once if it appeared meanwhile)
+        finally:
+            stream.close()
 
     async def _run_vault_agent(self, injection: Injection) -> None:
         agent = VaultAgent(self._env.vault_url, lambda line: self._pod.log(INIT_CONTAINER, line + "\n"))

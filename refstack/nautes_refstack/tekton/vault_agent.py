@@ -6,6 +6,10 @@ pod's service-account token (Kubernetes auth at ``auth/<cluster>``, Nautes' ``in
 annotation (``agent-inject-template-<name>``, else the injector's default template) into
 ``secret-volume-path-<name>`` (default ``/vault/secrets``) with ``agent-inject-perms-<name>``, and exits.
 Here the same happens against the real OpenBao; a refused login or read fails the pod's init container.
+With ``tls-secret: <name>`` the injector mounts Secret ``<name>`` into the agent containers at
+``/vault/tls`` (vault-k8s annotation docs): while that Secret is missing the kubelet cannot mount it and
+the pod stays ``Pending`` (``MountVolume.SetUp failed ... secret "<name>" not found``), retrying until the
+Secret appears or the run times out.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Injection:
     role: str
     auth_path: str
     files: tuple[InjectedFile, ...]
+    tls_secret: str | None = None
 
 
 def injection_from_annotations(
@@ -73,7 +78,12 @@ def injection_from_annotations(
             )
         )
     auth_path = annotations.get(PREFIX + "auth-path", default_auth_path).strip("/")
-    return Injection(role=annotations.get(PREFIX + "role", ""), auth_path=auth_path, files=tuple(files))
+    return Injection(
+        role=annotations.get(PREFIX + "role", ""),
+        auth_path=auth_path,
+        files=tuple(files),
+        tls_secret=annotations.get(PREFIX + "tls-secret") or None,
+    )
 
 
 def default_template(secret_path: str) -> str:
