@@ -246,7 +246,7 @@ def test_pipeline_documents_bodies(scenario: Scenario) -> None:
             "name": "pr-demo-quickstart",
             "account": "",
             "project": "project-demo-quickstart",
-            "destination": {"environment": "env-dev-demo-quickstart", "namespace": ""},
+            "destination": {"environment": "env-dev-demo-quickstart", "namespace": "pr-demo-quickstart"},
             "isolation": "exclusive",
             "pipelines": [
                 {"name": "pipeline-dev-demo-quickstart", "label": "main", "path": "pipelines/main.yaml"}
@@ -268,7 +268,15 @@ def test_pipeline_documents_bodies(scenario: Scenario) -> None:
             "pipeline_triggers": [
                 {"event_source": "webhook", "pipeline": "pipeline-dev-demo-quickstart", "revision": ""}
             ],
-            "additional_resources": None,
+            # the guide's additionalResources; `url` is sent empty (contract §1.4, §2.3)
+            "additional_resources": {
+                "git": {
+                    "coderepo": "coderepo-sc-demo-quickstart",
+                    "url": "",
+                    "revision": "main",
+                    "path": "test",
+                }
+            },
         },
     )
 
@@ -293,6 +301,10 @@ def test_deployment_repo_files(scenario: Scenario) -> None:
 def test_sourcecode_repo_files(scenario: Scenario) -> None:
     files = scenario.repo_files("sourcecode", VALUES)
     assert {"pipelines/main.yaml", "pom.xml", "Dockerfile"} <= set(files)
+    # the directory the pipeline runtime's additionalResources name (path test), synced by Argo CD
+    (pvc,) = yaml.safe_load_all(files["test/pipeline-cache-pvc.yaml"])
+    assert pvc["kind"] == "PersistentVolumeClaim"
+    assert [name for name in files if name.startswith("test/")] == ["test/pipeline-cache-pvc.yaml"]
     assert any(name.startswith("src/main/java/") and name.endswith(".java") for name in files)
     dockerfile = files["Dockerfile"].decode()
     assert [line.split()[0] for line in dockerfile.splitlines() if line and not line.startswith("#")] == [
