@@ -15,7 +15,6 @@ import pytest
 from nautes_e2e.targets import TARGETS, target_entry
 
 DEFAULT_TARGET = "local"
-DEFAULT_STAGE_TIMEOUT_S = 120.0
 #: The key under which an xdist worker receives the controller's run id (``workerinput``).
 RUN_ID_WORKERINPUT = "nautes_e2e_run_id"
 _RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -35,7 +34,8 @@ class RunOptions:
     run_id: str
     suffix: str | None
     scenario_dir: Path
-    stage_timeout_s: float
+    #: ``--stage-timeout``: every stage's wait, over the stages' and the world's own (None: theirs).
+    stage_timeout_s: float | None
 
     @property
     def run_dir(self) -> Path:
@@ -59,7 +59,7 @@ class RunOptions:
                 if scenario_dir
                 else config.rootpath / "scenarios" / "quickstart"
             ),
-            stage_timeout_s=float(config.getoption("nautes_stage_timeout")),
+            stage_timeout_s=_optional_float(config.getoption("nautes_stage_timeout")),
         )
         if target_entry(options.target).needs_target_file and options.target_file is None:
             raise pytest.UsageError(
@@ -70,7 +70,7 @@ class RunOptions:
                 f"--suffix must be lowercase letters, digits and inner dashes (it ends up in Kubernetes "
                 f"namespaces and GitLab paths), not {options.suffix!r}"
             )
-        if options.stage_timeout_s <= 0:
+        if options.stage_timeout_s is not None and options.stage_timeout_s <= 0:
             raise pytest.UsageError(f"--stage-timeout must be positive, not {options.stage_timeout_s:g}")
         return options
 
@@ -127,9 +127,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="nautes_stage_timeout",
         metavar="SECONDS",
         type=float,
-        default=DEFAULT_STAGE_TIMEOUT_S,
-        help=f"how long a stage waits for the world to reach a state (default: {DEFAULT_STAGE_TIMEOUT_S:g}).",
+        help="how long every stage waits for the world to reach a state (default: each stage's own, fit for "
+        "a real installation, or what the target file's timeouts.stages say).",
     )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _run_id(config: pytest.Config) -> str:

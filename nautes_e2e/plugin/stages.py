@@ -22,6 +22,8 @@ class StageSpec:
 
     name: str
     needs: tuple[str, ...]
+    #: The stage's default wait on a real installation (``timeout_s=`` of the marker), in seconds.
+    timeout_s: float | None = None
 
     @classmethod
     def of(cls, item: pytest.Item) -> StageSpec | None:
@@ -30,13 +32,23 @@ class StageSpec:
             return None
         name = mark.args[0] if mark.args else mark.kwargs.get("name")
         needs = mark.kwargs.get("needs", mark.args[1] if len(mark.args) > 1 else ())
+        timeout_s = mark.kwargs.get("timeout_s")
         if isinstance(needs, str):
             needs = (needs,)
-        if not isinstance(name, str) or not name or not all(isinstance(need, str) for need in needs):
+        valid_timeout = timeout_s is None or (
+            isinstance(timeout_s, int | float) and not isinstance(timeout_s, bool) and timeout_s > 0
+        )
+        if (
+            not isinstance(name, str)
+            or not name
+            or not all(isinstance(need, str) for need in needs)
+            or not valid_timeout
+        ):
             raise pytest.UsageError(
-                f"{item.nodeid}: use @pytest.mark.stage('name', needs=('stage', ...)), not {mark!r}"
+                f"{item.nodeid}: use @pytest.mark.stage('name', needs=('stage', ...), timeout_s=SECONDS), "
+                f"not {mark!r}"
             )
-        return cls(name=name, needs=tuple(needs))
+        return cls(name=name, needs=tuple(needs), timeout_s=None if timeout_s is None else float(timeout_s))
 
 
 SPEC_KEY = pytest.StashKey[StageSpec]()
@@ -50,8 +62,8 @@ def stage_spec(item: pytest.Item) -> StageSpec | None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "stage(name, needs=()): a Nautes e2e stage; skipped as 'blocked by <stage>' when a stage it needs "
-        "did not pass",
+        "stage(name, needs=(), timeout_s=None): a Nautes e2e stage; skipped as 'blocked by <stage>' when a "
+        "stage it needs did not pass; timeout_s is its default wait on a real installation",
     )
 
 
@@ -70,7 +82,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
     spec = stage_spec(item)
     if spec is not None:
         recorder = run_state(item.config).recorder
-        recorder.begin(spec.name, spec.needs, test_id=item.nodeid)
+        recorder.begin(spec.name, spec.needs, test_id=item.nodeid, timeout_s=spec.timeout_s)
         blocker = recorder.blocker(spec.needs)
         if blocker is not None:
             pytest.skip(f"blocked by {blocker}")

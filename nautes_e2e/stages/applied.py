@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from nautes_e2e.clients import ApplyResult, Document, NautesApiError, NautesClient
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from nautes_e2e.clients import ApplyResult, Document, NautesApiError, NautesClient, NautesClusterNotSynced
 from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.model import describe_exception
 from nautes_e2e.stages.waits import Observation
+
+#: The first pause before a save that waits for a cluster sync is sent again; pauses double up to the
+#: maximum. Argo CD syncs the tenant repository every 3 minutes (contract §3.5): a pause of 10 s at most
+#: costs little against that, and a fast world (the reference stack) is not kept waiting long.
+SYNC_POLL_FIRST_S = 0.2
+SYNC_POLL_MAX_S = 10.0
 
 #: Names what the run left behind (a GitLab group, a namespace, a Vault secret), or ``None`` once it is gone.
 LeftoverProbe = Callable[[], "str | None"]
@@ -31,21 +39,43 @@ class AppliedDocuments:
         (a GitLab group, a namespace, a Vault secret). Nothing the run created may outlive it."""
         self._leftover_probes.append(probe)
 
-    def apply(self, documents: Sequence[Document]) -> list[ApplyResult]:
+    def apply(self, stage: StageContext, documents: Sequence[Document]) -> list[ApplyResult]:
         """``nautes apply`` the documents. They are remembered before sending: ``apply`` stops at the first
         failure and leaves the earlier documents applied, and those must be removed too. The document
         whose save failed may or may not have left something behind (a 500 can come after side
-        effects), so it is removed as well, but "not found" for it is no error (see :meth:`remove_all`)."""
+        effects), so it is removed as well, but "not found" for it is no error (see :meth:`remove_all`).
+
+        A save that names a cluster Nautes has not synced yet (:class:`NautesClusterNotSynced`) is not a
+        failure but a wait: the documents not saved yet are sent again with backoff, a progress line each
+        time, within the stage's timeout. Every other error fails at once."""
         batch = list(documents)
         self._batches.append(batch)
+        saved: list[ApplyResult] = []
+        pending = list(batch)
+
+        def save_pending() -> None:
+            nonlocal pending
+            try:
+                saved.extend(self._nautes.apply(pending))
+            except NautesApiError as error:
+                saved.extend(error.completed)
+                done = {(result.kind, result.name) for result in error.completed}
+                pending = [document for document in pending if (document.kind, document.name) not in done]
+                raise
+            pending = []
+
         try:
-            return self._nautes.apply(batch)
-        except NautesApiError as error:
-            done = {(result.kind, result.name) for result in error.completed}
-            self._uncertain.update(
-                id(document) for document in batch if (document.kind, document.name) not in done
-            )
+            Retrying(
+                retry=retry_if_exception_type(NautesClusterNotSynced),
+                wait=wait_exponential(multiplier=SYNC_POLL_FIRST_S, max=SYNC_POLL_MAX_S),
+                stop=stop_after_delay(stage.timeout_s),
+                before_sleep=lambda attempt: _waiting_for_sync(stage, attempt),
+                reraise=True,
+            )(save_pending)
+        except NautesApiError:
+            self._uncertain.update(id(document) for document in pending)
             raise
+        return saved
 
     def remove_all(self, stage: StageContext) -> None:
         """``nautes remove`` every batch, the last applied first. A batch that fails to go does not keep the
@@ -92,3 +122,12 @@ class AppliedDocuments:
 
 def _label(document: Document) -> str:
     return f"{document.kind} {document.spec.get('name', '?')}"
+
+
+def _waiting_for_sync(stage: StageContext, attempt: RetryCallState) -> None:
+    error = attempt.outcome.exception() if attempt.outcome is not None else None
+    if isinstance(error, NautesClusterNotSynced):
+        stage.progress(
+            f"waiting for Nautes to sync cluster {error.cluster} ({error.kind} {error.name}: the API server "
+            f"does not see the Cluster resource yet; attempt {attempt.attempt_number})"
+        )

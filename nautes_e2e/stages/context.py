@@ -39,19 +39,24 @@ class StageContext:
         shared_facts: dict[str, Any],
         evidence_store: EvidenceStore,
         progress_sink: ProgressSink,
-        timeout_s: float,
+        timeout: Callable[[], float],
     ) -> None:
         self._record = record
         self._shared_facts = shared_facts
         self._evidence_store = evidence_store
         self._progress_sink = progress_sink
         self._started = time.monotonic()
-        #: How long this stage waits for the world to reach a state (``--stage-timeout``).
-        self.timeout_s = timeout_s
+        self._timeout = timeout
 
     @property
     def name(self) -> str:
         return self._record.name
+
+    @property
+    def timeout_s(self) -> float:
+        """How long this stage waits for the world to reach a state (see :mod:`.timeouts`); read when
+        used, because the world's own timeouts are known only once it is up."""
+        return self._timeout()
 
     @property
     def elapsed_s(self) -> float:

@@ -26,18 +26,19 @@ from nautes_e2e.stages.model import (
     describe_exception,
     utc_now_iso,
 )
+from nautes_e2e.stages.timeouts import StageTimeouts
 
 
 class StageRecorder:
     """Records stages in the order they begin, and the facts they share."""
 
     def __init__(
-        self, evidence_store: EvidenceStore, progress_sink: ProgressSink, stage_timeout_s: float
+        self, evidence_store: EvidenceStore, progress_sink: ProgressSink, stage_timeout_s: float | None = None
     ) -> None:
         self.evidence_store = evidence_store
         self.progress_sink = progress_sink
-        #: How long each stage waits for the world (``--stage-timeout``); its context's waits use it.
-        self.stage_timeout_s = stage_timeout_s
+        #: How long each stage waits for the world; ``stage_timeout_s`` (``--stage-timeout``) overrides all.
+        self.timeouts = StageTimeouts(override_s=stage_timeout_s)
         self.records: dict[str, StageRecord] = {}
         #: The session-wide facts: every ``stage.fact(...)`` lands here, and stages may add to it directly.
         self.facts: dict[str, Any] = {}
@@ -71,16 +72,24 @@ class StageRecorder:
                 return upstream
         return None
 
-    def begin(self, name: str, needs: Sequence[str] = (), test_id: str | None = None) -> StageContext:
-        """Start (or restart, on a rerun) a stage; its attempts and evidence carry over."""
+    def begin(
+        self,
+        name: str,
+        needs: Sequence[str] = (),
+        test_id: str | None = None,
+        timeout_s: float | None = None,
+    ) -> StageContext:
+        """Start (or restart, on a rerun) a stage; its attempts and evidence carry over. ``timeout_s`` is
+        the stage's own default wait (see :class:`StageTimeouts`)."""
         previous = self.records.get(name)
         record = StageRecord(name=name, needs=tuple(needs), test_id=test_id, start=utc_now_iso())
         if previous is not None:
             record.attempts = previous.attempts
             record.evidence = previous.evidence
         self.records[name] = record
+        self.timeouts.declare(name, timeout_s)
         context = StageContext(
-            record, self.facts, self.evidence_store, self.progress_sink, self.stage_timeout_s
+            record, self.facts, self.evidence_store, self.progress_sink, lambda: self.timeouts.for_stage(name)
         )
         self._contexts[name] = context
         return context
@@ -124,14 +133,14 @@ class StageRecorder:
         self.skipped(name, reason)
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[StageContext]:
+    def stage(self, name: str, *, timeout_s: float | None = None) -> Iterator[StageContext]:
         """Run work outside a test as a recorded stage.
 
         An ``Exception`` inside is recorded as the stage's failure and not re-raised: teardown runs in a
         session finalizer, and pytest would blame whichever test happened to run last. The plugin turns a
         failed stage into a failed run instead. Interrupts (Ctrl-C) are recorded and re-raised.
         """
-        context = self.begin(name)
+        context = self.begin(name, timeout_s=timeout_s)
         self.count_attempt(name)
         started = time.monotonic()
         try:

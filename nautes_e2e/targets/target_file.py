@@ -144,6 +144,23 @@ def _clusters(clusters: list[_Cluster]) -> list[_Cluster]:
     return clusters
 
 
+def _positive(seconds: float) -> float:
+    if seconds <= 0:
+        raise ValueError("must be a positive number of seconds")
+    return seconds
+
+
+_Seconds = Annotated[float, AfterValidator(_positive)]
+
+
+class _Timeouts(StrictModel):
+    """How long this world's steps may take, where the stages' defaults (fit for a real installation) are
+    wrong for it: per stage name, and for one Nautes API request."""
+
+    stages: dict[str, _Seconds] = Field(default_factory=dict)
+    nautes_request: _Seconds | None = None
+
+
 class _TargetFile(StrictModel):
     """The file as written (see docs/internals.md, "The world the stack writes")."""
 
@@ -155,6 +172,7 @@ class _TargetFile(StrictModel):
     registry: _Registry
     clusters: Annotated[list[_Cluster], AfterValidator(_clusters)]
     ca_bundle: _ExistingFile | None = None
+    timeouts: _Timeouts = Field(default_factory=_Timeouts)
 
 
 def load_target_file(path: Path, environ: Mapping[str, str], *, target_name: str = "existing") -> World:
@@ -185,6 +203,8 @@ def load_target_file(path: Path, environ: Mapping[str, str], *, target_name: str
             for cluster in file.clusters
         },
         ca_bundle=file.ca_bundle,
+        stage_timeouts=dict(file.timeouts.stages),
+        nautes_request_timeout_s=file.timeouts.nautes_request,
     )
 
 

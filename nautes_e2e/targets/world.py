@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nautes_e2e.clients.registry import RegistryEndpoint
@@ -36,3 +37,8 @@ class World:
     registry: RegistryEndpoint
     clusters: dict[str, ClusterEndpoint]  # in target-file order; the quickstart uses the first
     ca_bundle: Path | None
+    #: What the world says its stages need, in seconds (the target file's ``timeouts.stages``).
+    stage_timeouts: Mapping[str, float] = field(default_factory=dict)
+    #: How long one Nautes API request may take before the client gives up (``timeouts.nautesRequest``);
+    #: None: the harness's default, generous because the CLI itself never gives up (contract §1.2).
+    nautes_request_timeout_s: float | None = None

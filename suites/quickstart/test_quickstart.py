@@ -43,10 +43,27 @@ from suites.quickstart.diagnosis import (
 from suites.quickstart.names import QuickstartNames
 
 DEPLOY_FILE = "deployments/test/devops-sample.yaml"
+
+# Each stage's default wait on a real installation (``timeout_s`` of its marker; a target file's
+# ``timeouts.stages`` or ``--stage-timeout`` replace them), from what each step takes there:
+#: Every service answers at once, or is down.
+PREFLIGHT_TIMEOUT_S = 60.0
+#: A cluster save clones the cluster templates and the tenant repository and pushes (tens of seconds).
+REGISTER_CLUSTER_TIMEOUT_S = 300.0
+#: The Environment save waits for Argo CD to sync the new Cluster (up to 3 min, contract §3.5); then the
+#: base operator's 60 s product poll, another Argo CD sync of default.project, the components a fresh
+#: runtime cluster installs, and the runtime operator's 60 s reconcile (§4.1) before the namespace, the
+#: service account, the event source and the Sensors exist.
+INITIALISE_PRODUCT_TIMEOUT_S = 900.0
+#: Writes to GitLab and the runtime cluster: seconds.
+QUICK_TIMEOUT_S = 120.0
+#: The push's webhook, the init run, then the user's run: git-clone, Maven downloading its dependencies on
+#: an empty cache, kaniko building and pushing, git-cli: many minutes on a fresh cluster.
+PIPELINERUN_TIMEOUT_S = 1800.0
 BOT_COMMIT_PREFIX = "automatic update by pipeline bot: "
 
 
-@pytest.mark.stage("preflight")
+@pytest.mark.stage("preflight", timeout_s=PREFLIGHT_TIMEOUT_S)
 @pytest.mark.usefixtures("names")
 def test_preflight(
     stage: StageContext,
@@ -72,7 +89,7 @@ def test_preflight(
     stage.fact("scenario_notes", len(scenario.notes))
 
 
-@pytest.mark.stage("register_cluster", needs=("preflight",))
+@pytest.mark.stage("register_cluster", needs=("preflight",), timeout_s=REGISTER_CLUSTER_TIMEOUT_S)
 def test_register_cluster(
     stage: StageContext,
     scenario: Scenario,
@@ -84,7 +101,7 @@ def test_register_cluster(
 ) -> None:
     """The runtime cluster is registered as a physical pipeline worker; its kubeconfig lands in Vault."""
     applied.expect_gone(lambda: probes.cluster_left(nautes, names.cluster))
-    for result in applied.apply(scenario.documents("cluster", values)):
+    for result in applied.apply(stage, scenario.documents("cluster", values)):
         stage.progress(f"{result.kind} {result.name}: {result.message}")
     cluster = nautes.get("Cluster", names.cluster)
     stage.evidence("cluster.json", cluster)
@@ -106,7 +123,7 @@ def test_register_cluster(
         )
 
 
-@pytest.mark.stage("initialise_product", needs=("register_cluster",))
+@pytest.mark.stage("initialise_product", needs=("register_cluster",), timeout_s=INITIALISE_PRODUCT_TIMEOUT_S)
 def test_initialise_product(
     stage: StageContext,
     scenario: Scenario,
@@ -122,7 +139,7 @@ def test_initialise_product(
     applied.expect_gone(lambda: probes.group_left(gitlab, names.product))
     applied.expect_gone(lambda: probes.namespace_left(kube, names.runtime_namespace))
     for group in ("product", "pipeline"):
-        for result in applied.apply(scenario.documents(group, values)):
+        for result in applied.apply(stage, scenario.documents(group, values)):
             stage.progress(f"{result.kind} {result.name}: {result.message}")
 
     projects = {p["path"]: p for p in gitlab.group_projects(names.product)}
@@ -155,7 +172,7 @@ def test_initialise_product(
     )
 
 
-@pytest.mark.stage("registry_auth", needs=("initialise_product",))
+@pytest.mark.stage("registry_auth", needs=("initialise_product",), timeout_s=QUICK_TIMEOUT_S)
 def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, names: QuickstartNames) -> None:
     """The ``registry-auth`` ConfigMap the image-build task pushes with, as the quickstart creates it."""
     registry = world.registry
@@ -177,7 +194,7 @@ def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, name
     stage.fact("registry_auth_hosts", hosts)
 
 
-@pytest.mark.stage("push_deployment_manifests", needs=("initialise_product",))
+@pytest.mark.stage("push_deployment_manifests", needs=("initialise_product",), timeout_s=QUICK_TIMEOUT_S)
 def test_push_deployment_manifests(
     stage: StageContext,
     scenario: Scenario,
@@ -223,7 +240,7 @@ def _force_push_to_main(
     return commit
 
 
-@pytest.mark.stage("push_pipeline", needs=("initialise_product",))
+@pytest.mark.stage("push_pipeline", needs=("initialise_product",), timeout_s=QUICK_TIMEOUT_S)
 def test_push_pipeline(
     stage: StageContext,
     scenario: Scenario,
@@ -249,7 +266,9 @@ def test_push_pipeline(
 
 
 @pytest.mark.stage(
-    "pipelinerun_succeeded", needs=("push_pipeline", "push_deployment_manifests", "registry_auth")
+    "pipelinerun_succeeded",
+    needs=("push_pipeline", "push_deployment_manifests", "registry_auth"),
+    timeout_s=PIPELINERUN_TIMEOUT_S,
 )
 def test_pipelinerun_succeeded(
     stage: StageContext,
@@ -290,7 +309,7 @@ def test_pipelinerun_succeeded(
         stage.fail(f"{name} failed: {condition.get('reason')}: {condition.get('message')}; {failures}")
 
 
-@pytest.mark.stage("image_published", needs=("pipelinerun_succeeded",))
+@pytest.mark.stage("image_published", needs=("pipelinerun_succeeded",), timeout_s=QUICK_TIMEOUT_S)
 def test_image_published(
     stage: StageContext, registry: RegistryClient, world: World, names: QuickstartNames, facts: dict[str, Any]
 ) -> None:
@@ -305,7 +324,7 @@ def test_image_published(
     stage.fact("image_digest", manifest.digest)
 
 
-@pytest.mark.stage("image_tag_rewritten", needs=("pipelinerun_succeeded",))
+@pytest.mark.stage("image_tag_rewritten", needs=("pipelinerun_succeeded",), timeout_s=QUICK_TIMEOUT_S)
 def test_image_tag_rewritten(
     stage: StageContext,
     world: World,

@@ -171,7 +171,7 @@ def test_an_error_in_a_stage_fixture_is_recorded_as_an_error(pytester: pytest.Py
             @pytest.mark.stage(needs=("a",))
             def test_nameless(stage): pass
             """,
-            "*use @pytest.mark.stage('name', needs=('stage', ...))*",
+            "*use @pytest.mark.stage('name', needs=('stage', ...), timeout_s=SECONDS)*",
         ),
     ],
     ids=["need-runs-later", "duplicate-name", "no-name"],

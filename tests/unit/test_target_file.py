@@ -80,7 +80,18 @@ def test_a_valid_target_file(tmp_path: Path) -> None:
     assert world.clusters["second"].kubeconfig == tmp_path / "sub" / "kc.yaml"
     assert world.clusters["second"].api_server == "https://10.0.0.2:6443"
     assert world.ca_bundle is None
+    assert (dict(world.stage_timeouts), world.nautes_request_timeout_s) == ({}, None)
     assert ENVIRON["NAUTES_E2E_GITLAB_TOKEN"] not in repr(world)
+
+
+def test_a_world_says_how_long_its_steps_take(tmp_path: Path) -> None:
+    document = target_document()
+    document["timeouts"] = {"stages": {"initialise_product": 30, "teardown": 2.5}, "nautesRequest": 45}
+
+    world = load_target_file(write_target(tmp_path, document), ENVIRON)
+
+    assert dict(world.stage_timeouts) == {"initialise_product": 30.0, "teardown": 2.5}
+    assert world.nautes_request_timeout_s == 45.0
 
 
 def test_the_credentials_of_a_cluster_kubeconfig_are_masked_even_in_a_cut_repr(tmp_path: Path) -> None:
@@ -158,6 +169,10 @@ def mutate(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("clusters.0.apiServer", ..., "clusters[0].apiServer: is required"),
         ("caBundle", "no-such-ca.pem", "caBundle: file "),
         ("simulated", "yes", "simulated: must be true or false"),
+        ("timeouts", {"stages": {"preflight": 0}}, "timeouts.stages.preflight: must be a positive number"),
+        ("timeouts", {"stages": {"preflight": "5"}}, "timeouts.stages.preflight: Input should be a valid"),
+        ("timeouts", {"nautesRequest": -1}, "timeouts.nautesRequest: must be a positive number"),
+        ("timeouts", {"stage": {}}, "timeouts.stage: unknown key"),
     ],
 )
 def test_invalid_target_files_name_the_file_and_field(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from nautes_e2e.clients.nautes.client import NautesClient
 from nautes_e2e.clients.nautes.documents import Document, DocumentError, document_request, parse_documents
-from nautes_e2e.clients.nautes.errors import NautesApiError, NautesConnectionError, NautesNotFound
+from nautes_e2e.clients.nautes.errors import (
+    NautesApiError,
+    NautesClusterNotSynced,
+    NautesConnectionError,
+    NautesNotFound,
+)
 from nautes_e2e.clients.nautes.managers import KIND_ALIASES, KINDS, NautesHttp, ResourceManager, manager_class
 from nautes_e2e.clients.nautes.results import ApplyResult
 from nautes_e2e.clients.nautes.wire import WireError
@@ -17,6 +22,7 @@ __all__ = [
     "DocumentError",
     "NautesApiError",
     "NautesClient",
+    "NautesClusterNotSynced",
     "NautesConnectionError",
     "NautesHttp",
     "NautesNotFound",

@@ -45,6 +45,10 @@ from nautes_e2e.clients.nautes.results import ApplyResult
 from nautes_e2e.secrets import Secret, redact
 
 _MAX_REDIRECTS = 10  # Go's http.Client default
+#: How long one request may take. The CLI never gives up (plain net/http, no timeout: contract §1.2), and a
+#: real cluster save clones the cluster templates and the tenant repository and pushes: a save still at work
+#: must not be cut, so the bound is only there to end a run whose server hangs.
+DEFAULT_REQUEST_TIMEOUT_S = 600.0
 _APPLY_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
@@ -57,13 +61,13 @@ class NautesClient:
         token: Secret,
         *,
         insecure_skip_check: bool = False,
-        timeout: float = 30,
+        timeout: float | None = None,
         ca_bundle: Path | None = None,
     ) -> None:
         # The CLI strips exactly one trailing slash (formatAPIServer).
         self.url = url[:-1] if url.endswith("/") else url
         self.insecure_skip_check = insecure_skip_check
-        self.timeout = timeout
+        self.timeout = DEFAULT_REQUEST_TIMEOUT_S if timeout is None else timeout
         self._token = token
         self._session = requests.Session()
         # No proxies, no .netrc (which would replace the Authorization header), no CA from the environment.

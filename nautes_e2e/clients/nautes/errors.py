@@ -29,6 +29,14 @@ _NOT_FOUND_MESSAGES = (
 )
 
 
+# Contract §2.6.5 (NAUTES internal/biz/errors.go ``_ResourceDoesNotExistOrUnavailable``): a save naming a
+# Cluster whose resource Argo CD has not created yet.
+_CLUSTER_NOT_SYNCED = re.compile(
+    r"during global validation, it was found that Cluster '([^']+)' does not exist or is unavailable",
+    re.IGNORECASE,
+)
+
+
 class NautesApiError(Exception):
     """A non-200 reply. ``str()`` is the CLI's text, ``failed to operate <Kind>:\\n<body>``, redacted.
 
@@ -69,17 +77,37 @@ class NautesNotFound(NautesApiError):
     """
 
 
+class NautesClusterNotSynced(NautesApiError):
+    """The save refers to a Cluster the API server does not see yet (contract §2.6.5).
+
+    The API server checks the Cluster *resource* in the tenant management cluster, which exists only once
+    Argo CD has synced the tenant repository after the cluster was registered (automated sync, no webhook:
+    the default reconciliation every 3 minutes, contract §3.5). Until then a save that names the cluster
+    (an Environment) answers 500 ``during global validation, it was found that Cluster '<c>' does not
+    exist or is unavailable. ...``: not a failure of the save but a state to wait out. ``cluster`` names it.
+    """
+
+    @property
+    def cluster(self) -> str:
+        match = _CLUSTER_NOT_SYNCED.search(self.message)
+        return match.group(1) if match else "?"
+
+
 class NautesConnectionError(Exception):
     """The request never got an HTTP reply (connection refused, timeout, TLS, too many redirects)."""
 
 
 def reply_error(*, status: int, body: str, kind: str, name: str, method: str, url: str) -> NautesApiError:
-    """The error for a non-200 reply: :class:`NautesNotFound` if it means "no such resource"."""
+    """The error for a non-200 reply: :class:`NautesNotFound` if it means "no such resource",
+    :class:`NautesClusterNotSynced` if the cluster it refers to is not synced yet."""
     _, _, message = _parse_error_body(status, body)
-    not_found = status == 404 or (
+    error_class = NautesApiError
+    if status == 404 or (
         status == 500 and any(pattern.fullmatch(message) for pattern in _NOT_FOUND_MESSAGES)
-    )
-    error_class = NautesNotFound if not_found else NautesApiError
+    ):
+        error_class = NautesNotFound
+    elif status == 500 and method == "POST" and _CLUSTER_NOT_SYNCED.match(message):
+        error_class = NautesClusterNotSynced
     return error_class(status=status, body=body, kind=kind, name=name, method=method, url=url)
 
 
