@@ -6,7 +6,7 @@ error for "gone" would let a broken Nautes pass the check that nothing was left 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ def kratos(code: int, reason: str, message: str) -> web.Response:
     return web.json_response(body, status=code)
 
 
-ANSWERS = {
+ANSWERS: dict[str, Callable[[], web.Response]] = {
     "gone": lambda: kratos(404, "NOT_FOUND", f"the cluster resource {CLUSTER} is not found"),
     "broken": lambda: kratos(500, "", "internal error: etcdserver: request timed out"),
     "still-there": lambda: web.json_response({"name": CLUSTER, "usage": "worker"}),
