@@ -10,16 +10,23 @@ from collections.abc import Callable, Sequence
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from nautes_e2e.clients import ApplyResult, Document, NautesApiError, NautesClient, NautesClusterNotSynced
+from nautes_e2e.clients import (
+    ApplyResult,
+    Document,
+    NautesApiError,
+    NautesClient,
+    NautesClusterNotSynced,
+    NautesRequestCut,
+)
 from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.model import describe_exception
 from nautes_e2e.stages.waits import Observation
 
-#: The first pause before a save that waits for a cluster sync is sent again; pauses double up to the
-#: maximum. Argo CD syncs the tenant repository every 3 minutes (contract §3.5): a pause of 10 s at most
-#: costs little against that, and a fast world (the reference stack) is not kept waiting long.
-SYNC_POLL_FIRST_S = 0.2
-SYNC_POLL_MAX_S = 10.0
+#: The first pause before a waiting save is sent again; pauses double up to the maximum. Argo CD syncs the
+#: tenant repository every 3 minutes (contract §3.5): a pause of 10 s at most costs little against that,
+#: and a fast world (the reference stack) is not kept waiting long.
+RETRY_FIRST_PAUSE_S = 0.2
+RETRY_MAX_PAUSE_S = 10.0
 
 #: Names what the run left behind (a GitLab group, a namespace, a Vault secret), or ``None`` once it is gone.
 LeftoverProbe = Callable[[], "str | None"]
@@ -45,9 +52,14 @@ class AppliedDocuments:
         whose save failed may or may not have left something behind (a 500 can come after side
         effects), so it is removed as well, but "not found" for it is no error (see :meth:`remove_all`).
 
-        A save that names a cluster Nautes has not synced yet (:class:`NautesClusterNotSynced`) is not a
-        failure but a wait: the documents not saved yet are sent again with backoff, a progress line each
-        time, within the stage's timeout. Every other error fails at once."""
+        Two answers are not failures but waits; the documents not saved yet are sent again with backoff, a
+        progress line each time, within the stage's timeout:
+
+        * a save that names a cluster Nautes has not synced yet (:class:`NautesClusterNotSynced`);
+        * a save the client's timeout cut (:class:`NautesRequestCut`): it is read back first and the
+          progress line says whether it landed, then sent again (a save creates or updates).
+
+        Every other error fails at once."""
         batch = list(documents)
         self._batches.append(batch)
         saved: list[ApplyResult] = []
@@ -57,25 +69,45 @@ class AppliedDocuments:
             nonlocal pending
             try:
                 saved.extend(self._nautes.apply(pending))
-            except NautesApiError as error:
+            except (NautesApiError, NautesRequestCut) as error:
                 saved.extend(error.completed)
                 done = {(result.kind, result.name) for result in error.completed}
                 pending = [document for document in pending if (document.kind, document.name) not in done]
                 raise
             pending = []
 
+        def before_retry(attempt: RetryCallState) -> None:
+            error = attempt.outcome.exception() if attempt.outcome is not None else None
+            if isinstance(error, NautesClusterNotSynced):
+                stage.progress(
+                    f"waiting for Nautes to sync cluster {error.cluster} ({error.kind} {error.name}: the API "
+                    f"server does not see the Cluster resource yet; attempt {attempt.attempt_number})"
+                )
+            elif isinstance(error, NautesRequestCut):
+                landed = self._read_back(pending, error)
+                stage.progress(
+                    f"the save of {error.kind} {error.name} got no reply in time; read back, Nautes "
+                    f"{'has it' if landed else 'does not have it yet'}; sending it again (a save creates or "
+                    "updates)"
+                )
+
         try:
             Retrying(
-                retry=retry_if_exception_type(NautesClusterNotSynced),
-                wait=wait_exponential(multiplier=SYNC_POLL_FIRST_S, max=SYNC_POLL_MAX_S),
+                retry=retry_if_exception_type((NautesClusterNotSynced, NautesRequestCut)),
+                wait=wait_exponential(multiplier=RETRY_FIRST_PAUSE_S, max=RETRY_MAX_PAUSE_S),
                 stop=stop_after_delay(stage.timeout_s),
-                before_sleep=lambda attempt: _waiting_for_sync(stage, attempt),
+                before_sleep=before_retry,
                 reraise=True,
             )(save_pending)
-        except NautesApiError:
+        except (NautesApiError, NautesRequestCut):
             self._uncertain.update(id(document) for document in pending)
             raise
         return saved
+
+    def _read_back(self, pending: Sequence[Document], cut: NautesRequestCut) -> bool:
+        """Whether Nautes has the document whose save was cut (its GET answers something)."""
+        document = next(d for d in pending if (d.kind, d.name) == (cut.kind, cut.name))
+        return self._nautes.read_back(document) is not None
 
     def remove_all(self, stage: StageContext) -> None:
         """``nautes remove`` every batch, the last applied first. A batch that fails to go does not keep the
@@ -122,12 +154,3 @@ class AppliedDocuments:
 
 def _label(document: Document) -> str:
     return f"{document.kind} {document.spec.get('name', '?')}"
-
-
-def _waiting_for_sync(stage: StageContext, attempt: RetryCallState) -> None:
-    error = attempt.outcome.exception() if attempt.outcome is not None else None
-    if isinstance(error, NautesClusterNotSynced):
-        stage.progress(
-            f"waiting for Nautes to sync cluster {error.cluster} ({error.kind} {error.name}: the API server "
-            f"does not see the Cluster resource yet; attempt {attempt.attempt_number})"
-        )

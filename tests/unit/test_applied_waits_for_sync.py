@@ -7,6 +7,7 @@ backoff and a progress line, within its timeout; any other 5xx still fails at on
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -149,3 +150,35 @@ def test_only_a_save_that_names_a_cluster_is_a_sync_wait() -> None:
     assert not isinstance(error(500, "POST", other_kind), NautesClusterNotSynced)
     assert not isinstance(error(500, "DELETE", NOT_SYNCED), NautesClusterNotSynced)
     assert not isinstance(error(400, "POST", NOT_SYNCED), NautesClusterNotSynced)
+
+
+def test_a_cut_save_is_read_back_then_sent_again(tmp_path: Path) -> None:
+    """The client gives up on the first Environment save; the server finishes it anyway. The stage reads
+    it back (and says it landed), then sends it again, which Nautes takes as an update."""
+
+    class SlowFirstSave(Nautes):
+        async def handle(self, request: web.Request) -> web.Response:
+            self.requests.append((request.method, request.path))
+            first_save = self.requests.count(("POST", request.path)) == 1
+            if request.method == "POST" and "environments" in request.path and first_save:
+                await asyncio.sleep(1.0)  # longer than the client waits
+            if request.method == "GET":
+                return web.json_response({"name": "env-dev", "cluster": "physical-worker"})
+            return saved()
+
+    double = SlowFirstSave(lambda method, path, count: saved())
+    lines: list[str] = []
+    with BackgroundLoop() as loop, serve(loop, catch_all(double.handle)) as served:
+        nautes = NautesClient(served.url, Secret("glpat-cut-test-token"), timeout=0.3)
+        stage = recorder(tmp_path, lines, timeout_s=10).begin("initialise_product")
+
+        results = AppliedDocuments(nautes).apply(stage, parse_documents(DOCUMENTS, "product.yaml"))
+        nautes.close()
+
+    environment = "/api/v1/products/demo/environments/env-dev"
+    assert [(result.kind, result.name) for result in results][-2:] == [
+        ("Environment", "env-dev"),
+        ("Project", "project-demo"),
+    ]
+    assert [method for method, path in double.requests if path == environment] == ["POST", "GET", "POST"]
+    assert any("Environment env-dev got no reply in time; read back, Nautes has it" in line for line in lines)

@@ -9,6 +9,7 @@ from nautes_e2e.clients.nautes.errors import (
     NautesClusterNotSynced,
     NautesConnectionError,
     NautesNotFound,
+    NautesRequestCut,
 )
 from nautes_e2e.clients.nautes.managers import KIND_ALIASES, KINDS, NautesHttp, ResourceManager, manager_class
 from nautes_e2e.clients.nautes.results import ApplyResult
@@ -26,6 +27,7 @@ __all__ = [
     "NautesConnectionError",
     "NautesHttp",
     "NautesNotFound",
+    "NautesRequestCut",
     "ResourceManager",
     "WireError",
     "document_request",

@@ -26,7 +26,13 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from nautes_e2e.clients.nautes.documents import Document, document_request
-from nautes_e2e.clients.nautes.errors import NautesApiError, NautesConnectionError, reply_error
+from nautes_e2e.clients.nautes.errors import (
+    NautesApiError,
+    NautesConnectionError,
+    NautesNotFound,
+    NautesRequestCut,
+    reply_error,
+)
 from nautes_e2e.clients.nautes.managers import (
     KINDS,
     ClusterManager,
@@ -129,6 +135,18 @@ class NautesClient:
         """``nautes get <kind> [-p product]``: the reply's ``items``."""
         return self.manager(kind, product).list()
 
+    def read_back(self, document: Document) -> dict[str, Any] | None:
+        """What Nautes has under the path ``document`` is saved to (a GET there, as ``nautes get`` sends
+        it), or None if it says there is nothing: to tell whether a save that was cut has landed."""
+        path, body = document_request(document)
+        try:
+            reply: dict[str, Any] = self.http_request(
+                "GET", path, body, kind=document.kind, name=document.name
+            ).json()
+        except NautesNotFound:
+            return None
+        return reply
+
     # -- the one HTTP primitive ---------------------------------------------------------------------------
 
     def http_request(
@@ -167,6 +185,9 @@ class NautesClient:
             except NautesApiError as error:
                 error.completed = tuple(results)
                 raise
+            except NautesRequestCut as cut:
+                cut.kind, cut.name, cut.completed = document.kind, document.name, tuple(results)
+                raise
         return results
 
     def _exchange(self, method: str, url: str, body: bytes | None) -> requests.Response:
@@ -178,6 +199,9 @@ class NautesClient:
                 response = self._session.request(
                     method, url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
                 )
+            except requests.Timeout as error:
+                cut = f"{method} {url}: no reply within {self.timeout:g}s ({error})"
+                raise NautesRequestCut(redact(cut)) from None
             except requests.RequestException as error:
                 raise NautesConnectionError(redact(f"{method} {url}: {error}")) from None
             location = response.headers.get("Location")

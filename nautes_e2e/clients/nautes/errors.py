@@ -97,6 +97,21 @@ class NautesConnectionError(Exception):
     """The request never got an HTTP reply (connection refused, timeout, TLS, too many redirects)."""
 
 
+class NautesRequestCut(NautesConnectionError):
+    """No reply within the client's timeout: the server may still be at work, and a save may yet land.
+
+    The CLI itself never gives up (contract §1.2), so a cut save is not a failed one: whoever retries it
+    reads it back first. ``kind``/``name`` name the document whose request was cut (set by ``apply`` and
+    ``remove``), ``completed`` what the run had done before it.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.kind = ""
+        self.name = ""
+        self.completed: tuple[ApplyResult, ...] = ()
+
+
 def reply_error(*, status: int, body: str, kind: str, name: str, method: str, url: str) -> NautesApiError:
     """The error for a non-200 reply: :class:`NautesNotFound` if it means "no such resource",
     :class:`NautesClusterNotSynced` if the cluster it refers to is not synced yet."""
