@@ -124,6 +124,14 @@ FAULTS: Mapping[str, Fault] = {
             "the git-cli task succeeds without running its script: the deploy repo is never updated",
         ),
         Fault(
+            "tenant-repo-never-syncs",
+            "Argo CD never syncs the tenant repository again: a saved Cluster never becomes a resource",
+        ),
+        Fault(
+            "sensors-never-ready",
+            "Argo Events sensor pods never run: Sensors stay not Deployed and every event is lost",
+        ),
+        Fault(
             "ca-secret-missing",
             "the runtime operator never writes Secret ca: vault-agent pods with tls-secret ca stay Pending",
         ),

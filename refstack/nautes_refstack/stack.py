@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.bootstrap import TenantBootstrap
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import GitLab
@@ -71,6 +72,7 @@ class ReferenceStack:
         # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
         self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True, faults=faults)
         self.registry = Registry(self.credentials.registry_username, self.credentials.registry_password)
+        self.argocd: ArgoCd | None = None
         self.nautes: NautesApiServer | None = None
         self.runtime: RuntimeControllers | None = None
         self.tekton: TektonController | None = None
@@ -85,8 +87,16 @@ class ReferenceStack:
         await _start_together(self.vault, self.gitlab, self.kube, self.registry)
         self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
         self.faults.arm()
+        self.argocd = ArgoCd(self.gitlab, TENANT_REPO, self.pace, self.faults)
+        await self.argocd.start()
         self.nautes = NautesApiServer(
-            self.gitlab.url, self.vault.url, self.vault.root_token, TENANT_REPO, faults=self.faults
+            self.gitlab.url,
+            self.vault.url,
+            self.vault.root_token,
+            TENANT_REPO,
+            faults=self.faults,
+            tenant_ref=self.argocd.tenant_ref,
+            pace=self.pace,
         )
         self.tekton = TektonController(self.store, self.vault.url, faults=self.faults)
         self.runtime = RuntimeControllers(
@@ -99,6 +109,8 @@ class ReferenceStack:
             tenant_repo=TENANT_REPO,
             kube_ca_pem=self.kube.ca_pem,
             faults=self.faults,
+            pace=self.pace,
+            argocd=self.argocd,
         )
         await self.nautes.start()
         await self.tekton.start()
@@ -107,7 +119,16 @@ class ReferenceStack:
 
     async def stop(self) -> None:
         """Stop in reverse order; every piece is stopped even if another one fails to."""
-        pieces = [self.runtime, self.tekton, self.nautes, self.registry, self.kube, self.gitlab, self.vault]
+        pieces = [
+            self.runtime,
+            self.tekton,
+            self.nautes,
+            self.argocd,
+            self.registry,
+            self.kube,
+            self.gitlab,
+            self.vault,
+        ]
         for piece in pieces:
             if piece is None:
                 continue

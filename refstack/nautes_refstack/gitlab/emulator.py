@@ -138,6 +138,12 @@ class GitLab:
             return None
         return GroupInfo(id=group.id, path=group.path, full_path=self._state.group_full_path(group))
 
+    def resolve_commit(self, project_path: str, ref: str) -> str | None:
+        """The commit ``ref`` of project ``project_path`` points at; ``None`` if either is absent."""
+        project = self.find_project(project_path)
+        located = self._commit(project.id, ref) if project is not None else None
+        return located[1] if located is not None else None
+
     def read_file(self, project_id: int, ref: str, path: str) -> bytes | None:
         """The file's bytes at ``ref`` (branch, tag or commit); ``None`` if project, ref or file is absent."""
         located = self._commit(project_id, ref)

@@ -14,6 +14,7 @@ from nautes_refstack.nautes.gitlab_api import GitLabApi, GitLabCallError
 from nautes_refstack.nautes.tenant import TenantView
 from nautes_refstack.nautes.vault_store import VaultStore
 from nautes_refstack.nautes.workcopy import WorkingCopy
+from nautes_refstack.pace import INSTANT, Pace
 
 
 @dataclass
@@ -23,10 +24,12 @@ class RequestScope:
     gitlab: GitLabApi
     vault: VaultStore
     tenant_repo: str
+    tenant_ref: str = "main"
+    pace: Pace = INSTANT
     tenant: TenantView = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tenant = TenantView(self.gitlab, self.tenant_repo)
+        self.tenant = TenantView(self.gitlab, self.tenant_repo, self.tenant_ref)
 
     async def clone(self, url: str) -> WorkingCopy:
         """``ResourcesUsecase.CloneCodeRepo``: who the caller is, then a clone with their credentials."""

@@ -45,6 +45,7 @@ from nautes_refstack.nautes.protojson import (
 )
 from nautes_refstack.nautes.scope import RequestScope
 from nautes_refstack.nautes.vault_store import VaultStore
+from nautes_refstack.pace import INSTANT, Pace
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,18 @@ class NautesApiServer:
         vault_token: str,
         tenant_repo: str = "nautes/management",
         faults: Faults = NO_FAULTS,
+        tenant_ref: Callable[[], str] = lambda: "main",
+        pace: Pace = INSTANT,
     ) -> None:
+        """``tenant_ref`` names the tenant repository commit the management cluster's CRs come from;
+        ``pace`` slows cluster saves down to a real server's."""
         self.gitlab_url = gitlab_url.rstrip("/")
         self.vault_url = vault_url.rstrip("/")
         self._vault_token = vault_token
         self.tenant_repo = tenant_repo
         self._faults = faults
+        self._tenant_ref = tenant_ref
+        self._pace = pace
         self._site: RunningSite | None = None
         self._http: aiohttp.ClientSession | None = None
 
@@ -170,6 +177,8 @@ class NautesApiServer:
             gitlab=GitLabApi(self._http, self.gitlab_url, token),
             vault=VaultStore(self._http, self.vault_url, self._vault_token, self._faults),
             tenant_repo=self.tenant_repo,
+            tenant_ref=self._tenant_ref(),
+            pace=self._pace,
         )
 
 

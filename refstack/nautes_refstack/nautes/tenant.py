@@ -3,8 +3,9 @@
 The real server asks its Kubernetes client (namespace ``nautes``) whether a Cluster CR exists, what its
 spec is, and which CodeRepoProvider is installed. Those CRs are the tenant repository's files synced by
 Argo CD, so the emulation reads the files themselves: ``nautes/overlays/production/clusters/<c>.yaml``
-and ``nautes/overlays/production/code-repo-providers/provider.yaml`` on ``main``. Reads use the caller's
-token; a file the caller cannot read counts as absent.
+and ``nautes/overlays/production/code-repo-providers/provider.yaml`` at the commit Argo CD last synced
+(:mod:`nautes_refstack.argocd`; ``main`` under the instant pace). Reads use the caller's token; a file the
+caller cannot read counts as absent.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ def cluster_not_found(name: str) -> str:
 class TenantView:
     """Cluster and CodeRepoProvider lookups for one request (each file is fetched at most once)."""
 
-    def __init__(self, gitlab: GitLabApi, tenant_repo: str) -> None:
+    def __init__(self, gitlab: GitLabApi, tenant_repo: str, ref: str = "main") -> None:
         self._gitlab = gitlab
         self._tenant_repo = tenant_repo
+        self._ref = ref
         self._files: dict[str, dict[str, Any] | None] = {}
 
     async def _document(self, path: str) -> dict[str, Any] | None:
         if path not in self._files:
-            text = await self._gitlab.raw_file(self._tenant_repo, path)
+            text = await self._gitlab.raw_file(self._tenant_repo, path, self._ref)
             try:
                 parsed = yaml.safe_load(text) if text else None
             except yaml.YAMLError:

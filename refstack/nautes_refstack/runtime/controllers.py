@@ -2,8 +2,9 @@
 
 * the cluster operator and the runtime operator, run by the :class:`.Reconciler` after pushes to the
   tenant repository and to ``<group>/default.project``;
-* Argo Events: the GitLab hook manager follows the EventSources, the webhook receiver serves their
-  endpoints at :attr:`RuntimeControllers.webhook_url` and hands events to the Sensors;
+* Argo Events: its controllers mark EventSources and Sensors ready once their pods run; the GitLab hook
+  manager follows the ready EventSources, the webhook receiver serves their endpoints at
+  :attr:`RuntimeControllers.webhook_url` and hands events to the ready Sensors;
 * Tekton's ``kubernetes-actions`` ClusterTask, registered with the pipeline executor;
 * under fault ``argo-events-crashloop``, the crash-looping event-source pods.
 """
@@ -16,10 +17,13 @@ from typing import Protocol
 
 import aiohttp
 
+from nautes_refstack.argocd import ArgoCd, CommitResolver
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab.events import PushCallback
 from nautes_refstack.http import RunningSite, serve
 from nautes_refstack.kube import ObjectStore
+from nautes_refstack.pace import INSTANT, Pace
+from nautes_refstack.runtime.argoevents.controller import ArgoEventsController, is_ready
 from nautes_refstack.runtime.argoevents.crashloop import CrashLoopingEventSources
 from nautes_refstack.runtime.argoevents.gitlab_hooks import GitlabHookManager
 from nautes_refstack.runtime.argoevents.sensor import SensorRunner
@@ -35,7 +39,7 @@ from nautes_refstack.runtime.vault_api import VaultApi
 from nautes_refstack.tekton.task_api import register_cluster_task
 
 
-class GitLabSeam(RepositoryReader, Protocol):
+class GitLabSeam(RepositoryReader, CommitResolver, Protocol):
     """What the runtime side needs from the emulated GitLab: repository reads and push notifications."""
 
     def on_push(self, callback: PushCallback) -> None: ...
@@ -47,7 +51,7 @@ class RuntimeControllers:
     ``cluster_api_server`` is the ``spec.apiServer`` of the Cluster CRs this cluster answers to;
     ``kube_url`` is where Vault reaches its API server for TokenReviews, and ``kube_ca_pem`` the CA that
     signed its certificate when that URL is HTTPS. ``faults`` (default: none) reach the runtime operator
-    and Argo Events.
+    and Argo Events; ``pace`` and ``argocd`` (what the management cluster has synced) set when they act.
     """
 
     def __init__(
@@ -61,6 +65,8 @@ class RuntimeControllers:
         tenant_repo: str = "nautes/management",
         kube_ca_pem: str | None = None,
         faults: Faults = NO_FAULTS,
+        pace: Pace = INSTANT,
+        argocd: ArgoCd | None = None,
     ) -> None:
         self._store = store
         self._gitlab = gitlab
@@ -71,6 +77,9 @@ class RuntimeControllers:
         self._tenant_repo = tenant_repo
         self._kube_ca_pem = kube_ca_pem
         self._faults = faults
+        self._pace = pace
+        # Without one of the stack's, an Argo CD that lets every read see ``main`` (nothing to start).
+        self._argocd = argocd or ArgoCd(gitlab, tenant_repo, pace, faults)
         self._http: aiohttp.ClientSession | None = None
         self._site: RunningSite | None = None
         self._hooks: GitlabHookManager | None = None
@@ -87,7 +96,7 @@ class RuntimeControllers:
         self._http = aiohttp.ClientSession()
         vault = VaultApi(self._http, self._vault_url, self._vault_token)
         events_namespace = DEFAULT_EVENT_LISTENER_NAMESPACE
-        sensors = SensorRunner(self._store, events_namespace)
+        sensors = SensorRunner(self._store, events_namespace, is_ready)
         receiver = WebhookReceiver(self._store, events_namespace, sensors.dispatch, self._faults)
         self._site = await serve(receiver.app())
         reconciler = Reconciler(
@@ -102,14 +111,19 @@ class RuntimeControllers:
                 self._faults,
                 # The stack's Vault speaks plain HTTP; its one CA (the API server's) stands for Vault's.
                 secret_store_ca=self._kube_ca_pem or "",
+                pace=self._pace,
             ),
+            self._argocd,
+            self._pace,
         )
-        self._hooks = GitlabHookManager(self._store, events_namespace, self._http)
+        self._hooks = GitlabHookManager(self._store, events_namespace, self._http, is_ready)
+        argo_events = ArgoEventsController(self._store, events_namespace, self._pace, self._faults)
         register_cluster_task(CLUSTER_TASK, run_kubernetes_actions)
         self._gitlab.on_push(reconciler.on_push)
         self._tasks = [
             asyncio.create_task(reconciler.run(), name="nautes-runtime-reconcile"),
             asyncio.create_task(self._hooks.run(), name="argo-events-gitlab-hooks"),
+            asyncio.create_task(argo_events.run(), name="argo-events-controllers"),
         ]
         if self._faults.active("argo-events-crashloop"):
             crash_loops = CrashLoopingEventSources(self._store, events_namespace)

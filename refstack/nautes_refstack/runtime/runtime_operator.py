@@ -2,10 +2,11 @@
 
 For each product it compares the runtimes in ``default.project`` with what it deployed before, and
 deploys or removes the difference, in the order of NAUTES ``PipelineRuntimeDeployer.deploy``/``delete``:
-product namespace, runtime namespace and account, the account's Vault role, the ``pipeline-readonly-ssh-key``
-Secret, one Sensor per trigger, and last the Argo Events objects (with their token Secrets). NAUTES creates
-the EventSource earlier, but its pod registers the GitLab hook only once it runs, seconds later; creating
-it last gives the same observable order: once the hook exists, a push finds everything it needs.
+product namespace, runtime namespace and account, the account's Vault role, then (``syncListenEvents``)
+the EventSource with its token Secrets, the ``pipeline-readonly-ssh-key`` Secret and one Sensor per
+trigger. Under the ``instant`` pace the EventSource comes last instead, so that nothing is out of order
+(the stack as it was before the pace); under ``real`` the Sensors become ready after the EventSource's pod
+has registered the GitLab hook, and a push in between is lost (:mod:`.argoevents.controller`).
 A runtime that fails re-validation keeps whatever it had (the real operator only sets a False
 condition); a runtime whose environment moved to another cluster, or whose file is gone, is removed.
 What was deployed is remembered per runtime, as the operator keeps it in ``status.deployStatus``.
@@ -24,6 +25,7 @@ from typing import Any
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import KubeError, ObjectStore
+from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.runtime import event_objects
 from nautes_refstack.runtime.event_objects import EventObjectError
 from nautes_refstack.runtime.hooks_pipeline import SECRET_PIPELINE_READONLY_SSH_KEY, HooksError
@@ -72,9 +74,11 @@ class RuntimeOperator:
         webhook_url: str,
         faults: Faults = NO_FAULTS,
         secret_store_ca: str = "",
+        pace: Pace = INSTANT,
     ) -> None:
         self._store = store
         self._faults = faults
+        self._pace = pace
         self._vault = vault
         self._api_server = api_server
         self._webhook_url = webhook_url
@@ -150,6 +154,8 @@ class RuntimeOperator:
         tenancy.add_space_user(plan.product_id, plan.namespace, plan.account)
         await self._sync_account_role(plan.cluster, plan.product_id, plan.account)
         await self._sync_event_listener_account(plan.cluster, plan.event_namespace)
+        if self._pace.real:  # NAUTES syncListenEvents: the EventSource, the hook resources, then the Sensors
+            await self._deploy_event_source(plan)
         ssh_key = SyncedSecret(
             plan.namespace,
             SECRET_PIPELINE_READONLY_SSH_KEY,
@@ -160,9 +166,9 @@ class RuntimeOperator:
         )
         await self._sync_secret(plan.cluster, ssh_key)
         self._deploy_sensors(plan)
-        # Last: the EventSource registers the GitLab hook, and a push it delivers must find the Sensors and
-        # the init run's key in place (in a cluster the event-source pod takes seconds to start anyway).
-        await self._deploy_event_source(plan)
+        if not self._pace.real:
+            # Instant pace: last, so that once the hook exists a push finds the Sensors and the key in place.
+            await self._deploy_event_source(plan)
         if changed:
             log.info("runtime %s/%s deployed in namespace %s", key.group, key.runtime, plan.namespace)
 

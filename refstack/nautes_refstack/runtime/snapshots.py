@@ -1,4 +1,4 @@
-"""What Argo CD would have synced from GitLab into the tenant management cluster, read at ``main``.
+"""What Argo CD has synced from GitLab into the tenant management cluster, read at the synced commit.
 
 Two sources (contract §3.5): the tenant configuration repository (Cluster CRs and the CodeRepoProvider,
 under ``nautes/overlays/production/``) and each product's ``default.project`` repository, whose
@@ -86,16 +86,16 @@ def _documents(text: bytes, path: str) -> list[dict[str, Any]]:
     return [doc for doc in documents if isinstance(doc, dict)]
 
 
-def read_tenant(gitlab: RepositoryReader, tenant_repo: str) -> TenantSnapshot:
+def read_tenant(gitlab: RepositoryReader, tenant_repo: str, ref: str = MAIN) -> TenantSnapshot:
     """Cluster CRs and CodeRepoProviders of the tenant repository (empty when it does not exist yet)."""
     project = gitlab.find_project(tenant_repo)
     if project is None:
         return TenantSnapshot()
     documents = [
         document
-        for path in gitlab.list_files(project.id, MAIN, TENANT_RESOURCES_DIR)
+        for path in gitlab.list_files(project.id, ref, TENANT_RESOURCES_DIR)
         if path.endswith((".yaml", ".yml"))
-        for document in _documents(gitlab.read_file(project.id, MAIN, path) or b"", path)
+        for document in _documents(gitlab.read_file(project.id, ref, path) or b"", path)
     ]
     return tenant_from_documents(documents)
 
@@ -110,20 +110,20 @@ def tenant_from_documents(documents: Sequence[dict[str, Any]]) -> TenantSnapshot
     )
 
 
-def read_product(gitlab: RepositoryReader, group_path: str) -> ProductSnapshot | None:
+def read_product(gitlab: RepositoryReader, group_path: str, ref: str = MAIN) -> ProductSnapshot | None:
     """The product whose metadata repository is ``<group_path>/default.project``; None once it is gone."""
     group = gitlab.find_group(group_path)
     project = gitlab.find_project(f"{group_path}/{PRODUCT_REPO}")
     if group is None or project is None:
         return None
-    kustomization = gitlab.read_file(project.id, MAIN, PRODUCT_KUSTOMIZATION)
+    kustomization = gitlab.read_file(project.id, ref, PRODUCT_KUSTOMIZATION)
     if kustomization is None:
         raise SnapshotError(f"{group_path}/{PRODUCT_REPO} has no {PRODUCT_KUSTOMIZATION}")
     listed = (_documents(kustomization, PRODUCT_KUSTOMIZATION) or [{}])[0].get("resources") or []
     documents: list[dict[str, Any]] = []
     for entry in listed:
         path = posixpath.normpath(posixpath.join(posixpath.dirname(PRODUCT_KUSTOMIZATION), str(entry)))
-        content = gitlab.read_file(project.id, MAIN, path)
+        content = gitlab.read_file(project.id, ref, path)
         if content is None:
             raise SnapshotError(
                 f"accumulating resources: {path} does not exist in {group_path}/{PRODUCT_REPO}"

@@ -277,6 +277,11 @@ def _vcluster_port(cluster: dict[str, Any], body: Message) -> None:
         raise errors.plain(f"address {parts.netloc}: missing port in address")
 
 
+# A clone of the cluster-templates repository from GitHub plus rendering its templates **(inferred: a
+# shallow-less clone of a small repository over the internet and a template pass take seconds)**.
+TEMPLATE_CLONE_SECONDS = 5.0
+
+
 async def save(scope: RequestScope, request: Message) -> dict[str, Any]:
     name = request.text("cluster_name")
     body = request.child("body") or Message(CLUSTER_BODY)
@@ -305,13 +310,18 @@ async def save(scope: RequestScope, request: Message) -> dict[str, Any]:
 
 
 async def _caller_for_template_clone(scope: RequestScope) -> None:
-    """The cluster-template clone starts with ``GET /user``: its failure is reported, the clone not made."""
+    """The cluster-template clone starts with ``GET /user``: its failure is reported, the clone not made.
+
+    The real server then clones ``DefaultClusterTemplateURL`` (https://github.com/nautes-labs/
+    cluster-templates.git, biz/cluster.go ``SaveCluster`` -> ``CloneRepository``) over the internet and
+    renders it into the tenant repository: :data:`TEMPLATE_CLONE_SECONDS` of the save's time."""
     try:
         await scope.gitlab.current_user()
     except (GitLabCallError, errors.NautesError) as failure:
         raise errors.plain(
             f"failed to clone repository, err: failed to get current user, err: {failure}"
         ) from None
+    await scope.pace.wait(TEMPLATE_CLONE_SECONDS)
 
 
 def _write_clusters_kustomization(copy: WorkingCopy, names_in_order: list[str]) -> None:

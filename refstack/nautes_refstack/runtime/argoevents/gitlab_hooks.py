@@ -11,6 +11,7 @@ the set of registered hooks on each change; GitLab is reached over its REST API 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -76,10 +77,18 @@ def api_url(gitlab_base_url: str) -> str:
 class GitlabHookManager:
     """Keeps GitLab project hooks in line with the EventSources of one namespace."""
 
-    def __init__(self, store: ObjectStore, namespace: str, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        namespace: str,
+        http: aiohttp.ClientSession,
+        running: Callable[[dict[str, Any]], bool] = lambda _: True,
+    ) -> None:
+        """``running(event_source)``: whether its pod runs (only a running pod registers hooks)."""
         self._store = store
         self._namespace = namespace
         self._http = http
+        self._running = running
         self._registered: dict[HookKey, Registration] = {}
 
     async def run(self) -> None:
@@ -113,6 +122,8 @@ class GitlabHookManager:
     def _desired(self) -> dict[HookKey, HookSpec]:
         desired: dict[HookKey, HookSpec] = {}
         for source in self._store.list(EVENT_SOURCE_API_VERSION, "EventSource", namespace=self._namespace):
+            if not self._running(source):
+                continue
             name = source["metadata"]["name"]
             for event_name, entry in ((source.get("spec") or {}).get("gitlab") or {}).items():
                 for project in entry.get("projects") or []:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,15 +99,26 @@ def render_resource(trigger: dict[str, Any], events: dict[str, dict[str, Any]]) 
 class SensorRunner:
     """Evaluates every Sensor of one namespace for each event and creates what the triggers describe."""
 
-    def __init__(self, store: ObjectStore, namespace: str) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        namespace: str,
+        listening: Callable[[dict[str, Any]], bool] = lambda _: True,
+    ) -> None:
+        """``listening(sensor)``: whether the Sensor's pod is subscribed to the EventBus; one that is not
+        misses the event (it is not kept for it)."""
         self._store = store
         self._namespace = namespace
+        self._listening = listening
 
     def dispatch(self, event: Event) -> list[dict[str, Any]]:
         """Deliver ``event``; returns the objects the triggers created."""
         created: list[dict[str, Any]] = []
         for sensor in self._store.list(SENSOR_API_VERSION, "Sensor", namespace=self._namespace):
             name = sensor["metadata"]["name"]
+            if not self._listening(sensor):
+                log.warning("sensor %s/%s is not ready: the event is lost for it", self._namespace, name)
+                continue
             try:
                 created.extend(self._run(sensor, event))
             except (SensorError, lua.UnsupportedScript, lua.LuaRuntimeError, KubeError, KeyError) as error:
