@@ -57,7 +57,11 @@ def test_declares_the_quickstart_variables_and_notes(scenario: Scenario) -> None
     assert scenario.variables["suffix"].default == "quickstart"
     assert all(v.description for v in scenario.variables.values())
     topics = {note.topic for note in scenario.notes}
-    assert {"cluster components", "reserved namespaces", "pipeline source", "task service account"} <= topics
+    assert {
+        "cluster components", "reserved namespaces", "pipeline source", "additional resources",
+        "service account and Vault role",
+    } <= topics  # fmt: skip
+    assert len(topics) == len(scenario.notes)  # one note per topic
     assert all(note.quickstart and note.behaviour and note.source for note in scenario.notes)
 
 
