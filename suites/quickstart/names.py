@@ -29,6 +29,7 @@ class QuickstartNames:
     deploy_repo: str  # the repository the CodeRepoBinding grants the project read-write access to
     pipeline_runtime: str
     runtime_namespace: str  # destination.namespace, else the runtime's name (contract §4)
+    pipeline_triggers: int  # the runtime's pipelineTriggers: one Sensor each (contract §4.3)
     image_repository: str = "devops-sample"
 
     @classmethod
@@ -56,4 +57,5 @@ class QuickstartNames:
             deploy_repo=only("CodeRepoBinding").spec["coderepo"],
             pipeline_runtime=runtime["name"],
             runtime_namespace=namespace,
+            pipeline_triggers=len(runtime.get("pipelineTriggers") or ()),
         )

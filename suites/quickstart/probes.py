@@ -8,6 +8,7 @@ to every GET, a revoked token) propagates and fails the teardown instead of pass
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from nautes_e2e.suite import (
     GitLabClient,
@@ -18,9 +19,17 @@ from nautes_e2e.suite import (
     Observation,
     VaultClient,
 )
-from suites.quickstart.diagnosis import CORE
+from suites.quickstart.diagnosis import ARGO_EVENTS_NAMESPACE, CORE
 
 DEPLOY_KEY_PERMISSIONS = ("readonly", "readwrite")
+ARGO_EVENTS = "argoproj.io/v1alpha1"
+#: The label the runtime operator puts on a runtime's Sensors: ``<product namespace>-<runtime>`` (contract
+#: §4.3), the product namespace being ``product-<GitLab group id>`` (§4).
+CONSUMER_LABEL = "nautes.argoevents.consumer"
+# What Argo Events (v1.7) calls ready: every one of these conditions True (pkg/apis/*/v1alpha1/types.go; its
+# own e2e tests wait for exactly these before sending an event).
+EVENT_SOURCE_READY = ("SourcesProvided", "Deployed")
+SENSOR_READY = ("DependenciesProvided", "TriggersProvided", "Deployed")
 
 
 def deploy_key_path(repo_id: int, permission: str) -> str:
@@ -38,6 +47,48 @@ def runtime_space_ready(kube: KubeClient, namespace: str, service_account: str) 
     if kube.get(CORE, "ServiceAccount", service_account, namespace) is None:
         return Observation(done=False, state="namespace Active, service account not created yet")
     return Observation(done=True, state="namespace Active, service account ready")
+
+
+def runtime_consumer(group_id: int, runtime: str) -> str:
+    """``UID``: the name the runtime's Argo Events objects derive from (contract §4: ``P-R``)."""
+    return f"product-{group_id}-{runtime}"
+
+
+def event_handling_ready(kube: KubeClient, consumer: str, sensors: int) -> Observation:
+    """A push is only acted on once the runtime's event source *and* its Sensors run: the runtime operator
+    creates the EventSource (whose pod registers the GitLab hook) before the Sensors (contract §4.3,
+    NAUTES task/pipelineRuntime.go), so a hook on the repository proves nothing about the Sensors."""
+    name = f"{consumer}-gitlab"
+    source = kube.get(ARGO_EVENTS, "EventSource", name, ARGO_EVENTS_NAMESPACE)
+    if source is None:
+        return Observation(done=False, state=f"EventSource {name} not created yet")
+    pending = _not_true(source, EVENT_SOURCE_READY)
+    if pending:
+        return Observation(done=False, state=f"EventSource {name}: {pending} not True yet")
+    found = kube.list(
+        ARGO_EVENTS, "Sensor", ARGO_EVENTS_NAMESPACE, label_selector=f"{CONSUMER_LABEL}={consumer}"
+    )
+    if len(found) < sensors:
+        return Observation(done=False, state=f"EventSource ready, {len(found)} of {sensors} Sensors created")
+    not_ready = {
+        sensor["metadata"]["name"]: pending
+        for sensor in found
+        if (pending := _not_true(sensor, SENSOR_READY))
+    }
+    if not_ready:
+        detail = "; ".join(
+            f"{sensor}: {pending} not True yet" for sensor, pending in sorted(not_ready.items())
+        )
+        return Observation(done=False, state=f"EventSource ready, Sensors not ready ({detail})")
+    return Observation(done=True, state=f"EventSource and {len(found)} Sensor(s) ready")
+
+
+def _not_true(resource: dict[str, Any], required: tuple[str, ...]) -> str:
+    """Which of the ``required`` condition types of ``resource`` are not ``True`` (comma-separated)."""
+    conditions = {
+        c.get("type"): c.get("status") for c in (resource.get("status") or {}).get("conditions") or []
+    }
+    return ", ".join(kind for kind in required if conditions.get(kind) != "True")
 
 
 def push_webhook_registered(gitlab: GitLabClient, project: str) -> Observation:

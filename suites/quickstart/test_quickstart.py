@@ -170,6 +170,14 @@ def test_initialise_product(
         f"the push webhook Argo Events registers on {names.source_repo}",
         lambda: probes.push_webhook_registered(gitlab, source_project),
     )
+    consumer = probes.runtime_consumer(
+        int(projects[names.source_repo]["namespace"]["id"]), names.pipeline_runtime
+    )
+    stage.wait_for(
+        f"the event source and {names.pipeline_triggers} Sensor(s) of {names.pipeline_runtime} to be ready",
+        lambda: probes.event_handling_ready(kube, consumer, names.pipeline_triggers),
+    )
+    stage.fact("event_consumer", consumer)
 
 
 @pytest.mark.stage("registry_auth", needs=("initialise_product",), timeout_s=QUICK_TIMEOUT_S)
