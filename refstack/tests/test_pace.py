@@ -201,38 +201,53 @@ def _start_controller(kube: RunningKube, faults: Faults) -> Any:
     return kube.call(lambda: asyncio.create_task(controller.run()))
 
 
-def test_a_sensor_is_deployed_only_once_its_pod_would_run(kube: RunningKube) -> None:
-    """Argo Events v1.7.1 ``SensorStatus``: ``DependenciesProvided``, ``TriggersProvided``, ``Deployed``
-    (``pkg/apis/sensor/v1alpha1/types.go``); ``Deployed`` turns True after the pod's start (20 s, scaled),
-    and until then the Sensor misses events (it is not subscribed to the EventBus yet)."""
+def _available_replicas(apps: client.AppsV1Api, name: str) -> int | None:
+    """``status.availableReplicas`` of the Deployment the controller made for Sensor ``name`` (found by
+    its ``sensor-name`` label), or None while there is none."""
+    found = apps.list_namespaced_deployment("argo-events", label_selector=f"sensor-name={name}").items
+    if not found:
+        return None
+    return (found[0].status.available_replicas if found[0].status else None) or 0
+
+
+def test_a_sensor_is_deployed_at_once_and_runs_only_after_its_pod_starts(kube: RunningKube) -> None:
+    """Argo Events v1.7.1: the controller marks ``Deployed`` as soon as it has created the Sensor's
+    Deployment (``controllers/sensor/resource.go`` ``Reconcile``), so the Sensor is ``IsReady`` at once;
+    its pod starts later (20 s, scaled), and only then does the Deployment (labelled ``sensor-name``,
+    ``controllers/sensor/controller.go``) have an available replica and the Sensor receive events."""
     faults = parse_faults([])
     faults.arm()
     task = _start_controller(kube, faults)
     api = client.CustomObjectsApi(kube.api_client())
+    apps = client.AppsV1Api(kube.api_client())
     name = unique_name("sensor")
     try:
         api.create_namespaced_custom_object(*ARGO, "sensors", _sensor(name))
         early = wait_for(lambda: _conditions(api, name), 2)
-        assert early == {"Deployed": "Unknown", "DependenciesProvided": "True", "TriggersProvided": "True"}
-        assert not is_ready(_get(api, name))
-        wait_for(lambda: _conditions(api, name).get("Deployed") == "True", 20 * SCALE + 2)
+        assert early == {"Deployed": "True", "DependenciesProvided": "True", "TriggersProvided": "True"}
         assert is_ready(_get(api, name))
+        assert wait_for(lambda: _available_replicas(apps, name) is not None, 2)
+        assert _available_replicas(apps, name) == 0
+        wait_for(lambda: _available_replicas(apps, name) == 1, 20 * SCALE + 2)
+        api.delete_namespaced_custom_object(*ARGO, "sensors", name)
+        wait_for(lambda: _available_replicas(apps, name) is None, 2)  # garbage-collected with its owner
     finally:
         kube.call(task.cancel)
 
 
-def test_fault_sensors_never_ready_keeps_sensors_not_deployed(kube: RunningKube) -> None:
-    """Fault ``sensors-never-ready``: the sensor pod never runs, ``Deployed`` never turns True."""
+def test_fault_sensors_never_ready_keeps_the_sensor_pod_from_running(kube: RunningKube) -> None:
+    """Fault ``sensors-never-ready``: the sensor pod never runs, its Deployment never has a replica."""
     faults = parse_faults(["sensors-never-ready"])
     faults.arm()
     task = _start_controller(kube, faults)
     api = client.CustomObjectsApi(kube.api_client())
+    apps = client.AppsV1Api(kube.api_client())
     name = unique_name("stuck")
     try:
         api.create_namespaced_custom_object(*ARGO, "sensors", _sensor(name))
-        wait_for(lambda: _conditions(api, name), 2)
+        wait_for(lambda: _available_replicas(apps, name) is not None, 2)
         time.sleep(20 * SCALE * 3)
-        assert _conditions(api, name)["Deployed"] == "Unknown"
+        assert _available_replicas(apps, name) == 0
     finally:
         kube.call(task.cancel)
 

@@ -13,19 +13,18 @@ from typing import Any
 
 from nautes_e2e.suite import GitLabClient, KubeClient, Observation, StageContext
 from suites.quickstart.names import QuickstartNames
+from suites.quickstart.probes import ARGO_EVENTS_NAMESPACE, CORE, TEKTON, event_handling_ready
 
 #: The user's PipelineRun: ``main-pipiline-n<4 hex>`` (sic: the quickstart file's name plus the runtime
 #: operator's ``nameSuffix``, contract §4.4).
 PIPELINERUN_NAME = re.compile(r"^main-pipiline-n[0-9a-f]{4}$")
-CORE = "v1"
-ARGO_EVENTS_NAMESPACE = "argo-events"
-TEKTON = "tekton.dev/v1beta1"
 
 
 def no_run_diagnosis(
-    stage: StageContext, gitlab: GitLabClient, kube: KubeClient, names: QuickstartNames
+    stage: StageContext, gitlab: GitLabClient, kube: KubeClient, names: QuickstartNames, consumer: str
 ) -> str:
-    """Why no run started: the push's webhook is the first suspect, then the Argo Events pods."""
+    """Why no run started: the push's webhook is the first suspect, then the event source and the Sensors
+    (which the runtime operator creates after the hook, contract §4.3), then the Argo Events pods."""
     hooks = gitlab.project_hooks(f"{names.product}/{names.source_repo}")
     stage.evidence("source-repo-webhooks.json", hooks)
     hook_urls = [str(hook.get("url")) for hook in hooks if hook.get("push_events")]
@@ -34,6 +33,9 @@ def no_run_diagnosis(
         "the push webhook was not delivered or did not trigger the Sensor "
         f"(push webhooks on {names.source_repo}: {hook_urls or 'none'})"
     ]
+    handling = event_handling_ready(kube, consumer, names.pipeline_triggers)
+    if not handling.done:
+        lines.append(f"Argo Events is not ready to act on it: {handling.state}")
     for pod in kube.list(CORE, "Pod", ARGO_EVENTS_NAMESPACE):
         for container in (pod.get("status") or {}).get("containerStatuses") or []:
             waiting = (container.get("state") or {}).get("waiting") or {}

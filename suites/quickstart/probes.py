@@ -19,8 +19,10 @@ from nautes_e2e.suite import (
     Observation,
     VaultClient,
 )
-from suites.quickstart.diagnosis import ARGO_EVENTS_NAMESPACE, CORE
 
+CORE = "v1"
+TEKTON = "tekton.dev/v1beta1"
+ARGO_EVENTS_NAMESPACE = "argo-events"
 DEPLOY_KEY_PERMISSIONS = ("readonly", "readwrite")
 ARGO_EVENTS = "argoproj.io/v1alpha1"
 #: The label the runtime operator puts on a runtime's Sensors: ``<product namespace>-<runtime>`` (contract
@@ -28,8 +30,13 @@ ARGO_EVENTS = "argoproj.io/v1alpha1"
 CONSUMER_LABEL = "nautes.argoevents.consumer"
 # What Argo Events (v1.7) calls ready: every one of these conditions True (pkg/apis/*/v1alpha1/types.go; its
 # own e2e tests wait for exactly these before sending an event).
-EVENT_SOURCE_READY = ("SourcesProvided", "Deployed")
-SENSOR_READY = ("DependenciesProvided", "TriggersProvided", "Deployed")
+READY_CONDITIONS = {
+    "EventSource": ("SourcesProvided", "Deployed"),
+    "Sensor": ("DependenciesProvided", "TriggersProvided", "Deployed"),
+}
+#: The label the Argo Events controllers put on the Deployment they make for an object (its name;
+#: controllers/{eventsource,sensor}/controller.go, common/common.go).
+DEPLOYMENT_NAME_LABEL = {"EventSource": "eventsource-name", "Sensor": "sensor-name"}
 
 
 def deploy_key_path(repo_id: int, permission: str) -> str:
@@ -57,38 +64,42 @@ def runtime_consumer(group_id: int, runtime: str) -> str:
 def event_handling_ready(kube: KubeClient, consumer: str, sensors: int) -> Observation:
     """A push is only acted on once the runtime's event source *and* its Sensors run: the runtime operator
     creates the EventSource (whose pod registers the GitLab hook) before the Sensors (contract §4.3,
-    NAUTES task/pipelineRuntime.go), so a hook on the repository proves nothing about the Sensors."""
+    NAUTES task/pipelineRuntime.go), so a hook on the repository proves nothing about the Sensors. Argo
+    Events' ``Deployed`` only says that the object's Deployment exists; that its pod runs shows on the
+    Deployment (``availableReplicas``), which the controller labels with the object's name."""
     name = f"{consumer}-gitlab"
     source = kube.get(ARGO_EVENTS, "EventSource", name, ARGO_EVENTS_NAMESPACE)
     if source is None:
         return Observation(done=False, state=f"EventSource {name} not created yet")
-    pending = _not_true(source, EVENT_SOURCE_READY)
-    if pending:
-        return Observation(done=False, state=f"EventSource {name}: {pending} not True yet")
+    waiting = _not_running(kube, "EventSource", source)
+    if waiting:
+        return Observation(done=False, state=waiting)
     found = kube.list(
         ARGO_EVENTS, "Sensor", ARGO_EVENTS_NAMESPACE, label_selector=f"{CONSUMER_LABEL}={consumer}"
     )
     if len(found) < sensors:
-        return Observation(done=False, state=f"EventSource ready, {len(found)} of {sensors} Sensors created")
-    not_ready = {
-        sensor["metadata"]["name"]: pending
-        for sensor in found
-        if (pending := _not_true(sensor, SENSOR_READY))
-    }
-    if not_ready:
-        detail = "; ".join(
-            f"{sensor}: {pending} not True yet" for sensor, pending in sorted(not_ready.items())
-        )
-        return Observation(done=False, state=f"EventSource ready, Sensors not ready ({detail})")
-    return Observation(done=True, state=f"EventSource and {len(found)} Sensor(s) ready")
+        return Observation(done=False, state=f"EventSource runs, {len(found)} of {sensors} Sensors created")
+    not_running = [reason for sensor in found if (reason := _not_running(kube, "Sensor", sensor))]
+    if not_running:
+        return Observation(done=False, state="EventSource runs; " + "; ".join(sorted(not_running)))
+    return Observation(done=True, state=f"EventSource and {len(found)} Sensor(s) run")
 
 
-def _not_true(resource: dict[str, Any], required: tuple[str, ...]) -> str:
-    """Which of the ``required`` condition types of ``resource`` are not ``True`` (comma-separated)."""
+def _not_running(kube: KubeClient, kind: str, resource: dict[str, Any]) -> str | None:
+    """Why an EventSource or Sensor does not handle events yet, or None when it does."""
+    name = resource["metadata"]["name"]
     conditions = {
         c.get("type"): c.get("status") for c in (resource.get("status") or {}).get("conditions") or []
     }
-    return ", ".join(kind for kind in required if conditions.get(kind) != "True")
+    pending = [condition for condition in READY_CONDITIONS[kind] if conditions.get(condition) != "True"]
+    if pending:
+        return f"{kind} {name}: {', '.join(pending)} not True yet"
+    deployments = kube.list(
+        "apps/v1", "Deployment", ARGO_EVENTS_NAMESPACE, label_selector=f"{DEPLOYMENT_NAME_LABEL[kind]}={name}"
+    )
+    if not any((d.get("status") or {}).get("availableReplicas", 0) >= 1 for d in deployments):
+        return f"{kind} {name}: deployed, its pod not running yet"
+    return None
 
 
 def push_webhook_registered(gitlab: GitLabClient, project: str) -> Observation:

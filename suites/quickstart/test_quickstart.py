@@ -32,8 +32,6 @@ from nautes_e2e.suite import (
 )
 from suites.quickstart import probes
 from suites.quickstart.diagnosis import (
-    CORE,
-    TEKTON,
     PipelineRunTracker,
     failed_tasks,
     no_run_diagnosis,
@@ -41,6 +39,7 @@ from suites.quickstart.diagnosis import (
     taskrun_outcomes,
 )
 from suites.quickstart.names import QuickstartNames
+from suites.quickstart.probes import CORE, TEKTON
 
 DEPLOY_FILE = "deployments/test/devops-sample.yaml"
 
@@ -283,6 +282,7 @@ def test_pipelinerun_succeeded(
     kube: KubeClient,
     gitlab: GitLabClient,
     names: QuickstartNames,
+    facts: dict[str, Any],
 ) -> None:
     """The push's webhook starts the init run, which starts ``main-pipiline-n<hex>``; it must succeed."""
     namespace = names.runtime_namespace
@@ -295,7 +295,7 @@ def test_pipelinerun_succeeded(
         )
     except StageFailure as timed_out:
         if tracker.init_run is None and tracker.user_run is None:
-            stage.fail(no_run_diagnosis(stage, gitlab, kube, names))
+            stage.fail(no_run_diagnosis(stage, gitlab, kube, names, facts["event_consumer"]))
         raise timed_out
     if tracker.init_failure and tracker.init_run is not None:
         stage.evidence("init-pipelinerun.json", tracker.init_run)

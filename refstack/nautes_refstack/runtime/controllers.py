@@ -23,7 +23,7 @@ from nautes_refstack.gitlab.events import PushCallback
 from nautes_refstack.http import RunningSite, serve
 from nautes_refstack.kube import ObjectStore
 from nautes_refstack.pace import INSTANT, Pace
-from nautes_refstack.runtime.argoevents.controller import ArgoEventsController, is_ready
+from nautes_refstack.runtime.argoevents.controller import ArgoEventsController
 from nautes_refstack.runtime.argoevents.crashloop import CrashLoopingEventSources
 from nautes_refstack.runtime.argoevents.gitlab_hooks import GitlabHookManager
 from nautes_refstack.runtime.argoevents.sensor import SensorRunner
@@ -96,7 +96,8 @@ class RuntimeControllers:
         self._http = aiohttp.ClientSession()
         vault = VaultApi(self._http, self._vault_url, self._vault_token)
         events_namespace = DEFAULT_EVENT_LISTENER_NAMESPACE
-        sensors = SensorRunner(self._store, events_namespace, is_ready)
+        argo_events = ArgoEventsController(self._store, events_namespace, self._pace, self._faults)
+        sensors = SensorRunner(self._store, events_namespace, argo_events.serving)
         receiver = WebhookReceiver(self._store, events_namespace, sensors.dispatch, self._faults)
         self._site = await serve(receiver.app())
         reconciler = Reconciler(
@@ -116,8 +117,7 @@ class RuntimeControllers:
             self._argocd,
             self._pace,
         )
-        self._hooks = GitlabHookManager(self._store, events_namespace, self._http, is_ready)
-        argo_events = ArgoEventsController(self._store, events_namespace, self._pace, self._faults)
+        self._hooks = GitlabHookManager(self._store, events_namespace, self._http, argo_events.serving)
         register_cluster_task(CLUSTER_TASK, run_kubernetes_actions)
         self._gitlab.on_push(reconciler.on_push)
         self._tasks = [

@@ -92,8 +92,12 @@ class GitlabHookManager:
         self._registered: dict[HookKey, Registration] = {}
 
     async def run(self) -> None:
-        """Converge on every EventSource change and every 60 s, until cancelled."""
-        stream = self._store.watch(EVENT_SOURCE_API_VERSION, "EventSource", namespace=self._namespace)
+        """Converge whenever a Deployment of the namespace changes, and every 60 s, until cancelled.
+
+        It is the event-source pod that registers its hooks when it starts and removes them when it stops
+        (Argo Events' gitlab event source): every start, roll or removal of an EventSource's pod shows on
+        the Deployment the controller made for it, and a new or changed EventSource always rolls it."""
+        stream = self._store.watch("apps/v1", "Deployment", namespace=self._namespace)
         try:
             while True:
                 try:
