@@ -19,7 +19,7 @@ from nautes_e2e.clients import (
     NautesRequestCut,
 )
 from nautes_e2e.stages.context import StageContext
-from nautes_e2e.stages.model import describe_exception
+from nautes_e2e.stages.model import StageFailure, describe_exception
 from nautes_e2e.stages.waits import Observation
 
 #: The first pause before a waiting save is sent again; pauses double up to the maximum. Argo CD syncs the
@@ -99,6 +99,14 @@ class AppliedDocuments:
                 before_sleep=before_retry,
                 reraise=True,
             )(save_pending)
+        except NautesClusterNotSynced as never_synced:
+            self._uncertain.update(id(document) for document in pending)
+            raise StageFailure(
+                f"Nautes did not sync cluster {never_synced.cluster} within {stage.timeout_s:g}s: the "
+                f"{never_synced.kind} {never_synced.name} save still answers that the Cluster resource does "
+                "not exist (Argo CD has not synced the tenant repository since the cluster was registered): "
+                f"{never_synced.message}"
+            ) from never_synced
         except (NautesApiError, NautesRequestCut):
             self._uncertain.update(id(document) for document in pending)
             raise

@@ -56,6 +56,44 @@ def no_run_diagnosis(
     return "; ".join(lines)
 
 
+def stuck_pods(stage: StageContext, kube: KubeClient, namespace: str) -> str:
+    """The pods of ``namespace`` that never started, each with why the kubelet says so: its Warning
+    events (a ``FailedMount`` of a missing Secret, a failed image pull) and its containers' waiting
+    reasons. A run that stays Running at the timeout usually has one. Empty when no pod is stuck."""
+    pending = [
+        pod
+        for pod in kube.list(CORE, "Pod", namespace)
+        if (pod.get("status") or {}).get("phase") == "Pending"
+    ]
+    if not pending:
+        return ""
+    events = kube.events(namespace)
+    stage.evidence("runtime-namespace-events.json", events)
+    found = []
+    for pod in pending:
+        name = pod["metadata"]["name"]
+        warnings = sorted(
+            {
+                f"{event.get('reason')}: {event.get('message')}"
+                for event in events
+                if event.get("type") == "Warning" and (event.get("involvedObject") or {}).get("name") == name
+            }
+        )
+        statuses = [
+            *((pod.get("status") or {}).get("initContainerStatuses") or []),
+            *((pod.get("status") or {}).get("containerStatuses") or []),
+        ]
+        waiting = sorted(
+            {
+                f"{status.get('name')}: {reason}"
+                for status in statuses
+                if (reason := ((status.get("state") or {}).get("waiting") or {}).get("reason"))
+            }
+        )
+        found.append(f"pod {name} is Pending ({'; '.join(warnings + waiting) or 'no event says why'})")
+    return "; ".join(found)
+
+
 class PipelineRunTracker:
     """Judges the PipelineRun events of the runtime namespace: the ``hooks-`` init run, then the user's run.
 

@@ -35,6 +35,7 @@ from suites.quickstart.diagnosis import (
     PipelineRunTracker,
     failed_tasks,
     no_run_diagnosis,
+    stuck_pods,
     succeeded_condition,
     taskrun_outcomes,
 )
@@ -296,6 +297,9 @@ def test_pipelinerun_succeeded(
     except StageFailure as timed_out:
         if tracker.init_run is None and tracker.user_run is None:
             stage.fail(no_run_diagnosis(stage, gitlab, kube, names, facts["event_consumer"]))
+        stuck = stuck_pods(stage, kube, namespace)
+        if stuck:
+            stage.fail(f"{timed_out.diagnosis}; {stuck}")
         raise timed_out
     if tracker.init_failure and tracker.init_run is not None:
         stage.evidence("init-pipelinerun.json", tracker.init_run)

@@ -53,11 +53,21 @@ CASES = [
     # on the missing secret, with its path, and the teardown cannot remove the repositories either.
     FaultCase("deploykey-not-stored", "initialise_product", "gitlab/repo-", "failed", "SECRET_NOT_FOUND"),
     FaultCase("namespace-never-created", "initialise_product", "namespace not created yet"),
+    # Argo CD never syncs the tenant repository: the Environment save keeps answering that the cluster
+    # does not exist, and the stage stops waiting at its timeout, saying so.
+    FaultCase(
+        "tenant-repo-never-syncs", "initialise_product", "did not sync cluster physical-worker-quickstart"
+    ),
+    # The hook exists (the event source runs) but no Sensor pod does: a push now would be lost.
+    FaultCase("sensors-never-ready", "initialise_product", "its pod not running yet"),
     FaultCase("configmap-data-dropped", "registry_auth", "config.json"),
     FaultCase("force-push-setting-ignored", "push_deployment_manifests", "allow_force_push"),
     FaultCase("webhook-not-delivered", "pipelinerun_succeeded", "webhook"),
     FaultCase("argo-events-crashloop", "pipelinerun_succeeded", "CrashLoopBackOff"),
     FaultCase("hooks-run-fails", "pipelinerun_succeeded", "init run"),
+    # The vault-agent init container needs Secret ca (vault.hashicorp.com/tls-secret): the task pod stays
+    # Pending and the run Running until the timeout; the diagnosis names the stuck pod.
+    FaultCase("ca-secret-missing", "pipelinerun_succeeded", "is Pending"),
     FaultCase("task-fails=image-build", "pipelinerun_succeeded", "image-build"),
     FaultCase("wrong-image-tag", "image_published", "0.0.1-latest"),
     FaultCase("tag-not-rewritten", "image_tag_rewritten", "automatic update by pipeline bot"),

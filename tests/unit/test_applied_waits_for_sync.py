@@ -19,7 +19,7 @@ from aiohttp import web
 from nautes_e2e.clients import NautesApiError, NautesClient, NautesClusterNotSynced, parse_documents
 from nautes_e2e.clients.nautes.errors import reply_error
 from nautes_e2e.secrets import Secret
-from nautes_e2e.stages import AppliedDocuments, EvidenceStore, StageRecorder
+from nautes_e2e.stages import AppliedDocuments, EvidenceStore, StageFailure, StageRecorder
 from tests.support.http import catch_all, serve
 from tests.support.loop import BackgroundLoop
 
@@ -119,10 +119,12 @@ def test_the_wait_for_a_sync_ends_at_the_stage_timeout(
     stage = recorder(tmp_path, [], timeout_s=0.5).begin("initialise_product")
     applied = AppliedDocuments(nautes)
 
-    with pytest.raises(NautesClusterNotSynced) as raised:
+    with pytest.raises(StageFailure) as raised:
         applied.apply(stage, parse_documents(DOCUMENTS, "product.yaml"))
 
-    assert raised.value.cluster == "physical-worker"
+    assert raised.value.diagnosis.startswith("Nautes did not sync cluster physical-worker within 0.5s: the ")
+    assert NOT_SYNCED in raised.value.diagnosis
+    assert isinstance(raised.value.__cause__, NautesClusterNotSynced)
     assert double.requests.count(("POST", "/api/v1/products/demo/environments/env-dev")) >= 2
 
 
