@@ -144,10 +144,10 @@ def _clusters(clusters: list[_Cluster]) -> list[_Cluster]:
     return clusters
 
 
-def _positive(seconds: float) -> float:
-    if seconds <= 0:
-        raise ValueError("must be a positive number of seconds")
-    return seconds
+def _positive(number: float) -> float:
+    if number <= 0:
+        raise ValueError("must be a positive number")
+    return number
 
 
 _Seconds = Annotated[float, AfterValidator(_positive)]
@@ -155,8 +155,10 @@ _Seconds = Annotated[float, AfterValidator(_positive)]
 
 class _Timeouts(StrictModel):
     """How long this world's steps may take, where the stages' defaults (fit for a real installation) are
-    wrong for it: per stage name, and for one Nautes API request."""
+    wrong for it: its pace against a real installation's (``scale``: 0.01 is a hundred times faster), per
+    stage name, and for one Nautes API request."""
 
+    scale: Annotated[float, AfterValidator(_positive)] = 1.0
     stages: dict[str, _Seconds] = Field(default_factory=dict)
     nautes_request: _Seconds | None = None
 
@@ -204,6 +206,7 @@ def load_target_file(path: Path, environ: Mapping[str, str], *, target_name: str
         },
         ca_bundle=file.ca_bundle,
         stage_timeouts=dict(file.timeouts.stages),
+        timeout_scale=file.timeouts.scale,
         nautes_request_timeout_s=file.timeouts.nautes_request,
     )
 

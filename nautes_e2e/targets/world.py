@@ -39,6 +39,9 @@ class World:
     ca_bundle: Path | None
     #: What the world says its stages need, in seconds (the target file's ``timeouts.stages``).
     stage_timeouts: Mapping[str, float] = field(default_factory=dict)
+    #: The world's pace against a real installation's (``timeouts.scale``): the stages' defaults are
+    #: multiplied by it.
+    timeout_scale: float = 1.0
     #: How long one Nautes API request may take before the client gives up (``timeouts.nautesRequest``);
     #: None: the harness's default, generous because the CLI itself never gives up (contract §1.2).
     nautes_request_timeout_s: float | None = None

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nautes_e2e.stages.timeouts import FALLBACK_TIMEOUT_S, StageTimeouts
+from nautes_e2e.stages.timeouts import FALLBACK_TIMEOUT_S, MINIMUM_TIMEOUT_S, StageTimeouts
 
 pytest_plugins = ["pytester"]
 
@@ -36,6 +36,27 @@ def test_the_world_replaces_a_declared_default_and_the_command_line_replaces_bot
     timeouts.override_s = 5
     assert timeouts.for_stage("initialise_product") == 5
     assert timeouts.for_stage("anything_else") == 5
+
+
+def test_a_faster_world_scales_the_declared_defaults_but_never_below_a_minute() -> None:
+    timeouts = StageTimeouts()
+    timeouts.declare("pipelinerun_succeeded", 1800)
+    timeouts.declare("preflight", 60)
+    timeouts.use_world({}, scale=0.1)
+    assert timeouts.for_stage("pipelinerun_succeeded") == 180
+    assert timeouts.for_stage("preflight") == MINIMUM_TIMEOUT_S
+    assert timeouts.for_stage("undeclared") == MINIMUM_TIMEOUT_S
+
+    timeouts.use_world({}, scale=2)  # a slower world: twice every default, no floor needed
+    assert timeouts.for_stage("pipelinerun_succeeded") == 3600
+    assert timeouts.for_stage("undeclared") == 2 * FALLBACK_TIMEOUT_S
+
+
+def test_the_world_s_own_value_for_a_stage_is_not_scaled() -> None:
+    timeouts = StageTimeouts()
+    timeouts.declare("initialise_product", 900)
+    timeouts.use_world({"initialise_product": 20}, scale=0.01)
+    assert timeouts.for_stage("initialise_product") == 20
 
 
 def facts_of(pytester: pytest.Pytester) -> dict[str, float]:

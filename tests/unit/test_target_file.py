@@ -80,16 +80,25 @@ def test_a_valid_target_file(tmp_path: Path) -> None:
     assert world.clusters["second"].kubeconfig == tmp_path / "sub" / "kc.yaml"
     assert world.clusters["second"].api_server == "https://10.0.0.2:6443"
     assert world.ca_bundle is None
-    assert (dict(world.stage_timeouts), world.nautes_request_timeout_s) == ({}, None)
+    assert (dict(world.stage_timeouts), world.nautes_request_timeout_s, world.timeout_scale) == (
+        {},
+        None,
+        1.0,
+    )
     assert ENVIRON["NAUTES_E2E_GITLAB_TOKEN"] not in repr(world)
 
 
 def test_a_world_says_how_long_its_steps_take(tmp_path: Path) -> None:
     document = target_document()
-    document["timeouts"] = {"stages": {"initialise_product": 30, "teardown": 2.5}, "nautesRequest": 45}
+    document["timeouts"] = {
+        "scale": 0.01,
+        "stages": {"initialise_product": 30, "teardown": 2.5},
+        "nautesRequest": 45,
+    }
 
     world = load_target_file(write_target(tmp_path, document), ENVIRON)
 
+    assert world.timeout_scale == 0.01
     assert dict(world.stage_timeouts) == {"initialise_product": 30.0, "teardown": 2.5}
     assert world.nautes_request_timeout_s == 45.0
 
@@ -172,6 +181,7 @@ def mutate(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("timeouts", {"stages": {"preflight": 0}}, "timeouts.stages.preflight: must be a positive number"),
         ("timeouts", {"stages": {"preflight": "5"}}, "timeouts.stages.preflight: Input should be a valid"),
         ("timeouts", {"nautesRequest": -1}, "timeouts.nautesRequest: must be a positive number"),
+        ("timeouts", {"scale": 0}, "timeouts.scale: must be a positive number"),
         ("timeouts", {"stage": {}}, "timeouts.stage: unknown key"),
     ],
 )
