@@ -4,13 +4,17 @@ Every run is a fresh process that starts its own reference stack (a cold run, st
 the wall time is what a user waits for. Stage durations come from each run's ``report.json``. Prints the
 minimum, median and maximum over the runs; the target is a whole cold run in 10 s or less on 2 cores.
 
-    python benchmarks/quickstart_timings.py --runs 3 [-- extra pytest args]
+    python benchmarks/quickstart_timings.py --runs 3 [--pace real --time-scale 0.05] [-- extra pytest args]
+
+``--pace``/``--time-scale`` choose the reference stack's pace (its ``NAUTES_E2E_REFSTACK_PACE`` and
+``NAUTES_E2E_REFSTACK_TIME_SCALE``); by default the stack's own default, what the main job gets.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -22,7 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def one_run(reports_dir: Path, extra: list[str]) -> tuple[float, dict[str, float], str]:
+def one_run(
+    reports_dir: Path, extra: list[str], environment: dict[str, str]
+) -> tuple[float, dict[str, float], str]:
     started = time.perf_counter()
     completed = subprocess.run(
         [
@@ -36,6 +42,7 @@ def one_run(reports_dir: Path, extra: list[str]) -> tuple[float, dict[str, float
             *extra,
         ],
         cwd=ROOT,
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
         check=False,
@@ -55,13 +62,25 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pace", choices=("instant", "real"), help="the reference stack's pace")
+    parser.add_argument("--time-scale", help="the reference stack's time-scale under --pace real")
     parser.add_argument("extra", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
+    environment = {
+        name: value
+        for name, value in (
+            ("NAUTES_E2E_REFSTACK_PACE", args.pace),
+            ("NAUTES_E2E_REFSTACK_TIME_SCALE", args.time_scale),
+        )
+        if value is not None
+    }
+    if environment:
+        print("pace: " + ", ".join(f"{name}={value}" for name, value in environment.items()), flush=True)
     walls: list[float] = []
     per_stage: dict[str, list[float]] = defaultdict(list)
     for index in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="nautes-e2e-bench-") as tmp:
-            wall, stages, result = one_run(Path(tmp), args.extra)
+            wall, stages, result = one_run(Path(tmp), args.extra, environment)
         walls.append(wall)
         for name, seconds in stages.items():
             per_stage[name].append(seconds)
