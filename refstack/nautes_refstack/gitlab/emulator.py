@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import git_http
+from nautes_refstack.gitlab.deletion import BackgroundDeletions
 from nautes_refstack.gitlab.events import PushCallback, PushDispatcher
 from nautes_refstack.gitlab.git_ssh import GitSshServer
 from nautes_refstack.gitlab.model import Project
@@ -23,6 +24,7 @@ from nautes_refstack.gitlab.rest.context import ApiContext
 from nautes_refstack.gitlab.state import GitLabState
 from nautes_refstack.gitlab.urls import GitLabUrls
 from nautes_refstack.http import LOOPBACK, RunningSite, bind_loopback, serve
+from nautes_refstack.pace import INSTANT, Pace
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,16 @@ class GitLab:
     """Repositories live in ``data_dir/repositories/<namespace>/<project>.git``; all else in memory.
 
     ``faults`` (default: none) reach the token checks (``gitlab-token-rejected``), the protected-branch
-    API (``force-push-setting-ignored``) and webhook delivery (``webhook-not-delivered``).
+    API (``force-push-setting-ignored``) and webhook delivery (``webhook-not-delivered``). Under a ``real``
+    ``pace`` projects and groups are deleted by a background job after the ``202`` (:mod:`.deletion`).
     """
 
-    def __init__(self, data_dir: Path, faults: Faults = NO_FAULTS) -> None:
+    def __init__(self, data_dir: Path, faults: Faults = NO_FAULTS, pace: Pace = INSTANT) -> None:
         self.data_dir = data_dir
         self._faults = faults
         self._shared_secret = secrets.token_urlsafe(32)
         self._state = GitLabState(data_dir / "repositories", hook_source())
+        self._deletions = BackgroundDeletions(self._state, pace)
         self._dispatcher = PushDispatcher(faults)
         self._urls: GitLabUrls | None = None
         self._site: RunningSite | None = None
@@ -71,7 +75,11 @@ class GitLab:
             self._urls = GitLabUrls(base_url, f"ssh://git@{LOOPBACK}:{self._ssh.port}")
             await self._dispatcher.start(base_url)
             receiver = PushReceiver(self._state, self._urls, self._dispatcher)
-            app = build_app(ApiContext(self._state, self._urls, receiver, self._shared_secret, self._faults))
+            app = build_app(
+                ApiContext(
+                    self._state, self._urls, receiver, self._shared_secret, self._deletions, self._faults
+                )
+            )
             app.router.add_routes(git_http.routes())
         except BaseException:
             http_socket.close()
@@ -85,6 +93,7 @@ class GitLab:
         if self._ssh is not None:
             await self._ssh.stop()
             self._ssh = None
+        await self._deletions.stop()
         await self._dispatcher.stop()
 
     @property

@@ -95,6 +95,8 @@ class Project:
     default_branch: str = "main"
     created_at: dt.datetime = field(default_factory=utc_now)
     last_activity_at: dt.datetime = field(default_factory=utc_now)
+    #: GitLab's ``projects.pending_delete``: set by ``DELETE /projects/:id`` until the destroy job has run.
+    pending_delete: bool = False
 
 
 @dataclass

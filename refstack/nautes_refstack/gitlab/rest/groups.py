@@ -1,8 +1,8 @@
 """Groups: list, get, create, update, delete, and a group's projects and subgroups.
 
 The creator of a group becomes its Owner; members of a group are members of everything inside it. Deleting
-a group deletes its subgroups, projects and repositories at once (GitLab CE schedules it; we do it now) and
-answers ``202 Accepted`` as GitLab does.
+a group answers ``202 Accepted`` as GitLab does and deletes its subgroups, projects and repositories: at once
+under the ``instant`` pace, in GitLab CE's background job under ``real`` (:mod:`..deletion`).
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ async def update_group(request: web.Request) -> web.Response:
 @routes.delete("/api/v4/groups/{id}")
 async def delete_group(request: web.Request) -> web.Response:
     _, group = group_with_role(request, AccessLevel.OWNER)
-    context(request).state.delete_group(group)
+    context(request).deletions.delete_group(group)
     return web.json_response(ACCEPTED, status=202)
 
 

@@ -2,7 +2,8 @@
 
 ``:id`` is a numeric id or a URL-encoded full path (``nautes%2Fmanagement``). An object the caller may not
 see is "404 ... Not Found", exactly like one that does not exist; one the caller sees but may not change is
-"403 Forbidden".
+"403 Forbidden". A project waiting for its destroy job is not found either (GitLab's ``find_project_scopes``
+is ``Project.without_deleted``), though it still holds its path.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def _project(request: web.Request, user: User | None) -> Project:
     state = context(request).state
     reference = request.match_info["id"]
     project = state.projects.get(int(reference)) if reference.isdigit() else state.project_by_path(reference)
-    if project is None or not permissions.can_read_project(state, user, project):
+    if project is None or project.pending_delete or not permissions.can_read_project(state, user, project):
         raise errors.not_found("Project")
     return project
 

@@ -3,7 +3,8 @@
 A project is a real bare repository under ``repositories/<namespace>/<path>.git``. Creating it with
 ``initialize_with_readme`` (the Nautes API server always asks for it) commits ``README.md`` to the default
 branch through the same push path as any push, so that branch gets protected and ``on_push`` fires.
-Deleting a project removes its repository at once and answers ``202 Accepted`` as GitLab does.
+Deleting a project answers ``202 Accepted`` as GitLab does; the project is destroyed at once under the
+``instant`` pace, by a background job under ``real`` (:mod:`..deletion`).
 """
 
 from __future__ import annotations
@@ -118,5 +119,5 @@ async def edit_project(request: web.Request) -> web.Response:
 @routes.delete("/api/v4/projects/{id}")
 async def delete_project(request: web.Request) -> web.Response:
     _, project = project_with_role(request, AccessLevel.OWNER)
-    context(request).state.delete_project(project)
+    context(request).deletions.delete_project(project)
     return web.json_response(ACCEPTED, status=202)
