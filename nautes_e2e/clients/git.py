@@ -3,7 +3,11 @@
 The token never appears in argv (visible in ``/proc/<pid>/cmdline``), in a remote URL (stored in
 ``.git/config`` and echoed by git's messages) or in an error: it travels in the environment as a
 ``http.extraHeader`` config entry (``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_0``/``GIT_CONFIG_VALUE_0``, git ≥
-2.31), the way GitLab accepts a token over HTTP Basic auth with the user name ``oauth2``.
+2.31), the way GitLab accepts a token over HTTP Basic auth with the user name ``oauth2``. A GitLab with a
+private CA is trusted through the environment too: ``GIT_SSL_CAINFO``, which git-config(1) documents as
+overriding ``http.sslCAInfo`` (so an inherited one, as CI images set, cannot win over the target's), naming
+a combined bundle from :mod:`nautes_e2e.clients.trust` (the setting replaces git's default CA file); no
+command line and no ``.git/config`` ever differs from a user's.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ class GitInvocation:
     env: Mapping[str, str]
 
 
-def git_invocation(args: Sequence[str], token: Secret | None) -> GitInvocation:
-    """The argv and environment for ``git <args>``; with a token, an ``Authorization: Basic`` extra header."""
+def git_invocation(args: Sequence[str], token: Secret | None, ca_bundle: Path | None = None) -> GitInvocation:
+    """The argv and environment for ``git <args>``; with a token, an ``Authorization: Basic`` extra header;
+    with a CA bundle, ``GIT_SSL_CAINFO``."""
     env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
     if token is not None:
         basic = base64.b64encode(f"oauth2:{token.reveal()}".encode()).decode()
@@ -45,6 +50,8 @@ def git_invocation(args: Sequence[str], token: Secret | None) -> GitInvocation:
             GIT_CONFIG_KEY_0="http.extraHeader",
             GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
         )
+    if ca_bundle is not None:
+        env["GIT_SSL_CAINFO"] = str(ca_bundle)
     return GitInvocation(argv=("git", *args), env=env)
 
 
@@ -54,27 +61,43 @@ def scrub(text: str) -> str:
 
 
 class GitWorkingCopy:
-    """A local clone (or fresh repository) with one remote, ``origin``."""
+    """A local clone (or fresh repository) with one remote, ``origin``; ``ca_bundle`` is the complete CA
+    file to check the remote's certificate with (the world's ``gitlab_ca_bundle``), None for git's own."""
 
-    def __init__(self, path: Path, token: Secret | None) -> None:
+    def __init__(self, path: Path, token: Secret | None, ca_bundle: Path | None = None) -> None:
         self.path = path
         self._token = token
+        self._ca_bundle = ca_bundle
 
     @classmethod
     def clone(
-        cls, url: str, dest: Path, token: Secret | None, *, branch: str | None = None
+        cls,
+        url: str,
+        dest: Path,
+        token: Secret | None,
+        *,
+        branch: str | None = None,
+        ca_bundle: Path | None = None,
     ) -> GitWorkingCopy:
         """``git clone [--branch <branch>] <url> <dest>``; ``url`` must not carry credentials."""
-        copy = cls(dest, token)
+        copy = cls(dest, token, ca_bundle)
         dest.parent.mkdir(parents=True, exist_ok=True)
         copy._git(["clone", *(["--branch", branch] if branch else []), "--", url, str(dest)], cwd=dest.parent)
         return copy
 
     @classmethod
-    def init(cls, dest: Path, remote_url: str, token: Secret | None, branch: str = "main") -> GitWorkingCopy:
+    def init(
+        cls,
+        dest: Path,
+        remote_url: str,
+        token: Secret | None,
+        branch: str = "main",
+        *,
+        ca_bundle: Path | None = None,
+    ) -> GitWorkingCopy:
         """A new repository on ``branch`` whose ``origin`` is ``remote_url`` (the quickstart force-pushes)."""
         dest.mkdir(parents=True, exist_ok=True)
-        copy = cls(dest, token)
+        copy = cls(dest, token, ca_bundle)
         copy._git(["init", "--quiet", f"--initial-branch={branch}"])
         copy._git(["remote", "add", "origin", remote_url])
         return copy
@@ -122,7 +145,7 @@ class GitWorkingCopy:
     def _git(
         self, args: Sequence[str], *, cwd: Path | None = None, extra_env: Mapping[str, str] | None = None
     ) -> str:
-        invocation = git_invocation(args, self._token)
+        invocation = git_invocation(args, self._token, self._ca_bundle)
         env = {**os.environ, **invocation.env, **(extra_env or {})}
         try:
             completed = subprocess.run(

@@ -31,7 +31,8 @@ class GitLabNotFound(GitLabError):
 
 
 class GitLabClient:
-    """A GitLab user's view of GitLab, authenticated with a personal access token."""
+    """A GitLab user's view of GitLab, authenticated with a personal access token; ``ca_bundle`` is the
+    complete CA file to verify GitLab with (:func:`~nautes_e2e.clients.trust.combined_bundle`)."""
 
     def __init__(self, url: str, token: Secret, ca_bundle: Path | None = None) -> None:
         self._gl = gitlab.Gitlab(

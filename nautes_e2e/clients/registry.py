@@ -2,19 +2,25 @@
 
 Authentication follows the distribution spec: credentials are sent as HTTP Basic; a registry that answers
 401 with a ``Bearer`` challenge (Docker Hub, ghcr.io, Harbor) gets a token from the named realm first.
+A registry is often used under a path (``ghcr.io/<org>``, a Docker Hub user, a Harbor project): the API is
+always at ``<host>/v2/``, and the path is the start of every repository name (distribution spec,
+"Pulling manifests": ``/v2/<name>/manifests/<reference>``, ``<name>`` may hold slashes).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from urllib3.exceptions import InsecureRequestWarning
 
+from nautes_e2e.clients.trust import combined_bundle
 from nautes_e2e.secrets import Secret, redact
 
 MANIFEST_TYPES = (
@@ -29,16 +35,31 @@ _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 @dataclass(frozen=True)
 class RegistryEndpoint:
-    """Where the registry is (``host`` as in an image reference: ``127.0.0.1:5000``) and how to log in."""
+    """Where the registry is and how to reach it: ``host`` as in an image reference (``127.0.0.1:5000``),
+    ``path`` the namespace under it that images go to (``org/team``, or empty), the credentials, and how
+    its certificate is checked: ``insecure`` (plain HTTP or any certificate, as kaniko's ``--insecure``
+    ``--skip-tls-verify``), else the system's CAs plus ``ca_pems``."""
 
     host: str
     scheme: str
     username: Secret | None
     password: Secret | None
+    path: str = ""
+    insecure: bool = False
+    ca_pems: tuple[Path, ...] = field(default=())
 
     @property
     def url(self) -> str:
         return f"{self.scheme}://{self.host}"
+
+    @property
+    def image_prefix(self) -> str:
+        """``host[:port][/path]``: what the quickstart calls ``$registry-url`` (``ghcr.io/nautes-labs``)."""
+        return f"{self.host}/{self.path}" if self.path else self.host
+
+    def repository(self, name: str) -> str:
+        """The repository name of image ``name`` under this endpoint's path (``org/team/devops-sample``)."""
+        return f"{self.path}/{name}" if self.path else name
 
 
 @dataclass(frozen=True)
@@ -56,11 +77,14 @@ class RegistryError(Exception):
 
 
 class RegistryClient:
-    def __init__(self, endpoint: RegistryEndpoint, ca_bundle: Path | None = None) -> None:
+    """Reads a registry as a user's ``docker``/``crane`` would, trusting what the endpoint says to trust."""
+
+    def __init__(self, endpoint: RegistryEndpoint) -> None:
         self.endpoint = endpoint
         self._session = requests.Session()
         self._session.trust_env = False
-        self._session.verify = str(ca_bundle) if ca_bundle else True
+        bundle = combined_bundle(endpoint.ca_pems)
+        self._session.verify = False if endpoint.insecure else str(bundle) if bundle else True
         self._basic = (
             (endpoint.username.reveal(), endpoint.password.reveal())
             if endpoint.username is not None and endpoint.password is not None
@@ -111,13 +135,18 @@ class RegistryClient:
     def _get(self, path: str, accept: str = "application/json") -> requests.Response:
         url = urljoin(self.endpoint.url + "/", path.lstrip("/")) if not path.startswith("http") else path
         try:
-            response = self._session.get(url, headers=self._headers(accept), auth=self._auth(), timeout=30)
-            challenge = response.headers.get("WWW-Authenticate", "")
-            if response.status_code == 401 and challenge.lower().startswith("bearer "):
-                self._bearer = self._token(challenge)
+            with warnings.catch_warnings():
+                # insecure: true is the target's explicit choice; urllib3 would warn on every request.
+                warnings.simplefilter("ignore", InsecureRequestWarning)
                 response = self._session.get(
                     url, headers=self._headers(accept), auth=self._auth(), timeout=30
                 )
+                challenge = response.headers.get("WWW-Authenticate", "")
+                if response.status_code == 401 and challenge.lower().startswith("bearer "):
+                    self._bearer = self._token(challenge)
+                    response = self._session.get(
+                        url, headers=self._headers(accept), auth=self._auth(), timeout=30
+                    )
         except requests.RequestException as error:
             raise RegistryError(redact(f"GET {url}: {error}")) from None
         return response

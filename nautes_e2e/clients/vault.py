@@ -21,6 +21,8 @@ class VaultClientError(Exception):
 
 
 class VaultClient:
+    """Vault as hvac sees it; ``ca_bundle`` is the complete CA file to verify it with (see ``trust``)."""
+
     def __init__(self, url: str, token: Secret, ca_bundle: Path | None = None) -> None:
         self._client = hvac.Client(
             url=url, token=token.reveal(), verify=str(ca_bundle) if ca_bundle else True

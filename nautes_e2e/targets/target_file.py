@@ -4,11 +4,16 @@ Read strictly (:mod:`nautes_e2e.yamlfile`), and checked whole before anything is
 variable is better reported before the first request than as a 401 in the middle of a stage. Secrets are
 never in the file, only the names of the environment variables that hold them; errors name the file, the
 field and the variable, never a value. Relative paths are relative to the target file.
+
+TLS: each service may name a PEM file of private CAs (``nautes.caBundle``, ``gitlab.caBundle``,
+``vault.caBundle``, ``registry.caBundle``); the top-level ``caBundle`` is for every service. They are added
+to the system's CAs, never instead of them (:mod:`nautes_e2e.clients.trust`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +24,7 @@ import yaml
 from pydantic import AfterValidator, Field, PlainValidator, ValidationInfo, model_validator
 
 from nautes_e2e.clients.registry import RegistryEndpoint
+from nautes_e2e.clients.trust import check_pem, combined_bundle
 from nautes_e2e.secrets import Secret, register
 from nautes_e2e.targets.world import ClusterEndpoint, World
 from nautes_e2e.yamlfile import FieldError, StrictModel, Text, context_of, load_file, text
@@ -26,6 +32,12 @@ from nautes_e2e.yamlfile import FieldError, StrictModel, Text, context_of, load_
 SCHEMA_VERSION = 1
 #: The fields of a kubeconfig's ``users[].user`` that hold a credential.
 KUBECONFIG_CREDENTIAL_FIELDS = ("token", "password", "client-key-data")
+# An image reference's registry and path (distribution/reference, reference.go): a host (DNS labels or an
+# IPv4 address, upper case allowed) with an optional port, then path components of lower-case letters and
+# digits joined by one '.', one or two '_', or dashes.
+_DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_REGISTRY_HOST = re.compile(rf"{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*(?::[0-9]+)?")
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 
 
 class TargetError(Exception):
@@ -76,10 +88,26 @@ def _schema(version: int) -> int:
     return version
 
 
-def _registry_host(host: str) -> str:
-    if "://" in host or "/" in host:
-        raise ValueError("must be host[:port] as in an image reference, without scheme or path")
-    return host
+def _registry_url(url: str) -> str:
+    """``host[:port][/path]`` as the start of an image reference (``ghcr.io/nautes-labs``)."""
+    if "://" in url:
+        raise ValueError("must be host[:port][/path] as in an image reference, without a scheme")
+    host, _, path = url.partition("/")
+    if not _REGISTRY_HOST.fullmatch(host):
+        raise ValueError(f"{host!r} is not a registry host[:port]")
+    for component in path.split("/") if path else []:
+        if not component:
+            raise ValueError("the path has an empty segment (a doubled or trailing '/')")
+        if not _PATH_COMPONENT.fullmatch(component):
+            raise ValueError(
+                f"path segment {component!r} must be lower-case letters and digits, joined by '.', '_' or '-'"
+            )
+    return url
+
+
+def _pem(path: Path) -> Path:
+    check_pem(path)
+    return path
 
 
 def _ip(ip: str) -> str:
@@ -95,28 +123,36 @@ _WebUrl = Annotated[Text, AfterValidator(_url("http", "https"))]
 _SecretEnv = Annotated[Secret, PlainValidator(_secret)]
 #: A file that exists, relative to the target file unless absolute.
 _ExistingFile = Annotated[Path, PlainValidator(_file)]
+#: A file of PEM CA certificates, added to the system's CAs for one service (or all).
+_PemFile = Annotated[Path, PlainValidator(_file), AfterValidator(_pem)]
 
 
 class _Nautes(StrictModel):
     url: _WebUrl
+    ca_bundle: _PemFile | None = None
 
 
 class _GitLab(StrictModel):
     url: _WebUrl
     ssh_url: Annotated[Text, AfterValidator(_url("ssh"))]
     token_env: _SecretEnv
+    ca_bundle: _PemFile | None = None
 
 
 class _Vault(StrictModel):
     url: _WebUrl
     token_env: _SecretEnv
+    ca_bundle: _PemFile | None = None
 
 
 class _Registry(StrictModel):
-    url: Annotated[Text, AfterValidator(_registry_host)]
+    url: Annotated[Text, AfterValidator(_registry_url)]
     scheme: Literal["http", "https"] | None = None
     username_env: _SecretEnv | None = None
     password_env: _SecretEnv | None = None
+    #: Plain HTTP or an unverified certificate: kaniko's --insecure and --skip-tls-verify.
+    insecure: bool = False
+    ca_bundle: _PemFile | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> _Registry:
@@ -173,7 +209,7 @@ class _TargetFile(StrictModel):
     vault: _Vault
     registry: _Registry
     clusters: Annotated[list[_Cluster], AfterValidator(_clusters)]
-    ca_bundle: _ExistingFile | None = None
+    ca_bundle: _PemFile | None = None
     timeouts: _Timeouts = Field(default_factory=_Timeouts)
 
 
@@ -181,6 +217,11 @@ def load_target_file(path: Path, environ: Mapping[str, str], *, target_name: str
     """Read and validate a target file; secrets are looked up in ``environ`` by the names the file gives."""
     file = load_file(path, _TargetFile, TargetFileError, context=_Reading(path.parent, environ))
     registry = file.registry
+    host, _, registry_path = registry.url.partition("/")
+
+    def pems(service: Path | None) -> tuple[Path, ...]:
+        return tuple(pem for pem in (file.ca_bundle, service) if pem is not None)
+
     for cluster in file.clusters:
         register_kubeconfig_credentials(cluster.kubeconfig)
     return World(
@@ -193,10 +234,13 @@ def load_target_file(path: Path, environ: Mapping[str, str], *, target_name: str
         vault_url=file.vault.url,
         vault_token=file.vault.token_env,
         registry=RegistryEndpoint(
-            host=registry.url,
+            host=host,
             scheme=registry.scheme or "https",
             username=registry.username_env,
             password=registry.password_env,
+            path=registry_path,
+            insecure=registry.insecure,
+            ca_pems=pems(registry.ca_bundle),
         ),
         clusters={
             cluster.name: ClusterEndpoint(
@@ -204,7 +248,9 @@ def load_target_file(path: Path, environ: Mapping[str, str], *, target_name: str
             )
             for cluster in file.clusters
         },
-        ca_bundle=file.ca_bundle,
+        nautes_ca_bundle=combined_bundle(pems(file.nautes.ca_bundle)),
+        gitlab_ca_bundle=combined_bundle(pems(file.gitlab.ca_bundle)),
+        vault_ca_bundle=combined_bundle(pems(file.vault.ca_bundle)),
         stage_timeouts=dict(file.timeouts.stages),
         timeout_scale=file.timeouts.scale,
         nautes_request_timeout_s=file.timeouts.nautes_request,

@@ -34,9 +34,13 @@ class World:
     gitlab_token: Secret
     vault_url: str
     vault_token: Secret
-    registry: RegistryEndpoint
+    registry: RegistryEndpoint  # carries its own trust (insecure, CA PEMs): a pipeline needs it too
     clusters: dict[str, ClusterEndpoint]  # in target-file order; the quickstart uses the first
-    ca_bundle: Path | None
+    #: The complete CA file each service's certificate is checked with (the system's CAs plus the target's
+    #: own, :func:`nautes_e2e.clients.trust.combined_bundle`); None: the libraries' default store.
+    nautes_ca_bundle: Path | None = None
+    gitlab_ca_bundle: Path | None = None
+    vault_ca_bundle: Path | None = None
     #: What the world says its stages need, in seconds (the target file's ``timeouts.stages``).
     stage_timeouts: Mapping[str, float] = field(default_factory=dict)
     #: The world's pace against a real installation's (``timeouts.scale``): the stages' defaults are

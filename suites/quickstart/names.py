@@ -6,14 +6,42 @@ of truth: change a template and the stages look for what it now creates.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nautes_e2e.clients import Document
+from nautes_e2e.clients import Document, RegistryEndpoint
 
 #: A Kubernetes namespace name (RFC 1123 label).
 NAMESPACE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+#: Where the kaniko task finds the registry's CA: the ``registry-auth`` ConfigMap (the ``dockerconfig``
+#: workspace) is mounted at /kaniko/.docker (tekton catalog task/kaniko/0.6/kaniko.yaml).
+REGISTRY_CA_KEY = "ca.crt"
+KANIKO_REGISTRY_CA = f"/kaniko/.docker/{REGISTRY_CA_KEY}"
+#: kaniko's default log level: the flag that changes nothing, for a registry that needs none (a template
+#: value cannot be empty, and EXTRA_ARGS is a list).
+KANIKO_NO_OP_FLAG = "--verbosity=info"
+
+
+def registry_values(registry: RegistryEndpoint) -> dict[str, str]:
+    """The template values that point the pipeline's image-build task at ``registry``.
+
+    ``registry-url`` is the guide's ``host[:port][/path]``; ``kaniko-extra-args`` is the inside of the
+    kaniko task's EXTRA_ARGS list (JSON strings): for an insecure registry ``--insecure`` (plain HTTP) and
+    ``--skip-tls-verify`` (any certificate); for a private CA ``--registry-certificate=<host>=<file>``,
+    which kaniko adds to its system CAs for that registry (kaniko README "Additional Flags";
+    pkg/util/transport_util.go ``MakeTransport``).
+    """
+    if registry.insecure:
+        flags = ["--insecure", "--skip-tls-verify"]
+    elif registry.ca_pems:
+        flags = [f"--registry-certificate={registry.host}={KANIKO_REGISTRY_CA}"]
+    else:
+        flags = [KANIKO_NO_OP_FLAG]
+    return {"registry-url": registry.image_prefix, "kaniko-extra-args": ", ".join(map(json.dumps, flags))}
 
 
 class ScenarioShapeError(ValueError):

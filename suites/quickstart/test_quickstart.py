@@ -39,7 +39,7 @@ from suites.quickstart.diagnosis import (
     succeeded_condition,
     taskrun_outcomes,
 )
-from suites.quickstart.names import QuickstartNames
+from suites.quickstart.names import REGISTRY_CA_KEY, QuickstartNames
 from suites.quickstart.probes import CORE, TEKTON
 
 DEPLOY_FILE = "deployments/test/devops-sample.yaml"
@@ -182,7 +182,13 @@ def test_initialise_product(
 
 @pytest.mark.stage("registry_auth", needs=("initialise_product",), timeout_s=QUICK_TIMEOUT_S)
 def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, names: QuickstartNames) -> None:
-    """The ``registry-auth`` ConfigMap the image-build task pushes with, as the quickstart creates it."""
+    """The ``registry-auth`` ConfigMap the image-build task pushes with, as the quickstart creates it.
+
+    ``auths`` is keyed by the registry host alone, as ``docker login`` writes it and as kaniko looks it up
+    (go-containerregistry pkg/authn/keychain.go: ``cf.GetAuthConfig(target.RegistryStr())``; a path is never
+    part of the key, docker/cli cliconfig/configfile ``GetAuthConfig(registryHostname)``). A registry
+    with a private CA also gets its CA here as ``ca.crt``, the file kaniko's --registry-certificate names.
+    """
     registry = world.registry
     if registry.username is None or registry.password is None:
         stage.fail("the target gives no registry credentials (usernameEnv/passwordEnv in the target file)")
@@ -190,11 +196,14 @@ def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, name
         base64.b64encode(f"{registry.username.reveal()}:{registry.password.reveal()}".encode()).decode()
     )
     config = Secret(json.dumps({"auths": {registry.host: {"auth": auth.reveal()}}}))
-    kube.apply_configmap(names.runtime_namespace, "registry-auth", {"config.json": config.reveal()})
+    data = {"config.json": config.reveal()}
+    if registry.ca_pems and not registry.insecure:
+        data[REGISTRY_CA_KEY] = "".join(pem.read_text().rstrip("\n") + "\n" for pem in registry.ca_pems)
+    kube.apply_configmap(names.runtime_namespace, "registry-auth", data)
     stored = kube.get(CORE, "ConfigMap", "registry-auth", names.runtime_namespace)
-    if stored is None or "config.json" not in (stored.get("data") or {}):
+    if stored is None or not set(data) <= set(stored.get("data") or {}):
         stage.fail(
-            f"ConfigMap registry-auth in {names.runtime_namespace} has no config.json after creating it"
+            f"ConfigMap registry-auth in {names.runtime_namespace} lacks {sorted(data)} after creating it"
         )
     hosts = sorted(json.loads(stored["data"]["config.json"]).get("auths", {}))
     if registry.host not in hosts:
@@ -325,13 +334,14 @@ def test_pipelinerun_succeeded(
 def test_image_published(
     stage: StageContext, registry: RegistryClient, world: World, names: QuickstartNames, facts: dict[str, Any]
 ) -> None:
-    """The registry holds ``devops-sample:0.0.1-<source commit>``."""
+    """The registry holds ``[<path>/]devops-sample:0.0.1-<source commit>``."""
     tag = f"0.0.1-{facts['source_commit']}"
-    manifest = registry.manifest(names.image_repository, tag)
+    repository = world.registry.repository(names.image_repository)
+    manifest = registry.manifest(repository, tag)
     if manifest is None:
-        tags = registry.tags(names.image_repository)
-        stage.fail(f"the registry has no {names.image_repository}:{tag}; its tags are {tags}")
-    image_url = f"{world.registry.host}/{names.image_repository}:{tag}"
+        tags = registry.tags(repository)
+        stage.fail(f"the registry {world.registry.host} has no {repository}:{tag}; its tags are {tags}")
+    image_url = f"{world.registry.image_prefix}/{names.image_repository}:{tag}"
     stage.fact("image_url", image_url)
     stage.fact("image_digest", manifest.digest)
 
@@ -345,10 +355,13 @@ def test_image_tag_rewritten(
     workdir: Path,
 ) -> None:
     """The pipeline bot's commit in the deploy repo points the Deployment at the new image."""
-    image_url = f"{world.registry.host}/{names.image_repository}:0.0.1-{facts['source_commit']}"
+    image_url = f"{world.registry.image_prefix}/{names.image_repository}:0.0.1-{facts['source_commit']}"
     project = f"{names.product}/{names.deploy_repo}"
     copy = GitWorkingCopy.clone(
-        f"{world.gitlab_url}/{project}.git", workdir / "deploy-check", world.gitlab_token
+        f"{world.gitlab_url}/{project}.git",
+        workdir / "deploy-check",
+        world.gitlab_token,
+        ca_bundle=world.gitlab_ca_bundle,
     )
     message = copy.log_message("HEAD")
     expected_message = f"{BOT_COMMIT_PREFIX}{image_url}"

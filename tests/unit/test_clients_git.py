@@ -11,8 +11,10 @@ import pytest
 from aiohttp import web
 
 from nautes_e2e.clients import GitError, GitWorkingCopy, git_invocation
+from nautes_e2e.clients.trust import combined_bundle
 from nautes_e2e.secrets import Secret
 from tests.support.http import catch_all, serve
+from tests.support.https import CA_PEM, serve_tls
 from tests.support.loop import BackgroundLoop
 
 TOKEN = Secret("glpat-git-client-test-token")
@@ -101,6 +103,27 @@ def test_credentials_travel_in_the_environment_only() -> None:
     assert invocation.env["GIT_CONFIG_VALUE_0"] == f"Authorization: Basic {encoded}"
     assert invocation.env["GIT_TERMINAL_PROMPT"] == "0"
     assert "GIT_CONFIG_COUNT" not in git_invocation(["status"], None).env
+
+
+def test_a_ca_bundle_travels_in_the_environment_only(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.pem"
+    invocation = git_invocation(["clone", "--", "https://gitlab.example/g/r.git", "r"], TOKEN, bundle)
+    assert all(str(bundle) not in arg for arg in invocation.argv)
+    assert invocation.env["GIT_SSL_CAINFO"] == str(bundle)
+    assert invocation.env["GIT_CONFIG_KEY_0"] == "http.extraHeader", "the token still travels"
+    assert "GIT_SSL_CAINFO" not in git_invocation(["status"], None).env
+
+
+def test_real_git_trusts_a_private_ca_only_when_given_it(tmp_path: Path) -> None:
+    recording = HeaderRecorder()
+    with BackgroundLoop() as loop, serve_tls(loop, catch_all(recording.handle)) as served:
+        url = f"https://127.0.0.1:{served.port}/group/repo.git"
+        with pytest.raises(GitError, match="certificate"):
+            GitWorkingCopy.clone(url, tmp_path / "untrusted", TOKEN)  # (an inherited GIT_SSL_CAINFO too)
+        assert recording.authorizations == [], "no credentials to a server git cannot verify"
+        with pytest.raises(GitError, match="403"):
+            GitWorkingCopy.clone(url, tmp_path / "trusted", TOKEN, ca_bundle=combined_bundle([CA_PEM]))
+        assert recording.authorizations, "with the CA added, git reached the server"
 
 
 class HeaderRecorder:

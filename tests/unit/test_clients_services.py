@@ -34,6 +34,7 @@ from nautes_e2e.clients import (
 )
 from nautes_e2e.secrets import Secret
 from tests.support.http import Handler, Served, catch_all, serve
+from tests.support.https import CA_PEM, serve_tls
 from tests.support.loop import BackgroundLoop
 from tests.support.openbao import DevVault, openbao_dev_server
 
@@ -134,6 +135,44 @@ def test_registry_refuses_bad_credentials_without_printing_them(background: Back
         with pytest.raises(RegistryError, match=r"/v2/ answered 401") as caught:
             RegistryClient(endpoint(site, password="wrong-password-456")).ping()
         assert "wrong-password-456" not in str(caught.value)
+
+
+def tls_endpoint(site: Served, **trust: Any) -> RegistryEndpoint:
+    return RegistryEndpoint(
+        host=f"127.0.0.1:{site.port}",
+        scheme="https",
+        username=Secret(REGISTRY_USER),
+        password=Secret(REGISTRY_PASSWORD),
+        **trust,
+    )
+
+
+def test_registry_with_a_private_ca_is_trusted_through_its_bundle_or_insecure(
+    background: BackgroundLoop,
+) -> None:
+    handler, seen = registry_handler(bearer=False)
+    with serve_tls(background, catch_all(handler)) as site:
+        with pytest.raises(RegistryError, match="CERTIFICATE_VERIFY_FAILED"):
+            RegistryClient(tls_endpoint(site)).ping()
+        assert seen == [], "nothing (no credentials) goes to a server whose certificate fails"
+        RegistryClient(tls_endpoint(site, ca_pems=(CA_PEM,))).ping()
+        RegistryClient(tls_endpoint(site, insecure=True)).ping()
+        assert len(seen) == 2
+
+
+def test_registry_path_is_the_start_of_every_repository_name(background: BackgroundLoop) -> None:
+    handler, seen = registry_handler(bearer=False)
+    with serve(background, catch_all(handler)) as site:
+        team = RegistryEndpoint(
+            host=f"127.0.0.1:{site.port}",
+            scheme="http",
+            username=Secret(REGISTRY_USER),
+            password=Secret(REGISTRY_PASSWORD),
+            path="org/team",
+        )
+        assert RegistryClient(team).manifest(team.repository("devops-sample"), "0.0.1-bbb") is None
+    assert [request.path for request in seen] == ["/v2/org/team/devops-sample/manifests/0.0.1-bbb"]
+    assert team.image_prefix == f"127.0.0.1:{site.port}/org/team"
 
 
 # -- vault -----------------------------------------------------------------------------------------------

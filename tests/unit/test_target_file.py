@@ -79,7 +79,8 @@ def test_a_valid_target_file(tmp_path: Path) -> None:
     assert world.clusters["runtime"].kubeconfig == tmp_path / "kubeconfig-runtime.yaml"
     assert world.clusters["second"].kubeconfig == tmp_path / "sub" / "kc.yaml"
     assert world.clusters["second"].api_server == "https://10.0.0.2:6443"
-    assert world.ca_bundle is None
+    assert (world.nautes_ca_bundle, world.gitlab_ca_bundle, world.vault_ca_bundle) == (None, None, None)
+    assert (world.registry.path, world.registry.insecure, world.registry.ca_pems) == ("", False, ())
     assert (dict(world.stage_timeouts), world.nautes_request_timeout_s, world.timeout_scale) == (
         {},
         None,
@@ -165,7 +166,21 @@ def mutate(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
             "NOT_SET_ANYWHERE",
             "vault.tokenEnv: environment variable NOT_SET_ANYWHERE is not set",
         ),
-        ("registry.url", "http://127.0.0.1:5000", "registry.url: must be host[:port]"),
+        ("registry.url", "http://127.0.0.1:5000", "registry.url: must be host[:port][/path]"),
+        ("registry.url", "https://ghcr.io/org", "registry.url: must be host[:port][/path]"),
+        ("registry.url", "ghcr.io/org//team", "registry.url: the path has an empty segment"),
+        ("registry.url", "ghcr.io/org/", "registry.url: the path has an empty segment"),
+        (
+            "registry.url",
+            "ghcr.io/Nautes-Labs",
+            "registry.url: path segment 'Nautes-Labs' must be lower-case",
+        ),
+        ("registry.url", "ghcr.io:port/org", "registry.url: 'ghcr.io:port' is not a registry host[:port]"),
+        ("registry.insecure", "yes", "registry.insecure: must be true or false"),
+        ("registry.caBundle", "no-such-ca.pem", "registry.caBundle: file "),
+        ("gitlab.caBundle", "kubeconfig-runtime.yaml", "gitlab.caBundle: file "),
+        ("vault.caBundle", "kubeconfig-runtime.yaml", "vault.caBundle: file "),
+        ("nautes.caBundle", "kubeconfig-runtime.yaml", "nautes.caBundle: file "),
         ("registry.scheme", "ftp", "registry.scheme: must be 'http' or 'https'"),
         ("registry.passwordEnv", ..., "registry.passwordEnv: give both usernameEnv and passwordEnv"),
         ("registry.usernameEnv", ..., "registry.usernameEnv: give both usernameEnv and passwordEnv"),
@@ -248,3 +263,46 @@ def test_existing_target_reads_the_file_and_stops_nothing(tmp_path: Path) -> Non
     assert target.start().target == "existing"
     target.stop()
     target.stop()
+
+
+def test_a_registry_url_may_carry_a_path(tmp_path: Path) -> None:
+    document = mutate(target_document(), "registry.url", "Registry.Example:5000/nautes-labs/team_a")
+    registry = load_target_file(write_target(tmp_path, document), ENVIRON).registry
+    assert (registry.host, registry.path) == ("Registry.Example:5000", "nautes-labs/team_a")
+    assert registry.image_prefix == "Registry.Example:5000/nautes-labs/team_a"
+    assert registry.repository("devops-sample") == "nautes-labs/team_a/devops-sample"
+    assert registry.url == "http://Registry.Example:5000", "the API is at the host, whatever the path"
+
+
+def write_pem(path: Path) -> Path:
+    """A real CA certificate (what OpenSSL must be able to load), from certifi's bundle."""
+    import certifi
+
+    bundle = Path(certifi.where()).read_text()
+    end = "-----END CERTIFICATE-----"
+    path.write_text(bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)] + "\n")
+    return path
+
+
+def test_ca_bundles_are_per_service_added_to_the_system_cas(tmp_path: Path) -> None:
+    import certifi
+
+    every, gitlab_only, registry_only = (
+        write_pem(tmp_path / name) for name in ("all.pem", "gl.pem", "r.pem")
+    )
+    document = target_document()
+    document["caBundle"] = "all.pem"
+    document["gitlab"]["caBundle"] = str(gitlab_only)  # absolute paths are kept
+    document["registry"]["caBundle"] = "r.pem"
+    document["registry"]["insecure"] = True
+
+    world = load_target_file(write_target(tmp_path, document), ENVIRON)
+
+    system = Path(certifi.where()).read_text().rstrip("\n") + "\n"
+    assert world.vault_ca_bundle == world.nautes_ca_bundle  # the same content: one shared file
+    assert world.vault_ca_bundle is not None
+    assert world.gitlab_ca_bundle is not None
+    assert world.vault_ca_bundle.read_text() == system + every.read_text()
+    assert world.gitlab_ca_bundle.read_text() == system + every.read_text() + gitlab_only.read_text()
+    assert world.registry.ca_pems == (every, registry_only)
+    assert world.registry.insecure is True
