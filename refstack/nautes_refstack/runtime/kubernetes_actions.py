@@ -23,7 +23,7 @@ _PIPELINE_FILE = re.compile(r"(?<=^resources:\n- ).+$", re.MULTILINE)  # the use
 
 
 async def run_kubernetes_actions(ctx: TaskContext) -> TaskOutcome:
-    with ctx.step(STEP) as step:
+    async with ctx.step(STEP) as step:
         try:
             script = pipeline_script.parse(ctx.param("script"))
             text = script.kustomization_file()

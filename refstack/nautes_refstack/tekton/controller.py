@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import ObjectStore, WatchStream
+from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.tekton.pipeline_spec import TEKTON_API, JsonObject
 from nautes_refstack.tekton.pipelinerun import PipelineRunExecution, remove_claims
 from nautes_refstack.tekton.taskrun import Environment
@@ -29,15 +30,23 @@ class TektonController:
     The vault agent logs in at the auth path of the cluster's vault-agent injector (see
     :func:`~nautes_refstack.tekton.vault_agent.injector_auth_path`); ``work_dir`` holds workspace
     volumes and pod filesystems (a private temporary directory by default). ``faults`` reach every task
-    (:attr:`~.task_api.TaskContext.faults`) and the executor (``task-fails``).
+    (:attr:`~.task_api.TaskContext.faults`) and the executor (``task-fails``). Under a ``real`` ``pace``
+    pods take time to start and steps to run (:mod:`.durations`), and a pod whose vault-agent TLS Secret
+    is missing gets the kubelet's ``FailedMount`` Events (:mod:`.secret_volume`).
     """
 
     def __init__(
-        self, store: ObjectStore, vault_url: str, work_dir: Path | None = None, faults: Faults = NO_FAULTS
+        self,
+        store: ObjectStore,
+        vault_url: str,
+        work_dir: Path | None = None,
+        faults: Faults = NO_FAULTS,
+        pace: Pace = INSTANT,
     ) -> None:
         self._store = store
         self._vault_url = vault_url
         self._faults = faults
+        self._pace = pace
         self._work_dir = work_dir
         self._owns_work_dir = work_dir is None
         self._environment: Environment | None = None
@@ -50,7 +59,7 @@ class TektonController:
         work_dir = self._work_dir or Path(tempfile.mkdtemp(prefix="nautes-e2e-tekton-"))
         work_dir.mkdir(parents=True, exist_ok=True)
         self._work_dir = work_dir
-        self._environment = Environment(self._store, self._vault_url, work_dir, self._faults)
+        self._environment = Environment(self._store, self._vault_url, work_dir, self._faults, self._pace)
         self._watch = self._store.watch(TEKTON_API, "PipelineRun")
         self._loop_task = asyncio.create_task(self._watch_loop(self._watch), name="tekton controller")
 

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from nautes_refstack.kube import KubeError, ObjectStore
+from nautes_refstack.kube.events import record_event
 from nautes_refstack.tekton.objects import now, owner_reference
 from nautes_refstack.tekton.task_api import StepState
 from nautes_refstack.tekton.vault_agent import AGENT_IMAGE, INIT_CONTAINER
@@ -90,6 +91,27 @@ class TaskPod:
         waiting = {"waiting": {"reason": "PodInitializing", "message": message}}
         init_status = _container_status(INIT_CONTAINER, AGENT_IMAGE, ready=False, state=waiting)
         self._update({"phase": "Pending", "initContainerStatuses": [init_status]})
+
+    def show_initializing(self) -> None:
+        """The kubelet's status while a volume cannot be mounted: ``Pending``, every container (init or
+        not) waiting ``PodInitializing`` without a message -- the reason is in the pod's Events."""
+        waiting = {"waiting": {"reason": "PodInitializing"}}
+        init_status = _container_status(INIT_CONTAINER, AGENT_IMAGE, ready=False, state=waiting)
+        statuses = [
+            _container_status(state.container, state.image, ready=False, state=waiting)
+            for state in self._steps.values()
+        ]
+        self._update(
+            {"phase": "Pending", "initContainerStatuses": [init_status], "containerStatuses": statuses}
+        )
+
+    def warn(self, reason: str, message: str) -> None:
+        """Record a kubelet Warning Event about this pod (a repeat counts on the same Event)."""
+        try:
+            pod = self._store.get("v1", "Pod", self.namespace, self.name)
+        except KubeError:
+            return
+        record_event(self._store, pod, "Warning", reason, message, component="kubelet")
 
     def show_init_failure(self) -> None:
         """The vault-agent init container exited 1: with ``restartPolicy: Never`` the pod is ``Failed``."""

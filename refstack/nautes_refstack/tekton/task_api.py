@@ -1,10 +1,13 @@
 """The seam between the executor and ClusterTask implementations.
 
 An implementation is ``async def run(ctx: TaskContext) -> TaskOutcome`` registered under the ClusterTask's
-name with :func:`register_cluster_task`. It runs the task's steps in order through ``ctx.step(name)``:
-each step has its own container log (``step-<name>``, what ``kubectl logs`` shows) and its own terminated
-state in the TaskRun status. A step fails by raising :class:`StepFailed` with the exit code the real
-container would have had; the TaskRun then fails the way Tekton reports a failed step.
+name with :func:`register_cluster_task`. It runs the task's steps in order through ``async with
+ctx.step(name)``: each step has its own container log (``step-<name>``, what ``kubectl logs`` shows) and its
+own terminated state in the TaskRun status, and under the ``real`` pace it runs for the step's real
+duration (:mod:`.durations`) before its body does the work. (A plain ``with ctx.step(name)`` records the
+same states but cannot wait: such a step takes no time at any pace.) A step fails by raising
+:class:`StepFailed` with the exit code the real container would have had; the TaskRun then fails the way
+Tekton reports a failed step.
 
 Implementations run on the host, so the pod's filesystem is a private directory: ``ctx.pod_path("/x")``
 is where the pod's ``/x`` lives (the vault agent's ``/root/.ssh`` is ``ctx.pod_path("/root/.ssh")``).
@@ -18,14 +21,16 @@ import os
 import re
 import shlex
 import signal
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import ObjectStore
+from nautes_refstack.pace import INSTANT, Pace
+from nautes_refstack.tekton.durations import step_seconds
 from nautes_refstack.tekton.objects import now
 from nautes_refstack.tekton.variables import ParamValue
 
@@ -178,6 +183,8 @@ class TaskContext:
     on_step_change: Callable[[], None] = field(default=lambda: None)
     #: The stack's faults; a task implementation holding a fault hook asks ``ctx.faults.active(name)``.
     faults: Faults = NO_FAULTS
+    #: The stack's pace: under ``real`` each ``async with ctx.step(...)`` lasts its step's real duration.
+    pace: Pace = INSTANT
 
     def param(self, name: str) -> str:
         value = self.params[name]
@@ -230,24 +237,47 @@ class TaskContext:
         environment.update(extra or {})
         return environment
 
-    @contextmanager
-    def step(self, name: str) -> Iterator[Step]:
+    def step(self, name: str) -> StepScope:
         """Run step ``name`` of the ClusterTask: records its start, end and exit code."""
         state = self.steps.get(name)
         if state is None:
             raise RuntimeError(f"ClusterTask {self.cluster_task} has no step named {name}")
-        state.started_at = now()
-        self.on_step_change()
-        step = Step(self, state)
-        try:
-            yield step
-        except StepFailed as failure:
-            step.log(failure.reason)
-            state.exit_code, state.finished_at = failure.exit_code, now()
-            self.on_step_change()
-            raise
-        state.exit_code, state.finished_at = 0, now()
-        self.on_step_change()
+        return StepScope(self, state)
+
+
+class StepScope:
+    """One step from its start to its end: ``async with`` lets the step's real duration pass after it
+    starts (under the ``real`` pace); ``with`` only records the start and end."""
+
+    def __init__(self, context: TaskContext, state: StepState) -> None:
+        self._context = context
+        self._state = state
+
+    def __enter__(self) -> Step:
+        self._state.started_at = now()
+        self._context.on_step_change()
+        return Step(self._context, self._state)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if isinstance(error, StepFailed):
+            Step(self._context, self._state).log(error.reason)
+            self._state.exit_code, self._state.finished_at = error.exit_code, now()
+            self._context.on_step_change()
+        elif error is None:
+            self._state.exit_code, self._state.finished_at = 0, now()
+            self._context.on_step_change()
+
+    async def __aenter__(self) -> Step:
+        step = self.__enter__()
+        await self._context.pace.wait(step_seconds(self._context.cluster_task, self._state.name))
+        return step
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.__exit__(kind, error, trace)
 
 
 ClusterTaskImplementation = Callable[[TaskContext], Awaitable[TaskOutcome]]

@@ -20,9 +20,12 @@ from typing import Any
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import KubeError, ObjectStore
+from nautes_refstack.pace import INSTANT, Pace
+from nautes_refstack.tekton.durations import POD_START_SECONDS
 from nautes_refstack.tekton.objects import child_name, now, owner_reference, succeeded_condition
 from nautes_refstack.tekton.pipeline_spec import TEKTON_API, param_type
 from nautes_refstack.tekton.pods import TaskPod
+from nautes_refstack.tekton.secret_volume import mount_when_present
 from nautes_refstack.tekton.task_api import (
     ClusterTaskImplementation,
     StepFailed,
@@ -52,12 +55,14 @@ _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 @dataclass(frozen=True)
 class Environment:
-    """What every run of one controller shares: the cluster's store, Vault, the work directory, faults."""
+    """What every run of one controller shares: the cluster's store, Vault, the work directory, faults,
+    and the pace (under ``real`` pods take time to start and steps to run, :mod:`.durations`)."""
 
     store: ObjectStore
     vault_url: str
     work_dir: Path
     faults: Faults = NO_FAULTS
+    pace: Pace = INSTANT
 
     @property
     def claims_root(self) -> Path:
@@ -169,9 +174,10 @@ class TaskRunExecution:
         self._status["podName"] = self._pod.name
         self._publish()
         workspaces = self._mount_workspaces(mounter)
+        if injection is not None and injection.tls_secret:
+            await self._mount_secret_volume(injection.tls_secret)
+        await self._env.pace.wait(POD_START_SECONDS)
         if injection is not None:
-            if injection.tls_secret:
-                await self._mount_secret_volume(injection.tls_secret)
             await self._run_vault_agent(injection)
         self._status["conditions"] = [
             succeeded_condition("Unknown", "Running", "Not all Steps in the Task have finished executing")
@@ -191,6 +197,7 @@ class TaskRunExecution:
             steps=self._steps,
             on_step_change=self._show_steps,
             faults=self._env.faults,
+            pace=self._env.pace,
         )
         if self._injected_failure():
             implementation = _first_step_fails
@@ -246,7 +253,8 @@ class TaskRunExecution:
 
     async def _mount_secret_volume(self, name: str) -> None:
         """The kubelet retries a Secret volume until the Secret exists: the pod waits ``Pending`` in
-        ``Init:0/1`` and the TaskRun stays ``Pending`` meanwhile (Tekton v0.37 ``MarkResourceOngoing``)."""
+        ``Init:0/1`` and the TaskRun stays ``Pending`` meanwhile (Tekton v0.37 ``MarkResourceOngoing``).
+        Under ``real`` the kubelet's retries and ``FailedMount`` Events are those of :mod:`.secret_volume`."""
         namespace = self._plan.namespace
         try:
             self._store.get("v1", "Secret", namespace, name)
@@ -255,7 +263,8 @@ class TaskRunExecution:
             pass
         message = f'MountVolume.SetUp failed for the vault-agent TLS volume : secret "{name}" not found'
         log.warning("pod %s/%s: %s", namespace, self._pod.name, message)
-        self._pod.show_init_waiting(message)
+        if not self._env.pace.real:
+            self._pod.show_init_waiting(message)
         incomplete = f'"containers with incomplete status: [{INIT_CONTAINER}]"'
         self._status["conditions"] = [
             succeeded_condition(
@@ -263,6 +272,9 @@ class TaskRunExecution:
             )
         ]
         self._publish()
+        if self._env.pace.real:
+            await mount_when_present(self._store, self._pod, name, self._env.pace)
+            return
         stream = self._store.watch("v1", "Secret", namespace, field_selector=f"metadata.name={name}")
         try:
             await stream.next_event()  # ADDED once it exists (at once if it appeared meanwhile)
@@ -423,5 +435,5 @@ _TOOL_FAILURES = {
 
 async def _first_step_fails(ctx: TaskContext) -> TaskOutcome:
     """Fault ``task-fails``: the task's first step exits 1 with the error its tool prints."""
-    with ctx.step(next(iter(ctx.steps))):
+    async with ctx.step(next(iter(ctx.steps))):
         raise StepFailed(1, _TOOL_FAILURES.get(ctx.cluster_task, "error: exit status 1"))

@@ -30,7 +30,7 @@ async def run(ctx: TaskContext) -> TaskOutcome:
     home.mkdir(parents=True, exist_ok=True)
     results = ctx.pod_path("/tekton/results")
     results.mkdir(parents=True, exist_ok=True)
-    with ctx.step("git") as step:
+    async with ctx.step("git") as step:
         credentials = install_credentials(ctx, home)
         if ctx.faults.active("tag-not-rewritten"):
             return TaskOutcome()  # fault: the step exits 0 without running GIT_SCRIPT; nothing is pushed

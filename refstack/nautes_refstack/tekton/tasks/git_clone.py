@@ -18,7 +18,7 @@ async def run(ctx: TaskContext) -> TaskOutcome:
     url = ctx.param("url").strip()
     home = ctx.pod_path(ctx.param("userHome"))
     home.mkdir(parents=True, exist_ok=True)
-    with ctx.step("clone") as step:
+    async with ctx.step("clone") as step:
         environment = _environment(ctx, home)
         checkout = _checkout_directory(ctx)
         if ctx.param("deleteExisting") == "true":

@@ -46,13 +46,13 @@ _OPTIONS_WITH_VALUE = {
 async def run(ctx: TaskContext) -> TaskOutcome:
     goals = ctx.array_param("GOALS")
     settings = ctx.required_workspace("maven-settings") / "settings.xml"
-    with ctx.step("mvn-settings") as step:
+    async with ctx.step("mvn-settings") as step:
         if settings.is_file():
             step.log(f"using existing {settings.name} from the maven-settings workspace")
         else:
             step.log("settings.xml not generated: Maven does not run in the reference stack")
     working_dir = ctx.required_workspace("source") / ctx.param("CONTEXT_DIR")
-    with ctx.step("mvn-goals") as step:
+    async with ctx.step("mvn-goals") as step:
         pom_argument, phases = _parse_goals(goals)
         pom = _pom_path(working_dir, pom_argument)
         coordinates = _read_coordinates(pom, pom_argument or "pom.xml")
