@@ -147,6 +147,13 @@ class RegistryClient:
                     response = self._session.get(
                         url, headers=self._headers(accept), auth=self._auth(), timeout=30
                     )
+        except requests.exceptions.SSLError as error:
+            raise RegistryError(
+                redact(
+                    f"GET {url}: the registry's certificate is not trusted ({_ssl_reason(error)}): "
+                    "give its CA as registry.caBundle in the target file, or set registry.insecure: true"
+                )
+            ) from None
         except requests.RequestException as error:
             raise RegistryError(redact(f"GET {url}: {error}")) from None
         return response
@@ -180,6 +187,14 @@ class RegistryClient:
             raise RegistryError(
                 f"{what}: {self.endpoint.url} answered {response.status_code}: {_text(response)}"
             )
+
+
+def _ssl_reason(error: requests.exceptions.SSLError) -> str:
+    """OpenSSL's reason (``CERTIFICATE_VERIFY_FAILED] certificate verify failed: …``), not urllib3's
+    wrapping of it."""
+    text = str(error)
+    start = text.find("[SSL: ")
+    return text[start + 6 : text.find(" (_ssl.c", start)] if start != -1 else text
 
 
 def _text(response: requests.Response) -> str:

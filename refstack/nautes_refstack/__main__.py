@@ -1,5 +1,6 @@
 """``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...] [--pace instant|real]
-[--time-scale FACTOR]``: run the reference stack until SIGINT/SIGTERM. Faults come from ``--fault`` and
+[--time-scale FACTOR] [--registry-tls ca|insecure] [--registry-path PATH]``: run the reference stack until
+SIGINT/SIGTERM. Faults come from ``--fault`` and
 ``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or ``NAUTES_E2E_REFSTACK_PACE``/
 ``NAUTES_E2E_REFSTACK_TIME_SCALE``; a bad one stops the start before anything listens (exit status 2)."""
 
@@ -9,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -17,9 +19,21 @@ from pathlib import Path
 
 from nautes_refstack.faults import FAULTS, FAULTS_ENV, FaultError, Faults, faults_from
 from nautes_refstack.pace import PACE_ENV, PACES, TIME_SCALE_ENV, Pace, PaceError, pace_from
-from nautes_refstack.stack import ReferenceStack
+from nautes_refstack.stack import REGISTRY_TLS_MODES, ReferenceStack, RegistryOptions
 
 USAGE_ERROR = 2
+# An image reference's path: lower-case components joined by '/' (distribution/reference).
+_REGISTRY_PATH = re.compile(
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
+
+
+def _registry_path(value: str) -> str:
+    if not _REGISTRY_PATH.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is no image path: lower-case letters and digits, joined by '.', '_', '-' and '/'"
+        )
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,16 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FACTOR",
         help=f"multiply every real delay by FACTOR (default 1; 0.01: 180 s take 1.8 s); or {TIME_SCALE_ENV}",
     )
+    up.add_argument(
+        "--registry-tls",
+        choices=REGISTRY_TLS_MODES,
+        help="serve the registry over HTTPS with a private CA on 127.0.0.2 (a host kaniko speaks HTTPS to); "
+        "target.yaml gives the CA as registry.caBundle (ca) or sets registry.insecure (insecure)",
+    )
+    up.add_argument(
+        "--registry-path",
+        type=_registry_path,
+        metavar="PATH",
+        help="push under host/PATH (as ghcr.io/<org> or a Harbor project): target.yaml's registry.url",
+    )
     return parser
 
 
-async def run_until_signalled(directory: Path, faults: Faults, pace: Pace) -> None:
+async def run_until_signalled(directory: Path, faults: Faults, pace: Pace, registry: RegistryOptions) -> None:
     """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start)."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    stack = ReferenceStack(directory, faults, pace)
+    stack = ReferenceStack(directory, faults, pace, registry)
     started = time.monotonic()
     try:
         await stack.start()
@@ -92,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        asyncio.run(run_until_signalled(directory, faults, pace))
+        registry = RegistryOptions(args.registry_tls, args.registry_path or "")
+        asyncio.run(run_until_signalled(directory, faults, pace, registry))
     except Exception as exc:
         logging.getLogger(__name__).exception("reference stack failed")
         print(f"reference stack failed: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
 from nautes_refstack.nautes import NautesApiServer
 from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.registry import Registry
+from nautes_refstack.registry.tls import RegistryCertificate
 from nautes_refstack.runtime import RuntimeControllers
 from nautes_refstack.tekton import TektonController
 from nautes_refstack.vault import OpenBao
@@ -44,6 +45,20 @@ TOKEN_ENV = {
     "registry_password": "NAUTES_E2E_REGISTRY_PASSWORD",
 }
 READY_FILE = "ready"
+REGISTRY_CA_FILE = "registry-ca.pem"
+#: ``--registry-tls``: HTTPS with a private CA, which target.yaml gives as ``registry.caBundle`` ("ca") or
+#: tells the harness and kaniko not to verify (``registry.insecure``, "insecure").
+REGISTRY_TLS_MODES = ("ca", "insecure")
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """How the registry is offered: ``tls`` one of :data:`REGISTRY_TLS_MODES` (None: plain HTTP on
+    127.0.0.1), and ``path``, the namespace under the host that target.yaml's ``registry.url`` carries (as
+    ``ghcr.io/<org>`` or a Harbor project; the registry itself accepts any repository name)."""
+
+    tls: str | None = None
+    path: str = ""
 
 
 @dataclass
@@ -60,8 +75,15 @@ class Credentials:
 class ReferenceStack:
     """The whole embedded world, started and stopped as one unit."""
 
-    def __init__(self, directory: Path, faults: Faults = NO_FAULTS, pace: Pace = INSTANT) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        faults: Faults = NO_FAULTS,
+        pace: Pace = INSTANT,
+        registry_options: RegistryOptions | None = None,
+    ) -> None:
         self.directory = directory
+        self.registry_options = registry_options or RegistryOptions()
         self.logs = directory / "logs"
         self.faults = faults
         self.pace = pace
@@ -71,7 +93,11 @@ class ReferenceStack:
         self.store = ObjectStore()
         # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
         self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True, faults=faults)
-        self.registry = Registry(self.credentials.registry_username, self.credentials.registry_password)
+        self.registry = Registry(
+            self.credentials.registry_username,
+            self.credentials.registry_password,
+            RegistryCertificate.generate() if self.registry_options.tls else None,
+        )
         self.argocd: ArgoCd | None = None
         self.nautes: NautesApiServer | None = None
         self.runtime: RuntimeControllers | None = None
@@ -156,12 +182,7 @@ class ReferenceStack:
                 "tokenEnv": TOKEN_ENV["gitlab"],
             },
             "vault": {"url": self.vault.url, "tokenEnv": TOKEN_ENV["vault"]},
-            "registry": {
-                "url": self.registry.host,
-                "scheme": "http",
-                "usernameEnv": TOKEN_ENV["registry_username"],
-                "passwordEnv": TOKEN_ENV["registry_password"],
-            },
+            "registry": self._registry_entry(),
             "clusters": [
                 {
                     "name": RUNTIME_CLUSTER,
@@ -181,6 +202,22 @@ class ReferenceStack:
         ]
         _write_private(self.directory / "credentials.env", "\n".join(env_lines) + "\n")
         (self.directory / READY_FILE).write_text(f"{os.getpid()}\n")
+
+    def _registry_entry(self) -> dict[str, object]:
+        """target.yaml's ``registry``: host and path, scheme, credentials' variables, and how to trust it."""
+        options, registry = self.registry_options, self.registry
+        entry: dict[str, object] = {
+            "url": f"{registry.host}/{options.path}" if options.path else registry.host,
+            "scheme": "https" if registry.tls else "http",
+            "usernameEnv": TOKEN_ENV["registry_username"],
+            "passwordEnv": TOKEN_ENV["registry_password"],
+        }
+        if registry.tls is not None and options.tls == "ca":
+            (self.directory / REGISTRY_CA_FILE).write_text(registry.tls.ca_pem)
+            entry["caBundle"] = REGISTRY_CA_FILE
+        elif registry.tls is not None:
+            entry["insecure"] = True
+        return entry
 
     @staticmethod
     def _require(piece: NautesApiServer | None) -> NautesApiServer:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nautes_refstack.kube import ObjectStore
+from nautes_refstack.registry import Registry
+from nautes_refstack.registry.tls import RegistryCertificate
 from nautes_refstack.tekton import StepFailed, TaskContext, TaskOutcome
 from nautes_refstack.tekton.catalog import cluster_task_object
 from nautes_refstack.tekton.task_api import StepState, cluster_task_implementation
 from nautes_refstack.tekton.tasks.git_auth import ssh_command
+from nautes_refstack.tekton.tasks.oci_push import may_use_http
 from nautes_refstack.tekton.variables import ParamValue
+from support.loop import BackgroundLoop
 
 NAMESPACE, POD = "ns", "task-pod"
 
@@ -205,3 +212,93 @@ def test_step_logs_hide_url_credentials(tmp_path: Path) -> None:
     text: Any = log(ctx, "clone")
     assert "glpat-secret" not in text
     assert "http://oauth2:***@127.0.0.1:1/g/r.git" in text
+
+
+# -- kaniko against an HTTPS registry with a private CA (127.0.0.2: a host kaniko speaks only HTTPS to) ----
+
+
+@pytest.fixture(scope="module")
+def tls_registry() -> Iterator[Registry]:
+    with BackgroundLoop("tls-registry", timeout=10) as loop:
+        server = Registry("pusher", "pw", RegistryCertificate.generate())
+        loop.run(server.start())
+        yield server
+        loop.run(server.stop())
+
+
+def kaniko_context(tmp_path: Path, registry: Registry, extra_args: list[str]) -> TaskContext:
+    source, dockerconfig = tmp_path / "source", tmp_path / "dockerconfig"
+    write(source / "app" / "Dockerfile", "FROM scratch\nCOPY hello.txt /\n")
+    write(source / "app" / "hello.txt", "hello\n")
+    auth = base64.b64encode(b"pusher:pw").decode()
+    write(dockerconfig / "config.json", json.dumps({"auths": {registry.host: {"auth": auth}}}))
+    assert registry.tls is not None
+    write(dockerconfig / "ca.crt", registry.tls.ca_pem)
+    image = f"{registry.host}/org/team/devops-sample:{tmp_path.name[-20:].strip('_')}"
+    params: dict[str, ParamValue] = {
+        "IMAGE": image,
+        "DOCKERFILE": "./app/Dockerfile",
+        "CONTEXT": "./app",
+        "EXTRA_ARGS": extra_args,
+    }
+    return context(tmp_path, "kaniko", params, {"source": source, "dockerconfig": dockerconfig})
+
+
+@pytest.mark.parametrize(
+    "extra_args",
+    [
+        ["--registry-certificate={host}=/kaniko/.docker/ca.crt"],
+        ["--insecure", "--skip-tls-verify"],
+        ["--skip-tls-verify"],
+    ],
+    ids=["registry-certificate", "insecure-and-skip-tls-verify", "skip-tls-verify"],
+)
+def test_kaniko_pushes_to_a_private_ca_registry_it_is_told_to_trust(
+    tmp_path: Path, tls_registry: Registry, extra_args: list[str]
+) -> None:
+    ctx = kaniko_context(tmp_path, tls_registry, [arg.format(host=tls_registry.host) for arg in extra_args])
+    outcome = run_task(ctx)
+    image = str(ctx.param("IMAGE"))
+    assert outcome.results["IMAGE_URL"] == image
+    assert image.rsplit(":", 1)[1] in tls_registry.content.tags("org/team/devops-sample")
+
+
+@pytest.mark.parametrize(
+    ("extra_args", "error"),
+    [
+        ([], "x509: certificate signed by unknown authority"),
+        (["--registry-certificate=other.example=/kaniko/.docker/ca.crt"], "x509: certificate signed by"),
+        (["--registry-certificate={host}=/kaniko/ca.crt"], "x509: certificate signed by unknown authority"),
+        (["--insecure"], 'Get "http://'),  # HTTPS fails verification, HTTP reaches a TLS server
+    ],
+    ids=["no-flags", "certificate-for-another-registry", "certificate-not-mounted", "insecure-alone"],
+)
+def test_kaniko_refuses_a_private_ca_registry_as_kaniko_does(
+    tmp_path: Path, tls_registry: Registry, extra_args: list[str], error: str
+) -> None:
+    ctx = kaniko_context(tmp_path, tls_registry, [arg.format(host=tls_registry.host) for arg in extra_args])
+    with pytest.raises(StepFailed) as caught:
+        run_task(ctx)
+    message = str(caught.value)
+    assert message.startswith("error checking push permissions"), message
+    assert f'Get "https://{tls_registry.host}/v2/"' in message
+    assert error in message
+    assert base64.b64encode(b"pusher:pw").decode() not in message
+
+
+@pytest.mark.parametrize(
+    ("registry", "http"),
+    [
+        ("127.0.0.1:5000", True),
+        ("localhost:5000", True),
+        ("registry.local:5000", True),
+        ("10.1.2.3:5000", True),
+        ("192.168.0.9", True),
+        ("172.20.0.1:443", True),
+        ("127.0.0.2:5000", False),
+        ("172.32.0.1:5000", False),
+        ("ghcr.io", False),
+    ],
+)
+def test_which_registries_kaniko_may_speak_plain_http_to(registry: str, http: bool) -> None:
+    assert may_use_http(registry) is http

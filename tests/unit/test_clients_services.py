@@ -152,8 +152,10 @@ def test_registry_with_a_private_ca_is_trusted_through_its_bundle_or_insecure(
 ) -> None:
     handler, seen = registry_handler(bearer=False)
     with serve_tls(background, catch_all(handler)) as site:
-        with pytest.raises(RegistryError, match="CERTIFICATE_VERIFY_FAILED"):
+        with pytest.raises(RegistryError, match="CERTIFICATE_VERIFY_FAILED") as caught:
             RegistryClient(tls_endpoint(site)).ping()
+        assert "registry.caBundle" in str(caught.value)
+        assert "registry.insecure: true" in str(caught.value)
         assert seen == [], "nothing (no credentials) goes to a server whose certificate fails"
         RegistryClient(tls_endpoint(site, ca_pems=(CA_PEM,))).ping()
         RegistryClient(tls_endpoint(site, insecure=True)).ping()

@@ -19,6 +19,7 @@ from aiohttp import web
 from nautes_refstack.http import RunningSite, serve
 from nautes_refstack.registry.content import NAME_PATTERN, RegistryContent, check_digest
 from nautes_refstack.registry.errors import API_VERSION_HEADER, RegistryError
+from nautes_refstack.registry.tls import RegistryCertificate, bind_tls_address
 
 Handler = Callable[[web.Request, re.Match[str]], Awaitable[web.StreamResponse]]
 
@@ -35,10 +36,12 @@ _READ_CHUNK = 1 << 16
 
 
 class Registry:
-    """An in-memory OCI registry on 127.0.0.1 that accepts exactly one user (HTTP Basic)."""
+    """An in-memory OCI registry that accepts exactly one user (HTTP Basic): plain HTTP on 127.0.0.1, or
+    with ``tls`` HTTPS on 127.0.0.2 with that certificate (see :mod:`.tls`)."""
 
-    def __init__(self, username: str, password: str) -> None:
+    def __init__(self, username: str, password: str, tls: RegistryCertificate | None = None) -> None:
         self._credentials = f"{username}:{password}".encode()
+        self.tls = tls
         self.content = RegistryContent()
         self._site: RunningSite | None = None
         self._handlers: dict[tuple[str, str], Handler] = {
@@ -56,12 +59,13 @@ class Registry:
 
     @property
     def url(self) -> str:
-        return self._running.url
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     @property
     def host(self) -> str:
-        """``127.0.0.1:PORT``: how image references name this registry."""
-        return self._running.url.removeprefix("http://")
+        """``127.0.0.1:PORT`` (``127.0.0.2:PORT`` over TLS): how image references name this registry."""
+        sockname = self._running.runner.addresses[0]
+        return f"{sockname[0]}:{sockname[1]}"
 
     @property
     def _running(self) -> RunningSite:
@@ -72,7 +76,10 @@ class Registry:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._authenticate])
         app.router.add_route("*", "/v2/{tail:.*}", self._dispatch)
-        self._site = await serve(app)
+        if self.tls is None:
+            self._site = await serve(app)
+        else:
+            self._site = await serve(app, ssl_context=self.tls.server_context(), sock=bind_tls_address())
 
     async def stop(self) -> None:
         site, self._site = self._site, None

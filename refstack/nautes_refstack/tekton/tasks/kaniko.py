@@ -3,7 +3,8 @@
 Steps as in the catalog: ``build-and-push`` (kaniko: check push permission, build, push; the digest is the
 ``IMAGE_DIGEST`` result) and ``write-url`` (echoes ``IMAGE`` into the ``IMAGE_URL`` result). What can be
 built is described in :mod:`.image_build`; the push speaks the OCI API to the registry, with the
-credentials of the ``dockerconfig`` workspace's ``config.json``.
+credentials of the ``dockerconfig`` workspace's ``config.json``, over the transport kaniko's flags choose
+(``--insecure``, ``--skip-tls-verify``, ``--registry-certificate``: see :mod:`.oci_push`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import aiohttp
@@ -24,10 +26,13 @@ from nautes_refstack.tekton.tasks.oci_push import (
     ImageReference,
     PushError,
     RegistryPusher,
+    Transport,
     credentials_for,
 )
 
 _SOURCE_MOUNT = "/workspace/source"
+#: Where the catalog task mounts the ``dockerconfig`` workspace (task/kaniko/0.6/kaniko.yaml).
+_DOCKERCONFIG_MOUNT = PurePosixPath("/kaniko/.docker")
 #: The tag pushed under fault wrong-image-tag (a stale, floating tag instead of the commit's).
 WRONG_TAG = "0.0.1-latest"
 
@@ -38,14 +43,19 @@ async def run(ctx: TaskContext) -> TaskOutcome:
         image = _retagged(image, WRONG_TAG)  # fault: pushed and reported under the wrong tag
     with ctx.step("build-and-push") as step:
         log = _kaniko_logger(step)
-        build_args, labels, push = _extra_args(ctx.array_param("EXTRA_ARGS"), log)
+        flags = _extra_args(ctx.array_param("EXTRA_ARGS"), log)
+        build_args, labels, push = flags.build_args, flags.labels, flags.push
         try:
             reference = ImageReference.parse(image)
         except PushError as error:
             raise StepFailed(1, f"error parsing destination {image!r}: {error}") from None
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
             try:
-                pusher = RegistryPusher(reference, credentials_for(_docker_config(ctx), reference.registry))
+                pusher = RegistryPusher(
+                    reference,
+                    credentials_for(_docker_config(ctx), reference.registry),
+                    _transport(ctx, flags, reference.registry, log),
+                )
                 if push:
                     await pusher.check_push_permission(http)
             except PushError as error:
@@ -88,26 +98,61 @@ def _kaniko_logger(step: Step) -> Callable[[str], None]:
     return log
 
 
-def _extra_args(
-    arguments: list[str], log: Callable[[str], None]
-) -> tuple[dict[str, str], dict[str, str], bool]:
-    """``--build-arg``, ``--label`` and ``--no-push`` take effect; other flags are logged as having none."""
-    build_args: dict[str, str] = {}
-    labels: dict[str, str] = {}
-    push = True
+@dataclass
+class _Flags:
+    """What kaniko's flags in EXTRA_ARGS change here; the others are logged as having no effect."""
+
+    build_args: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    push: bool = True
+    insecure: bool = False
+    skip_tls_verify: bool = False
+    registry_certificates: dict[str, str] = field(default_factory=dict)  # registry -> file in the pod
+
+
+def _extra_args(arguments: list[str], log: Callable[[str], None]) -> _Flags:
+    """``--build-arg``, ``--label``, ``--no-push``, ``--insecure``, ``--skip-tls-verify`` and
+    ``--registry-certificate <registry>=<file>`` take effect (kaniko README "Additional Flags")."""
+    flags = _Flags()
     items = iter(arguments)
     for argument in items:
         flag, has_value, value = argument.partition("=")
-        if flag in ("--build-arg", "--label"):
+        if flag in ("--build-arg", "--label", "--registry-certificate"):
             if not has_value:
                 value = next(items, "")
             key, _, assigned = value.partition("=")
-            (build_args if flag == "--build-arg" else labels)[key] = assigned
+            targets = {"--build-arg": flags.build_args, "--label": flags.labels}
+            targets.get(flag, flags.registry_certificates)[key] = assigned
         elif flag == "--no-push":
-            push = False
+            flags.push = False
+        elif flag == "--insecure":
+            flags.insecure = True
+        elif flag == "--skip-tls-verify":
+            flags.skip_tls_verify = True
         else:
             log(f"flag {flag} has no effect in the reference stack")
-    return build_args, labels, push
+    return flags
+
+
+def _transport(ctx: TaskContext, flags: _Flags, registry: str, log: Callable[[str], None]) -> Transport:
+    """The registry's transport; a certificate file kaniko cannot read is a warning, as in kaniko, and the
+    system CAs alone are used (pkg/util/transport_util.go: "Failed to load certificate %s for %s")."""
+    in_pod = flags.registry_certificates.get(registry)
+    certificate = _dockerconfig_file(ctx, in_pod) if in_pod else None
+    if in_pod and certificate is None:
+        log(f"Failed to load certificate {in_pod} for {registry}")
+    return Transport(flags.insecure, flags.skip_tls_verify, certificate)
+
+
+def _dockerconfig_file(ctx: TaskContext, in_pod: str) -> Path | None:
+    """The file at ``in_pod`` when it lies in the mounted ``dockerconfig`` workspace (the only volume with
+    files of the user's in the kaniko container); None when there is no such file."""
+    workspace = ctx.workspace("dockerconfig")
+    path = PurePosixPath(in_pod)
+    if workspace is None or not path.is_relative_to(_DOCKERCONFIG_MOUNT):
+        return None
+    local = workspace.joinpath(*path.relative_to(_DOCKERCONFIG_MOUNT).parts)
+    return local if local.is_file() else None
 
 
 def _docker_config(ctx: TaskContext) -> dict[str, Any] | None:
