@@ -26,6 +26,10 @@ PACES = ("instant", "real")
 DEFAULT_PACE = "instant"
 
 
+#: ``timeouts.scale`` of an ``instant`` world (see :attr:`Pace.timeout_scale`).
+INSTANT_TIMEOUT_SCALE = 0.01
+
+
 class PaceError(ValueError):
     """A pace or time-scale the stack cannot start with."""
 
@@ -49,6 +53,13 @@ class Pace:
         """Let a real ``real_seconds`` pass (nothing under ``instant``: not even a yield to the loop)."""
         if self.real:
             await asyncio.sleep(self.seconds(real_seconds))
+
+    @property
+    def timeout_scale(self) -> float:
+        """How fast this pace moves against a real installation, as ``target.yaml``'s ``timeouts.scale``
+        (the harness scales its stages' waits by it): the time-scale under ``real``; under ``instant``
+        nothing waits, and a hundredth of a real installation's waits is plenty."""
+        return self.scale if self.real else INSTANT_TIMEOUT_SCALE
 
     def describe(self) -> str:
         return f"real, time-scale {self.scale:g}" if self.real else "instant"

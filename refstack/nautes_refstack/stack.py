@@ -89,7 +89,7 @@ class ReferenceStack:
         self.pace = pace
         self.credentials = Credentials()
         self.vault = OpenBao(log_path=self.logs / "openbao.log")
-        self.gitlab = GitLab(directory / "gitlab", faults=faults)
+        self.gitlab = GitLab(directory / "gitlab", faults=faults, pace=pace)
         self.store = ObjectStore()
         # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
         self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True, faults=faults)
@@ -124,7 +124,7 @@ class ReferenceStack:
             tenant_ref=self.argocd.tenant_ref,
             pace=self.pace,
         )
-        self.tekton = TektonController(self.store, self.vault.url, faults=self.faults)
+        self.tekton = TektonController(self.store, self.vault.url, faults=self.faults, pace=self.pace)
         self.runtime = RuntimeControllers(
             self.store,
             self.gitlab,
@@ -192,6 +192,9 @@ class ReferenceStack:
                 }
             ],
             "caBundle": None,
+            # How fast this world moves against a real installation: the harness scales its stages'
+            # waits (each fit for a real installation) by it.
+            "timeouts": {"scale": self.pace.timeout_scale},
         }
         (self.directory / "target.yaml").write_text(yaml.safe_dump(target, sort_keys=False))
         env_lines = [

@@ -15,7 +15,7 @@ import pytest
 
 from nautes_e2e.plugin.run import RunState
 from nautes_e2e.suite import ClusterEndpoint, Scenario, Secret, World
-from suites.quickstart.names import QuickstartNames
+from suites.quickstart.names import QuickstartNames, registry_values
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +27,7 @@ def target_values(e2e_run: RunState, world: World, runtime_cluster: ClusterEndpo
         "api-server": runtime_cluster.api_server,
         "cluster-ip": runtime_cluster.ip,
         "kubeconfig": kubeconfig.reveal(),
-        "registry-url": world.registry.host,
+        **registry_values(world.registry),
     }
     suffix = e2e_run.options.suffix  # checked by the plugin: a valid Kubernetes and GitLab name part
     return given | ({"suffix": suffix} if suffix else {})

@@ -250,7 +250,9 @@ def _force_push_to_main(
     allowed = gitlab.protected_branch(project, "main").get("allow_force_push")
     if allowed is not True:
         stage.fail(f"{project}: protected branch main has allow_force_push={allowed} after allowing it")
-    copy = GitWorkingCopy.init(directory, f"{world.gitlab_url}/{project}.git", world.gitlab_token)
+    copy = GitWorkingCopy.init(
+        directory, f"{world.gitlab_url}/{project}.git", world.gitlab_token, ca_bundle=world.gitlab_ca_bundle
+    )
     copy.write_files(files)
     commit = copy.commit_all(message, "Quickstart User", "quickstart@example.test")
     copy.push("main", force=True)

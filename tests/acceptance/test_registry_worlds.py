@@ -65,11 +65,6 @@ def _statuses(report: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.faults
-@pytest.mark.xfail(
-    strict=True,
-    reason="until suites/quickstart/conftest.py::target_values renders with "
-    "names.registry_values(world.registry) (registry-url with the path, kaniko-extra-args); then remove this",
-)
 @pytest.mark.parametrize(
     ("stack_args", "edit", "prefix"),
     [

@@ -41,7 +41,7 @@ async def run(ctx: TaskContext) -> TaskOutcome:
     image = ctx.param("IMAGE")
     if ctx.faults.active("wrong-image-tag"):
         image = _retagged(image, WRONG_TAG)  # fault: pushed and reported under the wrong tag
-    with ctx.step("build-and-push") as step:
+    async with ctx.step("build-and-push") as step:
         log = _kaniko_logger(step)
         flags = _extra_args(ctx.array_param("EXTRA_ARGS"), log)
         build_args, labels, push = flags.build_args, flags.labels, flags.push
@@ -78,7 +78,7 @@ async def run(ctx: TaskContext) -> TaskOutcome:
                         1, f"error pushing image: failed to push to destination {image}: {error}"
                     ) from None
                 log(f"Pushed {reference.registry}/{reference.repository}@{digest}")
-    with ctx.step("write-url") as step:
+    async with ctx.step("write-url") as step:
         step.log(image)
     return TaskOutcome(results={"IMAGE_DIGEST": digest, "IMAGE_URL": image})
 
