@@ -56,8 +56,9 @@ CASES = [
     FaultCase("argo-events-crashloop", "pipelinerun_succeeded", "CrashLoopBackOff"),
     FaultCase("hooks-run-fails", "pipelinerun_succeeded", "init run"),
     # The vault-agent init container needs Secret ca (vault.hashicorp.com/tls-secret): the task pod stays
-    # Pending and the run Running until the timeout; the diagnosis names the stuck pod.
-    FaultCase("ca-secret-missing", "pipelinerun_succeeded", "is Pending"),
+    # Pending and the run Running until the timeout; the diagnosis names the stuck pod and the kubelet's
+    # FailedMount Event.
+    FaultCase("ca-secret-missing", "pipelinerun_succeeded", 'secret "ca" not found'),
     FaultCase("task-fails=image-build", "pipelinerun_succeeded", "image-build"),
     FaultCase("wrong-image-tag", "image_published", "0.0.1-latest"),
     FaultCase("tag-not-rewritten", "image_tag_rewritten", "automatic update by pipeline bot"),

@@ -86,12 +86,6 @@ class TaskPod:
         ]
         self._update({"phase": "Pending", "containerStatuses": statuses})
 
-    def show_init_waiting(self, message: str) -> None:
-        """A volume of the init container cannot be mounted: the pod stays ``Pending`` (``Init:0/1``)."""
-        waiting = {"waiting": {"reason": "PodInitializing", "message": message}}
-        init_status = _container_status(INIT_CONTAINER, AGENT_IMAGE, ready=False, state=waiting)
-        self._update({"phase": "Pending", "initContainerStatuses": [init_status]})
-
     def show_initializing(self) -> None:
         """The kubelet's status while a volume cannot be mounted: ``Pending``, every container (init or
         not) waiting ``PodInitializing`` without a message -- the reason is in the pod's Events."""

@@ -14,8 +14,8 @@ waiting ``PodInitializing`` (``kubelet_pods.go`` ``convertToAPIContainerStatuses
 reason is ``PodInitializing`` when the pod has init containers, ``ContainerCreating`` otherwise):
 ``kubectl get pod`` shows ``Init:0/1``.
 
-This is the ``real`` pace's kubelet. Under ``instant`` the TaskRun waits for the Secret with a watch and
-no Event, as before there was a pace.
+This is the ``real`` pace's kubelet. Under ``instant`` the first failure is recorded the same way and the
+TaskRun then waits for the Secret with a watch (no retries, no backoff).
 """
 
 from __future__ import annotations

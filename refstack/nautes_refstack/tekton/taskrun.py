@@ -25,7 +25,7 @@ from nautes_refstack.tekton.durations import POD_START_SECONDS
 from nautes_refstack.tekton.objects import child_name, now, owner_reference, succeeded_condition
 from nautes_refstack.tekton.pipeline_spec import TEKTON_API, param_type
 from nautes_refstack.tekton.pods import TaskPod
-from nautes_refstack.tekton.secret_volume import mount_when_present
+from nautes_refstack.tekton.secret_volume import FAILED_MOUNT, failed_mount_message, mount_when_present
 from nautes_refstack.tekton.task_api import (
     ClusterTaskImplementation,
     StepFailed,
@@ -253,18 +253,20 @@ class TaskRunExecution:
 
     async def _mount_secret_volume(self, name: str) -> None:
         """The kubelet retries a Secret volume until the Secret exists: the pod waits ``Pending`` in
-        ``Init:0/1`` and the TaskRun stays ``Pending`` meanwhile (Tekton v0.37 ``MarkResourceOngoing``).
-        Under ``real`` the kubelet's retries and ``FailedMount`` Events are those of :mod:`.secret_volume`."""
+        ``Init:0/1`` with a ``FailedMount`` Event, and the TaskRun stays ``Pending`` meanwhile (Tekton v0.37
+        ``MarkResourceOngoing``). Under ``real`` the kubelet's retries, with their backoff, are those of
+        :mod:`.secret_volume`; under ``instant`` the first failure is recorded and the Secret watched."""
         namespace = self._plan.namespace
         try:
             self._store.get("v1", "Secret", namespace, name)
             return
         except KubeError:
             pass
-        message = f'MountVolume.SetUp failed for the vault-agent TLS volume : secret "{name}" not found'
-        log.warning("pod %s/%s: %s", namespace, self._pod.name, message)
+        log.warning("pod %s/%s: %s", namespace, self._pod.name, failed_mount_message(name))
         if not self._env.pace.real:
-            self._pod.show_init_waiting(message)
+            # The kubelet's first failed mount, as in the real pace (the retries are what instant drops).
+            self._pod.show_initializing()
+            self._pod.warn(FAILED_MOUNT, failed_mount_message(name))
         incomplete = f'"containers with incomplete status: [{INIT_CONTAINER}]"'
         self._status["conditions"] = [
             succeeded_condition(
