@@ -27,15 +27,16 @@ class RunningSite:
         await self.runner.cleanup()
 
 
-def bind_loopback() -> socket.socket:
-    """A socket bound to a free port on 127.0.0.1, for a server whose URL must be known before it serves.
+def bind_loopback(address: str = LOOPBACK) -> socket.socket:
+    """A socket bound to a free port of ``address`` (127.0.0.1 unless told otherwise), for a server whose
+    URL must be known before it serves.
 
     Holding the bound socket (rather than probing a port and binding it again later) means no other
     server started meanwhile can take the port; hand it to :func:`serve` as ``sock``.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        sock.bind((LOOPBACK, 0))
+        sock.bind((address, 0))
     except OSError:
         sock.close()
         raise

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from nautes_refstack.faults import (
     faults_from,
     parse_faults,
 )
+from support.command import refused_start
 
 # How a component's hook asks for a fault: ``faults.active("name"`` (the call may wrap after the paren).
 HOOK_CALL = re.compile(r'\.active\(\s*"([a-z0-9-]+)"')
@@ -140,16 +139,7 @@ def test_asking_for_a_fault_that_does_not_exist_is_a_bug_in_the_hook() -> None:
 def test_refstack_up_refuses_a_bad_fault_before_it_starts_anything(
     arguments: list[str], environment: dict[str, str], tmp_path: Path
 ) -> None:
-    directory = tmp_path / "stack"
-    result = subprocess.run(
-        [sys.executable, "-m", "nautes_refstack", "up", "--dir", str(directory), *arguments],
-        env={"PATH": "/usr/bin:/bin", **environment},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    stderr = refused_start(tmp_path / "stack", arguments, environment)
 
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("reference stack not started: ")
-    assert "fault" in result.stderr
-    assert not directory.exists()  # no data, no logs, no target files: nothing was started
+    assert stderr.startswith("reference stack not started: ")
+    assert "fault" in stderr

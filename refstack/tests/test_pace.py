@@ -4,8 +4,6 @@ each proven with real clients at a small time-scale (plus the faults that break 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ from nautes_refstack.pace import INSTANT, PACE_ENV, TIME_SCALE_ENV, Pace, PaceEr
 from nautes_refstack.runtime.argoevents.controller import ArgoEventsController, is_ready
 from nautes_refstack.runtime.multitenant import MultiTenant
 from nautes_refstack.stack import ReferenceStack
+from support.command import refused_start
 from support.kube import RunningKube, unique_name
 from support.loop import BackgroundLoop
 from support.wait import wait_for
@@ -59,17 +58,8 @@ def test_a_bad_pace_or_time_scale_names_the_option_and_value(
 def test_refstack_up_refuses_a_bad_pace_before_it_starts_anything(
     arguments: list[str], environment: dict[str, str], tmp_path: Path
 ) -> None:
-    directory = tmp_path / "stack"
-    result = subprocess.run(
-        [sys.executable, "-m", "nautes_refstack", "up", "--dir", str(directory), *arguments],
-        env={"PATH": "/usr/bin:/bin", **environment},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("reference stack not started: --")
-    assert not directory.exists()
+    stderr = refused_start(tmp_path / "stack", arguments, environment)
+    assert stderr.startswith("reference stack not started: --")
 
 
 # --- (a) the tenant repository reaches the management cluster through Argo CD ----------------------------

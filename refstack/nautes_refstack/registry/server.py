@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from nautes_refstack.http import RunningSite, serve
+from nautes_refstack.http import RunningSite, bind_loopback, serve
 from nautes_refstack.registry.content import NAME_PATTERN, RegistryContent, check_digest
 from nautes_refstack.registry.errors import API_VERSION_HEADER, RegistryError
-from nautes_refstack.registry.tls import RegistryCertificate, bind_tls_address
+from nautes_refstack.registry.tls import TLS_ADDRESS, RegistryCertificate
 
 Handler = Callable[[web.Request, re.Match[str]], Awaitable[web.StreamResponse]]
 
@@ -79,7 +79,9 @@ class Registry:
         if self.tls is None:
             self._site = await serve(app)
         else:
-            self._site = await serve(app, ssl_context=self.tls.server_context(), sock=bind_tls_address())
+            self._site = await serve(
+                app, ssl_context=self.tls.server_context(), sock=bind_loopback(TLS_ADDRESS)
+            )
 
     async def stop(self) -> None:
         site, self._site = self._site, None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import socket
 import ssl
 import tempfile
 from dataclasses import dataclass
@@ -24,17 +23,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 TLS_ADDRESS = "127.0.0.2"
 VALIDITY = timedelta(days=30)
-
-
-def bind_tls_address() -> socket.socket:
-    """A socket bound to a free port of :data:`TLS_ADDRESS`, for ``nautes_refstack.http.serve(sock=...)``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.bind((TLS_ADDRESS, 0))
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _name(common_name: str) -> x509.Name:

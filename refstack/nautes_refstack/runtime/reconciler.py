@@ -74,16 +74,14 @@ class Reconciler:
             if project == PRODUCT_REPO and group:
                 self._undiscovered.add(group)  # the base operator's next poll finds it
             return  # the rest reaches the cluster through Argo CD's refresh (on_synced)
-        if push.path_with_namespace == self._tenant_repo:
-            self._tenant_dirty = True
-        elif project == PRODUCT_REPO and group:
-            self._dirty_products.add(group)
-        else:
-            return
-        self._wakeup.set()
+        self._changed(push.path_with_namespace)
 
     async def on_synced(self, path: str) -> None:
         """Argo CD moved the CRs of ``path`` to a new commit: the operators' watches fire."""
+        self._changed(path)
+
+    def _changed(self, path: str) -> None:
+        """What the cluster holds of ``path`` changed: wake the operator that owns it (none for others)."""
         group, _, project = path.rpartition("/")
         if path == self._tenant_repo:
             self._tenant_dirty = True
