@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nautes_refstack.faults import FAULTS, FAULTS_ENV, FaultError, Faults, faults_from
-from nautes_refstack.pace import PACE_ENV, PACES, TIME_SCALE_ENV, Pace, PaceError, pace_from
+from nautes_refstack.pace import (
+    DEFAULT_TIME_SCALE,
+    PACE_ENV,
+    PACES,
+    TIME_SCALE_ENV,
+    Pace,
+    PaceError,
+    pace_from,
+)
 from nautes_refstack.stack import REGISTRY_TLS_MODES, ReferenceStack, RegistryOptions
 
 USAGE_ERROR = 2
@@ -56,12 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--pace",
         metavar="|".join(PACES),
-        help=f"instant (default: no delays) or real (a real installation's delays, scaled); also {PACE_ENV}",
+        help=f"real (default: a real installation's delays and order, scaled) or instant (no delays); "
+        f"also {PACE_ENV}",
     )
     up.add_argument(
         "--time-scale",
         metavar="FACTOR",
-        help=f"multiply every real delay by FACTOR (default 1; 0.01: 180 s take 1.8 s); or {TIME_SCALE_ENV}",
+        help=f"multiply every real delay by FACTOR (default {DEFAULT_TIME_SCALE}; 0.01: 180 s take 1.8 s; 1: "
+        f"as slow as a real installation); or {TIME_SCALE_ENV}",
     )
     up.add_argument(
         "--registry-tls",

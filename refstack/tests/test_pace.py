@@ -27,7 +27,8 @@ ARGO = ("argoproj.io", "v1alpha1", "argo-events")
 
 
 def test_the_default_pace_is_instant_and_options_win_over_the_environment() -> None:
-    assert pace_from(None, None, {}) == INSTANT
+    assert pace_from(None, None, {}) == Pace(real=True, scale=0.002)  # the main job's: real order, fast
+    assert pace_from("instant", None, {}).real is False
     assert pace_from(None, None, {PACE_ENV: "real", TIME_SCALE_ENV: "0.01"}) == Pace(real=True, scale=0.01)
     assert pace_from("instant", "2", {PACE_ENV: "real"}) == Pace(real=False, scale=2.0)
     assert INSTANT.seconds(180) == 0

@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 MAIN_REF = "refs/heads/main"
 # The runtime operator's requeue (contract §4.1) and the base operator's GitLab poll (contract §3.5): 60 s.
 REQUEUE_SECONDS = 60.0
+# The periodic requeue repeats a full reconcile of every product: real work for the emulation (git reads,
+# object applies). Scaled below a second it would keep a 2-core machine busy without changing anything a
+# client can observe (a requeue only redoes what the events already did), so it never runs more often.
+MINIMUM_REQUEUE_SECONDS = 1.0
 
 
 class Reconciler:
@@ -99,7 +103,8 @@ class Reconciler:
             return
         async with asyncio.TaskGroup() as group:
             group.create_task(self._base_operator(), name="nautes-base-operator-poll")
-            group.create_task(self._operate(self._pace.seconds(REQUEUE_SECONDS)), name="nautes-operators")
+            requeue = max(self._pace.seconds(REQUEUE_SECONDS), MINIMUM_REQUEUE_SECONDS)
+            group.create_task(self._operate(requeue), name="nautes-operators")
 
     async def _operate(self, requeue: float) -> None:
         self._wakeup.set()
