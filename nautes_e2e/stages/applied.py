@@ -7,6 +7,7 @@ stage (``fixtures/teardown.py``) calls :meth:`AppliedDocuments.remove_all`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
@@ -16,6 +17,7 @@ from nautes_e2e.clients import (
     NautesApiError,
     NautesClient,
     NautesClusterNotSynced,
+    NautesProductNotEmpty,
     NautesRequestCut,
 )
 from nautes_e2e.stages.context import StageContext
@@ -62,29 +64,16 @@ class AppliedDocuments:
         Every other error fails at once."""
         batch = list(documents)
         self._batches.append(batch)
-        saved: list[ApplyResult] = []
-        pending = list(batch)
+        sending = _Sending(batch)
 
-        def save_pending() -> None:
-            nonlocal pending
-            try:
-                saved.extend(self._nautes.apply(pending))
-            except (NautesApiError, NautesRequestCut) as error:
-                saved.extend(error.completed)
-                done = {(result.kind, result.name) for result in error.completed}
-                pending = [document for document in pending if (document.kind, document.name) not in done]
-                raise
-            pending = []
-
-        def before_retry(attempt: RetryCallState) -> None:
-            error = attempt.outcome.exception() if attempt.outcome is not None else None
+        def before_retry(error: BaseException, attempt: int) -> None:
             if isinstance(error, NautesClusterNotSynced):
                 stage.progress(
                     f"waiting for Nautes to sync cluster {error.cluster} ({error.kind} {error.name}: the API "
-                    f"server does not see the Cluster resource yet; attempt {attempt.attempt_number})"
+                    f"server does not see the Cluster resource yet; attempt {attempt})"
                 )
             elif isinstance(error, NautesRequestCut):
-                landed = self._read_back(pending, error)
+                landed = self._read_back(sending.pending, error)
                 stage.progress(
                     f"the save of {error.kind} {error.name} got no reply in time; read back, Nautes "
                     f"{'has it' if landed else 'does not have it yet'}; sending it again (a save creates or "
@@ -92,15 +81,11 @@ class AppliedDocuments:
                 )
 
         try:
-            Retrying(
-                retry=retry_if_exception_type((NautesClusterNotSynced, NautesRequestCut)),
-                wait=wait_exponential(multiplier=RETRY_FIRST_PAUSE_S, max=RETRY_MAX_PAUSE_S),
-                stop=stop_after_delay(stage.timeout_s),
-                before_sleep=before_retry,
-                reraise=True,
-            )(save_pending)
+            _retrying(stage, (NautesClusterNotSynced, NautesRequestCut), before_retry)(
+                sending.send, self._nautes.apply
+            )
         except NautesClusterNotSynced as never_synced:
-            self._uncertain.update(id(document) for document in pending)
+            self._uncertain.update(id(document) for document in sending.pending)
             raise StageFailure(
                 f"Nautes did not sync cluster {never_synced.cluster} within {stage.timeout_s:g}s: the "
                 f"{never_synced.kind} {never_synced.name} save still answers that the Cluster resource does "
@@ -108,9 +93,9 @@ class AppliedDocuments:
                 f"{never_synced.message}"
             ) from never_synced
         except (NautesApiError, NautesRequestCut):
-            self._uncertain.update(id(document) for document in pending)
+            self._uncertain.update(id(document) for document in sending.pending)
             raise
-        return saved
+        return sending.done
 
     def _read_back(self, pending: Sequence[Document], cut: NautesRequestCut) -> bool:
         """Whether Nautes has the document whose save was cut (its GET answers something)."""
@@ -119,7 +104,9 @@ class AppliedDocuments:
 
     def remove_all(self, stage: StageContext) -> None:
         """``nautes remove`` every batch, the last applied first. A batch that fails to go does not keep the
-        others: all are tried, then the stage fails with every error."""
+        others: all are tried, then the stage fails with every error. A product whose group still holds the
+        repositories just removed (GitLab deletes them in a background job) is sent again with backoff
+        until they are gone, within the stage's timeout."""
         errors: list[str] = []
         removed: list[str] = []
         for batch in reversed(self._batches):
@@ -133,10 +120,13 @@ class AppliedDocuments:
                     )
             applied = [document for document in batch if id(document) not in self._uncertain]
             stage.progress("nautes remove " + ", ".join(_label(document) for document in applied))
+            sending = _Sending(applied)
             try:
-                removed += [f"{result.kind} {result.name}" for result in self._nautes.remove(applied)]
+                waiting = _retrying(stage, (NautesProductNotEmpty,), partial(_waiting_for_gitlab, stage))
+                waiting(sending.send, self._nautes.remove)
             except Exception as error:  # any failure: the other batches must still be tried
                 errors.append(describe_exception(error))
+            removed += [f"{result.kind} {result.name}" for result in sending.done]
         stage.fact("removed", len(removed))
         stage.evidence("removed.json", removed)
         if errors:
@@ -162,3 +152,52 @@ class AppliedDocuments:
 
 def _label(document: Document) -> str:
     return f"{document.kind} {document.spec.get('name', '?')}"
+
+
+class _Sending:
+    """How far a batch got: ``done`` went through, ``pending`` did not (yet); a failed run keeps what it
+    completed, so that sending again sends only the rest."""
+
+    def __init__(self, documents: Sequence[Document]) -> None:
+        self.done: list[ApplyResult] = []
+        self.pending = list(documents)
+
+    def send(self, operation: Callable[[Sequence[Document]], list[ApplyResult]]) -> None:
+        try:
+            self.done.extend(operation(self.pending))
+        except (NautesApiError, NautesRequestCut) as error:
+            self.done.extend(error.completed)
+            finished = {(result.kind, result.name) for result in error.completed}
+            self.pending = [d for d in self.pending if (d.kind, d.name) not in finished]
+            raise
+        self.pending = []
+
+
+def _retrying(
+    stage: StageContext,
+    waits: tuple[type[Exception], ...],
+    before_retry: Callable[[BaseException, int], None],
+) -> Retrying:
+    """Send again on the answers in ``waits`` (states to wait out, not failures), with backoff, within the
+    stage's timeout; anything else, or the last answer at the timeout, is raised."""
+
+    def announce(attempt: RetryCallState) -> None:
+        error = attempt.outcome.exception() if attempt.outcome is not None else None
+        if error is not None:
+            before_retry(error, attempt.attempt_number)
+
+    return Retrying(
+        retry=retry_if_exception_type(waits),
+        wait=wait_exponential(multiplier=RETRY_FIRST_PAUSE_S, max=RETRY_MAX_PAUSE_S),
+        stop=stop_after_delay(stage.timeout_s),
+        before_sleep=announce,
+        reraise=True,
+    )
+
+
+def _waiting_for_gitlab(stage: StageContext, error: BaseException, attempt: int) -> None:
+    if isinstance(error, NautesProductNotEmpty):
+        stage.progress(
+            f"waiting for GitLab to delete the repositories of product {error.name}: Nautes answers "
+            f"{error.message!r} (attempt {attempt})"
+        )

@@ -184,3 +184,57 @@ def test_a_cut_save_is_read_back_then_sent_again(tmp_path: Path) -> None:
     ]
     assert [method for method, path in double.requests if path == environment] == ["POST", "GET", "POST"]
     assert any("Environment env-dev got no reply in time; read back, Nautes has it" in line for line in lines)
+
+
+def test_a_product_delete_waits_for_gitlab_to_delete_its_repositories(
+    serve_nautes: Callable[[Nautes], NautesClient], tmp_path: Path
+) -> None:
+    """GitLab deletes projects in a background job: right after the CodeRepos went, the product's group may
+    still hold them and Nautes refuses the product delete (contract §2.6.2); the teardown waits it out."""
+    not_empty = "here are multiple project in demo, unable to delete"
+
+    def answer(method: str, path: str, count: int) -> web.Response:
+        if method == "DELETE" and path == "/api/v1/products/demo" and count <= 2:
+            return kratos(500, not_empty)
+        return saved("Successfully deleted")
+
+    double = Nautes(answer)
+    nautes = serve_nautes(double)
+    lines: list[str] = []
+    records = recorder(tmp_path, lines, timeout_s=10)
+    applied = AppliedDocuments(nautes)
+    applied.apply(records.begin("initialise_product"), parse_documents(DOCUMENTS, "product.yaml"))
+
+    with records.stage("teardown") as stage:
+        applied.remove_all(stage)
+
+    teardown = records.records["teardown"]
+    assert teardown.status == "passed", teardown.diagnosis
+    assert teardown.facts["removed"] == 3
+    assert double.requests.count(("DELETE", "/api/v1/products/demo")) == 3
+    # The project went once: only what had not gone yet was sent again.
+    assert double.requests.count(("DELETE", "/api/v1/products/demo/projects/project-demo")) == 1
+    assert sum("waiting for GitLab to delete the repositories of product demo" in line for line in lines) == 2
+
+
+def test_any_other_refusal_of_a_delete_fails_the_teardown(
+    serve_nautes: Callable[[Nautes], NautesClient], tmp_path: Path
+) -> None:
+    def answer(method: str, path: str, count: int) -> web.Response:
+        if method == "DELETE" and path == "/api/v1/products/demo":
+            return kratos(500, "internal error")
+        return saved("Successfully deleted")
+
+    double = Nautes(answer)
+    nautes = serve_nautes(double)
+    records = recorder(tmp_path, [], timeout_s=10)
+    applied = AppliedDocuments(nautes)
+    applied.apply(records.begin("initialise_product"), parse_documents(DOCUMENTS, "product.yaml"))
+
+    with records.stage("teardown") as stage:
+        applied.remove_all(stage)
+
+    teardown = records.records["teardown"]
+    assert teardown.status == "failed"
+    assert "internal error" in (teardown.diagnosis or "")
+    assert double.requests.count(("DELETE", "/api/v1/products/demo")) == 1

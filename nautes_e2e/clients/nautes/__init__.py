@@ -9,6 +9,7 @@ from nautes_e2e.clients.nautes.errors import (
     NautesClusterNotSynced,
     NautesConnectionError,
     NautesNotFound,
+    NautesProductNotEmpty,
     NautesRequestCut,
 )
 from nautes_e2e.clients.nautes.managers import KIND_ALIASES, KINDS, NautesHttp, ResourceManager, manager_class
@@ -27,6 +28,7 @@ __all__ = [
     "NautesConnectionError",
     "NautesHttp",
     "NautesNotFound",
+    "NautesProductNotEmpty",
     "NautesRequestCut",
     "ResourceManager",
     "WireError",

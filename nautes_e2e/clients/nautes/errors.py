@@ -37,6 +37,10 @@ _CLUSTER_NOT_SYNCED = re.compile(
 )
 
 
+# Contract §2.6.2 (NAUTES internal/biz/product.go): the group still holds other projects.
+_PRODUCT_NOT_EMPTY = re.compile(r"here are multiple project in \S+, unable to delete")
+
+
 class NautesApiError(Exception):
     """A non-200 reply. ``str()`` is the CLI's text, ``failed to operate <Kind>:\\n<body>``, redacted.
 
@@ -93,6 +97,12 @@ class NautesClusterNotSynced(NautesApiError):
         return match.group(1) if match else "?"
 
 
+class NautesProductNotEmpty(NautesApiError):
+    """A product delete refused because its GitLab group holds more than ``default.project`` (contract
+    §2.6.2: ``here are multiple project in <path>, unable to delete``). Right after its repositories were
+    removed this is a state to wait out: GitLab deletes projects in a background job."""
+
+
 class NautesConnectionError(Exception):
     """The request never got an HTTP reply (connection refused, timeout, TLS, too many redirects)."""
 
@@ -123,6 +133,8 @@ def reply_error(*, status: int, body: str, kind: str, name: str, method: str, ur
         error_class = NautesNotFound
     elif status == 500 and method == "POST" and _CLUSTER_NOT_SYNCED.match(message):
         error_class = NautesClusterNotSynced
+    elif status == 500 and method == "DELETE" and kind == "Product" and _PRODUCT_NOT_EMPTY.fullmatch(message):
+        error_class = NautesProductNotEmpty
     return error_class(status=status, body=body, kind=kind, name=name, method=method, url=url)
 
 
