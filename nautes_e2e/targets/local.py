@@ -79,7 +79,8 @@ class LocalTarget(Target):
 
     @property
     def command(self) -> list[str]:
-        return [sys.executable, "-m", self.module, "up", "--dir", str(self.stack_dir)]
+        # --exit-with-parent: a run killed outright (SIGKILL, an OOM kill) must not leave its stack running.
+        return [sys.executable, "-m", self.module, "up", "--dir", str(self.stack_dir), "--exit-with-parent"]
 
     def _start(self) -> World:
         """Spawn the stack, wait for ``ready``, return its world (``start`` stops it on any failure)."""

@@ -1,8 +1,9 @@
 """``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...] [--pace instant|real]
-[--time-scale FACTOR] [--registry-tls ca|insecure] [--registry-path PATH]``: run the reference stack until
-SIGINT/SIGTERM. Faults come from ``--fault`` and
-``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or ``NAUTES_E2E_REFSTACK_PACE``/
-``NAUTES_E2E_REFSTACK_TIME_SCALE``; a bad one stops the start before anything listens (exit status 2)."""
+[--time-scale FACTOR] [--registry-tls ca|insecure] [--registry-path PATH] [--exit-with-parent]``: run the
+reference stack until SIGINT/SIGTERM (or, with ``--exit-with-parent``, until its parent is gone). Faults
+come from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or
+``NAUTES_E2E_REFSTACK_PACE``/``NAUTES_E2E_REFSTACK_TIME_SCALE``; a bad one stops the start before anything
+listens (exit status 2)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         "target.yaml gives the CA as registry.caBundle (ca) or sets registry.insecure (insecure)",
     )
     up.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop (cleanly) when the process that started the stack is gone, even if it was killed: for a "
+        "test run that starts the stack for itself",
+    )
+    up.add_argument(
         "--registry-path",
         type=_registry_path,
         metavar="PATH",
@@ -88,12 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run_until_signalled(directory: Path, faults: Faults, pace: Pace, registry: RegistryOptions) -> None:
-    """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start)."""
+#: How often a stack started ``--exit-with-parent`` looks whether its parent is still there.
+PARENT_CHECK_SECONDS = 0.5
+
+
+async def run_until_signalled(
+    directory: Path, faults: Faults, pace: Pace, registry: RegistryOptions, *, exit_with_parent: bool = False
+) -> None:
+    """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start), and
+    with ``exit_with_parent`` also once the process that started it is gone."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
+    watcher = asyncio.create_task(_stop_when_orphaned(os.getppid(), stopping)) if exit_with_parent else None
     stack = ReferenceStack(directory, faults, pace, registry)
     started = time.monotonic()
     try:
@@ -105,7 +120,21 @@ async def run_until_signalled(directory: Path, faults: Faults, pace: Pace, regis
         )
         await stopping.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         await stack.stop()
+
+
+async def _stop_when_orphaned(parent: int, stopping: asyncio.Event) -> None:
+    """Set ``stopping`` once ``parent`` is gone. A killed parent cannot stop its children (a SIGKILL runs no
+    finalizer), and the stack runs in a session of its own: its parent changes (to init or a subreaper)
+    when the parent dies, which is what this watches."""
+    while os.getppid() == parent:
+        await asyncio.sleep(PARENT_CHECK_SECONDS)
+    logging.getLogger(__name__).warning(
+        "the process that started the stack (pid %d) is gone: stopping", parent
+    )
+    stopping.set()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         registry = RegistryOptions(args.registry_tls, args.registry_path or "")
-        asyncio.run(run_until_signalled(directory, faults, pace, registry))
+        asyncio.run(
+            run_until_signalled(directory, faults, pace, registry, exit_with_parent=args.exit_with_parent)
+        )
     except Exception as exc:
         logging.getLogger(__name__).exception("reference stack failed")
         print(f"reference stack failed: {exc}", file=sys.stderr)

@@ -222,3 +222,50 @@ def listening_ports_anywhere() -> set[int]:
             if fields[3] == TCP_LISTEN:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+# A parent that starts the stack the way the harness's local target does (its own session,
+# --exit-with-parent), prints the stack's pid, and then waits to be killed.
+PARENT = """
+import subprocess, sys, time
+stack = subprocess.Popen(
+    [sys.executable, "-m", "nautes_refstack", "up", "--dir", sys.argv[1], "--exit-with-parent"],
+    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+)
+print(stack.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_stack_started_with_exit_with_parent_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """A SIGKILL runs no finalizer: a harness killed outright cannot stop the stack it started, so the stack
+    notices that its parent is gone and stops itself, OpenBao and all."""
+    directory = tmp_path / "stack"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(directory)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert parent.stdout is not None
+    stack_pid = int(parent.stdout.readline())
+    try:
+        deadline = time.monotonic() + 30
+        while not (directory / "ready").exists():
+            assert alive(stack_pid), "the stack exited before it was ready"
+            assert time.monotonic() < deadline, "the stack was not ready within 30 s"
+            time.sleep(0.05)
+        children = child_processes(stack_pid)
+        assert any("bao server" in command for command in children.values())
+
+        os.killpg(parent.pid, signal.SIGKILL)  # the parent's group only: the stack has a session of its own
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while alive(stack_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(stack_pid), "the stack outlived its killed parent"
+        assert not [pid for pid in children if alive(pid)]
+        assert not (directory / "ready").exists()
+    finally:
+        if alive(stack_pid):
+            os.killpg(stack_pid, signal.SIGKILL)

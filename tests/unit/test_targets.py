@@ -122,7 +122,14 @@ def assert_gone(pid: int) -> None:
 
 def test_local_target_starts_reads_the_world_and_stops(tmp_path: Path) -> None:
     target = local_target(tmp_path, "ok")
-    assert target.command[1:] == ["-m", "fake_refstack", "up", "--dir", str(tmp_path / "work" / "stack")]
+    assert target.command[1:] == [
+        "-m",
+        "fake_refstack",
+        "up",
+        "--dir",
+        str(tmp_path / "work" / "stack"),
+        "--exit-with-parent",
+    ]
     world = target.start()
     process = target._process
     assert process is not None
