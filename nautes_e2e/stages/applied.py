@@ -151,7 +151,7 @@ class AppliedDocuments:
 
 
 def _label(document: Document) -> str:
-    return f"{document.kind} {document.spec.get('name', '?')}"
+    return f"{document.kind} {document.name or '?'}"
 
 
 class _Sending:

@@ -45,10 +45,6 @@ class Pace:
     real: bool = False
     scale: float = 1.0
 
-    @property
-    def name(self) -> str:
-        return "real" if self.real else "instant"
-
     def seconds(self, real_seconds: float) -> float:
         """How long a real ``real_seconds`` lasts here: scaled under ``real``, nothing under ``instant``."""
         return real_seconds * self.scale if self.real else 0.0

@@ -14,7 +14,7 @@ import requests
 from kubernetes import client
 from nautes_refstack.faults import NO_FAULTS, Faults, parse_faults
 from nautes_refstack.pace import INSTANT, PACE_ENV, TIME_SCALE_ENV, Pace, PaceError, pace_from
-from nautes_refstack.runtime.argoevents.controller import ArgoEventsController, is_ready
+from nautes_refstack.runtime.argoevents.controller import ArgoEventsController
 from nautes_refstack.runtime.multitenant import MultiTenant
 from nautes_refstack.stack import ReferenceStack
 from support.command import refused_start
@@ -190,6 +190,12 @@ def _conditions(api: client.CustomObjectsApi, name: str) -> dict[str, str]:
 def _start_controller(kube: RunningKube, faults: Faults) -> Any:
     controller = ArgoEventsController(kube.store, "argo-events", Pace(real=True, scale=SCALE), faults)
     return kube.call(lambda: asyncio.create_task(controller.run()))
+
+
+def is_ready(resource: dict[str, Any]) -> bool:
+    """Argo Events' ``Status.IsReady``: there are conditions and every one is ``True``."""
+    conditions = (resource.get("status") or {}).get("conditions") or []
+    return bool(conditions) and all(condition.get("status") == "True" for condition in conditions)
 
 
 def _available_replicas(apps: client.AppsV1Api, name: str) -> int | None:

@@ -48,12 +48,6 @@ APPS = "apps/v1"
 IMAGE = "quay.io/argoproj/argo-events:v1.7.1"
 
 
-def is_ready(resource: dict[str, Any]) -> bool:
-    """``Status.IsReady``: there are conditions and every one is ``True``."""
-    conditions = (resource.get("status") or {}).get("conditions") or []
-    return bool(conditions) and all(condition.get("status") == "True" for condition in conditions)
-
-
 def deployment_of(store: ObjectStore, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
     """The Deployment the controller made for EventSource or Sensor ``name`` (found by its labels)."""
     _, name_label = DEPLOYMENT_LABELS[kind]
