@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from nautes_e2e.targets import TARGETS, target_entry
+from nautes_e2e.targets import TARGETS, TargetError, target_entry
+from nautes_e2e.targets.services import parse_services
 
 DEFAULT_TARGET = "local"
 #: The key under which an xdist worker receives the controller's run id (``workerinput``).
@@ -36,6 +38,10 @@ class RunOptions:
     scenario_dir: Path
     #: ``--stage-timeout``: every stage's wait, over the stages' and the world's own (None: theirs).
     stage_timeout_s: float | None
+    #: ``--service NAME=KIND``: what each swappable service of the target runs as.
+    services: Mapping[str, str]
+    #: ``--reuse-env NAME``: a world kept by an earlier ``--keep-env`` run, used again.
+    reuse_env: str | None
 
     @property
     def run_dir(self) -> Path:
@@ -60,8 +66,13 @@ class RunOptions:
                 else config.rootpath / "scenarios" / "quickstart"
             ),
             stage_timeout_s=_optional_float(config.getoption("nautes_stage_timeout")),
+            services=_services(config),
+            reuse_env=config.getoption("nautes_reuse_env"),
         )
-        if target_entry(options.target).needs_target_file and options.target_file is None:
+        entry = target_entry(options.target)
+        if options.reuse_env is not None and not entry.reusable:
+            raise pytest.UsageError(f"--reuse-env: the {options.target} target brings up no world to reuse")
+        if entry.needs_target_file and options.target_file is None:
             raise pytest.UsageError(
                 f"--target {options.target} needs --target-file PATH (the world's target.yaml)"
             )
@@ -99,6 +110,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="keep what the run applied (skip the 'nautes remove' teardown) for debugging.",
     )
     group.addoption(
+        "--service",
+        dest="nautes_services",
+        metavar="NAME=KIND",
+        action="append",
+        help="run one service of the world as KIND ('container': its real container, 'emulated'), e.g. "
+        "--service vault=container; repeatable. Swappable: "
+        + "; ".join(
+            f"{name}: {', '.join(entry.swappable_services)}"
+            for name, entry in TARGETS.items()
+            if entry.swappable_services
+        )
+        + ".",
+    )
+    group.addoption(
+        "--reuse-env",
+        dest="nautes_reuse_env",
+        metavar="NAME",
+        help="use the world NAME that an earlier --keep-env run left up, instead of bringing one up.",
+    )
+    group.addoption(
         "--reports-dir",
         dest="nautes_reports_dir",
         metavar="DIR",
@@ -130,6 +161,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how long every stage waits for the world to reach a state (default: each stage's own, fit for "
         "a real installation, or what the target file's timeouts.stages say).",
     )
+
+
+def _services(config: pytest.Config) -> Mapping[str, str]:
+    target = config.getoption("nautes_target")
+    try:
+        return parse_services(
+            config.getoption("nautes_services") or (), target_entry(target).swappable_services
+        )
+    except TargetError as error:
+        raise pytest.UsageError(f"{error} (--target {target})") from None
 
 
 def _optional_float(value: Any) -> float | None:

@@ -67,8 +67,10 @@ class LocalTarget(Target):
         module: str = REFSTACK_MODULE,
         startup_timeout_s: float = 120.0,
         stop_timeout_s: float = 15.0,
+        services: Mapping[str, str] | None = None,
     ) -> None:
         self.work_dir = work_dir
+        self.services = dict(services or {})
         self.stack_dir = work_dir / "stack"
         self.log_path = work_dir / "refstack.log"
         self.environ = dict(os.environ if environ is None else environ)

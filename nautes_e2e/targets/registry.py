@@ -8,11 +8,12 @@ Adding a target is one module (a :class:`~nautes_e2e.targets.base.Target`) plus 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 from nautes_e2e.targets.base import Target
+from nautes_e2e.targets.bringup import UNREPORTED, BringUp
 from nautes_e2e.targets.existing import ExistingTarget
 from nautes_e2e.targets.local import LocalTarget
 from nautes_e2e.targets.target_file import TargetError
@@ -21,12 +22,18 @@ from nautes_e2e.targets.target_file import TargetError
 @dataclass(frozen=True)
 class TargetRequest:
     """What a run hands any target: a private working directory (removed after the run unless
-    ``--keep-env``), the environment (secrets are read from the variables a target file names), and
-    ``--target-file`` when one was given."""
+    ``--keep-env``), the environment (secrets are read from the variables a target file names),
+    ``--target-file`` when one was given, ``--service`` choices (every swappable service of the target,
+    :mod:`~nautes_e2e.targets.services`), ``--keep-env`` (leave what was brought up running),
+    ``--reuse-env NAME`` (a kept world to use again) and where to report the bring-up's steps."""
 
     work_dir: Path
     environ: Mapping[str, str]
     target_file: Path | None = None
+    services: Mapping[str, str] = field(default_factory=dict)
+    keep_env: bool = False
+    reuse_env: str | None = None
+    bringup: BringUp = UNREPORTED
 
     def require_target_file(self, target: str) -> Path:
         if self.target_file is None:
@@ -44,10 +51,14 @@ class TargetEntry:
     simulated: bool
     needs_target_file: bool
     description: str
+    #: The services ``--service NAME=KIND`` may swap on this target (none: it takes no ``--service``).
+    swappable_services: tuple[str, ...] = ()
+    #: Whether ``--reuse-env NAME`` means anything here (a target that brings up a world it can keep).
+    reusable: bool = False
 
 
 def _local(request: TargetRequest) -> Target:
-    return LocalTarget(request.work_dir, environ=request.environ)
+    return LocalTarget(request.work_dir, environ=request.environ, services=request.services)
 
 
 def _existing(request: TargetRequest) -> Target:
@@ -63,7 +74,9 @@ TARGETS: Mapping[str, TargetEntry] = MappingProxyType(
                 _local,
                 simulated=True,
                 needs_target_file=False,
-                description="starts the embedded reference stack for the run",
+                description="starts the embedded reference stack for the run "
+                "(--service vault=container / registry=container swap in the real service)",
+                swappable_services=("vault", "registry"),
             ),
             TargetEntry(
                 "existing",

@@ -1,0 +1,1 @@
+"""Service containers (GitLab CE, Vault, a registry), one thin testcontainers module each."""

@@ -1,0 +1,1 @@
+"""Real worlds: clusters through the k3d/kind CLIs, Nautes through its installer; preflight, plan, prune."""
