@@ -1,0 +1,60 @@
+"""``--service NAME=KIND`` and ``--reuse-env NAME``: parsed and checked before anything starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from nautes_e2e.targets import TargetError
+from nautes_e2e.targets.services import CONTAINER, EMULATED, parse_services
+
+pytest_plugins = ["pytester"]
+
+
+def test_every_swappable_service_gets_a_kind_and_the_unnamed_stay_emulated() -> None:
+    chosen = parse_services(["vault=container"], ("vault", "registry"))
+
+    assert dict(chosen) == {"vault": CONTAINER, "registry": EMULATED}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("vault", r"--service 'vault': expected NAME=KIND, e\.g\. vault=container"),
+        ("=container", r"--service '=container': expected NAME=KIND"),
+        ("gitlab=container", r"unknown service 'gitlab' \(swappable: vault, registry\)"),
+        ("vault=docker", r"unknown kind 'docker' \(one of emulated, container\)"),
+    ],
+)
+def test_a_bad_service_value_names_itself(value: str, message: str) -> None:
+    with pytest.raises(TargetError, match=message):
+        parse_services([value], ("vault", "registry"))
+
+
+def test_a_service_named_twice_is_refused() -> None:
+    with pytest.raises(TargetError, match=r"--service 'vault=emulated': vault is already container"):
+        parse_services(["vault=container", "vault=emulated"], ("vault", "registry"))
+
+
+def test_a_target_without_swappable_services_refuses_any(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+
+    result = pytester.runpytest(
+        "--target", "existing", "--target-file", "t.yaml", "--service", "vault=container"
+    )
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*--service 'vault=container': unknown service 'vault' (swappable: none on this target)"
+            " (--target existing)*"
+        ]
+    )
+
+
+def test_reuse_env_is_refused_where_there_is_no_world_to_reuse(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+
+    result = pytester.runpytest("--target", "local", "--reuse-env", "nightly")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--reuse-env: the local target brings up no world to reuse*"])
