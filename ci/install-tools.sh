@@ -38,7 +38,19 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
     exit 1
 fi
 
-# install NAME URL SHA256: download to a temporary file beside the target, verify, then move into place.
+# Every name is checked before anything is downloaded.
+for tool in "${tools[@]}"; do
+    case "$tool" in
+    k3d | kind | kubectl) ;;
+    *)
+        echo "$0: unknown tool '$tool' (k3d, kind, kubectl)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+# install_checked NAME URL SHA256: download beside the target, verify, only then make it executable and move it
+# into place, so a failed check leaves nothing behind.
 install_checked() {
     local name=$1 url=$2 sha256=$3
     local target="$bin_dir/$name"
@@ -69,10 +81,6 @@ for tool in "${tools[@]}"; do
     kubectl)
         install_checked kubectl \
             "https://dl.k8s.io/release/$KUBECTL_VERSION/bin/linux/amd64/kubectl" "$KUBECTL_SHA256"
-        ;;
-    *)
-        echo "$0: unknown tool '$tool' (k3d, kind, kubectl)" >&2
-        exit 2
         ;;
     esac
 done
