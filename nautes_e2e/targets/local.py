@@ -5,6 +5,10 @@ it). The target runs ``python -m nautes_refstack up
 --dir <dir>`` in its own process group, waits for ``<dir>/ready`` and then reads ``<dir>/target.yaml`` exactly
 as the ``existing`` target would, with ``<dir>/credentials.env`` merged over the environment. Stopping sends
 SIGTERM to the whole process group, then SIGKILL if it does not go away in time.
+
+``--service vault=container`` / ``registry=container`` swap an emulated service for a real one in a container
+(:mod:`~nautes_e2e.targets.local_services`): checked before anything starts, started before the stack (and
+reported as bring-up steps), handed to the stack on its command line; stopped after the stack.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from pathlib import Path
 
 from nautes_e2e.secrets import Secret, redact
 from nautes_e2e.targets.base import Target
+from nautes_e2e.targets.bringup import UNREPORTED, BringUp
+from nautes_e2e.targets.local_services import LocalServices
+from nautes_e2e.targets.services import CONTAINER
 from nautes_e2e.targets.target_file import TargetError, load_target_file
 from nautes_e2e.targets.world import World
 
@@ -68,9 +75,11 @@ class LocalTarget(Target):
         startup_timeout_s: float = 120.0,
         stop_timeout_s: float = 15.0,
         services: Mapping[str, str] | None = None,
+        bringup: BringUp = UNREPORTED,
     ) -> None:
         self.work_dir = work_dir
         self.services = dict(services or {})
+        self.bringup = bringup
         self.stack_dir = work_dir / "stack"
         self.log_path = work_dir / "refstack.log"
         self.environ = dict(os.environ if environ is None else environ)
@@ -78,16 +87,37 @@ class LocalTarget(Target):
         self.startup_timeout_s = startup_timeout_s
         self.stop_timeout_s = stop_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
+        self._containers: LocalServices | None = None
+        self._stack_arguments: list[str] = []
 
     @property
     def command(self) -> list[str]:
         # --exit-with-parent: a run killed outright (SIGKILL, an OOM kill) must not leave its stack running.
-        return [sys.executable, "-m", self.module, "up", "--dir", str(self.stack_dir), "--exit-with-parent"]
+        base = [sys.executable, "-m", self.module, "up", "--dir", str(self.stack_dir), "--exit-with-parent"]
+        return base + self._stack_arguments
+
+    @property
+    def swapped_services(self) -> list[str]:
+        """The services that run in a container instead of the stack's emulation (``--service``)."""
+        return [name for name, kind in self.services.items() if kind == CONTAINER]
 
     def _start(self) -> World:
         """Spawn the stack, wait for ``ready``, return its world (``start`` stops it on any failure)."""
         if self._process is not None:
             raise TargetError(f"the reference stack in {self.stack_dir} is already running")
+        environ = dict(self.environ)
+        if self.swapped_services:
+            self._containers = LocalServices(
+                self.swapped_services,
+                world=self.work_dir.name,
+                work_dir=self.work_dir,
+                environ=self.environ,
+                bringup=self.bringup,
+            )
+            self._containers.check()
+            wiring = self._containers.start()
+            self._stack_arguments = wiring.arguments
+            environ |= wiring.environment
         self.stack_dir.mkdir(parents=True, exist_ok=True)
         ready = self.stack_dir / "ready"
         ready.unlink(missing_ok=True)
@@ -97,7 +127,7 @@ class LocalTarget(Target):
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=self.environ,
+                env=environ,
                 start_new_session=True,
             )
         self._wait_until_ready(self._process, ready)
@@ -108,16 +138,21 @@ class LocalTarget(Target):
         )
 
     def stop(self) -> None:
-        """SIGTERM the process group, wait, SIGKILL on timeout; does nothing when nothing runs."""
+        """The stack first (SIGTERM to its process group, SIGKILL on timeout), then the service containers
+        it used; does nothing when nothing runs."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        _signal_group(process, signal.SIGTERM)
         try:
-            process.wait(timeout=self.stop_timeout_s)
-        except subprocess.TimeoutExpired:
-            _signal_group(process, signal.SIGKILL)
-            process.wait()
+            if process is not None:
+                _signal_group(process, signal.SIGTERM)
+                try:
+                    process.wait(timeout=self.stop_timeout_s)
+                except subprocess.TimeoutExpired:
+                    _signal_group(process, signal.SIGKILL)
+                    process.wait()
+        finally:
+            containers, self._containers = self._containers, None
+            if containers is not None:
+                containers.stop()
 
     def _wait_until_ready(self, process: subprocess.Popen[bytes], ready: Path) -> None:
         deadline = time.monotonic() + self.startup_timeout_s

@@ -58,7 +58,9 @@ class TargetEntry:
 
 
 def _local(request: TargetRequest) -> Target:
-    return LocalTarget(request.work_dir, environ=request.environ, services=request.services)
+    return LocalTarget(
+        request.work_dir, environ=request.environ, services=request.services, bringup=request.bringup
+    )
 
 
 def _existing(request: TargetRequest) -> Target:

@@ -1,9 +1,10 @@
 """``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...] [--pace instant|real]
-[--time-scale FACTOR] [--registry-tls ca|insecure] [--registry-path PATH] [--exit-with-parent]``: run the
-reference stack until SIGINT/SIGTERM (or, with ``--exit-with-parent``, until its parent is gone). Faults
-come from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or
-``NAUTES_E2E_REFSTACK_PACE``/``NAUTES_E2E_REFSTACK_TIME_SCALE``; a bad one stops the start before anything
-listens (exit status 2)."""
+[--time-scale FACTOR] [--registry-tls ca|insecure] [--registry-path PATH] [--external-vault URL]
+[--external-registry URL] [--exit-with-parent]``: run the reference stack until SIGINT/SIGTERM (or, with
+``--exit-with-parent``, until its parent is gone). Faults come from ``--fault`` and
+``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or
+``NAUTES_E2E_REFSTACK_PACE``/``NAUTES_E2E_REFSTACK_TIME_SCALE``, an external service's credentials from
+the variables :mod:`.external` names; a bad one stops the start before anything listens (exit status 2)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from nautes_refstack.external import (
+    REGISTRY_PASSWORD_ENV,
+    REGISTRY_USERNAME_ENV,
+    VAULT_TOKEN_ENV,
+    ExternalServiceError,
+    ExternalServices,
+    external_services_from,
+)
 from nautes_refstack.faults import FAULTS, FAULTS_ENV, FaultError, Faults, faults_from
 from nautes_refstack.pace import (
     DEFAULT_TIME_SCALE,
@@ -92,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="push under host/PATH (as ghcr.io/<org> or a Harbor project): target.yaml's registry.url",
     )
+    up.add_argument(
+        "--external-vault",
+        metavar="http://HOST:PORT",
+        help=f"use this (unsealed) Vault instead of starting OpenBao; its token in {VAULT_TOKEN_ENV}",
+    )
+    up.add_argument(
+        "--external-registry",
+        metavar="http://HOST:PORT",
+        help=f"use this registry instead of the embedded one; its user in {REGISTRY_USERNAME_ENV} and "
+        f"{REGISTRY_PASSWORD_ENV}",
+    )
     return parser
 
 
@@ -100,7 +120,13 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 async def run_until_signalled(
-    directory: Path, faults: Faults, pace: Pace, registry: RegistryOptions, *, exit_with_parent: bool = False
+    directory: Path,
+    faults: Faults,
+    pace: Pace,
+    registry: RegistryOptions,
+    *,
+    external: ExternalServices | None = None,
+    exit_with_parent: bool = False,
 ) -> None:
     """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start), and
     with ``exit_with_parent`` also once the process that started it is gone."""
@@ -109,7 +135,7 @@ async def run_until_signalled(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     watcher = asyncio.create_task(_stop_when_orphaned(os.getppid(), stopping)) if exit_with_parent else None
-    stack = ReferenceStack(directory, faults, pace, registry)
+    stack = ReferenceStack(directory, faults, pace, registry, external)
     started = time.monotonic()
     try:
         await stack.start()
@@ -142,7 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         faults = faults_from(args.fault, os.environ)
         pace = pace_from(args.pace, args.time_scale, os.environ)
-    except (FaultError, PaceError) as error:
+        external = external_services_from(args.external_vault, args.external_registry, os.environ)
+        if external.registry is not None and args.registry_tls:
+            raise ExternalServiceError("--registry-tls is for the embedded registry, not --external-registry")
+    except (FaultError, PaceError, ExternalServiceError) as error:
         print(f"reference stack not started: {error}", file=sys.stderr)
         return USAGE_ERROR
     directory: Path = args.dir.resolve()
@@ -159,7 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         registry = RegistryOptions(args.registry_tls, args.registry_path or "")
         asyncio.run(
-            run_until_signalled(directory, faults, pace, registry, exit_with_parent=args.exit_with_parent)
+            run_until_signalled(
+                directory, faults, pace, registry, external=external, exit_with_parent=args.exit_with_parent
+            )
         )
     except Exception as exc:
         logging.getLogger(__name__).exception("reference stack failed")

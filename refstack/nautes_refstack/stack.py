@@ -6,7 +6,8 @@ Kubernetes API server for the runtime cluster, and the controllers that react on
 the ``existing`` target's input (``target.yaml`` + ``credentials.env``) so that the harness, ``kubectl``,
 ``git`` or a browser can be pointed at it exactly like at a real installation. Started with faults
 (:mod:`.faults`), every component gets the same :class:`~.faults.Faults`; they are armed once the
-bootstrap is done, so the installation starts and then shows the breakage.
+bootstrap is done, so the installation starts and then shows the breakage. Given external services
+(:mod:`.external`), it uses that Vault and that registry instead of its own OpenBao and registry.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
 from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.bootstrap import TenantBootstrap
+from nautes_refstack.external import ExternalRegistry, ExternalServices, ExternalVault
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
@@ -81,6 +84,7 @@ class ReferenceStack:
         faults: Faults = NO_FAULTS,
         pace: Pace = INSTANT,
         registry_options: RegistryOptions | None = None,
+        external: ExternalServices | None = None,
     ) -> None:
         self.directory = directory
         self.registry_options = registry_options or RegistryOptions()
@@ -88,16 +92,23 @@ class ReferenceStack:
         self.faults = faults
         self.pace = pace
         self.credentials = Credentials()
-        self.vault = OpenBao(log_path=self.logs / "openbao.log")
+        external = external or ExternalServices()
+        self.vault: OpenBao | ExternalVault = external.vault or OpenBao(log_path=self.logs / "openbao.log")
         self.gitlab = GitLab(directory / "gitlab", faults=faults, pace=pace)
         self.store = ObjectStore()
         # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
         self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True, faults=faults)
-        self.registry = Registry(
-            self.credentials.registry_username,
-            self.credentials.registry_password,
-            RegistryCertificate.generate() if self.registry_options.tls else None,
-        )
+        self.registry: Registry | ExternalRegistry
+        if external.registry is not None:
+            self.registry = external.registry
+            self.credentials.registry_username = external.registry.username
+            self.credentials.registry_password = external.registry.password
+        else:
+            self.registry = Registry(
+                self.credentials.registry_username,
+                self.credentials.registry_password,
+                RegistryCertificate.generate() if self.registry_options.tls else None,
+            )
         self.argocd: ArgoCd | None = None
         self.nautes: NautesApiServer | None = None
         self.runtime: RuntimeControllers | None = None
@@ -145,7 +156,7 @@ class ReferenceStack:
 
     async def stop(self) -> None:
         """Stop in reverse order; every piece is stopped even if another one fails to."""
-        pieces = [
+        pieces: list[_Piece | None] = [
             self.runtime,
             self.tekton,
             self.nautes,
@@ -229,7 +240,15 @@ class ReferenceStack:
         return piece
 
 
-async def _start_together(*pieces: OpenBao | GitLab | KubeApiServer | Registry) -> None:
+class _Piece(Protocol):
+    """What the stack starts and stops (its own services, or the stand-ins of external ones)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def _start_together(*pieces: _Piece) -> None:
     """Start ``pieces`` concurrently. If one fails, the others are cancelled and have finished (or undone)
     their start before its error is raised, so that ``stop()`` cannot race a piece still coming up."""
     try:

@@ -84,13 +84,7 @@ class OpenBao:
             except BaseException:
                 await self.stop()
                 raise
-        async with aiohttp.ClientSession(headers={"X-Vault-Token": self.root_token}) as http:
-            for mount in KV_MOUNTS:
-                async with http.post(
-                    f"{self.url}/v1/sys/mounts/{mount}", json={"type": "kv", "options": {"version": "2"}}
-                ) as resp:
-                    if resp.status not in (200, 204):
-                        raise RuntimeError(f"OpenBao refused to mount kv-v2 at {mount}/: HTTP {resp.status}")
+        await ensure_kv_mounts(self.url, self.root_token)
 
     async def _spawn_healthy(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
@@ -146,6 +140,24 @@ class OpenBao:
                 await process.wait()
         if output is not None:
             await output  # ends at the end of the output, once the process is gone
+
+
+async def ensure_kv_mounts(url: str, token: str) -> None:
+    """Mount KV v2 at each of :data:`KV_MOUNTS` that is not mounted yet (a Vault the stack did not start may
+    have them already)."""
+    async with aiohttp.ClientSession(headers={"X-Vault-Token": token}) as http:
+        async with http.get(f"{url}/v1/sys/mounts") as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"Vault at {url} refused to list its mounts: HTTP {resp.status}")
+            mounted = set((await resp.json()).get("data", {}))
+        for mount in KV_MOUNTS:
+            if f"{mount}/" in mounted:
+                continue
+            async with http.post(
+                f"{url}/v1/sys/mounts/{mount}", json={"type": "kv", "options": {"version": "2"}}
+            ) as resp:
+                if resp.status not in (200, 204):
+                    raise RuntimeError(f"Vault at {url} refused kv-v2 at {mount}/: HTTP {resp.status}")
 
 
 class _PortTaken(Exception):
