@@ -16,14 +16,9 @@ from typing import Any
 
 import yaml
 
-from tests.ci.validators import GITHUB_TEMPLATE, GITLAB_TEMPLATE
+from tests.ci.validators import GITHUB_TEMPLATE, GITLAB_TEMPLATE, REPO_ROOT
 
-# The node image of each provider for Kubernetes 1.21, and where it is pinned.
-K3S_IMAGE = "rancher/k3s:v1.21.14-k3s1"  # nautes-labs/installer v0.3.8 and the guide
-# kubernetes-sigs/kind release notes v0.20.0, "Images pre-built for this release"
-KIND_NODE_IMAGE = (
-    "kindest/node:v1.21.14@sha256:8a4e9bb3f415d2bb81629ce33ef9c76ba514c14d707f9797a01e3216376ba093"
-)
+WORLDS = REPO_ROOT / "ci" / "worlds"
 
 # Each action the workflow uses: the commit its tag pointed to in the action's own repository when pinned.
 PINNED_ACTIONS = {
@@ -44,11 +39,15 @@ class Cell:
     provider: str
     variant: str
     kubernetes: str
-    node_image: str
 
     @property
     def id(self) -> str:
         return f"{self.provider}-{self.variant}-k8s-{self.kubernetes}"
+
+    @property
+    def world_config(self) -> Path:
+        """The world settings of the cell (``NAUTES_E2E_WORLD_CONFIG``): one per provider and version."""
+        return WORLDS / f"{self.provider}-k8s-{self.kubernetes}.yaml"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -94,13 +93,8 @@ def expand_github_matrix(matrix: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def github_cells() -> list[Cell]:
     matrix = github()["jobs"]["quickstart"]["strategy"]["matrix"]
-    return sorted(
-        (
-            Cell(c["provider"], c["variant"], c["kubernetes"], c["node_image"])
-            for c in expand_github_matrix(matrix)
-        ),
-        key=lambda cell: cell.id,
-    )
+    cells = (Cell(c["provider"], c["variant"], c["kubernetes"]) for c in expand_github_matrix(matrix))
+    return sorted(cells, key=lambda cell: cell.id)
 
 
 def gitlab_cells() -> list[Cell]:
@@ -110,7 +104,7 @@ def gitlab_cells() -> list[Cell]:
         axes = {key: value if isinstance(value, list) else [value] for key, value in entry.items()}
         for values in itertools.product(*axes.values()):
             c = dict(zip(axes, values, strict=True))
-            cells.append(Cell(c["PROVIDER"], c["CLUSTER_VARIANT"], c["KUBERNETES"], c["NODE_IMAGE"]))
+            cells.append(Cell(c["PROVIDER"], c["CLUSTER_VARIANT"], c["KUBERNETES"]))
     return sorted(cells, key=lambda cell: cell.id)
 
 
@@ -121,18 +115,16 @@ def github_step(job: str, name: str) -> dict[str, Any]:
     return matches[0]
 
 
-def github_job_env(job: str, cell: Cell | None = None) -> dict[str, str]:
-    """The job's ``env:`` with its ``${{ matrix.* }}`` expressions evaluated for ``cell``."""
-    values = (
-        {}
-        if cell is None
-        else {
+def github_job_env(job: str, cell: Cell | None = None, workspace: Path = REPO_ROOT) -> dict[str, str]:
+    """The job's ``env:``, its ``${{ matrix.* }}`` and ``${{ github.workspace }}`` expressions evaluated for
+    ``cell`` in a checkout at ``workspace``."""
+    values = {"github.workspace": str(workspace)}
+    if cell is not None:
+        values |= {
             "matrix.provider": cell.provider,
             "matrix.variant": cell.variant,
             "matrix.kubernetes": cell.kubernetes,
-            "matrix.node_image": cell.node_image,
         }
-    )
 
     def evaluate(match: re.Match[str]) -> str:
         expression = match.group("expr")

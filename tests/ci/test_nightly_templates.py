@@ -19,10 +19,20 @@ import pytest
 from nautes_e2e.report import Report, RunSummary, TargetSummary
 from nautes_e2e.stages import StageRecord, StageStatus
 from tests.ci import templates
-from tests.ci.templates import K3S_IMAGE, KIND_NODE_IMAGE, PINNED_ACTIONS, Cell
+from tests.ci.templates import PINNED_ACTIONS, Cell
 from tests.ci.validators import GITHUB_TEMPLATE, REPO_ROOT, tool_path
 
 EXPECTED_CELL_IDS = ["k3d-physical-k8s-1.21", "kind-physical-k8s-1.21"]
+
+#: The node image of each provider for Kubernetes 1.21: the K3s of nautes-labs/installer v0.3.8 and the guide;
+#: kindest/node as kind v0.20.0's release notes list it ("Images pre-built for this release"), by digest.
+KIND_NODE_1_21 = (
+    "kindest/node:v1.21.14@sha256:8a4e9bb3f415d2bb81629ce33ef9c76ba514c14d707f9797a01e3216376ba093"
+)
+NODE_IMAGES = {
+    ("k3d", "1.21"): {"k3s": "rancher/k3s:v1.21.14-k3s1"},
+    ("kind", "1.21"): {"kindNode": KIND_NODE_1_21},
+}
 
 
 def test_the_github_workflow_runs_nightly_and_on_demand_with_a_read_only_token() -> None:
@@ -40,11 +50,13 @@ def test_the_matrix_spans_provider_cluster_variant_and_kubernetes_version() -> N
     assert matrix["variant"] == ["physical", "virtual"]
     assert matrix["kubernetes"] == ["1.21"]
     assert templates.github()["jobs"]["quickstart"]["strategy"]["fail-fast"] is False
-    assert templates.github_cells() == [
-        Cell("k3d", "physical", "1.21", K3S_IMAGE),
-        Cell("kind", "physical", "1.21", KIND_NODE_IMAGE),
-    ]
-    assert re.fullmatch(r"kindest/node:v1\.21\.14@sha256:[0-9a-f]{64}", KIND_NODE_IMAGE)
+    assert templates.github_cells() == [Cell("k3d", "physical", "1.21"), Cell("kind", "physical", "1.21")]
+
+
+@pytest.mark.parametrize("cell", templates.github_cells(), ids=lambda cell: cell.id)
+def test_each_cell_has_a_world_config_that_pins_its_node_image(cell: Cell) -> None:
+    assert templates.load(cell.world_config) == {"images": NODE_IMAGES[cell.provider, cell.kubernetes]}
+    assert re.fullmatch(r"kindest/node:v1\.21\.14@sha256:[0-9a-f]{64}", KIND_NODE_1_21)
 
 
 def test_gitlab_runs_the_same_cells_as_github() -> None:
@@ -116,10 +128,12 @@ def test_each_cell_installs_its_provider_raises_inotify_and_keeps_its_reports_wh
 
 
 def _stub(directory: Path, name: str) -> Path:
-    """An executable ``name`` that records its arguments, one a line, in ``name.args``."""
+    """An executable ``name`` that records its arguments, one a line, then the world config it was given."""
     record = directory / f"{name}.args"
     stub = directory / name
-    stub.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{record}"\n')
+    stub.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" "world config: $NAUTES_E2E_WORLD_CONFIG" >> "{record}"\n'
+    )
     stub.chmod(0o755)
     return record
 
@@ -144,53 +158,50 @@ def _bash(
     )
 
 
-@pytest.mark.parametrize("cell", templates.github_cells(), ids=lambda cell: cell.id)
-def test_a_github_cell_runs_the_quickstart_on_its_target_with_its_own_reports_folder(
-    cell: Cell, tmp_path: Path
-) -> None:
-    record = _stub(tmp_path, "pytest")
-    env = templates.github_job_env("quickstart", cell)
-    assert env["MATRIX_ID"] == cell.id
-    script = templates.github_step("quickstart", "Run the quickstart")["run"]
-    env |= {"PATH": f"{tmp_path}:{os.environ['PATH']}", "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1"}
-    done = _bash(script, env, tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert record.read_text().splitlines() == [
-        "suites/quickstart",
-        "--target",
-        cell.provider,
-        "--reports-dir",
-        f"reports/{cell.id}",
-        "--run-id",
-        f"{cell.id}-4242-1",
+def _expected_calls(cell: Cell, run_id: str) -> list[str]:
+    """What ``nautes-e2e`` and ``pytest`` are called with in a cell, each with the cell's world config."""
+    world_config = f"world config: {cell.world_config}"
+    return [
+        *("world", "plan", "--target", cell.provider, world_config),
+        *("suites/quickstart", "--target", cell.provider, "--reports-dir", f"reports/{cell.id}"),
+        *("--run-id", run_id, world_config),
     ]
 
 
-@pytest.mark.parametrize("cell", templates.gitlab_cells(), ids=lambda cell: cell.id)
-def test_a_gitlab_cell_runs_the_same_command(cell: Cell, tmp_path: Path) -> None:
-    script: list[str] = templates.gitlab()["quickstart"]["script"]
-    start = next(index for index, line in enumerate(script) if line.startswith("MATRIX_ID="))
+@pytest.mark.parametrize("cell", templates.github_cells(), ids=lambda cell: cell.id)
+def test_a_github_cell_plans_then_runs_the_quickstart_on_its_world_with_its_own_reports_folder(
+    cell: Cell, tmp_path: Path
+) -> None:
     record = _stub(tmp_path, "pytest")
+    (tmp_path / "nautes-e2e").symlink_to(tmp_path / "pytest")
+    env = templates.github_job_env("quickstart", cell)
+    assert env["MATRIX_ID"] == cell.id
+    env |= {"PATH": f"{tmp_path}:{os.environ['PATH']}", "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1"}
+    for step in ("Show the bring-up plan", "Run the quickstart"):
+        done = _bash(templates.github_step("quickstart", step)["run"], env, tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert record.read_text().splitlines() == _expected_calls(cell, f"{cell.id}-4242-1")
+
+
+@pytest.mark.parametrize("cell", templates.gitlab_cells(), ids=lambda cell: cell.id)
+def test_a_gitlab_cell_runs_the_same_commands(cell: Cell, tmp_path: Path) -> None:
+    """The job's script from the world config on (the lines before install and need root)."""
+    script: list[str] = templates.gitlab()["quickstart"]["script"]
+    start = next(i for i, line in enumerate(script) if line.startswith("export NAUTES_E2E_WORLD_CONFIG="))
+    record = _stub(tmp_path, "pytest")
+    (tmp_path / "nautes-e2e").symlink_to(tmp_path / "pytest")
     env = {
         "PATH": f"{tmp_path}:{os.environ['PATH']}",
+        "CI_PROJECT_DIR": str(REPO_ROOT),
         "PROVIDER": cell.provider,
         "CLUSTER_VARIANT": cell.variant,
         "KUBERNETES": cell.kubernetes,
-        "NODE_IMAGE": cell.node_image,
         "CI_PIPELINE_ID": "77",
         "CI_JOB_ID": "901",
     }
     done = _bash("\n".join(script[start:]), env, tmp_path, options=GITLAB_BASH)
     assert done.returncode == 0, done.stderr
-    assert record.read_text().splitlines() == [
-        "suites/quickstart",
-        "--target",
-        cell.provider,
-        "--reports-dir",
-        f"reports/{cell.id}",
-        "--run-id",
-        f"{cell.id}-77-901",
-    ]
+    assert record.read_text().splitlines() == _expected_calls(cell, f"{cell.id}-77-901")
 
 
 STARTED = datetime(2026, 12, 1, 2, 23, tzinfo=UTC)

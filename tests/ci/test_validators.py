@@ -74,7 +74,9 @@ GITHUB_BREAKAGES = {
     # The gate waits for a job that does not exist.
     "unknown-needs": Breakage("needs: [quickstart]", "needs: [quickstarts]"),
     # A matrix value that no matrix entry defines.
-    "undefined-matrix-key": Breakage("${{ matrix.node_image }}", "${{ matrix.node_img }}"),
+    "undefined-matrix-key": Breakage(
+        "VARIANT: ${{ matrix.variant }}", "VARIANT: ${{ matrix.cluster_variant }}"
+    ),
 }
 
 GITLAB_BREAKAGES = {
