@@ -49,8 +49,8 @@ for tool in "${tools[@]}"; do
     esac
 done
 
-# install_checked NAME URL SHA256: download beside the target, verify, only then make it executable and move it
-# into place, so a failed check leaves nothing behind.
+# install_checked NAME URL SHA256: download beside the target, verify, only then make it executable and
+# move it into place, so a failed check leaves nothing behind.
 install_checked() {
     local name=$1 url=$2 sha256=$3
     local target="$bin_dir/$name"
@@ -76,7 +76,8 @@ for tool in "${tools[@]}"; do
         ;;
     kind)
         install_checked kind \
-            "https://github.com/kubernetes-sigs/kind/releases/download/$KIND_VERSION/kind-linux-amd64" "$KIND_SHA256"
+            "https://github.com/kubernetes-sigs/kind/releases/download/$KIND_VERSION/kind-linux-amd64" \
+            "$KIND_SHA256"
         ;;
     kubectl)
         install_checked kubectl \
