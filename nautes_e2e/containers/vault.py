@@ -15,7 +15,10 @@ file``; ``nautes/group_vars/vault.yml`` turns TLS on (``vault_tls_disable: '0'``
 **uninitialised**: ``roles/vault-init/tasks/main.yml`` waits for HTTP 200 on ``https://<vault>:8200`` (the
 UI redirect), and init-vault (nautes-labs/init-vault v0.2.0, ``pkg/vault/unseal.go``) then calls
 ``sys/init`` with 3 shares, threshold 2, and unseals. Readiness here is ``/v1/sys/health`` answering 501
-("not initialised") over TLS verified against the world's CA.
+("not initialised") over TLS verified against the world's CA. OpenBao has neither the file backend nor
+mlock (measured with OpenBao 2.7.2: "unknown storage type file", "unknown or unsupported field
+disable_mlock"), so with an OpenBao image (``flavour="openbao"``, the default for images named so) the
+storage is OpenBao's integrated one (``raft``, one node): the same uninitialised start for vault-init.
 
 Networking: on the local target the stack configures Kubernetes auth in Vault with the emulated API server's
 address, ``https://127.0.0.1:PORT`` (the stack's ``auth/<cluster>/config``), and Vault calls it for every
@@ -54,6 +57,7 @@ DEV_TOKEN_ENV = ("BAO_DEV_ROOT_TOKEN_ID", "VAULT_DEV_ROOT_TOKEN_ID")
 HOST_PORT_ATTEMPTS = 3
 PORT_TAKEN = "address already in use"
 Mode = Literal["dev", "server"]
+Flavour = Literal["openbao", "vault"]
 
 
 class VaultContainer(ServiceContainer):
@@ -75,6 +79,7 @@ class VaultContainer(ServiceContainer):
         aliases: Sequence[str] = (),
         host_network: bool = False,
         startup_timeout_s: float = 60.0,
+        flavour: Flavour | None = None,
     ) -> None:
         if mode not in ("dev", "server"):
             raise ValueError(f"Vault mode {mode!r}: one of dev, server")
@@ -86,6 +91,7 @@ class VaultContainer(ServiceContainer):
             raise ValueError("Vault server mode starts uninitialised: its root token comes from sys/init")
         super().__init__(image, world=world, network=network, aliases=aliases, host_network=host_network)
         self.mode: Mode = mode
+        self.flavour: Flavour = flavour or ("openbao" if "openbao" in image.lower() else "vault")
         self.tls = tls
         self.startup_timeout_s = startup_timeout_s
         self.root_token = root_token or (Secret("dev-" + secrets.token_hex(16)) if mode == "dev" else None)
@@ -99,22 +105,26 @@ class VaultContainer(ServiceContainer):
     def server_config(self) -> str:
         """Server mode's configuration (HCL), as the installer's Vault role writes it (see the module)."""
         api_host = self.aliases[0] if self.aliases else LOOPBACK
-        return textwrap.dedent(
+        if self.flavour == "vault":
+            storage = f'disable_mlock = true\nstorage "file" {{\n  path = "{STORAGE_DIR}"\n}}\n'
+        else:
+            storage = (
+                f'cluster_addr = "https://{api_host}:{self.port + 1}"\n'
+                f'storage "raft" {{\n  path = "{STORAGE_DIR}"\n  node_id = "{self.world}"\n}}\n'
+            )
+        listener = textwrap.dedent(
             f"""\
-            ui = true
-            disable_mlock = true
-            api_addr = "https://{api_host}:{self.port}"
-            storage "file" {{
-              path = "{STORAGE_DIR}"
-            }}
             listener "tcp" {{
               address = "{self._listen_host()}:{self.port}"
+              cluster_address = "{self._listen_host()}:{self.port + 1}"
               tls_cert_file = "{CONFIG_DIR}/vault.crt"
               tls_key_file = "{CONFIG_DIR}/vault.key"
               tls_min_version = "tls12"
             }}
             """
         )
+        return f'ui = true\napi_addr = "https://{api_host}:{self.port}"\n{storage}{listener}'
+
 
     def _listen_host(self) -> str:
         return LOOPBACK if self.host_network else "0.0.0.0"
