@@ -48,12 +48,14 @@ def external_services_from(
     :class:`ExternalServiceError` naming the option or variable (never its value, for the secrets)."""
     vault = None
     if vault_url is not None:
-        vault = ExternalVault(_http_url("--external-vault", vault_url), _required(environ, VAULT_TOKEN_ENV))
+        token = _required(environ, "--external-vault", VAULT_TOKEN_ENV)
+        vault = ExternalVault(_http_url("--external-vault", vault_url), token)
     registry = None
     if registry_url is not None:
         url = _http_url("--external-registry", registry_url)
+        username = _required(environ, "--external-registry", REGISTRY_USERNAME_ENV)
         registry = ExternalRegistry(
-            url, _required(environ, REGISTRY_USERNAME_ENV), _required(environ, REGISTRY_PASSWORD_ENV)
+            url, username, _required(environ, "--external-registry", REGISTRY_PASSWORD_ENV)
         )
     return ExternalServices(vault, registry)
 
@@ -67,10 +69,10 @@ def _http_url(option: str, value: str) -> str:
     return f"http://{parts.netloc}"
 
 
-def _required(environ: Mapping[str, str], name: str) -> str:
+def _required(environ: Mapping[str, str], option: str, name: str) -> str:
     value = environ.get(name, "")
     if not value:
-        raise ExternalServiceError(f"{name} is not set: the external service's credential comes from there")
+        raise ExternalServiceError(f"{option} takes its credential from {name}, which is not set")
     return value
 
 
