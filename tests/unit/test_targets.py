@@ -7,14 +7,20 @@ stack: the fake writes what the stack writes (target.yaml, credentials.env, kube
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
 
+from nautes_e2e.containers.images import DISTRIBUTION_IMAGE, OPENBAO_IMAGE
 from nautes_e2e.targets import (
     TARGETS,
     ExistingTarget,
@@ -24,6 +30,8 @@ from nautes_e2e.targets import (
     open_target,
     read_credentials,
 )
+from nautes_e2e.targets.services import CONTAINER, EMULATED
+from tests.support.service_containers import containers_of, require_docker, require_image
 
 pytest_plugins = ["pytester"]
 
@@ -73,13 +81,28 @@ def test_the_report_s_simulated_flag_comes_from_the_registry() -> None:
 
 FAKE_STACK = textwrap.dedent(
     """\
-    import os, signal, sys, time
+    import json, os, signal, sys, time, urllib.request
     from pathlib import Path
 
     mode = os.environ["FAKE_STACK_MODE"]
     assert sys.argv[1:3] == ["up", "--dir"], sys.argv
     stack = Path(sys.argv[3])
     print("fake stack starting in", stack, flush=True)
+    external = {k: v for k, v in os.environ.items() if k.startswith("NAUTES_E2E_REFSTACK_")}
+    (stack / "invocation.json").write_text(json.dumps({"argv": sys.argv[4:], "environment": external}))
+    if "--external-vault" in sys.argv:
+        vault = sys.argv[sys.argv.index("--external-vault") + 1]
+
+        def at_stop(signum, frame):
+            # What the stack would still do on its way out: is its Vault still there?
+            try:
+                status = urllib.request.urlopen(vault + "/v1/sys/health", timeout=5).status
+            except OSError as error:
+                status = repr(error)
+            (stack / "vault-at-stop.txt").write_text(str(status))
+            sys.exit(0)
+
+        signal.signal(signal.SIGTERM, at_stop)
     (stack / "credentials.env").write_text(
         "NAUTES_E2E_GITLAB_TOKEN=stack-gitlab-token-123\\nNAUTES_E2E_VAULT_TOKEN=stack-vault-token-456\\n"
     )
@@ -172,3 +195,112 @@ def test_stop_kills_a_stack_that_ignores_sigterm(tmp_path: Path) -> None:
     target.stop()
     assert process.returncode == -signal.SIGKILL
     assert_gone(process.pid)
+
+
+# -- the local target with service containers (--service NAME=container), with the fake stack ------------
+
+
+class RecordingBringUp:
+    """A bring-up reporter that keeps each step's facts and notes (steps may run in parallel)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, dict[str, Any]] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[Any]:
+        record: dict[str, Any] = {"facts": {}, "notes": [], "done": False}
+        self.steps[name] = record
+        step = SimpleNamespace(
+            fact=lambda key, value: record["facts"].__setitem__(key, value), note=record["notes"].append
+        )
+        yield step
+        record["done"] = True
+
+
+SWAPPED = {"vault": CONTAINER, "registry": CONTAINER}
+
+
+def test_the_local_factory_hands_the_bringup_reporter_over(tmp_path: Path) -> None:
+    bringup = RecordingBringUp()
+    target = open_target("local", TargetRequest(tmp_path, {}, services=SWAPPED, bringup=bringup))
+    assert isinstance(target, LocalTarget)
+    assert target.bringup is bringup
+    assert target.swapped_services == ["vault", "registry"]
+
+
+def test_swapped_services_run_in_containers_the_stack_is_pointed_at(tmp_path: Path) -> None:
+    client = require_docker()
+    require_image(client, OPENBAO_IMAGE)
+    require_image(client, DISTRIBUTION_IMAGE)
+    bringup = RecordingBringUp()
+    target = local_target(tmp_path, "ok", services=SWAPPED, bringup=bringup)
+    world_name = target.work_dir.name
+    target.start()
+    try:
+        running = containers_of(client, world_name)
+        assert len(running) == 2
+        invocation = json.loads((target.stack_dir / "invocation.json").read_text())
+        vault_url = invocation["argv"][invocation["argv"].index("--external-vault") + 1]
+        registry_url = invocation["argv"][invocation["argv"].index("--external-registry") + 1]
+        assert target.command[-4:] == ["--external-vault", vault_url, "--external-registry", registry_url]
+        environment = invocation["environment"]
+        assert sorted(environment) == [
+            "NAUTES_E2E_REFSTACK_REGISTRY_PASSWORD",
+            "NAUTES_E2E_REFSTACK_REGISTRY_USERNAME",
+            "NAUTES_E2E_REFSTACK_VAULT_TOKEN",
+        ]
+        assert not set(environment.values()) & set(target.command)  # secrets in the environment only
+        token = {"X-Vault-Token": environment["NAUTES_E2E_REFSTACK_VAULT_TOKEN"]}
+        assert requests.get(f"{vault_url}/v1/auth/token/lookup-self", headers=token, timeout=5).ok
+        credentials = (
+            environment["NAUTES_E2E_REFSTACK_REGISTRY_USERNAME"],
+            environment["NAUTES_E2E_REFSTACK_REGISTRY_PASSWORD"],
+        )
+        assert requests.get(f"{registry_url}/v2/", auth=credentials, timeout=5).status_code == 200
+        assert requests.get(f"{registry_url}/v2/", timeout=5).status_code == 401
+
+        assert sorted(bringup.steps) == ["registry-container", "vault-container"]
+        vault_step = bringup.steps["vault-container"]
+        assert vault_step["done"]
+        assert vault_step["facts"]["vault_image"] == OPENBAO_IMAGE
+        assert vault_step["facts"]["vault_url"] == vault_url
+        assert 0 < vault_step["facts"]["vault_startup_s"] < 30
+        assert bringup.steps["registry-container"]["facts"]["registry_url"] == registry_url
+    finally:
+        target.stop()
+    assert (target.stack_dir / "vault-at-stop.txt").read_text() == "200"  # the stack stopped first
+    assert containers_of(client, world_name) == []
+    vault_log = (target.work_dir / "vault-container.log").read_text()
+    assert "core: vault is unsealed" in vault_log
+    assert environment["NAUTES_E2E_REFSTACK_VAULT_TOKEN"] not in vault_log
+    assert "GET /v2/" in (target.work_dir / "registry-container.log").read_text()
+    target.stop()  # idempotent
+
+
+def test_no_docker_stops_the_start_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    target = local_target(tmp_path, "ok", services={"vault": CONTAINER, "registry": EMULATED})
+    with pytest.raises(TargetError) as caught:
+        target.start()
+    assert str(caught.value).startswith(
+        "--service vault=container needs Docker: the Docker engine at unix:///nonexistent/docker.sock "
+        "does not answer ("
+    )
+    assert not target.stack_dir.exists()  # the stack was never started
+
+
+def test_a_missing_image_stops_the_start_before_anything_runs(tmp_path: Path) -> None:
+    client = require_docker()
+    target = local_target(tmp_path, "ok", services=SWAPPED)
+    target.environ["NAUTES_E2E_REGISTRY_IMAGE"] = "nautes-e2e/nowhere:0.0.0"
+    with pytest.raises(TargetError) as caught:
+        target.start()
+    assert str(caught.value) == (
+        "--service vault=container, --service registry=container: image nautes-e2e/nowhere:0.0.0 is not "
+        "present in the Docker engine and is never pulled by the harness: "
+        "docker pull nautes-e2e/nowhere:0.0.0 (where a registry is reachable) or docker load it"
+    )
+    assert containers_of(client, target.work_dir.name) == []
+    assert not target.stack_dir.exists()
