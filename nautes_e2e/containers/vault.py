@@ -125,7 +125,6 @@ class VaultContainer(ServiceContainer):
         )
         return f'ui = true\napi_addr = "https://{api_host}:{self.port}"\n{storage}{listener}'
 
-
     def _listen_host(self) -> str:
         return LOOPBACK if self.host_network else "0.0.0.0"
 
