@@ -6,6 +6,11 @@
 ``git`` or a browser can be pointed at it. The stack is a separate distribution (``nautes-refstack``) that the
 harness never imports: the sub-command hands its arguments to the stack's own command line, in this process's
 place, so signals (Ctrl-C) reach the stack directly.
+
+``nautes-e2e world plan --target k3d|kind [--world-config PATH]`` prints the bring-up of a real world, every
+step with its image, version and exact commands, in order and with what runs in parallel, without running
+anything (:mod:`nautes_e2e.worlds.plan`). ``nautes-e2e world prune [--world NAME] [--dry-run]`` removes what
+killed runs and kept worlds left in Docker (:mod:`nautes_e2e.worlds.prune`).
 """
 
 from __future__ import annotations
@@ -14,11 +19,22 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+import docker.errors
 
 from nautes_e2e import gate
+from nautes_e2e.containers.docker_env import docker_client
+from nautes_e2e.targets.cluster import world_plan
 from nautes_e2e.targets.local import REFSTACK_INSTALL_HINT, REFSTACK_MODULE, refstack_available
+from nautes_e2e.worlds import prune
+from nautes_e2e.worlds.installation import InstallerModule
+from nautes_e2e.worlds.plan import render_plan
+from nautes_e2e.worlds.settings import PROVIDERS, WorldConfigError, load_world_settings
+from nautes_e2e.worlds.state import state_root
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +48,54 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     refstack.add_argument("arguments", nargs=argparse.REMAINDER, help="the stack's own arguments")
+    add_world_arguments(commands.add_parser("world", help="real worlds (k3d, kind): plan, prune"))
     return parser
+
+
+def add_world_arguments(world: argparse.ArgumentParser) -> None:
+    actions = world.add_subparsers(dest="world_command", required=True, metavar="ACTION")
+    plan = actions.add_parser(
+        "plan",
+        help="print the bring-up of a k3d/kind world without running anything",
+        description="Prints each step of the bring-up (image, version, exact commands), in order, and what "
+        "runs in parallel. Nothing is run or written.",
+    )
+    plan.add_argument("--target", required=True, choices=PROVIDERS, help="the kind of world")
+    plan.add_argument(
+        "--world-config",
+        metavar="PATH",
+        type=Path,
+        help="a YAML file of world settings (name, images, ports, subnet, imageOverrides, ...); default: "
+        "$NAUTES_E2E_WORLD_CONFIG, else the defaults",
+    )
+    prune_parser = actions.add_parser(
+        "prune",
+        help="remove what killed runs and kept worlds left in Docker (found by labels and state files)",
+        description="Removes the harness's clusters, containers, volumes and networks, and the worlds' state "
+        "directories: every world's, or only --world NAME's.",
+    )
+    prune_parser.add_argument("--world", metavar="NAME", help="only this world")
+    prune_parser.add_argument(
+        "--dry-run", action="store_true", help="say what would be removed; remove nothing"
+    )
+
+
+def run_world(args: argparse.Namespace) -> int:
+    if args.world_command == "plan":
+        try:
+            settings = load_world_settings(args.target, args.world_config)
+        except WorldConfigError as error:
+            print(f"nautes-e2e world plan: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        print(render_plan(world_plan(settings, os.environ, InstallerModule())), end="")
+        return 0
+    try:
+        client = docker_client()
+        failed = prune.prune(client, state_root(os.environ), args.world, dry_run=args.dry_run)
+    except docker.errors.DockerException as error:
+        print(f"nautes-e2e world prune: Docker does not answer ({error})", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_FAILED if failed else 0
 
 
 def run_refstack(arguments: Sequence[str]) -> int:
@@ -50,4 +113,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "refstack":
         return run_refstack(args.arguments)
+    if args.command == "world":
+        return run_world(args)
     return gate.run(args)

@@ -14,9 +14,11 @@ from types import MappingProxyType
 
 from nautes_e2e.targets.base import Target
 from nautes_e2e.targets.bringup import UNREPORTED, BringUp
+from nautes_e2e.targets.cluster import ClusterWorldTarget
 from nautes_e2e.targets.existing import ExistingTarget
 from nautes_e2e.targets.local import LocalTarget
 from nautes_e2e.targets.target_file import TargetError
+from nautes_e2e.worlds.settings import Provider
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,20 @@ def _existing(request: TargetRequest) -> Target:
     return ExistingTarget(request.require_target_file("existing"), request.environ)
 
 
+def _cluster(provider: Provider) -> Callable[[TargetRequest], Target]:
+    def factory(request: TargetRequest) -> Target:
+        return ClusterWorldTarget(
+            provider,
+            request.work_dir,
+            request.environ,
+            bringup=request.bringup,
+            keep_env=request.keep_env,
+            reuse_env=request.reuse_env,
+        )
+
+    return factory
+
+
 TARGETS: Mapping[str, TargetEntry] = MappingProxyType(
     {
         entry.name: entry
@@ -87,6 +103,25 @@ TARGETS: Mapping[str, TargetEntry] = MappingProxyType(
                 needs_target_file=True,
                 description="reads --target-file (an installed Nautes, or a stack started with "
                 "'nautes-e2e refstack up')",
+            ),
+            TargetEntry(
+                "k3d",
+                _cluster("k3d"),
+                simulated=False,
+                needs_target_file=False,
+                description="brings up a k3d cluster (K3s v1.21.14), GitLab CE, Vault and a registry in "
+                "Docker and installs Nautes with its installer; needs Docker, k3d, kubectl and the images "
+                "(see 'nautes-e2e world plan --target k3d')",
+                reusable=True,
+            ),
+            TargetEntry(
+                "kind",
+                _cluster("kind"),
+                simulated=False,
+                needs_target_file=False,
+                description="the same world on a kind cluster (Kubernetes v1.21.14); needs Docker, kind, "
+                "kubectl and the images (see 'nautes-e2e world plan --target kind')",
+                reusable=True,
             ),
         )
     }

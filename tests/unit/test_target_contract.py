@@ -5,6 +5,12 @@ Each target needs a way to start well and a way to start badly: :data:`CASES` ho
 registered target, and a target added to the registry without a case here fails
 :func:`test_every_registered_target_has_a_contract_case`. The ``local`` case starts the real reference
 stack (as a process, like every run does).
+
+The real worlds (``k3d``, ``kind``) need Docker, their CLI and images that cannot be pulled here. Their good
+case is the registered target with its bring-up's machinery faked (``offline``: every command recorded, no
+container started; tests/worlds/test_cluster_target.py checks those commands); their bad case is the real
+registered target on a machine without the CLIs (an empty ``PATH``): preflight refuses, and nothing may be
+left behind, neither a process nor anything in the world's state directory.
 """
 
 from __future__ import annotations
@@ -17,7 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from nautes_e2e.targets import TARGETS, TargetError, TargetRequest, World, open_target
+from nautes_e2e.targets import TARGETS, Target, TargetError, TargetRequest, World, open_target
+from nautes_e2e.targets.cluster import ClusterWorldTarget, Machinery
+from nautes_e2e.worlds.settings import Provider
+from tests.worlds.test_cluster_target import FakeRunner, FakeServices, Timeline
+from tests.worlds.test_preflight import FakeHost
 
 #: The environment variable the reference stack reads its faults from (its command line's interface).
 REFSTACK_FAULTS_ENV = "NAUTES_E2E_REFSTACK_FAULTS"
@@ -29,6 +39,8 @@ class ContractCase:
 
     good: Callable[[Path], TargetRequest]
     bad: Callable[[Path], TargetRequest]
+    #: Makes the target of ``good`` itself, where the real one cannot be had here (the real worlds).
+    offline: Callable[[TargetRequest], Target] | None = None
 
 
 def _existing_world_file(directory: Path) -> Path:
@@ -50,6 +62,37 @@ def _existing_world_file(directory: Path) -> Path:
     return target_file
 
 
+def _world_request(directory: Path, environ: dict[str, str]) -> TargetRequest:
+    state = {"NAUTES_E2E_STATE_DIR": str(directory / "state"), "NAUTES_E2E_WORLD_NAME": "contract"}
+    return TargetRequest(directory / "work", {**environ, **state})
+
+
+def _offline_world(provider: Provider) -> Callable[[TargetRequest], Target]:
+    def make(request: TargetRequest) -> Target:
+        runner = FakeRunner(Timeline())
+        return ClusterWorldTarget(
+            provider,
+            request.work_dir,
+            request.environ,
+            bringup=request.bringup,
+            machinery=Machinery(
+                runner=lambda log, environ: runner.fresh(),
+                host=lambda command_runner, environ: FakeHost(),
+                services=lambda: FakeServices(runner.timeline, runner),
+            ),
+        )
+
+    return make
+
+
+def _world_case(provider: Provider) -> ContractCase:
+    return ContractCase(
+        good=lambda directory: _world_request(directory, {}),
+        bad=lambda directory: _world_request(directory, {**os.environ, "PATH": ""}),
+        offline=_offline_world(provider),
+    )
+
+
 CASES: dict[str, ContractCase] = {
     "local": ContractCase(
         good=lambda directory: TargetRequest(directory, dict(os.environ)),
@@ -62,6 +105,8 @@ CASES: dict[str, ContractCase] = {
         ),
         bad=lambda directory: TargetRequest(directory, {}, target_file=directory / "missing.yaml"),
     ),
+    "k3d": _world_case("k3d"),
+    "kind": _world_case("kind"),
 }
 
 
@@ -86,7 +131,9 @@ def test_every_registered_target_has_a_contract_case() -> None:
 
 @pytest.mark.parametrize("name", sorted(TARGETS))
 def test_a_target_gives_a_world_and_stops_idempotently(name: str, tmp_path: Path) -> None:
-    target = open_target(name, CASES[name].good(tmp_path))
+    case = CASES[name]
+    request = case.good(tmp_path)
+    target = case.offline(request) if case.offline else open_target(name, request)
 
     with target as world:
         assert isinstance(world, World)
@@ -107,4 +154,6 @@ def test_a_failed_start_raises_a_target_error_and_leaves_nothing_running(name: s
         target.start()
 
     assert processes_of(tmp_path) == []
+    state = tmp_path / "state"
+    assert not state.exists() or not any(state.iterdir()), "a failed preflight left state behind"
     target.stop()
