@@ -28,10 +28,14 @@ from nautes_e2e.worlds.certificates import WorldCA, write_private
 from nautes_e2e.worlds.commands import Command, CommandError, CommandResult, CommandRunner, command
 from nautes_e2e.worlds.installation import Installation
 from nautes_e2e.worlds.installer.vault_proxy import COMPONENT as VAULT_PROXY
+from nautes_e2e.worlds.installer.vault_proxy import HEALTH_PATH as VAULT_PROXY_HEALTH
 from nautes_e2e.worlds.services import GitLabService, Service, ServiceFactory, names_on_network
 from nautes_e2e.worlds.state import Resource, StateFile
 from nautes_e2e.worlds.world_file import WorldEndpoints, write_target_file
 
+#: How long vault-proxy may take to answer its health check (its compose file gives it a 40 s start period:
+#: nautes-labs/installer v0.3.8, nautes/roles/vault-proxy/templates/docker-compose.yaml).
+VAULT_PROXY_TIMEOUT_S = 120.0
 #: How long the teardown waits for a step's thread to notice that its container is gone.
 THREAD_JOIN_TIMEOUT_S = 60.0
 #: Docker's and the CLIs' words for "already gone" (the teardown tolerates missing pieces).
@@ -299,6 +303,10 @@ class WorldBuilder:
                 self._run(log, each)
             finally:
                 self.state.record(Resource("container", name, "vault-proxy"))
+        assert self.built.ca is not None
+        url = f"https://{self.settings.gateway}:{self.settings.ports.vault_proxy}{VAULT_PROXY_HEALTH}"
+        self.services.wait_answers(url, self.built.ca.ca_pem, VAULT_PROXY_TIMEOUT_S)
+        log.fact("vault_proxy_url", url.removesuffix(VAULT_PROXY_HEALTH))
 
     def _target_file(self, step: plan.Step, log: StepLog) -> None:
         del step

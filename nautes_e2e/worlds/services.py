@@ -14,9 +14,13 @@ namespace by that name), and its component's name as its alias on the world's ne
 
 from __future__ import annotations
 
+import ssl
+import urllib.request
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Protocol, cast
+
+import tenacity
 
 from nautes_e2e.containers.gitlab import GitLabContainer
 from nautes_e2e.containers.registry import REGISTRY_PORT, RegistryContainer
@@ -55,6 +59,10 @@ class ServiceFactory(Protocol):
     def registry(
         self, settings: WorldSettings, tls: TlsFiles, username: str, password: Secret
     ) -> Service: ...
+
+    def wait_answers(self, url: str, ca_pem: bytes, timeout_s: float) -> None:
+        """Return once ``url`` answers 2xx over TLS verified against ``ca_pem`` (a service the harness
+        started with ``docker run``, not through a container module)."""
 
 
 def container_name(settings: WorldSettings, component: str) -> str:
@@ -151,3 +159,30 @@ class ContainerServices:
         )
         _place(registry, settings, "registry", {REGISTRY_PORT: settings.ports.registry})
         return registry
+
+    def wait_answers(self, url: str, ca_pem: bytes, timeout_s: float) -> None:
+        wait_answers(url, ca_pem, timeout_s)
+
+
+class NotAnswering(RuntimeError):
+    """A service did not answer in time; the text names its URL and the last problem."""
+
+
+def wait_answers(url: str, ca_pem: bytes, timeout_s: float, interval_s: float = 2.0) -> None:
+    """Poll ``url`` until it answers 2xx, verifying its certificate against ``ca_pem`` only."""
+    context = ssl.create_default_context(cadata=ca_pem.decode())
+
+    @tenacity.retry(
+        stop=tenacity.stop_after_delay(timeout_s),
+        wait=tenacity.wait_fixed(interval_s),
+        retry=tenacity.retry_if_exception_type(OSError),
+        reraise=True,
+    )
+    def ask() -> None:
+        with urllib.request.urlopen(url, timeout=10, context=context):
+            return
+
+    try:
+        ask()
+    except OSError as error:  # URLError and HTTPError are OSErrors
+        raise NotAnswering(f"{url} did not answer within {timeout_s:g}s ({error})") from None

@@ -47,7 +47,7 @@ from nautes_e2e.worlds.commands import (
 )
 from nautes_e2e.worlds.installation import InstallerModule
 from nautes_e2e.worlds.plan import WorldPaths
-from nautes_e2e.worlds.services import ContainerServices
+from nautes_e2e.worlds.services import ContainerServices, NotAnswering, wait_answers
 from nautes_e2e.worlds.settings import Images, Ports, WorldSettings
 from nautes_e2e.worlds.state import Resource, StateFile
 from tests.worlds.test_preflight import FakeHost
@@ -234,6 +234,10 @@ class FakeServices:
     ) -> FakeService:
         return self._service("registry")
 
+    def wait_answers(self, url: str, ca_pem: bytes, timeout_s: float) -> None:
+        assert b"BEGIN CERTIFICATE" in ca_pem
+        self.timeline.add(f"answers {url}")
+
 
 @dataclass
 class World:
@@ -382,6 +386,8 @@ def test_a_full_k3d_bring_up_runs_the_plan_s_commands_in_order_and_services_in_p
     )  # fmt: skip
     assert world.stages.records["world-teardown"].status == "passed"
     assert not world_dir.exists()
+    vault_proxy_answers = names.index("answers https://10.213.213.1:8000/health")
+    assert vault_proxy_answers > names.index(next(name for name in names if "w-vault-proxy" in name))
     assert (world.work_dir / "gitlab.log").read_text() == "log of gitlab\n"
     installer_log = (world.work_dir / "installer.log").read_text()
     assert installer_log == "TASK [vault-init : Unseal vault] ok: vault_root_token=***\n"
@@ -702,6 +708,10 @@ def test_vault_and_the_registry_answer_on_the_gateway_with_the_world_s_certifica
     }
     assert attrs["NetworkSettings"]["Networks"][settings.network]["Aliases"][:1] == ["vault"]
     assert attrs["Config"]["Labels"]["io.nautes-e2e.world"] == settings.name
+    health = f"https://{settings.gateway}:{settings.ports.vault}/v1/sys/health"
+    wait_answers(f"{health}?uninitcode=200", ca.ca_pem, timeout_s=10)
+    with pytest.raises(NotAnswering, match=rf"^{health} did not answer within 0.3s \(HTTP Error 501"):
+        wait_answers(health, ca.ca_pem, timeout_s=0.3, interval_s=0.1)
 
 
 # -- the command runner ------------------------------------------------------------------------------------

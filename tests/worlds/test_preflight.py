@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ import pytest
 
 from nautes_e2e.containers.docker_env import docker_unavailable_reason, image_present
 from nautes_e2e.worlds import preflight
-from nautes_e2e.worlds.commands import Command, CommandResult
+from nautes_e2e.worlds.commands import Command, CommandResult, SubprocessRunner
+from nautes_e2e.worlds.host import LocalHost
 from nautes_e2e.worlds.preflight import Finding, registry_of, run_preflight
 from nautes_e2e.worlds.settings import Provider, WorldSettings
 
@@ -232,6 +234,60 @@ def test_the_failure_message_lists_every_failing_check_with_its_fix() -> None:
         "      fix: install kind\n"
         "  - memory: 1.0 GiB available"
     )
+
+
+# -- this machine, as preflight sees it ------------------------------------------------------------------
+
+
+def test_the_local_host_reads_proc_and_looks_programs_up_on_the_world_s_path(tmp_path: Path) -> None:
+    proc = tmp_path / "proc"
+    (proc / "sys/fs/inotify").mkdir(parents=True)
+    (proc / "meminfo").write_text("MemTotal:       24000000 kB\nMemAvailable:    4194304 kB\n")
+    (proc / "sys/fs/inotify/max_user_instances").write_text("512\n")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "k3d").write_text("#!/bin/sh\n")
+    (tools / "k3d").chmod(0o755)
+
+    host = LocalHost(SubprocessRunner(), {"PATH": str(tools)}, proc=proc)
+
+    assert host.memory_available() == 4 * GIB
+    assert host.sysctl("fs.inotify.max_user_instances") == "512"
+    assert host.sysctl("fs.inotify.max_user_watches") is None
+    assert host.which("k3d") == str(tools / "k3d")
+    assert host.which("kubectl") is None
+    assert LocalHost(SubprocessRunner(), {}, proc=tmp_path / "none").memory_available() is None
+
+
+def test_the_local_host_sees_a_port_in_use_and_an_unreachable_registry() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        host = LocalHost(SubprocessRunner(), {})
+
+        assert host.port_in_use(port)
+    assert not host.port_in_use(port)
+    assert host.registry_problem(f"127.0.0.1:{port}") is not None
+
+
+def test_the_local_host_asks_docker_for_subnets_and_a_world_s_leftovers() -> None:
+    reason = docker_unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"needs a Docker engine: {reason}")
+    client = docker.from_env()
+    world = f"leftover-{os.getpid()}"
+    network = client.networks.create(f"{world}-net", labels={"io.nautes-e2e.owner": "nautes-e2e",
+                                                              "io.nautes-e2e.world": world})  # fmt: skip
+    try:
+        host = LocalHost(SubprocessRunner(), {})
+        assert host.world_leftovers(world) == [f"network {world}-net"]
+        assert host.world_leftovers(f"{world}-other") == []
+        assert "bridge" in host.docker_subnets()
+        host.close()
+    finally:
+        network.remove()
+        client.close()
 
 
 # -- on this machine: the real run stops at preflight -----------------------------------------------------
