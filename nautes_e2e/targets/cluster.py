@@ -119,7 +119,6 @@ class ClusterWorldTarget(Target):
         self._builder = WorldBuilder(
             world_plan(settings, self.environ, installation),
             runner=runner,
-            cancel=runner.cancel,
             cleanup=machinery.runner(self.work_dir / "teardown.log", self.environ),
             host=machinery.host(runner, self.environ),
             services=machinery.services(),
@@ -185,13 +184,15 @@ class ClusterWorldTarget(Target):
                     f"{name}, or with --target existing --target-file {builder.paths.target_file} after "
                     f"exporting {builder.paths.credentials}; remove it with 'nautes-e2e world prune --world "
                     f"{name}'",
+                    remark=True,
                 )
             return
         with self.bringup.step(TEARDOWN_STEP) as step:
             problems = teardown(state, builder.cleanup, lambda line: say(step, line))
             problems += prune.sweep(self.root, name)
             if problems:
-                say(step, f"not removed: {'; '.join(problems)}; run 'nautes-e2e world prune --world {name}'")
+                remedy = f"run 'nautes-e2e world prune --world {name}'"
+                say(step, f"not removed: {'; '.join(problems)}; {remedy}", remark=True)
                 step.fact("not_removed", problems)
             else:
                 shutil.rmtree(state.directory, ignore_errors=True)

@@ -25,7 +25,14 @@ from nautes_e2e.containers.tls import TlsFiles
 from nautes_e2e.secrets import Secret, redact, register
 from nautes_e2e.worlds import docker_network, k3d, kind, kubectl, plan, preflight
 from nautes_e2e.worlds.certificates import WorldCA, write_private
-from nautes_e2e.worlds.commands import Command, CommandError, CommandResult, CommandRunner, command
+from nautes_e2e.worlds.commands import (
+    CancellableRunner,
+    Command,
+    CommandError,
+    CommandResult,
+    CommandRunner,
+    command,
+)
 from nautes_e2e.worlds.installation import Installation
 from nautes_e2e.worlds.installer.vault_proxy import COMPONENT as VAULT_PROXY
 from nautes_e2e.worlds.installer.vault_proxy import HEALTH_PATH as VAULT_PROXY_HEALTH
@@ -71,11 +78,13 @@ class PreflightFailed(Exception):
         self.findings = findings
 
 
-def say(log: StepLog, line: str) -> None:
-    """Print ``line`` now when the log can, and keep it as a note of the step either way."""
+def say(log: StepLog, line: str, *, remark: bool = False) -> None:
+    """Print ``line`` now when the log can (a stage's context); a ``remark`` is also kept in the reports
+    as a note of the step."""
     if isinstance(log, ProgressLog):
         log.progress(line)
-    log.note(line)
+    if remark:
+        log.note(line)
 
 
 @dataclass
@@ -102,14 +111,14 @@ class Built:
 
 
 class WorldBuilder:
-    """Brings the world of ``the_plan`` up (:meth:`build`) and down (:meth:`teardown`)."""
+    """Brings the world of ``the_plan`` up (:meth:`build`); :meth:`abort` stops a bring-up under way, and
+    :func:`teardown` takes down what the state file records."""
 
     def __init__(
         self,
         the_plan: plan.Plan,
         *,
-        runner: CommandRunner,
-        cancel: Callable[[], None],
+        runner: CancellableRunner,
         cleanup: CommandRunner,
         host: preflight.Host,
         services: ServiceFactory,
@@ -124,7 +133,6 @@ class WorldBuilder:
         self.settings = the_plan.settings
         self.paths = the_plan.paths
         self.runner = runner
-        self.cancel = cancel
         #: Runs the removals once ``runner`` is cancelled (an aborted bring-up, the teardown).
         self.cleanup = cleanup
         self.host = host
@@ -338,7 +346,7 @@ class WorldBuilder:
         """Stop what is running now: kill running commands and, unless the world is kept, remove the service
         containers still starting (their threads' readiness waits then fail at once); then wait for the
         steps' threads to end, so that none records anything after the teardown."""
-        self.cancel()
+        self.runner.cancel()
         if not self.keep:
             recorded = {resource.ref for resource in self.state.state.created} if self.state.state else set()
             for service in list(self.built.services.values()):
