@@ -30,7 +30,7 @@ KIND_NODE_1_21 = (
     "kindest/node:v1.21.14@sha256:8a4e9bb3f415d2bb81629ce33ef9c76ba514c14d707f9797a01e3216376ba093"
 )
 NODE_IMAGES = {
-    ("k3d", "1.21"): {"k3s": "rancher/k3s:v1.21.14-k3s1"},
+    ("k3d", "1.21"): {"k3S": "rancher/k3s:v1.21.14-k3s1"},
     ("kind", "1.21"): {"kindNode": KIND_NODE_1_21},
 }
 
@@ -57,6 +57,28 @@ def test_the_matrix_spans_provider_cluster_variant_and_kubernetes_version() -> N
 def test_each_cell_has_a_world_config_that_pins_its_node_image(cell: Cell) -> None:
     assert templates.load(cell.world_config) == {"images": NODE_IMAGES[cell.provider, cell.kubernetes]}
     assert re.fullmatch(r"kindest/node:v1\.21\.14@sha256:[0-9a-f]{64}", KIND_NODE_1_21)
+
+
+@pytest.mark.parametrize("cell", templates.github_cells(), ids=lambda cell: cell.id)
+def test_the_world_plan_of_each_cell_brings_up_its_node_image(cell: Cell) -> None:
+    """The harness itself reads the cell's world config (strictly: a wrong key fails here) and plans the
+    cluster on the pinned node image; ``world plan`` runs and writes nothing."""
+    (image,) = NODE_IMAGES[cell.provider, cell.kubernetes].values()
+    command = tool_path("nautes-e2e")
+    assert command is not None, "the nautes-e2e console script is not installed"
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("NAUTES_E2E_WORLD_")}
+    done = subprocess.run(
+        [command, "world", "plan", "--target", cell.provider],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**environ, "NAUTES_E2E_WORLD_CONFIG": str(cell.world_config)},
+    )
+    assert done.returncode == 0, done.stderr
+    create = f"{cell.provider} cluster create " if cell.provider == "k3d" else "kind create cluster "
+    (create_line,) = [line for line in done.stdout.splitlines() if create in line]
+    assert f" --image {image} " in create_line
 
 
 def test_gitlab_runs_the_same_cells_as_github() -> None:
