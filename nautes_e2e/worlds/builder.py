@@ -360,8 +360,8 @@ class WorldBuilder:
 
     def keep_logs(self) -> None:
         """Each service container's log (redacted) as ``<logs_dir>/<component>.log``: the run's evidence."""
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
         for component, service in self.built.services.items():
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(Exception):
                 (self.logs_dir / f"{component}.log").write_text(service.logs_redacted())
 

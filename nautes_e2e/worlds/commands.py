@@ -13,7 +13,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -152,8 +152,3 @@ class SubprocessRunner:
 def command(*argv: str, env: Mapping[str, str] | None = None, secret_output: bool = False) -> Command:
     """``command("k3d", "cluster", "list")``: the usual way to spell one."""
     return Command(tuple(argv), dict(env or {}), secret_output)
-
-
-def argv_of(commands: Sequence[Command]) -> list[list[str]]:
-    """The argv lists of ``commands`` (for plans and tests)."""
-    return [list(each.argv) for each in commands]

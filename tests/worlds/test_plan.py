@@ -179,6 +179,7 @@ def test_a_world_config_and_the_environment_override_the_defaults(tmp_path: Path
             """\
             name: nightly-1
             images:
+              k3s: mirror.example/k3s:v1.21.14-k3s1
               gitlab: mirror.example/gitlab-ce:15.10.8-ce.0
               vaultProxy: ghcr.io/nautes-labs/vault-proxy:v0.4.0
             ports: {vault: 18200}
@@ -195,6 +196,7 @@ def test_a_world_config_and_the_environment_override_the_defaults(tmp_path: Path
     assert from_file.images.gitlab == "mirror.example/gitlab-ce:15.10.8-ce.0"
     assert from_file.images.vault_proxy == "ghcr.io/nautes-labs/vault-proxy:v0.4.0"
     assert from_file.images.vault == "hashicorp/vault:1.10.4"
+    assert from_file.images.k3s == "mirror.example/k3s:v1.21.14-k3s1"
     assert (from_file.ports.vault, from_file.ports.registry) == (18200, 5000)
     assert from_file.gateway == "10.99.0.1"
     assert dict(from_file.image_overrides) == {"gcr.io/x/y:1": "quay.io/x/y:1"}
