@@ -42,6 +42,8 @@ class RunOptions:
     services: Mapping[str, str]
     #: ``--reuse-env NAME``: a world kept by an earlier ``--keep-env`` run, used again.
     reuse_env: str | None
+    #: ``--world-config PATH``: images, versions and names of the world a k3d/kind target brings up.
+    world_config: Path | None
 
     @property
     def run_dir(self) -> Path:
@@ -53,6 +55,7 @@ class RunOptions:
         target_file = config.getoption("nautes_target_file")
         reports_dir = config.getoption("nautes_reports_dir")
         scenario_dir = config.getoption("nautes_scenario_dir")
+        world_config = config.getoption("nautes_world_config")
         options = cls(
             target=config.getoption("nautes_target"),
             target_file=invocation_dir / target_file if target_file else None,
@@ -68,10 +71,15 @@ class RunOptions:
             stage_timeout_s=_optional_float(config.getoption("nautes_stage_timeout")),
             services=_services(config),
             reuse_env=config.getoption("nautes_reuse_env"),
+            world_config=invocation_dir / world_config if world_config else None,
         )
         entry = target_entry(options.target)
         if options.reuse_env is not None and not entry.reusable:
             raise pytest.UsageError(f"--reuse-env: the {options.target} target brings up no world to reuse")
+        if options.world_config is not None and not entry.reusable:
+            raise pytest.UsageError(
+                f"--world-config: the {options.target} target brings up no world to configure"
+            )
         if entry.needs_target_file and options.target_file is None:
             raise pytest.UsageError(
                 f"--target {options.target} needs --target-file PATH (the world's target.yaml)"
@@ -128,6 +136,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="nautes_reuse_env",
         metavar="NAME",
         help="use the world NAME that an earlier --keep-env run left up, instead of bringing one up.",
+    )
+    group.addoption(
+        "--world-config",
+        dest="nautes_world_config",
+        metavar="PATH",
+        help="images, versions, ports and names of the world a k3d/kind target brings up (default: "
+        "$NAUTES_E2E_WORLD_CONFIG, else the built-in pins; 'nautes-e2e world plan' shows the result).",
     )
     group.addoption(
         "--reports-dir",

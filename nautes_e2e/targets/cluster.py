@@ -94,6 +94,7 @@ class ClusterWorldTarget(Target):
         bringup: BringUp,
         keep_env: bool = False,
         reuse_env: str | None = None,
+        world_config: Path | None = None,
         machinery: Machinery | None = None,
     ) -> None:
         self.machinery = machinery or Machinery()
@@ -103,6 +104,7 @@ class ClusterWorldTarget(Target):
         self.bringup = bringup
         self.keep_env = keep_env
         self.reuse_env = reuse_env
+        self.world_config = world_config
         self.root = state_root(self.environ)
         self._builder: WorldBuilder | None = None
 
@@ -110,7 +112,7 @@ class ClusterWorldTarget(Target):
         if self.reuse_env is not None:
             return self._reuse(self.reuse_env)
         try:
-            settings = load_world_settings(self.provider, environ=self.environ)
+            settings = load_world_settings(self.provider, self.world_config, environ=self.environ)
         except WorldConfigError as error:
             raise TargetError(str(error)) from None
         machinery = self.machinery

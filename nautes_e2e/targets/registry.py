@@ -36,6 +36,8 @@ class TargetRequest:
     keep_env: bool = False
     reuse_env: str | None = None
     bringup: BringUp = UNREPORTED
+    #: ``--world-config PATH``: the images, versions, ports and names of a world the target brings up.
+    world_config: Path | None = None
 
     def require_target_file(self, target: str) -> Path:
         if self.target_file is None:
@@ -55,7 +57,8 @@ class TargetEntry:
     description: str
     #: The services ``--service NAME=KIND`` may swap on this target (none: it takes no ``--service``).
     swappable_services: tuple[str, ...] = ()
-    #: Whether ``--reuse-env NAME`` means anything here (a target that brings up a world it can keep).
+    #: Whether the target brings up a world it can keep: ``--reuse-env NAME`` and ``--world-config PATH``
+    #: mean something only then.
     reusable: bool = False
 
 
@@ -78,6 +81,7 @@ def _cluster(provider: Provider) -> Callable[[TargetRequest], Target]:
             bringup=request.bringup,
             keep_env=request.keep_env,
             reuse_env=request.reuse_env,
+            world_config=request.world_config,
         )
 
     return factory

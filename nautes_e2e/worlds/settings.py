@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, Field
+from pydantic import AfterValidator, Field
 
 from nautes_e2e.containers.gitlab import DEFAULT_GITLAB_IMAGE
 from nautes_e2e.containers.registry import UPSTREAM_REGISTRY_IMAGE
@@ -182,9 +182,8 @@ _Port = Annotated[int, AfterValidator(_port)]
 
 
 class _ImagesConfig(StrictModel):
-    #: ``k3s`` (camelCase of ``k3s`` would be ``k3S``, which the nightly's ci/worlds/k3d-k8s-1.21.yaml still
-    #: spells: accepted too, until it says ``k3s``).
-    k3s: Text | None = Field(default=None, validation_alias=AliasChoices("k3s", "k3S"))
+    #: ``k3s``, not the camelCase generator's ``k3S``.
+    k3s: Text | None = Field(default=None, alias="k3s")
     kind_node: Text | None = None
     gitlab: Text | None = None
     vault: Text | None = None

@@ -30,7 +30,7 @@ KIND_NODE_1_21 = (
     "kindest/node:v1.21.14@sha256:8a4e9bb3f415d2bb81629ce33ef9c76ba514c14d707f9797a01e3216376ba093"
 )
 NODE_IMAGES = {
-    ("k3d", "1.21"): {"k3S": "rancher/k3s:v1.21.14-k3s1"},
+    ("k3d", "1.21"): {"k3s": "rancher/k3s:v1.21.14-k3s1"},
     ("kind", "1.21"): {"kindNode": KIND_NODE_1_21},
 }
 

@@ -253,7 +253,7 @@ def test_reports_dir_and_header(pytester: pytest.Pytester) -> None:
         (["--stage-timeout", "0"], "*--stage-timeout must be positive, not 0*"),
         (["--suffix", "Demo_X"], "*--suffix must be lowercase letters, digits and inner dashes*'Demo_X'*"),
         (["--suffix", "x-"], "*--suffix must be lowercase letters, digits and inner dashes*'x-'*"),
-        (["--target", "kind"], "*argument --target: invalid choice: 'kind'*"),
+        (["--target", "minikube"], "*argument --target: invalid choice: 'minikube'*"),
     ],
 )
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from nautes_e2e.targets import TargetError
+from nautes_e2e.targets import TargetError, TargetRequest, open_target
+from nautes_e2e.targets.cluster import ClusterWorldTarget
 from nautes_e2e.targets.services import CONTAINER, EMULATED, parse_services
 
 pytest_plugins = ["pytester"]
@@ -58,3 +61,22 @@ def test_reuse_env_is_refused_where_there_is_no_world_to_reuse(pytester: pytest.
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--reuse-env: the local target brings up no world to reuse*"])
+
+
+def test_world_config_is_refused_where_no_world_is_brought_up(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+
+    result = pytester.runpytest("--target", "local", "--world-config", "world.yaml")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--world-config: the local target brings up no world to configure*"])
+
+
+def test_world_config_reaches_the_cluster_target(tmp_path: Path) -> None:
+    config = tmp_path / "world.yaml"
+    config.write_text("name: from-the-option\n")
+
+    target = open_target("k3d", TargetRequest(work_dir=tmp_path, environ={}, world_config=config))
+
+    assert isinstance(target, ClusterWorldTarget)
+    assert target.world_config == config

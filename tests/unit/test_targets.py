@@ -62,19 +62,26 @@ def test_a_target_that_needs_a_target_file_says_so(tmp_path: Path) -> None:
 
 
 def test_an_unknown_target_names_the_registered_ones(tmp_path: Path) -> None:
-    with pytest.raises(TargetError, match=r"unknown target 'kind'; available: local, existing"):
-        open_target("kind", TargetRequest(work_dir=tmp_path, environ={}))
+    with pytest.raises(TargetError, match=r"unknown target 'nowhere'; available: local, existing, k3d, kind"):
+        open_target("nowhere", TargetRequest(work_dir=tmp_path, environ={}))
 
 
 def test_the_target_option_offers_exactly_the_registered_targets(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--target", "nowhere")
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--target: invalid choice: 'nowhere' (choose from 'existing', 'local')*"])
+    result.stderr.fnmatch_lines(
+        ["*--target: invalid choice: 'nowhere' (choose from 'existing', 'k3d', 'kind', 'local')*"]
+    )
 
 
 def test_the_report_s_simulated_flag_comes_from_the_registry() -> None:
-    assert {name: entry.simulated for name, entry in TARGETS.items()} == {"local": True, "existing": False}
+    assert {name: entry.simulated for name, entry in TARGETS.items()} == {
+        "local": True,
+        "existing": False,
+        "k3d": False,
+        "kind": False,
+    }
 
 
 # -- the local target, with a fake reference stack -----------------------------------------------------
