@@ -26,7 +26,7 @@ from nautes_e2e.worlds.certificates import WorldCA
 from nautes_e2e.worlds.commands import Command
 from nautes_e2e.worlds.installer.command import installer_command
 from nautes_e2e.worlds.installer.images import image_overrides
-from nautes_e2e.worlds.installer.inputs import FLAGS, InstallerInputs, render_installer_inputs
+from nautes_e2e.worlds.installer.inputs import installer_paths, render_installer_inputs
 from nautes_e2e.worlds.installer.outputs import register_installer_secrets
 from nautes_e2e.worlds.installer.settings import InstallerSettings
 from nautes_e2e.worlds.installer.vault_proxy import render_vault_proxy_config, vault_proxy_command
@@ -99,22 +99,6 @@ def installer_settings(
     )
 
 
-def planned_inputs(directory: Path) -> InstallerInputs:
-    """The paths :func:`render_installer_inputs` writes under ``directory`` (a test checks they agree)."""
-    directory = directory.resolve()
-    return InstallerInputs(
-        directory=directory,
-        vars_dir=directory / "vars",
-        vars_file=directory / "vars" / "vars.yaml",
-        script_file=directory / "vars" / "install.sh",
-        flags_dir=directory / "flags",
-        flag_files=tuple(directory / "flags" / flag for flag in FLAGS),
-        out_dir=directory / "out",
-        inventory_file=directory / "out" / "hosts" / "ansible_hosts",
-        ca_file=directory / "ca.crt",
-    )
-
-
 def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
@@ -141,7 +125,7 @@ class InstallerModule:
         )
 
     def commands(self, settings: WorldSettings, paths: WorldPaths) -> Sequence[Command]:
-        argv = installer_command(self._planned(settings), planned_inputs(paths.installer))
+        argv = installer_command(self._planned(settings), installer_paths(paths.installer))
         return [Command(tuple(argv), secret_output=True)]
 
     def vault_proxy_commands(self, settings: WorldSettings, paths: WorldPaths) -> Sequence[Command]:
@@ -154,14 +138,14 @@ class InstallerModule:
         render_installer_inputs(self._settings, paths.installer)
 
     def register_secrets(self, paths: WorldPaths) -> None:
-        register_installer_secrets(planned_inputs(paths.installer))
+        register_installer_secrets(installer_paths(paths.installer))
 
     def prepare_vault_proxy(self, paths: WorldPaths) -> None:
         assert self._settings is not None, "prepare() the installer first"
-        render_vault_proxy_config(self._settings, planned_inputs(paths.installer), paths.vault_proxy)
+        render_vault_proxy_config(self._settings, installer_paths(paths.installer), paths.vault_proxy)
 
     def output_dir(self, paths: WorldPaths) -> Path:
-        return planned_inputs(paths.installer).out_dir
+        return installer_paths(paths.installer).out_dir
 
     def vault_root_token(self, paths: WorldPaths) -> Secret:
         unseal = self.output_dir(paths) / "vault" / "unseal.yml"

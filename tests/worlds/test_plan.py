@@ -16,10 +16,9 @@ from nautes_e2e.worlds.installation import (
     InstallerModule,
     installer_settings,
     kubeconfig_skeleton,
-    planned_inputs,
 )
 from nautes_e2e.worlds.installer.command import installer_command
-from nautes_e2e.worlds.installer.inputs import render_installer_inputs
+from nautes_e2e.worlds.installer.inputs import installer_paths, render_installer_inputs
 from nautes_e2e.worlds.settings import (
     WORLD_CONFIG_ENV,
     WORLD_NAME_ENV,
@@ -139,7 +138,7 @@ def test_the_planned_installer_command_is_the_one_the_rendered_inputs_give(tmp_p
     real = installer_settings(settings, kubeconfig, WorldCA.generate("test CA"), token)
     inputs = render_installer_inputs(real, paths.installer)
 
-    assert inputs == planned_inputs(paths.installer)
+    assert inputs == installer_paths(paths.installer)
     assert [list(command.argv) for command in planned] == [installer_command(real, inputs)]
     assert all(command.secret_output for command in planned), "its output is a secret until registered"
 

@@ -5,7 +5,7 @@ variable the templates reference (``required-variables.yaml``)."""
 
 from nautes_e2e.worlds.installer.command import container_name, installer_command
 from nautes_e2e.worlds.installer.images import DEFAULT_IMAGE_OVERRIDES, image_overrides
-from nautes_e2e.worlds.installer.inputs import InstallerInputs, render_installer_inputs
+from nautes_e2e.worlds.installer.inputs import InstallerInputs, installer_paths, render_installer_inputs
 from nautes_e2e.worlds.installer.outputs import register_installer_secrets
 from nautes_e2e.worlds.installer.settings import InstallerSettings, InstallerSettingsError
 from nautes_e2e.worlds.installer.variables import RequiredVariable, RequiredVariables, required_variables
@@ -27,6 +27,7 @@ __all__ = [
     "container_name",
     "image_overrides",
     "installer_command",
+    "installer_paths",
     "register_installer_secrets",
     "render_installer_inputs",
     "render_vault_proxy_config",

@@ -62,18 +62,11 @@ class InstallerInputs:
     ca_file: Path
 
 
-def render_installer_inputs(settings: InstallerSettings, directory: Path) -> InstallerInputs:
-    """Write the installer's inputs for ``settings`` under ``directory`` (owner-only) and return their paths.
-
-    ``settings`` were checked when they were made; the variables are checked against the kept list
-    (``required-variables.yaml``) before anything is written. Files of an earlier rendering are replaced;
-    the installer's outputs in ``out/`` are kept (a kept world is installed once)."""
-    variables = installer_vars(settings)
-    problems = missing(variables, {"vault": [settings.vault_host]})
-    if problems:
-        raise RuntimeError("the installer's inputs miss required variables:\n" + "\n".join(problems))
+def installer_paths(directory: Path) -> InstallerInputs:
+    """Where :func:`render_installer_inputs` writes each input under ``directory``; a plan can name them
+    (and the installer's command) before anything is written."""
     directory = directory.resolve()
-    inputs = InstallerInputs(
+    return InstallerInputs(
         directory=directory,
         vars_dir=directory / "vars",
         vars_file=directory / "vars" / "vars.yaml",
@@ -84,6 +77,20 @@ def render_installer_inputs(settings: InstallerSettings, directory: Path) -> Ins
         inventory_file=directory / "out" / "hosts" / "ansible_hosts",
         ca_file=directory / "ca.crt",
     )
+
+
+def render_installer_inputs(settings: InstallerSettings, directory: Path) -> InstallerInputs:
+    """Write the installer's inputs for ``settings`` under ``directory`` (owner-only) and return their paths.
+
+    ``settings`` were checked when they were made; the variables are checked against the kept list
+    (``required-variables.yaml``) before anything is written. Files of an earlier rendering are replaced;
+    the installer's outputs in ``out/`` are kept (a kept world is installed once)."""
+    variables = installer_vars(settings)
+    problems = missing(variables, {"vault": [settings.vault_host]})
+    if problems:
+        raise RuntimeError("the installer's inputs miss required variables:\n" + "\n".join(problems))
+    inputs = installer_paths(directory)
+    directory = inputs.directory
     for folder in (
         directory,
         inputs.vars_dir,
