@@ -1,8 +1,9 @@
 """A scenario directory: ``scenario.yaml`` (variables, document groups, repos, notes) plus its templates.
 
 ``Scenario.load`` reads everything and checks it up front — every ``$variable`` declared, every document
-group parseable the way ``nautes apply -f`` parses it and decodable into the CLI's structs — so that a typo
-fails before the first request is sent, not halfway through a run.
+group parseable the way ``nautes apply -f`` parses it and decodable into the CLI's structs, every document of
+a known kind and every field one Nautes reads (:mod:`.fields`) — so that a typo fails before the target
+starts and before the first request is sent, not halfway through a run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Annotated
 from pydantic import PlainValidator, ValidationInfo
 
 from nautes_e2e.clients.nautes import Document, DocumentError, WireError, document_request, parse_documents
+from nautes_e2e.scenario.fields import check_documents
 from nautes_e2e.scenario.render import VARIABLE_NAME, ScenarioError, check, render
 from nautes_e2e.yamlfile import StrictModel, Text, context_of, load_file
 
@@ -161,20 +163,31 @@ class Scenario:
         resolved[name] = render(default, resolved, source=source, declared=self.variables)
 
     def _validate(self) -> None:
-        """Every template uses only declared variables, and every document group parses and decodes."""
+        """Every template uses only declared variables; every document group parses and decodes, is of a
+        kind Nautes knows and holds only fields Nautes reads (:mod:`.fields`). Errors name the template by
+        its path and line: they are the user's to fix before anything runs."""
         self.resolve({})  # default cycles and undeclared variables in defaults
+        # One line each, so that a line of the rendered text is the same line of the template.
         placeholders = {name: f"sample-{name}" for name in self.variables}
-        for group in self.document_groups:
-            for document in self.documents(group, placeholders):
+        for files in self.document_groups.values():
+            for file in files:
+                source = str(self.directory / file)
+                text = render(self._read(file), placeholders, source=source, declared=self.variables)
                 try:
-                    document_request(document)
-                except WireError as error:
+                    documents = parse_documents(text, source)
+                except DocumentError as error:
                     raise ScenarioError(str(error)) from None
+                check_documents(text, source)
+                for document in documents:
+                    try:
+                        document_request(document)
+                    except WireError as error:
+                        raise ScenarioError(str(error)) from None
         for repo in self.repos:
-            for relative, path in self._repo_paths(repo):
-                text = _text_or_none(path.read_bytes())
-                if text is not None:
-                    check(text, source=f"{self.repos[repo]}/{relative}", declared=self.variables)
+            for _, path in self._repo_paths(repo):
+                content = _text_or_none(path.read_bytes())
+                if content is not None:
+                    check(content, source=str(path), declared=self.variables)
 
     def _read(self, file: str) -> str:
         return (self.directory / file).read_text()

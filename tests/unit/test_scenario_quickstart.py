@@ -7,6 +7,7 @@ names and with every field the CLI v0.4.2 struct adds (contract §1.4: absent fi
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -385,9 +386,7 @@ def scenario_copy(tmp_path: Path) -> Path:
 def test_load_refuses_a_typo_in_any_template_before_anything_is_sent(scenario_copy: Path) -> None:
     main = scenario_copy / "sourcecode" / "pipelines" / "main.yaml"
     main.write_text(main.read_text().replace("$sc-repo-url", "$sc-repo-ulr"))
-    with pytest.raises(
-        ScenarioError, match=r"^sourcecode/pipelines/main.yaml:\d+: \$sc-repo-ulr is not a declared"
-    ):
+    with pytest.raises(ScenarioError, match=rf"^{re.escape(str(main))}:\d+: \$sc-repo-ulr is not a declared"):
         Scenario.load(scenario_copy)
 
 
