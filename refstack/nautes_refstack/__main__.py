@@ -1,8 +1,9 @@
 """``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...] [--pace instant|real]
 [--time-scale FACTOR] [--registry-tls ca|insecure] [--registry-path PATH] [--external-vault URL]
-[--external-registry URL] [--exit-with-parent]``: run the reference stack until SIGINT/SIGTERM (or, with
-``--exit-with-parent``, until its parent is gone). Faults come from ``--fault`` and
-``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or
+[--external-registry URL] [--exit-with-parent]``: run the reference stack until SIGINT/SIGTERM/SIGHUP (or,
+with ``--exit-with-parent``, until its parent is gone). DIR is locked for this stack and tidied when it
+stops (:mod:`.world_dir`); a second ``up`` into it refuses (exit status 2) without touching it. Faults come
+from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or
 ``NAUTES_E2E_REFSTACK_PACE``/``NAUTES_E2E_REFSTACK_TIME_SCALE``, an external service's credentials from
 the variables :mod:`.external` names; a bad one stops the start before anything listens (exit status 2)."""
 
@@ -38,6 +39,7 @@ from nautes_refstack.pace import (
     pace_from,
 )
 from nautes_refstack.stack import REGISTRY_TLS_MODES, ReferenceStack, RegistryOptions
+from nautes_refstack.world_dir import WorldDirectory, WorldInUse
 
 USAGE_ERROR = 2
 # An image reference's path: lower-case components joined by '/' (distribution/reference).
@@ -60,9 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up",
         help="start the embedded reference stack and keep it running until interrupted",
-        description="Writes DIR/target.yaml, DIR/credentials.env (0600) and the kubeconfigs, then DIR/ready.",
+        description="Writes DIR/target.yaml, DIR/credentials.env and the kubeconfigs (0600, in a 0700 DIR "
+        "when it creates DIR), then DIR/ready; removes them again when it stops, keeping DIR/logs. One "
+        "stack per DIR (DIR/stack.lock).",
     )
-    up.add_argument("--dir", type=Path, required=True, help="directory for the target files, data and logs")
+    up.add_argument(
+        "--dir",
+        type=Path,
+        required=True,
+        help="directory for the target files, data and logs (one stack each)",
+    )
     up.add_argument(
         "--fault",
         action="append",
@@ -93,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--exit-with-parent",
         action="store_true",
         help="stop (cleanly) when the process that started the stack is gone, even if it was killed: for a "
-        "test run that starts the stack for itself",
+        "test run that starts the stack for itself; a DIR the stack created is then removed, logs and all",
     )
     up.add_argument(
         "--registry-path",
@@ -120,7 +129,7 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 async def run_until_signalled(
-    directory: Path,
+    world: WorldDirectory,
     faults: Faults,
     pace: Pace,
     registry: RegistryOptions,
@@ -128,13 +137,17 @@ async def run_until_signalled(
     external: ExternalServices | None = None,
     exit_with_parent: bool = False,
 ) -> None:
-    """Start the stack, announce it, and stop it cleanly on SIGINT or SIGTERM (or on a failed start), and
-    with ``exit_with_parent`` also once the process that started it is gone."""
+    """Start the stack, announce it, and stop it cleanly on SIGINT, SIGTERM or SIGHUP (or on a failed
+    start), and with ``exit_with_parent`` also once the process that started it is gone (then
+    ``world.orphaned`` is set)."""
+    directory = world.path
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stopping.set)
-    watcher = asyncio.create_task(_stop_when_orphaned(os.getppid(), stopping)) if exit_with_parent else None
+    watcher = (
+        asyncio.create_task(_stop_when_orphaned(os.getppid(), world, stopping)) if exit_with_parent else None
+    )
     stack = ReferenceStack(directory, faults, pace, registry, external)
     started = time.monotonic()
     try:
@@ -151,15 +164,16 @@ async def run_until_signalled(
         await stack.stop()
 
 
-async def _stop_when_orphaned(parent: int, stopping: asyncio.Event) -> None:
-    """Set ``stopping`` once ``parent`` is gone. A killed parent cannot stop its children (a SIGKILL runs no
-    finalizer), and the stack runs in a session of its own: its parent changes (to init or a subreaper)
-    when the parent dies, which is what this watches."""
+async def _stop_when_orphaned(parent: int, world: WorldDirectory, stopping: asyncio.Event) -> None:
+    """Set ``stopping`` (and ``world.orphaned``) once ``parent`` is gone. A killed parent cannot stop its
+    children (a SIGKILL runs no finalizer), and the stack runs in a session of its own: its parent changes
+    (to init or a subreaper) when the parent dies, which is what this watches."""
     while os.getppid() == parent:
         await asyncio.sleep(PARENT_CHECK_SECONDS)
     logging.getLogger(__name__).warning(
         "the process that started the stack (pid %d) is gone: stopping", parent
     )
+    world.orphaned = True
     stopping.set()
 
 
@@ -176,26 +190,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     directory: Path = args.dir.resolve()
     try:
-        (directory / "logs").mkdir(parents=True, exist_ok=True)
+        world = WorldDirectory.claim(directory)
+    except WorldInUse as busy:
+        print(f"reference stack not started: {busy}", file=sys.stderr)
+        return USAGE_ERROR
     except OSError as error:
         print(f"reference stack not started: cannot use {directory}: {error.strerror}", file=sys.stderr)
         return USAGE_ERROR
-    logging.basicConfig(
-        filename=directory / "logs" / "refstack.log",
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        registry = RegistryOptions(args.registry_tls, args.registry_path or "")
-        asyncio.run(
-            run_until_signalled(
-                directory, faults, pace, registry, external=external, exit_with_parent=args.exit_with_parent
-            )
+    with world:
+        logging.basicConfig(
+            filename=world.logs / "refstack.log",
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-    except Exception as exc:
-        logging.getLogger(__name__).exception("reference stack failed")
-        print(f"reference stack failed: {exc}", file=sys.stderr)
-        return 1
+        try:
+            registry = RegistryOptions(args.registry_tls, args.registry_path or "")
+            asyncio.run(
+                run_until_signalled(
+                    world, faults, pace, registry, external=external, exit_with_parent=args.exit_with_parent
+                )
+            )
+        except Exception as exc:
+            logging.getLogger(__name__).exception("reference stack failed")
+            print(f"reference stack failed: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            logging.shutdown()  # the log file is closed before a directory the stack created may go
     return 0
 
 

@@ -35,6 +35,15 @@ from nautes_refstack.registry.tls import RegistryCertificate
 from nautes_refstack.runtime import RuntimeControllers
 from nautes_refstack.tekton import TektonController
 from nautes_refstack.vault import OpenBao
+from nautes_refstack.world_dir import (
+    CREDENTIALS_FILE,
+    GITLAB_DIR,
+    KUBECONFIG_PATTERN,
+    LOGS_DIR,
+    READY_FILE,
+    REGISTRY_CA_FILE,
+    TARGET_FILE,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +56,6 @@ TOKEN_ENV = {
     "registry_username": "NAUTES_E2E_REGISTRY_USERNAME",
     "registry_password": "NAUTES_E2E_REGISTRY_PASSWORD",
 }
-READY_FILE = "ready"
-REGISTRY_CA_FILE = "registry-ca.pem"
 #: ``--registry-tls``: HTTPS with a private CA, which target.yaml gives as ``registry.caBundle`` ("ca") or
 #: tells the harness and kaniko not to verify (``registry.insecure``, "insecure").
 REGISTRY_TLS_MODES = ("ca", "insecure")
@@ -88,13 +95,13 @@ class ReferenceStack:
     ) -> None:
         self.directory = directory
         self.registry_options = registry_options or RegistryOptions()
-        self.logs = directory / "logs"
+        self.logs = directory / LOGS_DIR
         self.faults = faults
         self.pace = pace
         self.credentials = Credentials()
         external = external or ExternalServices()
         self.vault: OpenBao | ExternalVault = external.vault or OpenBao(log_path=self.logs / "openbao.log")
-        self.gitlab = GitLab(directory / "gitlab", faults=faults, pace=pace)
+        self.gitlab = GitLab(directory / GITLAB_DIR, faults=faults, pace=pace)
         self.store = ObjectStore()
         # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
         self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True, faults=faults)
@@ -176,7 +183,7 @@ class ReferenceStack:
         (self.directory / READY_FILE).unlink(missing_ok=True)
 
     def _write_target_files(self) -> None:
-        kubeconfig = self.directory / f"kubeconfig-{RUNTIME_CLUSTER}.yaml"
+        kubeconfig = self.directory / KUBECONFIG_PATTERN.replace("*", RUNTIME_CLUSTER)
         _write_private(
             kubeconfig,
             kubeconfig_yaml(
@@ -207,14 +214,14 @@ class ReferenceStack:
             # waits (each fit for a real installation) by it.
             "timeouts": {"scale": self.pace.timeout_scale},
         }
-        (self.directory / "target.yaml").write_text(yaml.safe_dump(target, sort_keys=False))
+        (self.directory / TARGET_FILE).write_text(yaml.safe_dump(target, sort_keys=False))
         env_lines = [
             f"{TOKEN_ENV['gitlab']}={self.credentials.gitlab_token}",
             f"{TOKEN_ENV['vault']}={self.vault.root_token}",
             f"{TOKEN_ENV['registry_username']}={self.credentials.registry_username}",
             f"{TOKEN_ENV['registry_password']}={self.credentials.registry_password}",
         ]
-        _write_private(self.directory / "credentials.env", "\n".join(env_lines) + "\n")
+        _write_private(self.directory / CREDENTIALS_FILE, "\n".join(env_lines) + "\n")
         (self.directory / READY_FILE).write_text(f"{os.getpid()}\n")
 
     def _registry_entry(self) -> dict[str, object]:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 import aiohttp
 
+from nautes_refstack.children import die_with_stack
 from nautes_refstack.http import LOOPBACK
 
 # KV v2 mounts the Nautes API server writes to (contract §3.4).
@@ -101,6 +102,7 @@ class OpenBao:
                 "HOME": str(self.log_path.parent),
                 "BAO_DEV_ROOT_TOKEN_ID": self.root_token,
             },
+            preexec_fn=die_with_stack(),
         )
         assert self._process.stdout is not None
         self._output = asyncio.create_task(

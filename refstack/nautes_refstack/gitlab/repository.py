@@ -128,7 +128,7 @@ class BareRepository:
         for name in _HOOK_NAMES:
             hook = hooks_dir / name
             hook.write_text(hook_source)
-            hook.chmod(0o755)
+            hook.chmod(0o700)  # run by this stack only (its files are private: world_dir)
 
     def git(
         self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True

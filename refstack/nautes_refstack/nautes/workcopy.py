@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from nautes_refstack.children import die_with_stack
 from nautes_refstack.nautes import errors
 
 COMMIT_MESSAGE = "[API] Save operator"
@@ -92,6 +93,7 @@ class WorkingCopy:
             env=self._env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=die_with_stack(),
         )
         raw, _ = await process.communicate()
         output = raw.decode(errors="replace").replace(self._secret, "***")

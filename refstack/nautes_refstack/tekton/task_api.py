@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from nautes_refstack.children import die_with_stack
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import ObjectStore
 from nautes_refstack.pace import INSTANT, Pace
@@ -141,6 +142,7 @@ class Step:
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
             limit=_LINE_LIMIT,
+            preexec_fn=die_with_stack(),
         )
         assert process.stdout is not None, "stdout was requested as a pipe"
         output: list[str] = []

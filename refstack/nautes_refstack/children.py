@@ -1,0 +1,43 @@
+"""The stack's child processes (OpenBao, git, the Tekton steps' commands) die with the stack.
+
+A stopping stack ends its children itself, but a stack killed outright (SIGKILL, the OOM killer) runs no
+code: its children would be re-parented to init and keep ports, files and secrets in memory. On Linux each
+child asks the kernel for SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)``); where that is not
+available the children are ended by the stack's own stop only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def die_with_stack() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for a child of this process (``create_subprocess_exec(..., preexec_fn=...)``):
+    SIGTERM to the child when this process dies; None where the kernel offers no such thing.
+
+    Must be called in the thread that lives as long as the stack (the event loop's): the kernel signals on
+    the death of the thread that forked."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = _libc()
+    stack = os.getpid()
+
+    def arm() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != stack:  # the stack died between fork and prctl: nobody would signal us
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
