@@ -11,6 +11,12 @@ place, so signals (Ctrl-C) reach the stack directly.
 step with its image, version and exact commands, in order and with what runs in parallel, without running
 anything (:mod:`nautes_e2e.worlds.plan`). ``nautes-e2e world prune [--world NAME] [--dry-run]`` removes what
 killed runs and kept worlds left in Docker (:mod:`nautes_e2e.worlds.prune`).
+
+Exit codes are a run's (:class:`~nautes_e2e.report.exit_codes.ExitCode`): 0 done, 1 the job failed (the
+gate: a required stage did not pass; prune: something could not be removed), 4 the command was given
+something it cannot use — bad arguments (argparse's own 2 is turned into 4, so that 2 keeps meaning
+"interrupted" everywhere), a report the gate cannot read, an invalid world config, the reference stack or
+Docker missing. ``refstack`` becomes the stack's own process and exits with the stack's codes.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import docker.errors
 
 from nautes_e2e import gate
 from nautes_e2e.containers.docker_env import docker_client
+from nautes_e2e.report.exit_codes import ExitCode
 from nautes_e2e.targets.cluster import world_plan
 from nautes_e2e.targets.local import REFSTACK_INSTALL_HINT, REFSTACK_MODULE, refstack_available
 from nautes_e2e.worlds import prune
@@ -33,12 +41,20 @@ from nautes_e2e.worlds.plan import render_plan
 from nautes_e2e.worlds.settings import PROVIDERS, WorldConfigError, load_world_settings
 from nautes_e2e.worlds.state import state_root
 
-EXIT_USAGE = 2
-EXIT_FAILED = 1
+EXIT_USAGE = ExitCode.CONFIGURATION_ERROR
+EXIT_FAILED = ExitCode.FAILED
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors exiting 4 rather than 2; sub-command parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nautes-e2e", description="The Nautes end-to-end harness.")
+    parser = _Parser(prog="nautes-e2e", description="The Nautes end-to-end harness.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     gate.add_arguments(commands.add_parser("gate", help=gate.DESCRIPTION, description=gate.DESCRIPTION))
     refstack = commands.add_parser(
@@ -88,18 +104,18 @@ def run_world(args: argparse.Namespace) -> int:
             print(f"nautes-e2e world plan: {error}", file=sys.stderr)
             return EXIT_USAGE
         print(render_plan(world_plan(settings, os.environ, InstallerModule())), end="")
-        return 0
+        return ExitCode.PASSED
     try:
         client = docker_client()
         failed = prune.prune(client, state_root(os.environ), args.world, dry_run=args.dry_run)
     except docker.errors.DockerException as error:
         print(f"nautes-e2e world prune: Docker does not answer ({error})", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_FAILED if failed else 0
+        return EXIT_USAGE
+    return EXIT_FAILED if failed else ExitCode.PASSED
 
 
 def run_refstack(arguments: Sequence[str]) -> int:
-    """Replace this process with ``python -m nautes_refstack ARGUMENTS``; exit 2 with how to install it
+    """Replace this process with ``python -m nautes_refstack ARGUMENTS``; exit 4 with how to install it
     when it is missing."""
     if not refstack_available():
         print(f"nautes-e2e refstack: {REFSTACK_INSTALL_HINT}", file=sys.stderr)

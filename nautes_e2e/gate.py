@@ -3,7 +3,13 @@
 It reads ``report.json`` files — a directory stands for every ``report.json`` below it — and passes (exit 0)
 only if, in every report, each required stage passed and the target was a real Nautes rather than the
 embedded reference stack (``--allow-simulated`` lifts that). A failing gate exits 1; a report it cannot
-trust (unreadable, malformed, an unknown schema version) or no report at all exits 2, naming the file.
+trust (unreadable, malformed, an unknown schema version) or no report at all exits 4, naming the file — the
+codes of a run (:class:`~nautes_e2e.report.exit_codes.ExitCode`): 1 the world is broken, 4 the inputs are.
+It reads report schemas 1 and 2 (2 adds the run's exit code and error, which the gate does not need: a run
+stopped by its configuration has a stage in ``error``, and fails the gate by that stage).
+
+A run that was interrupted or stopped by an error (``run.result``, schema 2) fails whatever its stages say:
+the stages it names are not all the stages it had to run.
 
 By default the required stages are the ones a report names, so a report is judged by its own scenario; the
 teardown stage also counts when it was skipped because the run kept its environment (``--keep-env``).
@@ -23,14 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nautes_e2e.report.model import SCHEMA_VERSION
+from nautes_e2e.report.exit_codes import ExitCode
+from nautes_e2e.report.model import READABLE_SCHEMA_VERSIONS
 from nautes_e2e.stages.model import KEPT_REASON, TEARDOWN_STAGE
 
 STAGE_STATUSES = frozenset({"running", "passed", "failed", "skipped", "error"})
+#: Results (schema 2) of a run that did not finish: whatever its stages say, they are not all it had to do.
+INCOMPLETE_RESULTS = frozenset({"interrupted", "error"})
 
-EXIT_PASSED = 0
-EXIT_FAILED = 1
-EXIT_ERROR = 2
+EXIT_PASSED = ExitCode.PASSED
+EXIT_FAILED = ExitCode.FAILED
+#: A report the gate cannot judge, or none at all: the gate's inputs are wrong, as a run's configuration.
+EXIT_ERROR = ExitCode.CONFIGURATION_ERROR
 
 
 class ReportError(Exception):
@@ -138,7 +148,7 @@ def _report_paths(arguments: Sequence[Path]) -> tuple[list[Path], list[str]]:
 
 
 def load_report(path: Path) -> GatedReport:
-    """Read the parts of a schema-version-1 report the gate judges; :class:`ReportError` if it is not one."""
+    """Read the parts of a report (schema 1 or 2) the gate judges; :class:`ReportError` if it is not one."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -148,8 +158,9 @@ def load_report(path: Path) -> GatedReport:
     if not isinstance(document, dict):
         raise ReportError(f"{path}: not a report (a JSON object is expected)")
     version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ReportError(f"{path}: unknown schema_version {version!r} (this gate reads {SCHEMA_VERSION})")
+    if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
+        readable = " and ".join(map(str, READABLE_SCHEMA_VERSIONS))
+        raise ReportError(f"{path}: unknown schema_version {version!r} (this gate reads {readable})")
     run = _field(path, document, "run", dict)
     target = document.get("target")
     if target is not None and not isinstance(target, dict):
@@ -189,6 +200,8 @@ def judge(report: GatedReport, required: Sequence[str] | None, *, allow_simulate
             problems.append("target unknown")
         elif report.simulated:
             problems.append("simulated target")
+    if report.result in INCOMPLETE_RESULTS:
+        problems.append("the run did not finish")
     names = list(required) if required else list(report.stages)
     if not names:
         problems.append("no stages")

@@ -20,14 +20,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from nautes_e2e.clients.errors import ServiceUnreachable
 from nautes_e2e.secrets import Secret, redact
 
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 GIT_TIMEOUT_S = 120.0
 
 
+#: git's words when curl got no HTTP answer (an HTTP answer reads "The requested URL returned error").
+_HTTP_NO_ANSWER = re.compile(r"unable to access '(?P<endpoint>[^']+)': (?P<reason>(?!The requested URL).+)")
+#: ssh's words when it reached no server.
+_SSH_NO_ANSWER = re.compile(
+    r"ssh: (?:connect to host (?P<host>\S+) port (?P<port>\d+)|Could not resolve hostname (?P<name>[^:\s]+))"
+    r": (?P<reason>.+)"
+)
+TLS_HINT = "give its CA as gitlab.caBundle (or caBundle) in the target file"
+
+
 class GitError(Exception):
-    """A git command failed; the text holds the command (no credentials) and its redacted stderr."""
+    """A git command failed; the text holds the command (no credentials) and its redacted stderr. A remote
+    that never answered raises :class:`~nautes_e2e.clients.errors.ServiceUnreachable` instead."""
 
 
 @dataclass(frozen=True)
@@ -161,5 +173,25 @@ class GitWorkingCopy:
             raise GitError(scrub(f"git {' '.join(args)}: no answer after {GIT_TIMEOUT_S:.0f}s")) from None
         if completed.returncode != 0:
             detail = (completed.stderr or completed.stdout).strip()
+            unreachable = _unreachable(args, detail)
+            if unreachable is not None:
+                raise unreachable
             raise GitError(scrub(f"git {' '.join(args)} failed ({completed.returncode}): {detail}"))
         return completed.stdout
+
+
+def _unreachable(args: Sequence[str], detail: str) -> ServiceUnreachable | None:
+    """The remote git could not reach, as git (curl, ssh) said it; None when the remote answered."""
+    http = _HTTP_NO_ANSWER.search(detail)
+    if http is not None:
+        reason = http.group("reason").strip()
+        if "certificate" in reason.lower():
+            reason += f": {TLS_HINT}"
+        return ServiceUnreachable(
+            "git remote", scrub(http.group("endpoint")), f"git {args[0]}", scrub(reason)
+        )
+    ssh = _SSH_NO_ANSWER.search(detail)
+    if ssh is not None:
+        host = ssh.group("name") or f"{ssh.group('host')}:{ssh.group('port')}"
+        return ServiceUnreachable("git remote", f"ssh://{host}", f"git {args[0]}", scrub(ssh.group("reason")))
+    return None

@@ -1,7 +1,9 @@
 """GitLab, through python-gitlab: what the quickstart user looks at or clicks in the GitLab UI.
 
 python-gitlab's errors carry the HTTP status; here a 404 becomes :class:`GitLabNotFound` (the stages ask
-"does it exist?") and everything else :class:`GitLabError`, both with redacted text.
+"does it exist?") and everything else :class:`GitLabError`, both with redacted text. No answer at all
+(python-gitlab lets requests' exceptions through) is a
+:class:`~nautes_e2e.clients.errors.ServiceUnreachable`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from typing import Any, TypeVar
 
 import gitlab
 import gitlab.exceptions
+import requests
 
+from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason, request_line
 from nautes_e2e.secrets import Secret, redact
 
 T = TypeVar("T")
+REQUEST_TIMEOUT_S = 30.0
+TLS_HINT = "give its CA as gitlab.caBundle (or caBundle) in the target file"
 
 
 class GitLabError(Exception):
@@ -35,13 +41,17 @@ class GitLabClient:
     complete CA file to verify GitLab with (:func:`~nautes_e2e.clients.trust.combined_bundle`)."""
 
     def __init__(self, url: str, token: Secret, ca_bundle: Path | None = None) -> None:
+        self.url = url
         self._gl = gitlab.Gitlab(
-            url, private_token=token.reveal(), ssl_verify=str(ca_bundle) if ca_bundle else True, timeout=30
+            url,
+            private_token=token.reveal(),
+            ssl_verify=str(ca_bundle) if ca_bundle else True,
+            timeout=REQUEST_TIMEOUT_S,
         )
 
     def current_user(self) -> dict[str, Any]:
         """``GET /user``: the token's owner."""
-        return self._call("GET /user", lambda: _as_dict(self._gl.http_get("/user")))
+        return self._call("the token's user", lambda: _as_dict(self._gl.http_get("/user")))
 
     def group_projects(self, group_path: str) -> list[dict[str, Any]]:
         """Every project of a group (the product's repositories); GitLabNotFound when the group is absent."""
@@ -111,10 +121,13 @@ class GitLabClient:
 
         return self._call(f"commits of {project_path}@{ref}", commits)
 
-    @staticmethod
-    def _call(what: str, operation: Callable[[], T]) -> T:
+    def _call(self, what: str, operation: Callable[[], T]) -> T:
         try:
             return operation()
+        except requests.RequestException as error:
+            action = request_line(error) or what
+            reason = no_reply_reason(error, timeout_s=REQUEST_TIMEOUT_S, tls_hint=TLS_HINT)
+            raise ServiceUnreachable("GitLab", self.url, action, reason) from None
         except gitlab.exceptions.GitlabError as error:
             status = error.response_code
             if status == 404:

@@ -21,15 +21,20 @@ import urllib3
 from kubernetes import config, watch
 from kubernetes.client.exceptions import ApiException
 
+from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason
 from nautes_e2e.secrets import redact
 
 WATCH_REQUEST_S = 60  # one watch request's server-side timeout; the stream is resumed after it
 REQUEST_TIMEOUT_S = 30.0
 _GONE = 410
+TLS_HINT = (
+    "the kubeconfig's certificate-authority(-data) must hold the CA that signed the API server's certificate"
+)
 
 
 class KubeError(Exception):
-    """The API server refused a request; ``message`` is the ``Status`` message (redacted)."""
+    """The API server refused a request; ``message`` is the ``Status`` message (redacted). An API server
+    that does not answer raises :class:`~nautes_e2e.clients.errors.ServiceUnreachable`."""
 
     def __init__(self, what: str, status: int, reason: str, message: str) -> None:
         self.status = status
@@ -70,6 +75,8 @@ class KubeClient:
         self._api = config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(kubeconfig), persist_config=False
         )
+        #: The API server's URL, as the kubeconfig's current context names it.
+        self.endpoint = str(self._api.configuration.host)
         self._types: dict[tuple[str, str], ResourceType] = {}
 
     def close(self) -> None:
@@ -262,7 +269,9 @@ class KubeClient:
         try:
             response = self._api.call_api(*request, _request_timeout=timeout)
         except urllib3.exceptions.HTTPError as error:
-            raise KubeError(f"{method} {path}", 0, type(error).__name__, str(error)) from None
+            connect_s = timeout[0] if isinstance(timeout, tuple) else timeout
+            reason = no_reply_reason(error, timeout_s=connect_s, tls_hint=TLS_HINT)
+            raise ServiceUnreachable("Kubernetes API", self.endpoint, f"{method} {path}", reason) from None
         if not read:
             return response
         response.read()

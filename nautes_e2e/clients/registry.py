@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
+from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason, request_line
 from nautes_e2e.clients.trust import combined_bundle
 from nautes_e2e.secrets import Secret, redact
 
@@ -31,6 +32,8 @@ MANIFEST_TYPES = (
 )
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
+REQUEST_TIMEOUT_S = 30.0
+TLS_HINT = "give its CA as registry.caBundle in the target file, or set registry.insecure: true"
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ class Manifest:
 
 
 class RegistryError(Exception):
-    """The registry refused or could not be reached (redacted text)."""
+    """The registry answered with a refusal (redacted text); one that does not answer raises
+    :class:`~nautes_e2e.clients.errors.ServiceUnreachable`."""
 
 
 class RegistryClient:
@@ -139,23 +143,19 @@ class RegistryClient:
                 # insecure: true is the target's explicit choice; urllib3 would warn on every request.
                 warnings.simplefilter("ignore", InsecureRequestWarning)
                 response = self._session.get(
-                    url, headers=self._headers(accept), auth=self._auth(), timeout=30
+                    url, headers=self._headers(accept), auth=self._auth(), timeout=REQUEST_TIMEOUT_S
                 )
                 challenge = response.headers.get("WWW-Authenticate", "")
                 if response.status_code == 401 and challenge.lower().startswith("bearer "):
                     self._bearer = self._token(challenge)
                     response = self._session.get(
-                        url, headers=self._headers(accept), auth=self._auth(), timeout=30
+                        url, headers=self._headers(accept), auth=self._auth(), timeout=REQUEST_TIMEOUT_S
                     )
-        except requests.exceptions.SSLError as error:
-            raise RegistryError(
-                redact(
-                    f"GET {url}: the registry's certificate is not trusted ({_ssl_reason(error)}): "
-                    "give its CA as registry.caBundle in the target file, or set registry.insecure: true"
-                )
-            ) from None
         except requests.RequestException as error:
-            raise RegistryError(redact(f"GET {url}: {error}")) from None
+            reason = no_reply_reason(error, timeout_s=REQUEST_TIMEOUT_S, tls_hint=TLS_HINT)
+            raise ServiceUnreachable(
+                "registry", self.endpoint.url, request_line(error) or f"GET {path}", reason
+            ) from None
         return response
 
     def _headers(self, accept: str) -> dict[str, str]:
@@ -173,7 +173,11 @@ class RegistryClient:
         realm = params.pop("realm", "")
         if not realm:
             raise RegistryError(f"{self.endpoint.url}: Bearer challenge without a realm")
-        response = self._session.get(realm, params=params, auth=self._basic, timeout=30)
+        try:
+            response = self._session.get(realm, params=params, auth=self._basic, timeout=REQUEST_TIMEOUT_S)
+        except requests.RequestException as error:
+            reason = no_reply_reason(error, timeout_s=REQUEST_TIMEOUT_S, tls_hint=TLS_HINT)
+            raise ServiceUnreachable("registry token service", realm, "GET", reason) from None
         if response.status_code != 200:
             raise RegistryError(f"token service {realm} answered {response.status_code}: {_text(response)}")
         reply = response.json()
@@ -187,14 +191,6 @@ class RegistryClient:
             raise RegistryError(
                 f"{what}: {self.endpoint.url} answered {response.status_code}: {_text(response)}"
             )
-
-
-def _ssl_reason(error: requests.exceptions.SSLError) -> str:
-    """OpenSSL's reason (``CERTIFICATE_VERIFY_FAILED] certificate verify failed: …``), not urllib3's
-    wrapping of it."""
-    text = str(error)
-    start = text.find("[SSL: ")
-    return text[start + 6 : text.find(" (_ssl.c", start)] if start != -1 else text
 
 
 def _text(response: requests.Response) -> str:

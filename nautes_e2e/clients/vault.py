@@ -1,7 +1,9 @@
 """Vault (or OpenBao), through hvac: where Nautes keeps deploy keys, access tokens and kubeconfigs.
 
 The stages mostly need to know *that* a secret exists and which fields it has (contract §3.4); values are
-handed out only as :class:`Secret`, so that a report can never print them.
+handed out only as :class:`Secret`, so that a report can never print them. A Vault that does not answer is
+a :class:`~nautes_e2e.clients.errors.ServiceUnreachable`, never "unhealthy" or "no such secret": sealed and
+down are different breakages with different fixes.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ import hvac
 import hvac.exceptions
 import requests
 
+from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason, request_line
 from nautes_e2e.secrets import Secret, redact
+
+REQUEST_TIMEOUT_S = 30  # hvac's own default, named so that a timeout can say it
+TLS_HINT = "give its CA as vault.caBundle (or caBundle) in the target file"
 
 
 class VaultClientError(Exception):
-    """A Vault call failed for another reason than "no such secret" (redacted text)."""
+    """Vault answered a call with an error other than "no such secret" (redacted text)."""
 
 
 class VaultClient:
@@ -25,19 +31,25 @@ class VaultClient:
 
     def __init__(self, url: str, token: Secret, ca_bundle: Path | None = None) -> None:
         self._client = hvac.Client(
-            url=url, token=token.reveal(), verify=str(ca_bundle) if ca_bundle else True
+            url=url,
+            token=token.reveal(),
+            verify=str(ca_bundle) if ca_bundle else True,
+            timeout=REQUEST_TIMEOUT_S,
         )
         self.url = url
 
     def healthy(self) -> bool:
-        """Initialised, unsealed, active, and the token is valid."""
+        """Initialised, unsealed, active, and the token is valid; ServiceUnreachable if Vault does not
+        answer."""
         try:
             health = self._client.sys.read_health_status(method="GET")
             if not isinstance(health, dict) or not health.get("initialized") or health.get("sealed", True):
                 return False
             return bool(self._client.is_authenticated())
-        except (hvac.exceptions.VaultError, requests.RequestException):
+        except hvac.exceptions.VaultError:
             return False
+        except requests.RequestException as error:
+            raise self._unreachable(error, "GET /v1/sys/health") from None
 
     def kv_keys(self, mount: str, path: str) -> set[str] | None:
         """The field names of a KV v2 secret (never the values); None when there is no such secret."""
@@ -56,7 +68,13 @@ class VaultClient:
             )
         except hvac.exceptions.InvalidPath:
             return None
-        except (hvac.exceptions.VaultError, requests.RequestException) as error:
+        except hvac.exceptions.VaultError as error:
             raise VaultClientError(redact(f"read {mount}/data/{path}: {error}")) from None
+        except requests.RequestException as error:
+            raise self._unreachable(error, f"GET /v1/{mount}/data/{path}") from None
         data = (reply.get("data") or {}).get("data")
         return dict(data) if isinstance(data, dict) else None
+
+    def _unreachable(self, error: requests.RequestException, action: str) -> ServiceUnreachable:
+        reason = no_reply_reason(error, timeout_s=REQUEST_TIMEOUT_S, tls_hint=TLS_HINT)
+        return ServiceUnreachable("Vault", self.url, request_line(error) or action, reason)

@@ -30,12 +30,13 @@ th, td { border: 1px solid #d0d7de; padding: 0.3em 0.5em; text-align: left; vert
 th { background: #f6f8fa; }
 dl.header { display: grid; grid-template-columns: max-content auto; gap: 0.15em 1em; }
 dl.header dt { font-weight: 600; }
-dl.header dd { margin: 0; }
+dl.header dd { margin: 0; white-space: pre-wrap; }
 pre { white-space: pre-wrap; word-break: break-word; margin: 0; font-size: 0.9em; }
 ul.facts { margin: 0; padding-left: 1.1em; font-size: 0.9em; }
 .status { font-weight: 600; }
 .status.passed { color: #1a7f37; } .status.failed { color: #cf222e; } .status.error { color: #8250df; }
 .status.skipped { color: #9a6700; } .status.running { color: #0969da; }
+.status.interrupted { color: #9a6700; }
 table.timeline td, table.timeline th { border: none; padding: 0.1em 0.5em; }
 table.timeline th { background: none; font-weight: normal; white-space: nowrap; width: 1%; }
 table.timeline td.track { background: #f6f8fa; }
@@ -75,7 +76,7 @@ def render_html(report: Report) -> str:
 
 def _title(report: Report) -> str:
     scenario = report.scenario.name if report.scenario else "stages"
-    return f"{scenario}: {report.run.result}"
+    return f"{scenario}: {report.run.verdict}"
 
 
 def _header(report: Report) -> ET.Element:
@@ -87,7 +88,9 @@ def _header(report: Report) -> ET.Element:
         "scenario": report.scenario.name if report.scenario else "-",
         "target": target,
         "simulated": "unknown" if report.target is None else ("yes" if report.target.simulated else "no"),
-        "result": run.result,
+        "result": run.verdict,
+        "exit code": str(int(run.exit_code)),
+        **({f"{run.error.kind} error": run.error.message} if run.error is not None else {}),
         "run": run.id,
         "started": f"{run.started:%Y-%m-%d %H:%M:%S} UTC",
         "duration": f"{run.duration_s:.1f} s",

@@ -27,6 +27,8 @@ def render_junit(report: Report) -> str:
     )
     properties = ET.SubElement(suite, "properties")
     _property(properties, "run_id", report.run.id)
+    _property(properties, "result", report.run.verdict)
+    _property(properties, "exit_code", str(int(report.run.exit_code)))
     if report.target is not None:
         _property(properties, "target", report.target.name)
         _property(properties, "simulated", str(report.target.simulated).lower())

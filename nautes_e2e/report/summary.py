@@ -1,5 +1,6 @@
 """``summary.md``: the run at a glance, small enough for a CI job summary (GitHub ``$GITHUB_STEP_SUMMARY``,
-GitLab job artifacts): a stage table, then the diagnosis of each stage that did not pass, then notes."""
+GitLab job artifacts): the run's error if it has one, a stage table, then the diagnosis of each stage that
+did not pass, then notes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ CELL_LIMIT = 160
 
 
 def render_summary(report: Report) -> str:
-    lines = [*_heading(report), "", "| stage | status | duration | details |", "|---|---|---:|---|"]
+    lines = [*_heading(report), *_run_error(report)]
+    lines += ["", "| stage | status | duration | details |", "|---|---|---:|---|"]
     lines += [_row(stage) for stage in report.stages]
     failed = report.failed_stages
     if failed:
@@ -34,9 +36,25 @@ def _heading(report: Report) -> list[str]:
     run = report.run
     kept = " · environment kept (--keep-env)" if run.kept_environment else ""
     return [
-        f"## nautes-e2e {scenario}{where}: {run.result}",
+        f"## nautes-e2e {scenario}{where}: {run.verdict}",
         "",
         f"Run `{run.id}` · {run.started:%Y-%m-%d %H:%M:%S} UTC · {run.duration_s:.1f} s{kept}",
+    ]
+
+
+def _run_error(report: Report) -> list[str]:
+    """A run stopped by its configuration or by the harness says why first, whole: it is the one thing to
+    fix."""
+    error = report.run.error
+    if error is None:
+        return []
+    return [
+        "",
+        f"**{error.kind} error** (exit {int(report.run.exit_code)}):",
+        "",
+        "```text",
+        error.message,
+        "```",
     ]
 
 

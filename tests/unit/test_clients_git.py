@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from nautes_e2e.clients import GitError, GitWorkingCopy, git_invocation
+from nautes_e2e.clients import GitError, GitWorkingCopy, ServiceUnreachable, git_invocation
 from nautes_e2e.clients.trust import combined_bundle
 from nautes_e2e.secrets import Secret
 from tests.support.http import catch_all, serve
@@ -118,8 +118,9 @@ def test_real_git_trusts_a_private_ca_only_when_given_it(tmp_path: Path) -> None
     recording = HeaderRecorder()
     with BackgroundLoop() as loop, serve_tls(loop, catch_all(recording.handle)) as served:
         url = f"https://127.0.0.1:{served.port}/group/repo.git"
-        with pytest.raises(GitError, match="certificate"):
+        with pytest.raises(ServiceUnreachable, match="certificate") as untrusted:
             GitWorkingCopy.clone(url, tmp_path / "untrusted", TOKEN)  # (an inherited GIT_SSL_CAINFO too)
+        assert "gitlab.caBundle" in str(untrusted.value)
         assert recording.authorizations == [], "no credentials to a server git cannot verify"
         with pytest.raises(GitError, match="403"):
             GitWorkingCopy.clone(url, tmp_path / "trusted", TOKEN, ca_bundle=combined_bundle([CA_PEM]))

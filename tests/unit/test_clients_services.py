@@ -29,6 +29,7 @@ from nautes_e2e.clients import (
     RegistryClient,
     RegistryEndpoint,
     RegistryError,
+    ServiceUnreachable,
     VaultClient,
     VaultClientError,
 )
@@ -152,7 +153,7 @@ def test_registry_with_a_private_ca_is_trusted_through_its_bundle_or_insecure(
 ) -> None:
     handler, seen = registry_handler(bearer=False)
     with serve_tls(background, catch_all(handler)) as site:
-        with pytest.raises(RegistryError, match="CERTIFICATE_VERIFY_FAILED") as caught:
+        with pytest.raises(ServiceUnreachable, match="TLS certificate is not trusted") as caught:
             RegistryClient(tls_endpoint(site)).ping()
         assert "registry.caBundle" in str(caught.value)
         assert "registry.insecure: true" in str(caught.value)
@@ -218,8 +219,12 @@ def test_vault_with_a_bad_token(openbao: DevVault) -> None:
     assert "not-a-valid-token-789" not in str(caught.value)
 
 
-def test_vault_unreachable_is_unhealthy() -> None:
-    assert not VaultClient("http://127.0.0.1:9", Secret("whatever-token")).healthy()
+def test_vault_that_does_not_answer_is_unreachable_not_unhealthy() -> None:
+    # "not healthy (sealed or not initialised)" would send the reader to unseal a Vault that is not there.
+    with pytest.raises(
+        ServiceUnreachable, match=r"^Vault at http://127.0.0.1:9 did not answer GET /v1/sys/health"
+    ):
+        VaultClient("http://127.0.0.1:9", Secret("whatever-token")).healthy()
 
 
 # -- kubernetes ------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from nautes_e2e.cli import main as cli_main
-from nautes_e2e.report import Report, RunSummary, TargetSummary
+from nautes_e2e.report import ExitCode, Report, RunError, RunSummary, TargetSummary
+from nautes_e2e.report.model import RunResult
 from nautes_e2e.stages import StageRecord, StageStatus
 
 STARTED = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
@@ -27,8 +28,11 @@ def write_report(
     statuses: dict[str, StageStatus] | None = None,
     skip_reasons: dict[str, str] | None = None,
     stages: tuple[str, ...] = STAGES,
+    result: RunResult | None = None,
+    error: RunError | None = None,
 ) -> Path:
-    """A run's report.json under ``folder/run_id/``; every stage passed unless ``statuses`` says otherwise."""
+    """A run's report.json under ``folder/run_id/``; every stage passed unless ``statuses`` says otherwise,
+    the run's result follows its stages unless ``result`` says otherwise."""
     records = tuple(
         StageRecord(
             name=name,
@@ -45,9 +49,10 @@ def write_report(
             id=run_id,
             started=STARTED,
             finished=STARTED + timedelta(seconds=9),
-            result="failed" if failed else "passed",
+            result=result or ("failed" if failed else "passed"),
             command_line="pytest suites/quickstart",
             kept_environment=False,
+            error=error,
         ),
         target=TargetSummary(
             name="local" if simulated else "existing",
@@ -167,12 +172,72 @@ def test_a_folder_means_every_report_below_it(tmp_path: Path, capsys: pytest.Cap
     assert lines[2] == "gate: failed (1 of 2 report(s) failed)"
 
 
+def test_an_interrupted_or_errored_run_fails_even_if_the_stages_it_names_passed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Interrupted between two stages, a run names only the stages that ran: all of them passed.
+    interrupted = write_report(tmp_path, "run-cut", simulated=False, stages=STAGES[:2], result="interrupted")
+    stopped = write_report(
+        tmp_path,
+        "run-config",
+        simulated=False,
+        statuses={"preflight": "error"},
+        result="error",
+        error=RunError("configuration", "target.yaml: gitlab.tokenEnv: environment variable X is not set"),
+    )
+
+    code, out, _ = gate(capsys, interrupted, stopped)
+
+    assert code == 1, "a report that can be read but did not pass is a failed gate, not an unreadable report"
+    lines = out.splitlines()
+    assert lines[0].startswith("FAIL  run-cut  existing  run interrupted  the run did not finish  [")
+    assert lines[1].startswith(
+        "FAIL  run-config  existing  run error  the run did not finish; not passed: preflight"
+    )
+    assert "gitlab.tokenEnv" not in out, "the gate prints no diagnosis"
+
+
+def test_a_schema_1_report_is_still_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Reports of earlier runs (schema 1: no exit code, no run error) keep passing and failing the gate."""
+    passed = write_report(tmp_path, "old-pass", simulated=False)
+    failed = write_report(tmp_path, "old-fail", simulated=False, statuses={"teardown": "failed"})
+    for path in (passed, failed):
+        document = json.loads(path.read_text())
+        document["schema_version"] = 1
+        del document["run"]["exit_code"], document["run"]["error"]
+        path.write_text(json.dumps(document))
+
+    assert gate(capsys, passed)[0] == 0
+    code, out, _ = gate(capsys, failed)
+    assert code == 1
+    assert "not passed: teardown (failed)" in out
+
+
+def test_the_gate_s_exit_codes_are_a_run_s() -> None:
+    """0 pass, 1 a stage did not pass, 4 unreadable input: the numbers a run gives those cases."""
+    from nautes_e2e import gate as gate_module
+
+    assert (gate_module.EXIT_PASSED, gate_module.EXIT_FAILED, gate_module.EXIT_ERROR) == (
+        ExitCode.PASSED,
+        ExitCode.FAILED,
+        ExitCode.CONFIGURATION_ERROR,
+    )
+    assert (gate_module.EXIT_PASSED, gate_module.EXIT_FAILED, gate_module.EXIT_ERROR) == (0, 1, 4)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("{not json", "not JSON (line 1, column 2)"),
         ("[]", "not a report (a JSON object is expected)"),
-        ('{"schema_version": 2, "run": {}, "stages": []}', "unknown schema_version 2 (this gate reads 1)"),
+        (
+            '{"schema_version": 3, "run": {}, "stages": []}',
+            "unknown schema_version 3 (this gate reads 1 and 2)",
+        ),
+        (
+            '{"schema_version": true, "run": {}, "stages": []}',
+            "unknown schema_version True (this gate reads 1 and 2)",
+        ),
         ('{"schema_version": 1, "stages": []}', "'run' is missing or not of type dict"),
         (
             '{"schema_version": 1, "run": {"id": "r", "result": "passed"}, "target": null,'
@@ -191,7 +256,7 @@ def test_a_report_the_gate_cannot_judge_is_an_error_naming_the_file(
 
     code, out, err = gate(capsys, good, bad)
 
-    assert code == 2
+    assert code == 4
     assert f"nautes-e2e gate: error: {bad}: {message}" in err
     assert out.splitlines()[-1] == "gate: error (1 of the inputs could not be judged)"
 
@@ -199,12 +264,33 @@ def test_a_report_the_gate_cannot_judge_is_an_error_naming_the_file(
 def test_no_report_at_all_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = gate(capsys, tmp_path, tmp_path / "absent.json")
 
-    assert code == 2
+    assert code == 4
     assert f"{tmp_path}: no report.json below this folder" in err
     assert f"{tmp_path / 'absent.json'}: no such file or folder" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["gate"], ["gate", "--no-such-option", "x"], ["no-such-command"], ["world", "plan", "--target", "mars"]],
+    ids=["no-report", "unknown-option", "unknown-command", "bad-choice"],
+)
+def test_a_usage_error_exits_4_like_a_configuration_error_not_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 2 means "interrupted" for a run; argparse's own 2 would read as a cancelled job.
     with pytest.raises(SystemExit) as usage_error:
-        cli_main(["gate"])
-    assert usage_error.value.code == 2
+        cli_main(argv)
+    assert usage_error.value.code == 4
+    err = capsys.readouterr().err
+    assert err.startswith("usage: nautes-e2e")
+    assert "error: " in err.splitlines()[-1]
+
+
+def test_help_still_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        cli_main(["gate", "--help"])
+    assert done.value.code == 0
+    assert "--allow-simulated" in capsys.readouterr().out
 
 
 def test_a_report_without_a_target_is_not_a_real_run(

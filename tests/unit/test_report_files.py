@@ -91,9 +91,11 @@ def test_report_json_holds_the_run_target_scenario_stages_facts_and_environment(
     result.assert_outcomes(passed=1, failed=2, skipped=1)
     report = load_report(run_dir)
 
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["run"]["id"] == "run"
     assert report["run"]["result"] == "failed"
+    assert report["run"]["exit_code"] == result.ret == 1
+    assert report["run"]["error"] is None
     assert report["run"]["kept_environment"] is True
     assert report["run"]["started"].endswith("Z")
     assert report["run"]["finished"] >= report["run"]["started"]
@@ -192,7 +194,9 @@ def test_summary_has_the_stage_table_the_diagnosis_and_the_notes(run: tuple[pyte
     assert "- **Cluster**: the quickstart says usage: worker; v0.4.x also needs workerType" in summary
 
 
-def test_the_terminal_ends_with_the_stage_table(run: tuple[pytest.RunResult, Path]) -> None:
+def test_the_terminal_ends_with_the_stage_table_then_each_failed_stage_s_diagnosis(
+    run: tuple[pytest.RunResult, Path],
+) -> None:
     result, run_dir = run
 
     result.stdout.fnmatch_lines(
@@ -203,6 +207,8 @@ def test_the_terminal_ends_with_the_stage_table(run: tuple[pytest.RunResult, Pat
             "register_cluster *failed *s  POST cluster answered 500 for token ***",
             "initialise_product *skipped *s  blocked by register_cluster",
             "registry_ping *failed *s  AssertionError: registry refused ***",
+            "register_cluster: POST cluster answered 500 for token ***",
+            "registry_ping: AssertionError: registry refused ***",
             f"reports: {run_dir}",
         ]
     )

@@ -140,7 +140,7 @@ def test_the_page_is_self_contained(page: str) -> None:
     assert all(href.startswith(("#stage-", "evidence/")) for href in hrefs)
 
 
-def test_the_header_names_scenario_target_simulation_result_start_and_duration(page: str) -> None:
+def test_the_header_names_scenario_target_simulation_result_exit_code_start_and_duration(page: str) -> None:
     header = parse(page).find("body/dl")
     assert header is not None
     terms = [element.text for element in header.iter("dt")]
@@ -151,6 +151,7 @@ def test_the_header_names_scenario_target_simulation_result_start_and_duration(p
         "target": "local (simulated)",
         "simulated": "yes",
         "result": "failed",
+        "exit code": "1",
         "run": "run-1",
         "started": "2026-11-29 21:00:00 UTC",
         "duration": "10.0 s",

@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from nautes_e2e.clients.errors import no_reply_reason
 from nautes_e2e.clients.nautes.documents import Document, document_request
 from nautes_e2e.clients.nautes.errors import (
     NautesApiError,
@@ -48,9 +49,10 @@ from nautes_e2e.clients.nautes.managers import (
     send,
 )
 from nautes_e2e.clients.nautes.results import ApplyResult
-from nautes_e2e.secrets import Secret, redact
+from nautes_e2e.secrets import Secret
 
 _MAX_REDIRECTS = 10  # Go's http.Client default
+TLS_HINT = "give its CA as nautes.caBundle (or caBundle) in the target file"
 #: How long one request may take. The CLI never gives up (plain net/http, no timeout: contract §1.2), and a
 #: real cluster save clones the cluster templates and the tenant repository and pushes: a save still at work
 #: must not be cut, so the bound is only there to end a run whose server hangs.
@@ -195,15 +197,20 @@ class NautesClient:
         headers = {"Content-Type": "application/json", "Authorization": "Bearer " + self._token.reveal()}
         origin = urlsplit(url).netloc
         for _ in range(_MAX_REDIRECTS + 1):
+            endpoint, action = _endpoint_and_action(method, url)
             try:
                 response = self._session.request(
                     method, url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
                 )
+            except requests.ConnectTimeout as error:  # never sent: nothing can have landed
+                reason = no_reply_reason(error, timeout_s=self.timeout)
+                raise NautesConnectionError(endpoint, action, reason) from None
             except requests.Timeout as error:
-                cut = f"{method} {url}: no reply within {self.timeout:g}s ({error})"
-                raise NautesRequestCut(redact(cut)) from None
+                reason = no_reply_reason(error, timeout_s=self.timeout) + " (the server may still be at work)"
+                raise NautesRequestCut(endpoint, action, reason) from None
             except requests.RequestException as error:
-                raise NautesConnectionError(redact(f"{method} {url}: {error}")) from None
+                reason = no_reply_reason(error, tls_hint=TLS_HINT)
+                raise NautesConnectionError(endpoint, action, reason) from None
             location = response.headers.get("Location")
             if response.status_code not in (301, 302, 303, 307, 308) or not location:
                 return response
@@ -213,4 +220,14 @@ class NautesClient:
             url = urljoin(url, location)
             if urlsplit(url).netloc != origin:
                 headers.pop("Authorization", None)  # Go drops credentials when a redirect leaves the host
-        raise NautesConnectionError(f"{method} {url}: stopped after {_MAX_REDIRECTS} redirects")
+        raise NautesConnectionError(
+            *_endpoint_and_action(method, url), f"stopped after {_MAX_REDIRECTS} redirects"
+        )
+
+
+def _endpoint_and_action(method: str, url: str) -> tuple[str, str]:
+    """``http://host:port`` and ``POST /api/v1/clusters/c1?insecure_skip_check=true`` of a request."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}", f"{method} {parts.path}" + (
+        f"?{parts.query}" if parts.query else ""
+    )

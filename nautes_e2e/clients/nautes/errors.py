@@ -11,8 +11,12 @@ from __future__ import annotations
 import json
 import re
 
+from nautes_e2e.clients.errors import ServiceUnreachable
 from nautes_e2e.clients.nautes.results import ApplyResult
 from nautes_e2e.secrets import redact
+
+#: How a :class:`~nautes_e2e.clients.errors.ServiceUnreachable` names the Nautes API server.
+NAUTES_API = "Nautes API"
 
 # Contract §2.5, "Not-found per operation": the answers, other than a 404, of a GET or DELETE naming a
 # resource that does not exist. All are 500s with reason "" (a plain Go error), told apart by the message.
@@ -103,8 +107,12 @@ class NautesProductNotEmpty(NautesApiError):
     removed this is a state to wait out: GitLab deletes projects in a background job."""
 
 
-class NautesConnectionError(Exception):
-    """The request never got an HTTP reply (connection refused, timeout, TLS, too many redirects)."""
+class NautesConnectionError(ServiceUnreachable):
+    """The request never got an HTTP reply (connection refused, no connection in time, TLS, too many
+    redirects): ``Nautes API at <endpoint> did not answer <METHOD path>: <reason>``."""
+
+    def __init__(self, endpoint: str, action: str, reason: str) -> None:
+        super().__init__(NAUTES_API, endpoint, action, reason)
 
 
 class NautesRequestCut(NautesConnectionError):
@@ -115,8 +123,8 @@ class NautesRequestCut(NautesConnectionError):
     ``remove``), ``completed`` what the run had done before it.
     """
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, endpoint: str, action: str, reason: str) -> None:
+        super().__init__(endpoint, action, reason)
         self.kind = ""
         self.name = ""
         self.completed: tuple[ApplyResult, ...] = ()
