@@ -22,6 +22,7 @@ pytest_plugins = [
     "nautes_e2e.plugin.run",
     "nautes_e2e.plugin.stages",
     "nautes_e2e.plugin.xdist",
+    "nautes_e2e.plugin.errors",
     "nautes_e2e.plugin.reporting",
     "nautes_e2e.plugin.redaction",
 ]
