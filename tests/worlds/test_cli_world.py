@@ -77,7 +77,7 @@ def test_a_bad_world_config_is_a_usage_error_naming_the_field(
     config = tmp_path / "world.yaml"
     config.write_text("ports: {kubeApi: many}\n")
 
-    assert main(["world", "plan", "--target", "kind", "--world-config", str(config)]) == 2
+    assert main(["world", "plan", "--target", "kind", "--world-config", str(config)]) == 4
 
     assert capsys.readouterr().err == f"nautes-e2e world plan: {config}: ports.kubeApi: must be an integer\n"
 
