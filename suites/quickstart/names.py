@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nautes_e2e.clients import Document, RegistryEndpoint
+from nautes_e2e.scenario import ScenarioError
 
 #: A Kubernetes namespace name (RFC 1123 label).
 NAMESPACE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -44,8 +45,9 @@ def registry_values(registry: RegistryEndpoint) -> dict[str, str]:
     return {"registry-url": registry.image_prefix, "kaniko-extra-args": ", ".join(map(json.dumps, flags))}
 
 
-class ScenarioShapeError(ValueError):
-    """The scenario lacks a document the quickstart stages rely on, or names one that Kubernetes refuses."""
+class ScenarioShapeError(ScenarioError):
+    """The scenario lacks a document the quickstart stages rely on, or names one that Kubernetes refuses: a
+    configuration error (exit 4), like any other wrong scenario."""
 
 
 @dataclass(frozen=True)
