@@ -8,6 +8,8 @@ pytest's own plugins are laid out:
   and recording each stage's outcome;
 * :mod:`~nautes_e2e.plugin.xdist`: keeping a suite's stage chain on one pytest-xdist worker and shipping the
   worker's records to the controller;
+* :mod:`~nautes_e2e.plugin.signals`: SIGTERM and SIGHUP stop a run as Ctrl-C does (teardown, reports,
+  the world stopped), a second signal stops it at once;
 * :mod:`~nautes_e2e.plugin.reporting`: writing the reports and the terminal table at the end;
 * :mod:`~nautes_e2e.plugin.redaction`: masking secrets in what pytest itself prints about a test.
 
@@ -22,6 +24,7 @@ pytest_plugins = [
     "nautes_e2e.plugin.run",
     "nautes_e2e.plugin.stages",
     "nautes_e2e.plugin.xdist",
+    "nautes_e2e.plugin.signals",
     "nautes_e2e.plugin.errors",
     "nautes_e2e.plugin.reporting",
     "nautes_e2e.plugin.redaction",

@@ -91,6 +91,8 @@ class RunOptions:
             )
         if options.stage_timeout_s is not None and options.stage_timeout_s <= 0:
             raise pytest.UsageError(f"--stage-timeout must be positive, not {options.stage_timeout_s:g}")
+        if not hasattr(config, "workerinput"):  # an xdist worker writes into its controller's folder
+            _refuse_a_used_run_folder(options)
         return options
 
 
@@ -154,7 +156,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--run-id",
         dest="nautes_run_id",
         metavar="ID",
-        help="name of this run's report folder (default: UTC time + random hex).",
+        help="name of this run's report folder (default: UTC time + random hex); a folder that already holds "
+        "an earlier run's reports is refused.",
     )
     group.addoption(
         "--suffix",
@@ -201,3 +204,15 @@ def _run_id(config: pytest.Config) -> str:
     if not _RUN_ID_PATTERN.fullmatch(run_id):
         raise pytest.UsageError(f"--run-id must be one folder name (letters, digits, . _ -), not {run_id!r}")
     return str(run_id)
+
+
+def _refuse_a_used_run_folder(options: RunOptions) -> None:
+    """A run's folder holds that run's evidence only: a ``--run-id`` whose folder already holds anything (an
+    earlier run's reports) is refused, rather than mixing two runs' evidence or deleting the earlier one.
+    An empty folder (one a CI job made for the artifacts) is used."""
+    folder = options.run_dir
+    if folder.is_dir() and any(folder.iterdir()):
+        raise pytest.UsageError(
+            f"--run-id {options.run_id}: {folder} already holds the reports of an earlier run; give this run "
+            "another --run-id, or move that folder away"
+        )

@@ -7,13 +7,15 @@ outcome, timing, facts, diagnosis and evidence go to the run's :class:`~nautes_e
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+import time
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 
 from nautes_e2e.plugin.run import run_state
-from nautes_e2e.stages import StageContext, StageFailure, StageStatus
+from nautes_e2e.stages import StageContext, StageFailure, StageRecorder, StageStatus
 
 
 @dataclass(frozen=True)
@@ -80,20 +82,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
     """Begin the stage's record; skip it before any fixture starts if a stage it needs did not pass."""
     spec = stage_spec(item)
-    if spec is not None:
-        recorder = run_state(item.config).recorder
-        recorder.begin(spec.name, spec.needs, test_id=item.nodeid, timeout_s=spec.timeout_s)
-        blocker = recorder.blocker(spec.needs)
-        if blocker is not None:
-            pytest.skip(f"blocked by {blocker}")
-    return (yield)
+    if spec is None:
+        return (yield)
+    recorder = run_state(item.config).recorder
+    recorder.begin(spec.name, spec.needs, test_id=item.nodeid, timeout_s=spec.timeout_s)
+    blocker = recorder.blocker(spec.needs)
+    if blocker is not None:
+        pytest.skip(f"blocked by {blocker}")
+    with _interrupt_recorded(recorder, spec.name):
+        return (yield)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
     spec = stage_spec(item)
-    if spec is not None:
-        run_state(item.config).recorder.count_attempt(spec.name)
+    if spec is None:
+        return (yield)
+    recorder = run_state(item.config).recorder
+    recorder.count_attempt(spec.name)
+    with _interrupt_recorded(recorder, spec.name):
+        return (yield)
+
+
+@contextmanager
+def _interrupt_recorded(recorder: StageRecorder, name: str) -> Iterator[None]:
+    """pytest makes no report of a phase that Ctrl-C (or a signal the plugin turns into one) cut short, so
+    the stage's outcome and the time it ran until then are recorded here."""
+    started = time.monotonic()
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        recorder.add_duration(name, time.monotonic() - started)
+        recorder.failed(name, interrupt, status="error")
+        raise
 
 
 @pytest.hookimpl(wrapper=True)

@@ -7,6 +7,7 @@ stage (``fixtures/teardown.py``) calls :meth:`AppliedDocuments.remove_all`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
@@ -17,9 +18,12 @@ from nautes_e2e.clients import (
     NautesApiError,
     NautesClient,
     NautesClusterNotSynced,
+    NautesConnectionError,
+    NautesNotFound,
     NautesProductNotEmpty,
     NautesRequestCut,
 )
+from nautes_e2e.clients.nautes import KINDS
 from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.model import StageFailure, describe_exception
 from nautes_e2e.stages.waits import Observation
@@ -50,9 +54,10 @@ class AppliedDocuments:
 
     def apply(self, stage: StageContext, documents: Sequence[Document]) -> list[ApplyResult]:
         """``nautes apply`` the documents. They are remembered before sending: ``apply`` stops at the first
-        failure and leaves the earlier documents applied, and those must be removed too. The document
-        whose save failed may or may not have left something behind (a 500 can come after side
-        effects), so it is removed as well, but "not found" for it is no error (see :meth:`remove_all`).
+        failure and leaves the earlier documents applied, and those must be removed too. A document whose
+        save failed (a 500 can come after side effects) or was interrupted (Ctrl-C or a signal while it
+        was sent: it may have landed) is uncertain, as is every one after it: it is removed as well, but
+        "not found" for it is no error (see :meth:`remove_all`).
 
         Two answers are not failures but waits; the documents not saved yet are sent again with backoff, a
         progress line each time, within the stage's timeout:
@@ -92,7 +97,9 @@ class AppliedDocuments:
                 "not exist (Argo CD has not synced the tenant repository since the cluster was registered): "
                 f"{never_synced.message}"
             ) from never_synced
-        except (NautesApiError, NautesRequestCut):
+        except BaseException:
+            # A failed save may have had side effects (a 500 after them), and one interrupted (Ctrl-C, a
+            # signal) may or may not have landed: every document not known to be saved is uncertain.
             self._uncertain.update(id(document) for document in sending.pending)
             raise
         return sending.done
@@ -103,35 +110,67 @@ class AppliedDocuments:
         return self._nautes.read_back(document) is not None
 
     def remove_all(self, stage: StageContext) -> None:
-        """``nautes remove`` every batch, the last applied first. A batch that fails to go does not keep the
-        others: all are tried, then the stage fails with every error. A product whose group still holds the
-        repositories just removed (GitLab deletes them in a background job) is sent again with backoff
+        """``nautes remove`` every batch, the last applied first, each in ``nautes remove``'s order; then
+        wait until the leftover probes find nothing.
+
+        Nothing stops the removal half-way, and the leftover checks always run: a document that does not
+        go is listed with why (fact ``not_removed``) and the others are still removed; the stage then fails
+        naming every document not removed and everything left behind. "Not found" is never an error: the
+        document is gone, or (uncertain: its save failed or was interrupted) was never saved. Any other
+        refusal for an uncertain document is settled by reading it back. A product whose group still holds
+        the repositories just removed (GitLab deletes them in a background job) is sent again with backoff
         until they are gone, within the stage's timeout."""
-        errors: list[str] = []
-        removed: list[str] = []
-        for batch in reversed(self._batches):
-            uncertain = [document for document in batch if id(document) in self._uncertain]
-            for document in reversed(uncertain):
+        removal = _Removal()
+        try:
+            for batch in reversed(self._batches):
+                ordered = _removal_order(batch)
+                stage.progress("nautes remove " + ", ".join(_label(document) for document in ordered))
+                for document in ordered:
+                    self._remove(stage, document, removal)
+        finally:  # also when a second signal cuts the teardown short: what went is known
+            stage.fact("removed", len(removal.removed))
+            stage.evidence("removed.json", removal.removed)
+            if removal.not_removed:
+                stage.fact("not_removed", removal.not_removed)
+        problems = [f"nautes remove failed for {what}" for what in removal.not_removed]
+        try:
+            self._wait_until_nothing_is_left(stage)
+        except StageFailure as left:
+            problems.append(left.diagnosis)
+        except Exception as broken:  # a probe that cannot tell (an API answering 500): the check failed
+            problems.append(describe_exception(broken))
+        if problems:
+            stage.fail("; ".join(problems))
+
+    def _remove(self, stage: StageContext, document: Document, removal: _Removal) -> None:
+        if removal.unreachable is not None:
+            removal.not_removed.append(f"{_label(document)}: not tried, {removal.unreachable}")
+            return
+        uncertain = id(document) in self._uncertain
+        # Once something did not go, a product's group may never empty: its refusal is not waited out.
+        waits: tuple[type[Exception], ...] = () if removal.not_removed else (NautesProductNotEmpty,)
+        try:
+            results = _retrying(stage, waits, partial(_waiting_for_gitlab, stage))(
+                self._nautes.remove, [document]
+            )
+        except NautesNotFound as gone:
+            stage.note(f"{_label(document)} {_absent(uncertain)}: removing it answered {gone.message}")
+            return
+        except (NautesApiError, NautesConnectionError, ValueError) as error:
+            why = _why(error)
+            if uncertain:
                 try:
-                    removed += [f"{r.kind} {r.name}" for r in self._nautes.remove([document])]
-                except NautesApiError as error:  # it was never saved: the leftover checks judge the rest
-                    stage.note(
-                        f"{_label(document)} was not applied, and removing it answered: {error.message}"
-                    )
-            applied = [document for document in batch if id(document) not in self._uncertain]
-            stage.progress("nautes remove " + ", ".join(_label(document) for document in applied))
-            sending = _Sending(applied)
-            try:
-                waiting = _retrying(stage, (NautesProductNotEmpty,), partial(_waiting_for_gitlab, stage))
-                waiting(sending.send, self._nautes.remove)
-            except Exception as error:  # any failure: the other batches must still be tried
-                errors.append(describe_exception(error))
-            removed += [f"{result.kind} {result.name}" for result in sending.done]
-        stage.fact("removed", len(removed))
-        stage.evidence("removed.json", removed)
-        if errors:
-            stage.fail("nautes remove failed: " + "; ".join(errors))
-        self._wait_until_nothing_is_left(stage)
+                    if self._nautes.read_back(document) is None:
+                        stage.note(f"{_label(document)} was never saved: removing it answered {why}")
+                        return
+                except (NautesApiError, NautesConnectionError, ValueError) as unreadable:
+                    why += f" (reading it back answered {_why(unreadable)})"
+            stage.progress(f"could not remove {_label(document)}: {why}")
+            removal.not_removed.append(f"{_label(document)}: {why}")
+            if isinstance(error, NautesConnectionError) and not isinstance(error, NautesRequestCut):
+                removal.unreachable = "Nautes did not answer"
+            return
+        removal.removed += [f"{result.kind} {result.name}" for result in results]
 
     def _wait_until_nothing_is_left(self, stage: StageContext) -> None:
         def leftovers() -> Observation:
@@ -152,6 +191,34 @@ class AppliedDocuments:
 
 def _label(document: Document) -> str:
     return f"{document.kind} {document.name or '?'}"
+
+
+def _absent(uncertain: bool) -> str:
+    return "was never saved" if uncertain else "was already gone"
+
+
+def _why(error: Exception) -> str:
+    """One line: what Nautes answered, or why no answer came."""
+    if isinstance(error, NautesApiError):
+        return f"{error.status} {' '.join(error.message.split())}"
+    return " ".join(describe_exception(error).split())
+
+
+def _removal_order(batch: Sequence[Document]) -> list[Document]:
+    """The order ``nautes remove`` sends a batch in: kinds in reverse apply order, file order within a
+    kind (a kind the client does not know last, where the client refuses it)."""
+    rank = {kind: position for position, kind in enumerate(KINDS)}
+    return sorted(batch, key=lambda document: -rank.get(document.kind, -1))
+
+
+@dataclass
+class _Removal:
+    """What the teardown removed (``Kind name``) and what it could not (``Kind name: why``)."""
+
+    removed: list[str] = field(default_factory=list)
+    not_removed: list[str] = field(default_factory=list)
+    #: Set once Nautes could not be reached: the documents after that are listed, not tried.
+    unreachable: str | None = None
 
 
 class _Sending:

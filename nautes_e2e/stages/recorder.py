@@ -28,6 +28,9 @@ from nautes_e2e.stages.model import (
 )
 from nautes_e2e.stages.timeouts import StageTimeouts
 
+#: The diagnosis of a stage that was still running when the run was stopped, when nothing says by what.
+INTERRUPTED = "interrupted before the stage finished"
+
 
 class StageRecorder:
     """Records stages in the order they begin, and the facts they share."""
@@ -47,6 +50,15 @@ class StageRecorder:
         self.target: TargetSummary | None = None
         #: The scenario the run follows, as the reports show it (see :meth:`describe_scenario`).
         self.scenario: ScenarioSummary | None = None
+        #: What interrupted the run (``SIGTERM``, ``SIGINT``, ...), or ``None`` while nothing did (see
+        #: :meth:`interrupt`).
+        self.interruption: str | None = None
+
+    def interrupt(self, cause: str) -> None:
+        """Say that the run is being stopped, and by what (a signal's name): the stage running now and any
+        left unfinished are recorded as interrupted by it. The first cause stays."""
+        if self.interruption is None:
+            self.interruption = cause
 
     def describe_target(self, target: TargetSummary) -> None:
         """Say which world the run uses: first what was asked for, then, once it is up, its endpoints."""
@@ -125,7 +137,10 @@ class StageRecorder:
         if record.status in ("failed", "error"):
             return
         record.status = status
-        record.diagnosis = redact(describe_exception(error))
+        if isinstance(error, KeyboardInterrupt):
+            record.diagnosis = self._interrupted()
+        else:
+            record.diagnosis = redact(describe_exception(error))
 
     def skip_stage(self, name: str, reason: str) -> None:
         """Record a stage outside a test that was deliberately not run (teardown under ``--keep-env``)."""
@@ -161,7 +176,15 @@ class StageRecorder:
         for record in self.records.values():
             if record.status == "running":
                 record.status = "error"
-                record.diagnosis = "interrupted before the stage finished"
+                record.diagnosis = self._interrupted()
+            elif self.interruption is not None and record.diagnosis == INTERRUPTED:
+                # An xdist worker learns of the interruption from its controller, which knows the signal.
+                record.diagnosis = self._interrupted()
+
+    def _interrupted(self) -> str:
+        if self.interruption is None:
+            return INTERRUPTED
+        return f"interrupted by {self.interruption} before the stage finished"
 
     def export(self) -> dict[str, Any]:
         """Everything recorded, as plain JSON data (to send from an xdist worker to the controller)."""

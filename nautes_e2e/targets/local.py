@@ -4,7 +4,9 @@ The stack is its own distribution (``nautes-refstack``) that the harness never i
 it). The target runs ``python -m nautes_refstack up
 --dir <dir>`` in its own process group, waits for ``<dir>/ready`` and then reads ``<dir>/target.yaml`` exactly
 as the ``existing`` target would, with ``<dir>/credentials.env`` merged over the environment. Stopping sends
-SIGTERM to the whole process group, then SIGKILL if it does not go away in time.
+SIGTERM to the whole process group, then SIGKILL if it does not go away in time; whatever the stack started
+outside its group and left running is killed after it (:mod:`~nautes_e2e.targets.processes`). A run told
+to stop at once kills every stack it started with :func:`kill_started_stacks`.
 
 ``--service vault=container`` / ``registry=container`` swap an emulated service for a real one in a container
 (:mod:`~nautes_e2e.targets.local_services`): checked before anything starts, started before the stack (and
@@ -24,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nautes_e2e.secrets import Secret, redact
+from nautes_e2e.targets import processes
 from nautes_e2e.targets.base import Target
 from nautes_e2e.targets.bringup import UNREPORTED, BringUp
 from nautes_e2e.targets.local_services import LocalServices
@@ -40,6 +43,16 @@ REFSTACK_INSTALL_HINT = (
     "clone of nautes-e2e: pip install -e ./refstack (or run --target existing against a world of your own)"
 )
 LOG_TAIL_LINES = 20
+
+#: The stacks this process started and has not stopped yet (what :func:`kill_started_stacks` kills).
+_STARTED: set[subprocess.Popen[bytes]] = set()
+
+
+def kill_started_stacks() -> None:
+    """SIGKILL every reference stack this process started and has not stopped, with every process it
+    started: the last resort of a run told twice to stop. Never waits; safe in a signal handler."""
+    for process in list(_STARTED):
+        processes.kill(processes.tree(process.pid))
 
 
 def refstack_available() -> bool:
@@ -119,6 +132,11 @@ class LocalTarget(Target):
             self._stack_arguments = wiring.arguments
             environ |= wiring.environment
         self.stack_dir.mkdir(parents=True, exist_ok=True)
+        # The stack's scratch files (work copies, task workspaces) live in the world's directory too, so
+        # that removing it removes them, even after a stack killed before it could clean up.
+        scratch = self.work_dir / "tmp"
+        scratch.mkdir(exist_ok=True)
+        environ["TMPDIR"] = str(scratch)
         ready = self.stack_dir / "ready"
         ready.unlink(missing_ok=True)
         with self.log_path.open("ab") as log:
@@ -130,6 +148,7 @@ class LocalTarget(Target):
                 env=environ,
                 start_new_session=True,
             )
+        _STARTED.add(self._process)
         self._wait_until_ready(self._process, ready)
         credentials_path = self.stack_dir / "credentials.env"
         credentials = read_credentials(credentials_path) if credentials_path.exists() else {}
@@ -138,17 +157,20 @@ class LocalTarget(Target):
         )
 
     def stop(self) -> None:
-        """The stack first (SIGTERM to its process group, SIGKILL on timeout), then the service containers
-        it used; does nothing when nothing runs."""
+        """The stack first (SIGTERM to its process group, SIGKILL on timeout, then whatever it started and
+        left running), then the service containers it used; does nothing when nothing runs."""
         process, self._process = self._process, None
         try:
             if process is not None:
+                started = processes.tree(process.pid)
                 _signal_group(process, signal.SIGTERM)
                 try:
                     process.wait(timeout=self.stop_timeout_s)
                 except subprocess.TimeoutExpired:
-                    _signal_group(process, signal.SIGKILL)
+                    processes.kill(processes.tree(process.pid))
                     process.wait()
+                processes.kill(started)
+                _STARTED.discard(process)
         finally:
             containers, self._containers = self._containers, None
             if containers is not None:

@@ -4,6 +4,7 @@ test (the teardown)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,39 @@ def test_an_export_rebuilds_the_same_records_elsewhere(recorder: StageRecorder, 
     assert controller.records == recorder.records
     assert controller.facts == {"target": "local"}
     assert controller.blocker(("register_cluster",)) == "register_cluster"
+
+
+def test_a_stage_cut_short_by_a_signal_says_which_and_keeps_the_time_it_ran(recorder: StageRecorder) -> None:
+    recorder.interrupt("SIGTERM")
+    recorder.interrupt("SIGINT")  # the first cause stays
+
+    def cut_short() -> None:
+        time.sleep(0.05)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), recorder.stage("teardown"):
+        cut_short()
+
+    record = recorder.records["teardown"]
+    assert (record.status, record.diagnosis) == ("error", "interrupted by SIGTERM before the stage finished")
+    assert record.duration_s >= 0.05
+
+
+def test_a_worker_s_interrupted_stages_are_named_after_the_controller_s_signal(
+    recorder: StageRecorder, tmp_path: Path
+) -> None:
+    worker = StageRecorder(EvidenceStore(tmp_path), lambda line: None, stage_timeout_s=1.0)
+    worker.begin("initialise_product")
+    worker.failed("initialise_product", KeyboardInterrupt(), status="error")
+    worker.begin("push_pipeline")  # still running when the worker's records were taken
+    recorder.interrupt("SIGHUP")
+
+    recorder.absorb(json.loads(json.dumps(worker.export())))
+    recorder.close_unfinished()
+
+    for name in ("initialise_product", "push_pipeline"):
+        record = recorder.records[name]
+        assert (record.status, record.diagnosis) == (
+            "error",
+            "interrupted by SIGHUP before the stage finished",
+        )
