@@ -69,6 +69,8 @@ EARLIEST_SIGNAL_S = 0.5
 POLL_S = 0.1
 LOOK_AGAIN_S = 0.25
 CLEANUP_ROUNDS = 5
+#: Notes are about other jobs on the machine (a busy CI host opens many ports): the first few say enough.
+NOTES_SHOWN = 5
 
 PASSED = "passed"
 INTERRUPTED = "interrupted as expected"
@@ -119,7 +121,7 @@ def describe_exit(code: int | None) -> str:
 
 def verdict(run: Run) -> tuple[str, str | None]:
     """The run's category, and why it failed (None when it did not)."""
-    report = f"report {run.report}" if run.report else "no report.json"
+    report = f"report {run.report} (result {report_result(run.report)})" if run.report else "no report.json"
     if run.killed:
         if run.signalled and run.interruption is not None:
             what = f"did not stop within the grace period after {run.interruption.describe()}"
@@ -428,7 +430,8 @@ def summarise(runs: Sequence[Run]) -> tuple[list[str], bool]:
     lines += [f"  run {run.index} ({run.run_id}): {leak}" for run, leak in leaked]
     if notes:
         lines.append(f"notes (not counted): {len(notes)}")
-        lines += [f"  run {run.index}: {note}" for run, note in notes]
+        lines += [f"  run {run.index}: {note}" for run, note in notes[:NOTES_SHOWN]]
+        lines += [f"  ... and {len(notes) - NOTES_SHOWN} more"] if len(notes) > NOTES_SHOWN else []
     durations = [run.duration_s for run in runs if not run.signalled and not run.killed]
     lines.append(_spread("run durations", durations))
     stops = [run.signal_to_exit_s for run in runs if run.signal_to_exit_s is not None]

@@ -337,7 +337,7 @@ def test_each_way_a_run_can_end_gets_its_verdict(tmp_path: Path) -> None:
     assert stability.verdict(a_run(0)) == ("passed", None)
     assert stability.verdict(a_run(1, report=interrupted)) == (
         "failed",
-        f"exit 1 (a stage failed), report {interrupted}",
+        f"exit 1 (a stage failed), report {interrupted} (result interrupted)",
     )
     assert stability.verdict(a_run(2, signal_at=3.0, report=interrupted)) == ("interrupted as expected", None)
     assert stability.verdict(a_run(0, signal_at=30.0, signalled=False)) == (
