@@ -183,6 +183,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Settings:
+    """How every run of the series is started and judged (the command line's options)."""
+
     target: str
     target_file: Path | None
     extra: tuple[str, ...]
@@ -315,7 +317,10 @@ class Series:
         findings += leaks.new_listeners(before.listeners, after, owners, (process.pid for process in ours))
         findings += leaks.new_entries(self.tmp, before.tmp_entries)
         if self.docker is not None:
-            findings += leaks.new_docker_objects(before.docker, self.docker.labelled(), worlds)
+            try:
+                findings += leaks.new_docker_objects(before.docker, self.docker.labelled(), worlds)
+            except Exception as error:  # the engine went away: what it holds could not be seen to be clean
+                findings += Findings((f"Docker objects: could not list ({type(error).__name__}: {error})",))
         if self.world_check is not None:
             findings += Findings(tuple(self.world_check(run)))
         return findings
@@ -357,7 +362,7 @@ def _ignore(signum: int, frame: object) -> None:
 
 def existing_world_check(target_file: Path) -> WorldCheck:
     """The leftover probes of an ``existing`` world for each run's suffix (and its repositories' deploy
-    keys when its report recorded their ids)."""
+    keys when its report recorded their ids). Imported here: the local target needs none of the clients."""
     from benchmarks import leftovers
     from nautes_e2e.scenario import Scenario
 
@@ -372,8 +377,11 @@ def existing_world_check(target_file: Path) -> WorldCheck:
 
 
 def _repo_ids(report: Path | None) -> list[int]:
+    """The repository ids a run's report recorded (fact ``repo_ids``); none without a report."""
+    if report is None:
+        return []
     try:
-        facts = json.loads(report.read_text()).get("facts") or {} if report else {}
+        facts = json.loads(report.read_text()).get("facts") or {}
     except (OSError, ValueError):
         return []
     return [int(value) for value in (facts.get("repo_ids") or {}).values()]
