@@ -8,6 +8,7 @@ copies and the tenant-repository reads, plus the Vault store (which uses the ser
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nautes_refstack.nautes import errors
 from nautes_refstack.nautes.gitlab_api import GitLabApi, GitLabCallError
@@ -24,6 +25,8 @@ class RequestScope:
     gitlab: GitLabApi
     vault: VaultStore
     tenant_repo: str
+    #: Where clones go: the server's ``/tmp`` (:class:`WorkingCopy` names its per-second directories there).
+    clone_root: Path
     tenant_ref: str = "main"
     pace: Pace = INSTANT
     tenant: TenantView = field(init=False)
@@ -41,4 +44,7 @@ class RequestScope:
             raise errors.plain(f"failed to get current user, err: {failure.message}") from None
         username = str(user.get("username", ""))
         auth_user = "oauth2" if self.oauth2 else username
-        return await WorkingCopy.clone(url, auth_user, self.token, username, str(user.get("email", "")))
+        email = str(user.get("email", ""))
+        return await WorkingCopy.clone(
+            url, auth_user, self.token, username, email, into=self.clone_root, pace=self.pace
+        )

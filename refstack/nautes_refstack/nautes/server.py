@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
@@ -95,6 +98,7 @@ class NautesApiServer:
         self._pace = pace
         self._site: RunningSite | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._tmp: Path | None = None  # the server's /tmp, where it clones (see workcopy)
 
     @property
     def url(self) -> str:
@@ -103,6 +107,7 @@ class NautesApiServer:
         return self._site.url
 
     async def start(self) -> None:
+        self._tmp = Path(tempfile.mkdtemp(prefix="nautes-api-tmp-"))
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -115,6 +120,9 @@ class NautesApiServer:
             await site.stop()
         if http is not None:
             await http.close()
+        tmp, self._tmp = self._tmp, None
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
@@ -167,7 +175,7 @@ class NautesApiServer:
 
     def _scope(self, request: web.Request) -> RequestScope:
         """``auth.SetTokenInContext``: the first ``Bearer`` removed, the rest trimmed, never checked here."""
-        if self._http is None:
+        if self._http is None or self._tmp is None:
             raise RuntimeError("the Nautes API server is not started")
         token = request.headers.get("Authorization", "").replace("Bearer", "", 1).strip()
         oauth2 = bool(token) and bool(request.headers.get("AuthType", ""))
@@ -177,6 +185,7 @@ class NautesApiServer:
             gitlab=GitLabApi(self._http, self.gitlab_url, token),
             vault=VaultStore(self._http, self.vault_url, self._vault_token, self._faults),
             tenant_repo=self.tenant_repo,
+            clone_root=self._tmp,
             tenant_ref=self._tenant_ref(),
             pace=self._pace,
         )

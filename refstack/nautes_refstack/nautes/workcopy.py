@@ -1,10 +1,23 @@
 """A throw-away git clone made with the caller's credentials, as ``internal/data/git.go`` makes one.
 
-The real server clones ``http(s)://<gitlab user>:<token>@...`` into a temporary directory, commits as the
-GitLab user with the message ``[API] Save operator`` and pushes (``biz/resource.go PushToGit``). The
-credentials here travel in git's environment-only configuration (an ``Authorization: Basic`` header with
-the same ``user:token`` pair), so they never appear in a URL, in ``.git/config``, in argv or in an error
-text; GitLab sees the same HTTP Basic authentication.
+The real server clones ``http(s)://<gitlab user>:<token>@...`` into ``/tmp/product<unix seconds>/<repo>``,
+commits as the GitLab user with the message ``[API] Save operator`` and pushes (``biz/resource.go
+PushToGit``). The credentials here travel in git's environment-only configuration (an ``Authorization:
+Basic`` header with the same ``user:token`` pair), so they never appear in a URL, in ``.git/config``, in argv
+or in an error text; GitLab sees the same HTTP Basic authentication.
+
+Nothing in the real server serialises requests, and two of its choices make concurrent requests collide;
+the stack keeps both (it is never kinder than the real server):
+
+* the clone directory is named after the current second (NAUTES ``app/api-server/internal/data/git.go``
+  ``Clone``: ``fmt.Sprintf("%s%v", "/tmp/product", time.Now().Unix())``), so two requests that clone a
+  repository of the same name in the same second — the tenant repository ``management``, or any product's
+  ``default.project`` — collide: the second ``git clone`` fails with "destination path ... already exists";
+* ``PushToGit`` (NAUTES ``app/api-server/internal/biz/resource.go`` @v0.4.2) pushes at once when the remote
+  had not moved at its fetch, and a push that then loses a race fails the request; when the remote had
+  moved it commits, merges (a conflict fails the request) and pushes, and a failed push is retried by
+  running ``PushToGit`` again after 3 s — whose ``retryAutoMerge`` commits again, which fails on the clean
+  working tree ("nothing to commit"), so in effect no retry succeeds.
 """
 
 from __future__ import annotations
@@ -14,15 +27,19 @@ import base64
 import os
 import re
 import shutil
-import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 
 from nautes_refstack.children import die_with_stack
 from nautes_refstack.nautes import errors
+from nautes_refstack.pace import INSTANT, Pace
 
 COMMIT_MESSAGE = "[API] Save operator"
 BRANCH = "main"
+#: ``retryAutoMerge``: a failed push after a merge runs ``PushToGit`` again, 3 s later, up to the 3rd time.
+PUSH_ATTEMPTS = 3
+PUSH_RETRY_PAUSE_S = 3.0
 _REPO_NAME = re.compile(r"^.+/(.+)\.git$")
 
 
@@ -37,15 +54,27 @@ class GitFailed(Exception):
 class WorkingCopy:
     """A clone of one repository; use ``async with await WorkingCopy.clone(...)`` to have it removed."""
 
-    def __init__(self, scratch: Path, root: Path, env: dict[str, str], secret: str) -> None:
-        self._scratch = scratch
+    def __init__(self, root: Path, env: dict[str, str], secret: str, pace: Pace) -> None:
         self.root = root
         self._env = env
         self._secret = secret
+        self._pace = pace
+        self._cloned = False
 
     @classmethod
-    async def clone(cls, url: str, auth_user: str, token: str, author: str, email: str) -> WorkingCopy:
-        """Clone ``url`` as ``auth_user``; commits will be authored by ``author <email>``.
+    async def clone(
+        cls,
+        url: str,
+        auth_user: str,
+        token: str,
+        author: str,
+        email: str,
+        *,
+        into: Path,
+        pace: Pace = INSTANT,
+    ) -> WorkingCopy:
+        """Clone ``url`` as ``auth_user`` into ``into/product<unix seconds>/``; commits will be authored by
+        ``author <email>``. ``into`` stands for the server's ``/tmp``: one per API server.
 
         Failures read like the real server's (``failed to clone repository: <git output>``).
         """
@@ -54,22 +83,22 @@ class WorkingCopy:
                 f"failed to clone repository, the repository url: {url}, "
                 "err: failed to get authorization, the token is not found"
             )
-        scratch = Path(tempfile.mkdtemp(prefix="product"))
-        env = git_environment(auth_user, token, scratch)
-        copy = cls(scratch, scratch, env, token)
+        parent = into / f"product{int(time.time())}"
+        parent.mkdir(parents=True, exist_ok=True)
+        env = git_environment(auth_user, token, parent)
+        copy = cls(parent, env, token, pace)
         try:
-            await copy.git("clone", "--verbose", url, cwd=scratch)
-        except GitFailed as failure:
-            copy.close()
+            await copy.git("clone", "--verbose", url, cwd=parent)
+        except GitFailed as failure:  # nothing of ours to remove: git cleans up, the rest is another's
             raise errors.plain(
                 f"failed to clone repository, the repository url: {url}, "
                 f"err: failed to clone repository: {failure.output}"
             ) from None
         match = _REPO_NAME.match(url)
         if match is None:
-            copy.close()
             raise errors.plain(f'failed to extract repo name from URL "{url}"')
-        copy.root = scratch / match.group(1).strip()
+        copy.root = parent / match.group(1).strip()
+        copy._cloned = True
         await copy.git("config", "user.name", author)
         await copy.git("config", "user.email", email)
         return copy
@@ -83,7 +112,9 @@ class WorkingCopy:
         self.close()
 
     def close(self) -> None:
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        """``cleanCodeRepo``: the clone goes (the per-second directory stays, as in the real ``/tmp``)."""
+        if self._cloned:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     async def git(self, *args: str, cwd: Path | None = None) -> str:
         process = await asyncio.create_subprocess_exec(
@@ -112,18 +143,20 @@ class WorkingCopy:
     async def push(self) -> None:
         """``PushToGit``: commit whatever changed and push it to ``main``; nothing changed, nothing pushed."""
         try:
-            await self.git("fetch", "origin")
-            if await self._remote_has_branch():
-                ahead = await self.git("diff", BRANCH, f"remotes/origin/{BRANCH}")
-                if ahead:
-                    await self._merge_and_push()
-                    return
-            if not (await self.git("status", "--porcelain")).strip():
-                return
-            await self._commit()
-            await self._push()
+            await self._push_to_git(1)
         except GitFailed as failure:
             raise errors.plain(failure.output) from None
+
+    async def _push_to_git(self, attempt: int) -> None:
+        await self.git("fetch", "origin")
+        if await self._remote_has_branch() and await self.git("diff", BRANCH, f"remotes/origin/{BRANCH}"):
+            await self._retry_auto_merge(attempt)
+            return
+        # SaveConfig: the remote had not moved at the fetch; a push that loses a race now fails the request
+        if not (await self.git("status", "--porcelain")).strip():
+            return
+        await self._commit()
+        await self._push()
 
     async def _remote_has_branch(self) -> bool:
         try:
@@ -145,11 +178,16 @@ class WorkingCopy:
         except GitFailed as failure:
             raise GitFailed(f"push data: {failure.output}, err: exit status 1") from None
 
-    async def _merge_and_push(self, attempt: int = 1) -> None:
-        """``retryAutoMerge``: the remote moved since the clone; merge it and push, three attempts."""
-        await self.git("fetch")
-        if (await self.git("status", "--porcelain")).strip():
-            await self._commit()
+    async def _retry_auto_merge(self, attempt: int) -> None:
+        """``retryAutoMerge``: the remote moved since the clone; commit, merge it and push. A failed push
+        runs ``PushToGit`` again (3 s later, 3 attempts), whose commit finds nothing left to commit."""
+        try:
+            await self.git("fetch")
+        except GitFailed as failure:
+            raise GitFailed(
+                f"when the save configuration cannot be fetch remote branch, err: {failure.output}"
+            ) from None
+        await self._commit()
         try:
             await self.git("merge", f"origin/{BRANCH}")
         except GitFailed as failure:
@@ -160,10 +198,10 @@ class WorkingCopy:
         try:
             await self._push()
         except GitFailed as failure:
-            if attempt >= 3:
+            if attempt >= PUSH_ATTEMPTS:
                 raise GitFailed(f"failed to save config, err: {failure.output}") from None
-            await asyncio.sleep(3)
-            await self._merge_and_push(attempt + 1)
+            await self._pace.wait(PUSH_RETRY_PAUSE_S)
+            await self._push_to_git(attempt + 1)
 
 
 def git_environment(username: str, token: str, home: Path) -> dict[str, str]:
