@@ -6,6 +6,18 @@ and what the cluster-operator does in Vault: a Kubernetes auth mount named after
 with this cluster's API URL, a CA certificate and a token-reviewer JWT. Only pipeline workers whose
 ``spec.apiServer`` is this cluster's are handled; other Cluster CRs belong to other targets. A Cluster CR
 that disappears has its auth mount disabled, and the components go once no such CR is left.
+
+One Kubernetes cluster registered twice (two Cluster CRs with its ``apiServer``, e.g. two runs with their
+own suffix on one world) is a collision in Nautes v0.4.x itself: every registration syncs the same
+component Applications into the cluster's ``argocd`` namespace under the same names — the Vault chart's is
+``vault``, with ``injector.authPath: auth/<cluster>`` (cluster-templates v0.4.0
+``runtimes/_RUNTIME_/production/vault-app.yaml``, synced by each registration's ``<cluster>-runtime-app``,
+``runtimes/_RUNTIME_/runtime-app.yaml``, both with ``selfHeal``) — so the registrations fight over one
+vault-agent injector, and a pipeline pod logs in at whichever auth path it carries at that moment. The
+stack settles the fight for the oldest registration still present (its application heals the injector
+back) and hands the injector to the next one when that registration goes: the pipelines of a younger
+registration fail their Vault login ("invalid role name") for as long as an older one is registered, as
+they would on a real installation at any moment the older one's application wins.
 """
 
 from __future__ import annotations
@@ -88,8 +100,9 @@ class ClusterOperator:
         self._kube_url = kube_url
         self._api_server = api_server
         self._ca_pem = kube_ca_pem or self_signed_ca_pem("nautes-e2e runtime cluster CA")
-        self._clusters: set[str] = set()
+        self._clusters: list[str] = []  # in the order they were registered: the oldest owns the injector
         self._created: list[tuple[str, str, str | None, str]] = []
+        self._fighting: tuple[str, ...] = ()  # the registrations last warned about
 
     def ours(self, tenant: TenantSnapshot) -> list[Cluster]:
         """The Cluster CRs this cluster answers to (other API servers belong to other targets)."""
@@ -99,26 +112,55 @@ class ClusterOperator:
 
     async def install(self, tenant: TenantSnapshot) -> None:
         """Install components and configure Vault for every Cluster CR of this cluster (idempotent)."""
-        for cluster in self.ours(tenant):
+        ours = self.ours(tenant)
+        for cluster in ours:
             self._install_components(cluster)
             await self._configure_auth(cluster.name)
             if cluster.name not in self._clusters:
                 log.info(
                     "cluster %s: runtime components installed, auth/%s configured", cluster.name, cluster.name
                 )
-            self._clusters.add(cluster.name)
+                self._clusters.append(cluster.name)
+        self._settle_injector({cluster.name: cluster for cluster in ours})
 
     async def remove_gone(self, tenant: TenantSnapshot) -> None:
         """Undo :meth:`install` for Cluster CRs that no longer point here."""
-        remaining = {cluster.name for cluster in self.ours(tenant)}
-        gone = sorted(self._clusters - remaining)
+        ours = {cluster.name: cluster for cluster in self.ours(tenant)}
+        gone = [name for name in self._clusters if name not in ours]
         for name in gone:
             if f"{name}/" in await self._vault.auth_mounts():
                 await self._vault.disable_auth(name)
-            self._clusters.discard(name)
+            self._clusters.remove(name)
             log.info("cluster %s removed: auth/%s disabled", name, name)
         if gone and not self._clusters:
             self._uninstall_components()
+        elif gone:
+            self._settle_injector(ours)
+
+    def _settle_injector(self, ours: dict[str, Cluster]) -> None:
+        """The vault-agent injector carries the auth path of the oldest registration still present (see
+        the module docstring: the registrations' ``vault`` applications fight over it)."""
+        owner = next((name for name in self._clusters if name in ours), None)
+        if owner is None:
+            return
+        fighting = tuple(name for name in self._clusters if name in ours)
+        if len(fighting) > 1 and fighting != self._fighting:
+            log.warning(
+                "clusters %s are registrations of one Kubernetes cluster: their Argo CD applications fight "
+                "over one vault-agent injector (application vault), which keeps auth/%s",
+                ", ".join(fighting),
+                owner,
+            )
+        self._fighting = fighting
+        wanted = _vault_agent_injector(ours[owner], self._vault.url)
+        key = ("apps/v1", "Deployment", wanted["metadata"]["namespace"], INJECTOR_NAME)
+        current = get_or_none(self._store, *key)
+        if current is None:
+            self._create_once(wanted)
+        elif current["spec"]["template"] != wanted["spec"]["template"]:
+            current["spec"] = wanted["spec"]
+            self._store.replace(current)
+            log.info("vault-agent injector now logs in at auth/%s", owner)
 
     def _install_components(self, cluster: Cluster) -> None:
         namespaces = {component.namespace for component in cluster.components.values() if component.namespace}
@@ -169,8 +211,6 @@ class ClusterOperator:
                 TOKEN_REVIEWER_NAMESPACE,
             )
         )
-
-        self._create_once(_vault_agent_injector(cluster, self._vault.url))
 
     def _create_once(self, obj: dict[str, Any]) -> None:
         """Create ``obj`` unless it exists; remember what this operator created, to remove it later."""
