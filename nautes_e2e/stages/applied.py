@@ -47,6 +47,11 @@ class AppliedDocuments:
         self._leftover_probes: list[LeftoverProbe] = []
         self._uncertain: set[int] = set()  # ids of documents whose apply failed or never ran
 
+    @property
+    def documents(self) -> list[Document]:
+        """Every document sent to Nautes (or about to be) in this session, in order."""
+        return [document for batch in self._batches for document in batch]
+
     def expect_gone(self, probe: LeftoverProbe) -> None:
         """After the removal, ``probe()`` must come to return None; until then it names what is left
         (a GitLab group, a namespace, a Vault secret). Nothing the run created may outlive it."""
