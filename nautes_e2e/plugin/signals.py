@@ -13,9 +13,9 @@ teardown stage, no reports, the world left running. Here all three take the same
    they started, nothing more is waited for (a teardown stage still running is cut short and says so),
    the world's directory is removed and the reports are written as the session unwinds, and whatever
    happens the process exits within :data:`STOP_DEADLINE_S` (removing its world directories first). A
-   third signal exits there and then. The second signal raises nothing outside :meth:`Interrupts.closing`:
-   the session is already unwinding from the first, and an interrupt in pytest's own unwinding would
-   leave it without reports.
+   third signal exits there and then. The second signal raises nothing outside the teardown's
+   :meth:`Interrupts.closing`: the session is already unwinding from the first, and an interrupt in
+   pytest's own unwinding would leave it without reports.
 3. Under pytest-xdist a signal sent to the process group reaches the controller and every worker. Workers
    ignore those three signals; the controller passes the interrupt on (:data:`PASS_ON_INTERRUPT`,
    :data:`PASS_ON_STOP`), keeps collecting the workers' reports while they close, and takes over their
@@ -66,6 +66,7 @@ class Interrupts:
         #: The session, once it has started: a signal that cuts nothing short ends it after the current test.
         self.session: pytest.Session | None = None
         self._closing = 0
+        self._interruptible = 0
         self._workers: dict[str, int] = {}
         self._last_resorts: list[Callable[[], None]] = []
         self._previous: dict[int, Any] = {}
@@ -100,10 +101,13 @@ class Interrupts:
             self._stderr = None
 
     @contextmanager
-    def closing(self) -> Iterator[None]:
-        """The run's own way out (the teardown stage, stopping the world): a first signal lets it finish;
-        a second cuts it short, and the session goes on unwinding (the interrupt ends here)."""
+    def closing(self, *, interruptible: bool = True) -> Iterator[None]:
+        """The run's own way out (the teardown stage, stopping the world): a first signal lets it finish.
+        A second cuts an ``interruptible`` one short (the teardown's waits), and the session goes on
+        unwinding (the interrupt ends here); one that is not (stopping the world, which ends quickly once
+        the stacks are killed) finishes, within the deadline."""
         self._closing += 1
+        self._interruptible += interruptible
         try:
             yield
         except KeyboardInterrupt:
@@ -111,6 +115,7 @@ class Interrupts:
                 raise
         finally:
             self._closing -= 1
+            self._interruptible -= interruptible
 
     def at_last_resort(self, cleanup: Callable[[], None]) -> Callable[[], None]:
         """Run ``cleanup`` (quick, no waiting) if the process must exit before the session has unwound;
@@ -159,7 +164,7 @@ class Interrupts:
         deadline = threading.Timer(STOP_DEADLINE_S, self._exit_now)
         deadline.daemon = True
         deadline.start()
-        if self._closing:
+        if self._interruptible:
             raise KeyboardInterrupt(name)
 
     def _exit_now(self) -> None:

@@ -306,6 +306,7 @@ def test_sigterm_leaves_no_process_port_or_world_directory_and_a_report_that_say
         )
     if "teardown" in stages:
         assert stages["teardown"]["status"] == "passed", "the teardown ran to the end all the same"
+        assert "run interrupted by SIGTERM: the teardown ran all the same" in stages["teardown"]["notes"]
 
 
 def test_a_second_sigterm_stops_at_once_and_still_leaves_nothing(tmp_path: Path) -> None:
