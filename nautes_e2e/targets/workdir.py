@@ -42,16 +42,19 @@ def holds_files(work_dir: Path) -> bool:
     return any(entry.name != OWNER_FILE for entry in work_dir.iterdir())
 
 
-def sweep_orphaned(parent: Path | None = None) -> list[Path]:
+def sweep_orphaned(parent: Path | None = None, *, dry_run: bool = False) -> list[Path]:
     """Remove every world directory under ``parent`` (default: the temporary directory) whose owner is
     gone, killing first whatever still runs in it (a stack that missed its parent's death). Directories
     of live runs, kept ones, and ones without an owner stamp (not made by this harness) are left alone.
-    Returns the directories removed."""
+    Returns the directories removed (``dry_run``: that would be, touching nothing)."""
     base = Path(parent or tempfile.gettempdir())
     swept: list[Path] = []
     for work_dir in sorted(base.glob(PREFIX + "*")):
         owner = _owner(work_dir)
         if owner is None or owner.alive():
+            continue
+        if dry_run:
+            swept.append(work_dir)
             continue
         for pid in processes.naming(work_dir):
             processes.kill(processes.tree(pid))

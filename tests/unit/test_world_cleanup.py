@@ -76,6 +76,8 @@ def test_the_sweep_removes_what_killed_runs_left_and_nothing_else(tmp_path: Path
     unrelated = tmp_path / "something-else"
     unrelated.mkdir()
 
+    assert sweep_orphaned(tmp_path, dry_run=True) == [orphaned]
+    assert orphaned.exists(), "a dry run removes nothing"
     assert sweep_orphaned(tmp_path) == [orphaned]
 
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
