@@ -1,11 +1,12 @@
 """``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...] [--pace instant|real]
 [--time-scale FACTOR] [--registry-tls ca|insecure] [--registry-path PATH] [--external-vault URL]
-[--external-registry URL] [--exit-with-parent]``: run the reference stack until SIGINT/SIGTERM/SIGHUP (or,
-with ``--exit-with-parent``, until its parent is gone). DIR is locked for this stack and tidied when it
-stops (:mod:`.world_dir`); a second ``up`` into it refuses (exit status 2) without touching it. Faults come
-from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``, the pace from ``--pace``/``--time-scale`` or
-``NAUTES_E2E_REFSTACK_PACE``/``NAUTES_E2E_REFSTACK_TIME_SCALE``, an external service's credentials from
-the variables :mod:`.external` names; a bad one stops the start before anything listens (exit status 2)."""
+[--external-registry URL] [--clusters N] [--exit-with-parent]``: run the reference stack until
+SIGINT/SIGTERM/SIGHUP (or, with ``--exit-with-parent``, until its parent is gone). DIR is locked for this
+stack and tidied when it stops (:mod:`.world_dir`); a second ``up`` into it refuses (exit status 2) without
+touching it. Faults come from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``, the pace from
+``--pace``/``--time-scale`` or ``NAUTES_E2E_REFSTACK_PACE``/``NAUTES_E2E_REFSTACK_TIME_SCALE``, an external
+service's credentials from the variables :mod:`.external` names; a bad one stops the start before anything
+listens (exit status 2)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from nautes_refstack.clusters import MAX_CLUSTERS
 from nautes_refstack.external import (
     REGISTRY_PASSWORD_ENV,
     REGISTRY_USERNAME_ENV,
@@ -54,6 +56,12 @@ def _registry_path(value: str) -> str:
             f"{value!r} is no image path: lower-case letters and digits, joined by '.', '_', '-' and '/'"
         )
     return value
+
+
+def _cluster_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_CLUSTERS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of clusters from 1 to {MAX_CLUSTERS}")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
         "test run that starts the stack for itself; a DIR the stack created is then removed, logs and all",
     )
     up.add_argument(
+        "--clusters",
+        type=_cluster_count,
+        default=1,
+        metavar="N",
+        help=f"run N runtime clusters (runtime, runtime-2, ...; at most {MAX_CLUSTERS}), all in target.yaml: "
+        "one per run that shares this stack, since Nautes lets one Kubernetes cluster carry one registration",
+    )
+    up.add_argument(
         "--registry-path",
         type=_registry_path,
         metavar="PATH",
@@ -136,6 +152,7 @@ async def run_until_signalled(
     *,
     external: ExternalServices | None = None,
     exit_with_parent: bool = False,
+    clusters: int = 1,
 ) -> None:
     """Start the stack, announce it, and stop it cleanly on SIGINT, SIGTERM or SIGHUP (or on a failed
     start), and with ``exit_with_parent`` also once the process that started it is gone (then
@@ -148,7 +165,7 @@ async def run_until_signalled(
     watcher = (
         asyncio.create_task(_stop_when_orphaned(os.getppid(), world, stopping)) if exit_with_parent else None
     )
-    stack = ReferenceStack(directory, faults, pace, registry, external)
+    stack = ReferenceStack(directory, faults, pace, registry, external, clusters)
     started = time.monotonic()
     try:
         await stack.start()
@@ -207,7 +224,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             registry = RegistryOptions(args.registry_tls, args.registry_path or "")
             asyncio.run(
                 run_until_signalled(
-                    world, faults, pace, registry, external=external, exit_with_parent=args.exit_with_parent
+                    world,
+                    faults,
+                    pace,
+                    registry,
+                    external=external,
+                    exit_with_parent=args.exit_with_parent,
+                    clusters=args.clusters,
                 )
             )
         except Exception as exc:

@@ -1,8 +1,9 @@
 """Wires the reference stack together: start order, bootstrap, the files that describe it, and shutdown.
 
-The stack stands for one Nautes installation with one pipeline runtime cluster: OpenBao, GitLab (with the
-tenant configuration repository the installer would create), the Nautes API server, an OCI registry, a
-Kubernetes API server for the runtime cluster, and the controllers that react on that cluster. It writes
+The stack stands for one Nautes installation with one pipeline runtime cluster (or several, one per run
+that shares the world: :mod:`.clusters`): OpenBao, GitLab (with the tenant configuration repository the
+installer would create), the Nautes API server, an OCI registry, a Kubernetes API server per runtime
+cluster, and the controllers that react on it. It writes
 the ``existing`` target's input (``target.yaml`` + ``credentials.env``) so that the harness, ``kubectl``,
 ``git`` or a browser can be pointed at it exactly like at a real installation. Started with faults
 (:mod:`.faults`), every component gets the same :class:`~.faults.Faults`; they are armed once the
@@ -24,16 +25,14 @@ import yaml
 
 from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.bootstrap import TenantBootstrap
+from nautes_refstack.clusters import RuntimeCluster, cluster_names
 from nautes_refstack.external import ExternalRegistry, ExternalServices, ExternalVault
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import GitLab
-from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
 from nautes_refstack.nautes import NautesApiServer
 from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.registry import Registry
 from nautes_refstack.registry.tls import RegistryCertificate
-from nautes_refstack.runtime import RuntimeControllers
-from nautes_refstack.tekton import TektonController
 from nautes_refstack.vault import OpenBao
 from nautes_refstack.world_dir import (
     CREDENTIALS_FILE,
@@ -47,7 +46,6 @@ from nautes_refstack.world_dir import (
 
 log = logging.getLogger(__name__)
 
-RUNTIME_CLUSTER = "runtime"
 TENANT_REPO = "nautes/management"
 # Names of the environment variables that carry the secrets; target.yaml holds only these names.
 TOKEN_ENV = {
@@ -76,7 +74,6 @@ class Credentials:
     """Every secret the stack hands out; written only to ``credentials.env`` (mode 0600)."""
 
     gitlab_token: str = ""
-    kube_admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # Random, because the harness treats it as a secret and scrubs it from every text it writes.
     registry_username: str = field(default_factory=lambda: "pusher-" + secrets.token_hex(4))
     registry_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -92,7 +89,9 @@ class ReferenceStack:
         pace: Pace = INSTANT,
         registry_options: RegistryOptions | None = None,
         external: ExternalServices | None = None,
+        clusters: int = 1,
     ) -> None:
+        """``clusters``: how many runtime clusters (:mod:`.clusters`; one per run that shares the world)."""
         self.directory = directory
         self.registry_options = registry_options or RegistryOptions()
         self.logs = directory / LOGS_DIR
@@ -102,9 +101,7 @@ class ReferenceStack:
         external = external or ExternalServices()
         self.vault: OpenBao | ExternalVault = external.vault or OpenBao(log_path=self.logs / "openbao.log")
         self.gitlab = GitLab(directory / GITLAB_DIR, faults=faults, pace=pace)
-        self.store = ObjectStore()
-        # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
-        self.kube = KubeApiServer(self.store, self.credentials.kube_admin_token, tls=True, faults=faults)
+        self.clusters = [RuntimeCluster(name, faults, pace) for name in cluster_names(clusters)]
         self.registry: Registry | ExternalRegistry
         if external.registry is not None:
             self.registry = external.registry
@@ -118,8 +115,6 @@ class ReferenceStack:
             )
         self.argocd: ArgoCd | None = None
         self.nautes: NautesApiServer | None = None
-        self.runtime: RuntimeControllers | None = None
-        self.tekton: TektonController | None = None
 
     async def start(self) -> None:
         """Bring everything up, bootstrap the installation, then write the target files (``ready`` last)."""
@@ -128,7 +123,7 @@ class ReferenceStack:
         for line in self.faults.describe() or ["none"]:
             log.info("fault selected: %s", line)
         log.info("pace: %s", self.pace.describe())
-        await _start_together(self.vault, self.gitlab, self.kube, self.registry)
+        await _start_together(self.vault, self.gitlab, self.registry, *self.clusters)
         self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
         self.faults.arm()
         self.argocd = ArgoCd(self.gitlab, TENANT_REPO, self.pace, self.faults)
@@ -142,34 +137,20 @@ class ReferenceStack:
             tenant_ref=self.argocd.tenant_ref,
             pace=self.pace,
         )
-        self.tekton = TektonController(self.store, self.vault.url, faults=self.faults, pace=self.pace)
-        self.runtime = RuntimeControllers(
-            self.store,
-            self.gitlab,
-            self.vault.url,
-            self.vault.root_token,
-            kube_url=self.kube.url,
-            cluster_api_server=self.kube.url,
-            tenant_repo=TENANT_REPO,
-            kube_ca_pem=self.kube.ca_pem,
-            faults=self.faults,
-            pace=self.pace,
-            argocd=self.argocd,
-        )
         await self.nautes.start()
-        await self.tekton.start()
-        await self.runtime.start()
+        for cluster in self.clusters:
+            await cluster.start_controllers(
+                self.gitlab, self.vault.url, self.vault.root_token, TENANT_REPO, self.argocd
+            )
         self._write_target_files()
 
     async def stop(self) -> None:
         """Stop in reverse order; every piece is stopped even if another one fails to."""
         pieces: list[_Piece | None] = [
-            self.runtime,
-            self.tekton,
+            *reversed(self.clusters),
             self.nautes,
             self.argocd,
             self.registry,
-            self.kube,
             self.gitlab,
             self.vault,
         ]
@@ -183,13 +164,18 @@ class ReferenceStack:
         (self.directory / READY_FILE).unlink(missing_ok=True)
 
     def _write_target_files(self) -> None:
-        kubeconfig = self.directory / KUBECONFIG_PATTERN.replace("*", RUNTIME_CLUSTER)
-        _write_private(
-            kubeconfig,
-            kubeconfig_yaml(
-                self.kube.url, self.credentials.kube_admin_token, RUNTIME_CLUSTER, ca_pem=self.kube.ca_pem
-            ),
-        )
+        entries = []
+        for cluster in self.clusters:
+            kubeconfig = self.directory / KUBECONFIG_PATTERN.replace("*", cluster.name)
+            _write_private(kubeconfig, cluster.kubeconfig())
+            entries.append(
+                {
+                    "name": cluster.name,
+                    "kubeconfig": kubeconfig.name,
+                    "apiServer": cluster.url,
+                    "ip": "127.0.0.1",
+                }
+            )
         target = {
             "schema": 1,
             "simulated": True,
@@ -201,14 +187,7 @@ class ReferenceStack:
             },
             "vault": {"url": self.vault.url, "tokenEnv": TOKEN_ENV["vault"]},
             "registry": self._registry_entry(),
-            "clusters": [
-                {
-                    "name": RUNTIME_CLUSTER,
-                    "kubeconfig": kubeconfig.name,
-                    "apiServer": self.kube.url,
-                    "ip": "127.0.0.1",
-                }
-            ],
+            "clusters": entries,
             "caBundle": None,
             # How fast this world moves against a real installation: the harness scales its stages'
             # waits (each fit for a real installation) by it.

@@ -358,3 +358,26 @@ def test_https_server_is_trusted_through_the_kubeconfig_ca() -> None:
         assert secure.url.startswith("https://127.0.0.1:")
         names = [item.metadata.name for item in client.CoreV1Api(secure.api_client()).list_namespace().items]
     assert names == ["default", "kube-node-lease", "kube-public", "kube-system"]
+
+
+def test_a_lease_is_held_by_one_holder_at_a_time(api: client.ApiClient, namespace: str) -> None:
+    """Leases, as a run claims a runtime cluster with one: a second create is 409, and a renewal from a
+    stale copy (another holder renewed meanwhile) is a conflict too."""
+    leases = client.CoordinationV1Api(api)
+    body = {
+        "metadata": {"name": "claim"},
+        "spec": {"holderIdentity": "run-a", "leaseDurationSeconds": 30},
+    }
+    held = leases.create_namespaced_lease(namespace, body)
+    assert held.spec.holder_identity == "run-a"
+    with pytest.raises(client.ApiException) as taken:
+        leases.create_namespaced_lease(namespace, {**body, "spec": {"holderIdentity": "run-b"}})
+    assert taken.value.status == 409
+    assert status_body(taken.value)["reason"] == "AlreadyExists"
+    held.spec.lease_transitions = 1
+    leases.replace_namespaced_lease("claim", namespace, held)
+    with pytest.raises(client.ApiException) as stale:
+        leases.replace_namespaced_lease("claim", namespace, held)
+    assert stale.value.status == 409
+    leases.delete_namespaced_lease("claim", namespace)
+    assert leases.list_namespaced_lease(namespace).items == []

@@ -93,6 +93,18 @@ BUILTIN_TYPES = (
         builtin=True,
         delete_returns_object=False,
     ),
+    # What a client takes to hold something in the cluster for a while (client-go leader election; a
+    # harness claiming a runtime cluster for its run): create answers 409 if another holds it.
+    ResourceType(
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        subresources=(),
+        builtin=True,
+        has_generation=False,
+        delete_returns_object=False,
+    ),
     ResourceType(
         "authentication.k8s.io",
         "v1",

@@ -1,0 +1,88 @@
+"""The stack's Kubernetes runtime clusters: one API server, object store, Tekton executor and set of runtime
+controllers each.
+
+A stack has one runtime cluster by default (``runtime``) and more with ``up --clusters N`` (``runtime-2``,
+...): Nautes v0.4.x lets one Kubernetes cluster carry one registration at a time (two registrations fight
+over its components, :mod:`.runtime.cluster_operator`), so runs that share a world side by side each need a
+cluster of their own, as they would on a real installation. Each cluster's controllers answer only to the
+Cluster CRs whose ``apiServer`` is its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from nautes_refstack.argocd import ArgoCd
+from nautes_refstack.faults import Faults
+from nautes_refstack.gitlab import GitLab
+from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
+from nautes_refstack.pace import Pace
+from nautes_refstack.runtime import RuntimeControllers
+from nautes_refstack.tekton import TektonController
+
+FIRST_CLUSTER = "runtime"
+MAX_CLUSTERS = 8
+
+
+def cluster_names(count: int) -> list[str]:
+    """``runtime``, ``runtime-2``, ... ``runtime-<count>``."""
+    return [FIRST_CLUSTER] + [f"{FIRST_CLUSTER}-{number}" for number in range(2, count + 1)]
+
+
+class RuntimeCluster:
+    """One runtime cluster; its API server starts with the stack's services, its controllers once Nautes
+    is installed (:meth:`start_controllers`)."""
+
+    def __init__(self, name: str, faults: Faults, pace: Pace) -> None:
+        self.name = name
+        self.faults = faults
+        self.pace = pace
+        self.admin_token = secrets.token_urlsafe(32)
+        self.store = ObjectStore()
+        # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
+        self.kube = KubeApiServer(self.store, self.admin_token, tls=True, faults=faults)
+        self.tekton: TektonController | None = None
+        self.runtime: RuntimeControllers | None = None
+
+    @property
+    def url(self) -> str:
+        return self.kube.url
+
+    async def start(self) -> None:
+        await self.kube.start()
+
+    async def start_controllers(
+        self, gitlab: GitLab, vault_url: str, vault_token: str, tenant_repo: str, argocd: ArgoCd
+    ) -> None:
+        self.tekton = TektonController(self.store, vault_url, faults=self.faults, pace=self.pace)
+        self.runtime = RuntimeControllers(
+            self.store,
+            gitlab,
+            vault_url,
+            vault_token,
+            kube_url=self.kube.url,
+            cluster_api_server=self.kube.url,
+            tenant_repo=tenant_repo,
+            kube_ca_pem=self.kube.ca_pem,
+            faults=self.faults,
+            pace=self.pace,
+            argocd=argocd,
+        )
+        await self.tekton.start()
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        """Controllers first, then the API server; each piece is stopped even if one before it fails."""
+        try:
+            if self.runtime is not None:
+                await self.runtime.stop()
+        finally:
+            try:
+                if self.tekton is not None:
+                    await self.tekton.stop()
+            finally:
+                await self.kube.stop()
+
+    def kubeconfig(self) -> str:
+        """An admin kubeconfig of this cluster (it holds the admin token: written 0600)."""
+        return kubeconfig_yaml(self.kube.url, self.admin_token, self.name, ca_pem=self.kube.ca_pem)
