@@ -32,6 +32,7 @@ from nautes_e2e.targets.bringup import UNREPORTED, BringUp
 from nautes_e2e.targets.local_services import LocalServices
 from nautes_e2e.targets.services import CONTAINER
 from nautes_e2e.targets.target_file import TargetError, load_target_file
+from nautes_e2e.targets.workdir import record_process
 from nautes_e2e.targets.world import World
 
 #: The reference stack's importable name, run as ``python -m``: with the target file it writes, the one
@@ -149,6 +150,7 @@ class LocalTarget(Target):
                 start_new_session=True,
             )
         _STARTED.add(self._process)
+        record_process(self.work_dir, self._process.pid)
         self._wait_until_ready(self._process, ready)
         credentials_path = self.stack_dir / "credentials.env"
         credentials = read_credentials(credentials_path) if credentials_path.exists() else {}

@@ -64,25 +64,6 @@ def kill(processes: list[Process]) -> None:
             os.kill(target.pid, signal.SIGKILL)
 
 
-def naming(directory: Path) -> list[int]:
-    """The pids of the processes whose command line names ``directory`` or that run inside it."""
-    path = str(directory).encode()
-    found: list[int] = []
-    for entry in PROC.iterdir() if PROC.is_dir() else ():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            arguments = (entry / "cmdline").read_bytes()
-            cwd = os.readlink(entry / "cwd").encode()
-        except OSError:  # gone meanwhile, or not ours to look at
-            continue
-        named = path + b"/" in arguments or path + b"\0" in arguments
-        inside = cwd == path or cwd.startswith(path + b"/")
-        if named or inside:
-            found.append(int(entry.name))
-    return found
-
-
 def _stat(pid: int) -> list[str] | None:
     """The fields of ``/proc/<pid>/stat`` after the command name: state, ppid, ... (``None``: no such
     process, or no ``/proc``)."""

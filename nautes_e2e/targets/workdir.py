@@ -4,14 +4,14 @@ ones that killed runs left behind.
 A run removes its directory when it ends: passed, failed, Ctrl-C or SIGTERM. A run killed outright
 (SIGKILL, the OOM killer) cannot: its reference stack stops by itself (``--exit-with-parent``), but the
 directory stays, with the world's credentials in it. So every directory names its owner in ``.owner``
-(pid and start time), and the next run, like ``nautes-e2e world prune``, removes each directory whose
-owner is gone, after killing whatever still runs in it. A directory kept on purpose (``--keep-env``) is
-disowned and never swept.
+(pid and start time), and the processes started for the world in ``.processes``; the next run, like
+``nautes-e2e world prune``, removes each directory whose owner is gone, after killing those processes
+if they still run (a stack that missed its parent's death). A directory kept on purpose (``--keep-env``)
+is disowned and never swept.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -21,6 +21,7 @@ from nautes_e2e.targets import processes
 
 PREFIX = "nautes-e2e-world-"
 OWNER_FILE = ".owner"
+PROCESSES_FILE = ".processes"
 
 
 def make_work_dir(parent: Path | None = None) -> Path:
@@ -32,14 +33,22 @@ def make_work_dir(parent: Path | None = None) -> Path:
     return work_dir
 
 
+def record_process(work_dir: Path, pid: int) -> None:
+    """Note a process started for the world in ``work_dir`` (the stack): a sweep kills it, and all it
+    started, if it outlives the run."""
+    started = processes.process(pid)
+    with (work_dir / PROCESSES_FILE).open("a") as file:
+        file.write(f"{started.pid} {started.start}\n")
+
+
 def disown(work_dir: Path) -> None:
     """Keep ``work_dir`` for good (``--keep-env``): no sweep removes it."""
     (work_dir / OWNER_FILE).unlink(missing_ok=True)
 
 
 def holds_files(work_dir: Path) -> bool:
-    """Whether the world left anything in ``work_dir`` (its owner stamp aside)."""
-    return any(entry.name != OWNER_FILE for entry in work_dir.iterdir())
+    """Whether the world left anything in ``work_dir`` (the harness's own notes aside)."""
+    return any(entry.name not in (OWNER_FILE, PROCESSES_FILE) for entry in work_dir.iterdir())
 
 
 def sweep_orphaned(parent: Path | None = None, *, dry_run: bool = False) -> list[Path]:
@@ -56,15 +65,28 @@ def sweep_orphaned(parent: Path | None = None, *, dry_run: bool = False) -> list
         if dry_run:
             swept.append(work_dir)
             continue
-        for pid in processes.naming(work_dir):
-            processes.kill(processes.tree(pid))
+        for started in _recorded(work_dir, PROCESSES_FILE):
+            if started.alive():
+                processes.kill(processes.tree(started.pid))
         shutil.rmtree(work_dir, ignore_errors=True)
         swept.append(work_dir)
     return swept
 
 
 def _owner(work_dir: Path) -> processes.Process | None:
-    with contextlib.suppress(OSError, ValueError):
-        pid, _, start = (work_dir / OWNER_FILE).read_text().strip().partition(" ")
-        return processes.Process(int(pid), start)
-    return None
+    owners = _recorded(work_dir, OWNER_FILE)
+    return owners[0] if owners else None
+
+
+def _recorded(work_dir: Path, name: str) -> list[processes.Process]:
+    """The processes a note in ``work_dir`` names, one ``pid start`` a line (none if it cannot be read)."""
+    try:
+        lines = (work_dir / name).read_text().splitlines()
+    except OSError:
+        return []
+    found: list[processes.Process] = []
+    for line in lines:
+        pid, _, start = line.strip().partition(" ")
+        if pid.isdigit():
+            found.append(processes.Process(int(pid), start))
+    return found

@@ -19,7 +19,14 @@ import pytest
 
 from nautes_e2e.targets import LocalTarget, processes
 from nautes_e2e.targets.local import kill_started_stacks
-from nautes_e2e.targets.workdir import OWNER_FILE, disown, holds_files, make_work_dir, sweep_orphaned
+from nautes_e2e.targets.workdir import (
+    OWNER_FILE,
+    disown,
+    holds_files,
+    make_work_dir,
+    record_process,
+    sweep_orphaned,
+)
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="process trees are read from /proc")
 
@@ -102,6 +109,7 @@ def test_the_sweep_kills_what_still_runs_in_an_orphaned_directory(
     (orphaned / OWNER_FILE).write_text(f"{gone.pid} {gone.start}\n")
     stack = subprocess.Popen(["sleep", "60"], cwd=orphaned, start_new_session=True)
     spawned.append(stack)
+    record_process(orphaned, stack.pid)
     child = processes.process(stack.pid)
 
     sweep_orphaned(tmp_path)
