@@ -3,20 +3,28 @@
 Tokens, passwords, private keys and kubeconfigs must never reach a report, a log line or an exception text.
 Wrapping them in :class:`Secret` as soon as they are read makes ``str()``/``repr()``/f-strings print ``***``,
 and registers the value so that :func:`redact` can scrub it from text that was produced elsewhere (an API
-error body that echoes a token, a git error that prints a URL with credentials, a pod log).
+error body that echoes a token, a git error that prints a URL with credentials, a pod log, a failing
+assert that pytest prints with ``-l -vv``).
+
+:func:`redact` masks a registered value whole in any of the forms it is printed in (escaped, base64:
+:mod:`~nautes_e2e.secrets.material`), and masks the fragments pytest leaves of it when it cuts or splits a
+value (:mod:`~nautes_e2e.secrets.fragments`).
 """
 
 from __future__ import annotations
 
-import json
 import threading
+
+from nautes_e2e.secrets import fragments
+from nautes_e2e.secrets.index import Index
+from nautes_e2e.secrets.material import FRAGMENT, material
 
 MASK = "***"
 # Values shorter than this are not scrubbed from free text: masking "a" or "1" would mangle every line.
-_MIN_REDACTABLE_LENGTH = 6
+_MIN_REDACTABLE_LENGTH = FRAGMENT
 
 _lock = threading.Lock()
-_known_values: set[str] = set()
+_index = Index()
 
 
 class Secret:
@@ -48,25 +56,20 @@ class Secret:
 
 
 def register(value: str) -> None:
-    """Remember ``value`` so that :func:`redact` scrubs it from any text, also where it appears escaped.
-
-    A multi-line secret (a kubeconfig, a private key) inside a ``repr()`` or a JSON body has its newlines
-    written as ``\\n``: pytest's ``--showlocals``, an API error echoing a request body or a logged dict
-    would otherwise carry it past the redactor unmatched.
-    """
+    """Remember ``value`` so that :func:`redact` scrubs it, and its fragments, from any text."""
+    global _index
     value = value.strip()
-    if len(value) < _MIN_REDACTABLE_LENGTH:
+    if len(value) < _MIN_REDACTABLE_LENGTH or value in _index.values:
         return
-    forms = {value, json.dumps(value)[1:-1], repr(value)[1:-1]}
+    added = material(value)
     with _lock:
-        _known_values.update(forms)
+        _index = _index.plus(value, added)
 
 
 def redact(text: str) -> str:
-    """Replace every registered secret value in ``text`` with ``***`` (longest first, so overlaps vanish)."""
-    with _lock:
-        values = sorted(_known_values, key=len, reverse=True)
-    for value in values:
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+    """``text`` with every registered secret, and every fragment of one, replaced with ``***``."""
+    index = _index
+    for form in index.forms:
+        if form in text:
+            text = text.replace(form, MASK)
+    return fragments.mask(text, index, MASK) if index.grams else text
