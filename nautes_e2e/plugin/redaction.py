@@ -29,7 +29,7 @@ from nautes_e2e.secrets import redact
 
 #: Report attributes that name the test or time it: nothing there comes from a test's data.
 _NOT_DATA = frozenset(
-    {"nodeid", "location", "keywords", "outcome", "when", "duration", "start", "stop", "result"}
+    {"_id", "nodeid", "location", "keywords", "outcome", "when", "duration", "start", "stop", "result"}
 )
 
 

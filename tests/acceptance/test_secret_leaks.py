@@ -9,7 +9,8 @@ and logs, a user property, a fixture error, a warning, an exception in ``__del__
 run plants fresh random secrets and looks for every 6-character window of them in its stdout, its stderr and
 every file it wrote (``--junitxml``, ``--log-file``, the harness's own reports), for each output option that
 prints locals or reprs, on pytest-xdist workers, and in process. Without the redaction plugin the same check
-finds the secrets, so it can fail.
+finds the secrets, so it can fail. On xdist, the reports are also checked as each worker serialises them
+for the controller, before they travel.
 """
 
 from __future__ import annotations
@@ -140,6 +141,23 @@ TOKEN = Secret(os.environ["PLANTED_TOKEN"]).reveal()
 raise ImportError(f"cannot load the cluster with {TOKEN!r}")
 """
 
+#: On an xdist worker, every report as it is serialised for the controller (the controller never imports the
+#: planted module, so it cannot mask what a worker registered: the worker must have).
+SERIALISED_CONFTEST = """
+import json
+
+import pytest
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config, report):
+    data = yield
+    if hasattr(config, "workerinput"):
+        with open(f"serialised-{config.workerinput['workerid']}.jsonl", "a") as file:
+            file.write(json.dumps(data, default=str) + "\\n")
+    return data
+"""
+
 EXPECTED_OUTCOMES = {"failed": 6, "passed": 3, "errors": 2, "skipped": 1, "xfailed": 1}
 #: What every run is given on top of its options: a module that fails to import must not end the session.
 BASE_OPTIONS = ("--continue-on-collection-errors", "-p", "no:cacheprovider")
@@ -191,6 +209,7 @@ def planted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Plant
     }.items():
         monkeypatch.setenv(name, value)
     pytester.makepyfile(test_planted=PLANTED_MODULE, test_uncollectable=UNCOLLECTABLE_MODULE)
+    pytester.makeconftest(SERIALISED_CONFTEST)
     key_data = base64.b64encode(key.encode()).decode()
     # Windows another key shares with this one are PEM armour, public; so is the vault token's "dev-".
     armour = windows(base64.b64encode(pem_key().encode()).decode())
@@ -239,6 +258,8 @@ def test_no_output_of_a_failing_run_holds_a_fragment_of_a_secret(
     assert_planted_outcomes(result)
     outputs = outputs_of(result, pytester.path)
     assert "***" in outputs["stdout"]
+    if "-n" in options:
+        assert any(name.startswith("serialised-") for name in outputs)
     assert planted.leaks(outputs) == {}
 
 
@@ -252,8 +273,9 @@ def test_an_in_process_run_holds_no_fragment_of_a_secret(pytester: pytest.Pytest
 def test_without_the_redaction_plugin_the_same_check_finds_the_secrets(
     pytester: pytest.Pytester, planted: Planted
 ) -> None:
-    options = ("-p", "no:nautes_e2e.plugin.redaction", "-l", "-vv", "--junitxml=junit.xml")
+    options = ("-p", "no:nautes_e2e.plugin.redaction", "-n", "2", "-l", "-vv", "--junitxml=junit.xml")
     result = pytester.runpytest_subprocess(*BASE_OPTIONS, *options)
 
     leaks = planted.leaks(outputs_of(result, pytester.path))
     assert {"stdout", "junit.xml"} <= set(leaks)
+    assert any(name.startswith("serialised-") for name in leaks)
