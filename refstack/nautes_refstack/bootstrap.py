@@ -16,7 +16,6 @@ from pathlib import Path
 import aiohttp
 import yaml
 
-from nautes_refstack.children import die_with_stack
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.nautes.workcopy import git_environment
 
@@ -91,13 +90,7 @@ class TenantBootstrap:
 
 async def _git(cwd: str, env: dict[str, str], *args: str) -> None:
     process = await asyncio.create_subprocess_exec(
-        "git",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        preexec_fn=die_with_stack(),
+        "git", *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     _, stderr = await process.communicate()
     if process.returncode != 0:

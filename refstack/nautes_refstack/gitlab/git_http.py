@@ -21,7 +21,6 @@ import logging
 
 from aiohttp import web
 
-from nautes_refstack.children import die_with_stack
 from nautes_refstack.gitlab import git_access
 from nautes_refstack.gitlab.git_access import GitAccessDenied, GitActor
 from nautes_refstack.gitlab.model import Project
@@ -137,7 +136,6 @@ async def _run_http_backend(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
-        preexec_fn=die_with_stack(),
     )
     assert process.stdin is not None
     assert process.stdout is not None

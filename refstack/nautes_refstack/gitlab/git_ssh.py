@@ -17,7 +17,6 @@ import shlex
 
 import asyncssh
 
-from nautes_refstack.children import die_with_stack
 from nautes_refstack.gitlab import git_access
 from nautes_refstack.gitlab.git_access import GitAccessDenied, GitActor
 from nautes_refstack.gitlab.model import SshKey, utc_now
@@ -165,7 +164,6 @@ async def _run(process: asyncssh.SSHServerProcess[bytes], argv: list[str], env: 
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
-        preexec_fn=die_with_stack(),
     )
     assert child.stdin is not None
     assert child.stdout is not None

@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from nautes_refstack.children import die_with_stack
 from nautes_refstack.nautes import errors
 from nautes_refstack.pace import INSTANT, Pace
 
@@ -124,7 +123,6 @@ class WorkingCopy:
             env=self._env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=die_with_stack(),
         )
         raw, _ = await process.communicate()
         output = raw.decode(errors="replace").replace(self._secret, "***")
