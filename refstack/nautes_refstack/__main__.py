@@ -1,6 +1,6 @@
 """``python -m nautes_refstack up --dir DIR [--fault NAME[=ARG] ...] [--pace instant|real]
 [--time-scale FACTOR] [--registry-tls ca|insecure] [--registry-path PATH] [--external-vault URL]
-[--external-registry URL] [--clusters N] [--exit-with-parent]``: run the reference stack until
+[--external-registry URL] [--clusters N] [--exit-with-parent[=PID]]``: run the reference stack until
 SIGINT/SIGTERM/SIGHUP (or, with ``--exit-with-parent``, until its parent is gone). DIR is locked for this
 stack and tidied when it stops (:mod:`.world_dir`); a second ``up`` into it refuses (exit status 2) without
 touching it. Faults come from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``, the pace from
@@ -108,9 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--exit-with-parent",
-        action="store_true",
+        nargs="?",
+        const=0,
+        type=int,
+        metavar="PID",
         help="stop (cleanly) when the process that started the stack is gone, even if it was killed: for a "
-        "test run that starts the stack for itself; a DIR the stack created is then removed, logs and all",
+        "test run that starts the stack for itself; a DIR the stack created is then removed, logs and all. "
+        "Give the parent's PID (--exit-with-parent=PID) and a parent killed before the stack got going is "
+        "noticed too",
     )
     up.add_argument(
         "--clusters",
@@ -142,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: How often a stack started ``--exit-with-parent`` looks whether its parent is still there.
 PARENT_CHECK_SECONDS = 0.5
+#: Who becomes the parent of an orphan (unless a subreaper does): a stack whose parent is init is orphaned.
+INIT_PID = 1
 
 
 async def run_until_signalled(
@@ -151,20 +158,18 @@ async def run_until_signalled(
     registry: RegistryOptions,
     *,
     external: ExternalServices | None = None,
-    exit_with_parent: bool = False,
+    parent: int | None = None,
     clusters: int = 1,
 ) -> None:
     """Start the stack, announce it, and stop it cleanly on SIGINT, SIGTERM or SIGHUP (or on a failed
-    start), and with ``exit_with_parent`` also once the process that started it is gone (then
-    ``world.orphaned`` is set)."""
+    start), and given the pid of its ``parent`` also once that process is gone (then ``world.orphaned`` is
+    set)."""
     directory = world.path
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stopping.set)
-    watcher = (
-        asyncio.create_task(_stop_when_orphaned(os.getppid(), world, stopping)) if exit_with_parent else None
-    )
+    watcher = None if parent is None else asyncio.create_task(_stop_when_orphaned(parent, world, stopping))
     stack = ReferenceStack(directory, faults, pace, registry, external, clusters)
     started = time.monotonic()
     try:
@@ -184,8 +189,9 @@ async def run_until_signalled(
 async def _stop_when_orphaned(parent: int, world: WorldDirectory, stopping: asyncio.Event) -> None:
     """Set ``stopping`` (and ``world.orphaned``) once ``parent`` is gone. A killed parent cannot stop its
     children (a SIGKILL runs no finalizer), and the stack runs in a session of its own: its parent changes
-    (to init or a subreaper) when the parent dies, which is what this watches."""
-    while os.getppid() == parent:
+    (to init or a subreaper) when the parent dies, which is what this watches. A parent that died before
+    the stack got here is noticed the same way (the stack's parent is already another one, or init)."""
+    while os.getppid() == parent != INIT_PID:
         await asyncio.sleep(PARENT_CHECK_SECONDS)
     logging.getLogger(__name__).warning(
         "the process that started the stack (pid %d) is gone: stopping", parent
@@ -195,7 +201,9 @@ async def _stop_when_orphaned(parent: int, world: WorldDirectory, stopping: asyn
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started_by = os.getppid()  # first thing: the later, the likelier a killed parent has been replaced
     args = build_parser().parse_args(argv)
+    parent = None if args.exit_with_parent is None else args.exit_with_parent or started_by
     try:
         faults = faults_from(args.fault, os.environ)
         pace = pace_from(args.pace, args.time_scale, os.environ)
@@ -229,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     pace,
                     registry,
                     external=external,
-                    exit_with_parent=args.exit_with_parent,
+                    parent=parent,
                     clusters=args.clusters,
                 )
             )

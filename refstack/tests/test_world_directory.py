@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from nautes_refstack import vault as vault_module
 from nautes_refstack.world_dir import LOCK_FILE, WorldDirectory, WorldInUse
-from support.processes import alive, child_processes
+from support.processes import alive, child_processes, processes_mentioning
 
 STARTUP_S = 30.0
 
@@ -186,3 +186,36 @@ def test_the_openbao_banners_credentials_are_masked_as_the_real_binary_prints_th
     assert masked.replace(b"***", b"") == re.sub(rb"(Unseal Key|Root Token): \S+", rb"\1: ", raw).replace(
         token.encode(), b""
     )  # nothing else was touched
+
+
+# A parent that starts the stack the way the harness's local target does and dies at once, before the stack
+# has even read its arguments.
+HASTY_PARENT = """
+import os, subprocess, sys
+stack = subprocess.Popen(
+    [sys.executable, "-m", "nautes_refstack", "up", "--dir", sys.argv[1],
+     f"--exit-with-parent={os.getpid()}"],
+    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+)
+print(stack.pid, flush=True)
+os._exit(0)
+"""
+
+
+def test_a_stack_whose_parent_died_before_it_got_going_stops_and_leaves_nothing(tmp_path: Path) -> None:
+    """Told its parent's pid, the stack notices a parent killed even before the stack looked at it."""
+    directory = tmp_path / "world"
+    parent = subprocess.run(
+        [sys.executable, "-c", HASTY_PARENT, str(directory)], capture_output=True, text=True, timeout=30
+    )
+    stack_pid = int(parent.stdout)
+    deadline = time.monotonic() + STARTUP_S
+    while alive(stack_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert not alive(stack_pid), "the stack outlived the parent that died before it started"
+        assert not directory.exists()
+        assert processes_mentioning(str(directory)) == []
+    finally:
+        if alive(stack_pid):
+            os.killpg(stack_pid, signal.SIGKILL)

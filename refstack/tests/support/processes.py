@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -24,3 +25,25 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Living processes (zombies aside) whose command line, environment or working directory holds
+    ``text`` (a stack's directory: OpenBao's HOME is in it), as ``pid: argv[0]``."""
+    needle = text.encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+            cwd = os.readlink(entry / "cwd").encode()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if needle in cmdline or needle in environ or cwd.startswith(needle):
+            program = cmdline.split(b"\0")[0].decode(errors="replace")
+            found.append(f"{entry.name}: {program}")
+    return found
