@@ -102,3 +102,23 @@ def test_a_registration_made_after_the_others_went_gets_the_injector(cluster: Cl
     cluster.registered()
     cluster.registered("physical-worker-c")
     assert cluster.auth_path() == "auth/physical-worker-c"
+
+
+def test_a_removed_registration_takes_its_kubeconfig_secret_and_policy_along(cluster: Cluster) -> None:
+    """NAUTES v0.4.2 cluster-operator ``deleteCluster``: the secret (through vault-proxy ``DeleteCluster``:
+    policy, then every version), then the auth mount."""
+    vault = hvac.Client(url=cluster.bao.url, token=cluster.bao.root_token)
+    for name in ("physical-worker-a", "physical-worker-b"):
+        vault.secrets.kv.v2.create_or_update_secret(
+            mount_point="cluster", path=f"kubernetes/{name}/default/admin", secret={"kubeconfig": "x"}
+        )
+        vault.sys.create_or_update_policy(name=f"kubernetes-{name}-default-admin", policy='path "x" {}')
+    cluster.registered("physical-worker-a", "physical-worker-b")
+
+    cluster.registered("physical-worker-b")
+
+    secrets = vault.secrets.kv.v2.list_secrets(mount_point="cluster", path="kubernetes")["data"]["keys"]
+    assert secrets == ["physical-worker-b/"]
+    policies = vault.sys.list_acl_policies()["data"]["keys"]
+    assert "kubernetes-physical-worker-a-default-admin" not in policies
+    assert "kubernetes-physical-worker-b-default-admin" in policies

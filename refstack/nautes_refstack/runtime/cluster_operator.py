@@ -31,7 +31,7 @@ from nautes_refstack.runtime.event_objects import CA_CONFIGMAP, SENSOR_SERVICE_A
 from nautes_refstack.runtime.kube_apply import delete_if_present, get_or_none
 from nautes_refstack.runtime.resources import Cluster
 from nautes_refstack.runtime.snapshots import TenantSnapshot
-from nautes_refstack.runtime.vault_api import VaultApi
+from nautes_refstack.runtime.vault_api import VaultApi, VaultError
 from nautes_refstack.tekton.catalog import (
     CLUSTER_TASK_API_VERSION,
     CLUSTER_TASK_SPECS,
@@ -43,6 +43,10 @@ from nautes_refstack.tekton.vault_agent import INJECTOR_AUTH_PATH_ENV, INJECTOR_
 log = logging.getLogger(__name__)
 
 TOKEN_REVIEWER_NAMESPACE = "vault"
+#: Where the API server's cluster save keeps the cluster's kubeconfig in the ``cluster`` KV v2 mount, and the
+#: policy that reads it (vault-proxy ``CreateCluster``; ``nautes/vault_store.py`` ``save_kubeconfig``).
+KUBECONFIG_SECRET_PATH = "kubernetes/{cluster}/default/admin"
+KUBECONFIG_POLICY = "kubernetes-{cluster}-default-admin"
 TOKEN_REVIEWER_ACCOUNT = "vault-auth"
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
 
@@ -128,14 +132,31 @@ class ClusterOperator:
         ours = {cluster.name: cluster for cluster in self.ours(tenant)}
         gone = [name for name in self._clusters if name not in ours]
         for name in gone:
+            await self._delete_kubeconfig_secret(name)
             if f"{name}/" in await self._vault.auth_mounts():
                 await self._vault.disable_auth(name)
             self._clusters.remove(name)
-            log.info("cluster %s removed: auth/%s disabled", name, name)
+            log.info("cluster %s removed: its kubeconfig secret deleted, auth/%s disabled", name, name)
         if gone and not self._clusters:
             self._uninstall_components()
         elif gone:
             self._settle_injector(ours)
+
+    async def _delete_kubeconfig_secret(self, name: str) -> None:
+        """The cluster-operator's ``deleteCluster`` deletes the secret before the auth mount
+        (NAUTES v0.4.2 ``app/cluster-operator/internal/secretclient/vault/vault_sync.go``: ``deleteSecret``
+        through vault-proxy ``DeleteCluster``), which removes the policy, then every version of the secret
+        (vault-proxy v0.4.0 ``internal/biz/vaultproxy/vault_secret.go`` ``DeleteSecret``). Both are
+        written by the API server's cluster save (``nautes/vault_store.py`` ``save_kubeconfig``)."""
+        for path in (
+            f"sys/policies/acl/{KUBECONFIG_POLICY.format(cluster=name)}",
+            f"cluster/metadata/{KUBECONFIG_SECRET_PATH.format(cluster=name)}",
+        ):
+            try:
+                await self._vault.delete(path)
+            except VaultError as error:
+                if error.status != 404:
+                    raise
 
     def _settle_injector(self, ours: dict[str, Cluster]) -> None:
         """The vault-agent injector carries the auth path of the oldest registration still present (see
