@@ -22,6 +22,9 @@ teardown stage, no reports, the world left running. Here all three take the same
    final records (the teardown stage runs after the last report a worker sends, so the records travel
    with the worker's end of session). A group signal and one sent to the controller alone thus interrupt
    each worker exactly once.
+
+Only a session that runs stages takes the signals over (an xdist controller: one that selects stage
+suites); any other, the harness's own tests among them, keeps Python's behaviour.
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ import signal
 import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pytest
 
 from nautes_e2e.plugin.run import run_state
-from nautes_e2e.plugin.xdist import is_xdist_worker
+from nautes_e2e.plugin.stages import stage_spec
+from nautes_e2e.plugin.xdist import SUITES_DIR, is_xdist_worker
 from nautes_e2e.stages import StageRecorder
 from nautes_e2e.targets.local import kill_started_stacks
 
@@ -71,26 +76,38 @@ class Interrupts:
         self._last_resorts: list[Callable[[], None]] = []
         self._previous: dict[int, Any] = {}
         self._stderr: int | None = None
+        #: Whether SIGINT, SIGTERM and SIGHUP are taken over (see :meth:`arm`).
+        self.armed = False
 
-    def install(self) -> None:
-        """Take the signals over (only pytest's main thread may); :meth:`uninstall` gives them back."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        handled: tuple[int, ...] = STOP_SIGNALS
+    def prepare(self) -> None:
+        """At configuration: a worker handles what its controller passes on from the start (a signal it
+        has no handler for would kill it); anything else keeps a copy of stderr to speak through (pytest
+        may be capturing the real one when a signal comes)."""
         if self.worker:
-            # A handler that does nothing, not SIG_IGN: a process the worker starts (the stack) would
-            # inherit an ignored signal, and a handled one is reset for it.
-            for signum in STOP_SIGNALS:
-                if signal.getsignal(signum) != signal.SIG_IGN:
-                    self._previous[signum] = signal.signal(signum, _ignore)
-            handled = tuple(signum for signum in (PASS_ON_INTERRUPT, PASS_ON_STOP) if signum is not None)
+            self._handle((PASS_ON_INTERRUPT, PASS_ON_STOP), self._on_signal)
         else:
-            # The handler writes to a copy of stderr: pytest may be capturing the real one at that moment.
             self._stderr = os.dup(2)
-        for signum in handled:
-            if signal.getsignal(signum) == signal.SIG_IGN:
+
+    def arm(self) -> None:
+        """Take SIGINT, SIGTERM and SIGHUP over, once it is known that the session runs stages (or, on an
+        xdist controller, a stage suite): a session without them keeps Python's own behaviour, which the
+        harness's own tests rely on when they send a signal to themselves. A worker lets its controller
+        decide (a handler that does nothing, not SIG_IGN: a process it starts would inherit an ignored
+        signal, and a handled one is reset for it)."""
+        if not self.armed:
+            self.armed = True
+            self._handle(STOP_SIGNALS, _ignore if self.worker else self._on_signal)
+
+    def _handle(
+        self, signals: tuple[int | None, ...], handler: Callable[[int, FrameType | None], None]
+    ) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may (an in-process run inside a test's thread)
+        for signum in signals:
+            if signum is None or signal.getsignal(signum) == signal.SIG_IGN:
                 continue  # started ignoring it (nohup, a background job): it stays ignored
-            self._previous[signum] = signal.signal(signum, self._on_signal)
+            self._previous.setdefault(signum, signal.getsignal(signum))
+            signal.signal(signum, handler)
 
     def uninstall(self) -> None:
         for signum, handler in self._previous.items():
@@ -145,6 +162,7 @@ class Interrupts:
             if self._workers:
                 self._say(f"{name}: the workers stop the run (a second signal stops it at once)")
                 self._pass_on(PASS_ON_INTERRUPT)
+                _stop_scheduling(self.session, f"interrupted by {name}")
             else:
                 self._say(f"{name}: the run is closing; it finishes that (a second signal stops it at once)")
             return
@@ -186,6 +204,21 @@ class Interrupts:
                 os.write(self._stderr, f"\nnautes-e2e: {text}\n".encode())
 
 
+def _stop_scheduling(session: pytest.Session | None, reason: str) -> None:
+    """On an xdist controller: no more tests are handed out, and a worker that dies is not replaced by one
+    that would start the suite again (pytest-xdist's ``DSession.shouldstop``, what ``-x`` sets)."""
+    dsession = session.config.pluginmanager.get_plugin("dsession") if session is not None else None
+    if dsession is not None and not getattr(dsession, "shouldstop", True):
+        dsession.shouldstop = reason
+
+
+def _selects_suites(config: pytest.Config) -> bool:
+    """Whether the run selects stage suites (``suites/``), the rule the scheduling follows too."""
+    suites = config.rootpath / SUITES_DIR
+    selected = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return any(path == suites or suites in path.parents for path in selected)
+
+
 def _ignore(signum: int, frame: FrameType | None) -> None:
     """An xdist worker's answer to a signal sent to the process group: its controller passes it on."""
 
@@ -201,12 +234,23 @@ def interrupts(config: pytest.Config) -> Interrupts:
 
 def pytest_configure(config: pytest.Config) -> None:
     handler = Interrupts(run_state(config).recorder, worker=is_xdist_worker(config))
-    handler.install()
+    handler.prepare()
     config.stash[INTERRUPTS_KEY] = handler
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    interrupts(session.config).session = session
+    """An xdist controller (pytest-xdist's ``dsession`` is registered by now) collects nothing: it takes the
+    signals over when the run selects stage suites, to pass them on to the workers that run them."""
+    handler = interrupts(session.config)
+    handler.session = session
+    if session.config.pluginmanager.has_plugin("dsession") and _selects_suites(session.config):
+        handler.arm()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(stage_spec(item) is not None for item in session.items):
+        interrupts(session.config).arm()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -137,12 +137,23 @@ class SuiteRun:
 
 
 def start_suite(tmp_path: Path, *arguments: str, wait_s: str = FOREVER_S, teardown_s: str = "0") -> SuiteRun:
+    """``pytest suites`` in ``tmp_path``, a stage suite of its own, as CI runs the quickstart."""
     (tmp_path / "conftest.py").write_text(CONFTEST)
-    (tmp_path / "test_suite.py").write_text(SUITE)
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "test_suite.py").write_text(SUITE)
     environ = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     environ |= {"SIGNALS_LOG": str(tmp_path / "signals.log"), "WAIT_S": wait_s, "TEARDOWN_S": teardown_s}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
-    command += ["--reports-dir", "reports", "--run-id", "r", "--stage-timeout", FOREVER_S, *arguments]
+    command += [
+        "--reports-dir",
+        "reports",
+        "--run-id",
+        "r",
+        "--stage-timeout",
+        FOREVER_S,
+        "suites",
+        *arguments,
+    ]
     with (tmp_path / "output.txt").open("wb") as output:
         process = subprocess.Popen(
             command,
