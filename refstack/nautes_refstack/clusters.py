@@ -11,6 +11,7 @@ Cluster CRs whose ``apiServer`` is its own.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.faults import Faults
@@ -33,8 +34,11 @@ class RuntimeCluster:
     """One runtime cluster; its API server starts with the stack's services, its controllers once Nautes
     is installed (:meth:`start_controllers`)."""
 
-    def __init__(self, name: str, faults: Faults, pace: Pace) -> None:
+    def __init__(self, name: str, faults: Faults, pace: Pace, work_dir: Path) -> None:
         self.name = name
+        #: The Tekton work folder, inside the stack's directory: whatever ends the stack, it is tidied with
+        #: the directory (a folder of its own under $TMPDIR outlived a stack killed outright).
+        self.work_dir = work_dir
         self.faults = faults
         self.pace = pace
         self.admin_token = secrets.token_urlsafe(32)
@@ -54,7 +58,9 @@ class RuntimeCluster:
     async def start_controllers(
         self, gitlab: GitLab, vault_url: str, vault_token: str, tenant_repo: str, argocd: ArgoCd
     ) -> None:
-        self.tekton = TektonController(self.store, vault_url, faults=self.faults, pace=self.pace)
+        self.tekton = TektonController(
+            self.store, vault_url, faults=self.faults, pace=self.pace, work_dir=self.work_dir
+        )
         self.runtime = RuntimeControllers(
             self.store,
             gitlab,

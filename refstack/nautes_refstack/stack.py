@@ -42,6 +42,7 @@ from nautes_refstack.world_dir import (
     READY_FILE,
     REGISTRY_CA_FILE,
     TARGET_FILE,
+    TEKTON_DIR,
 )
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,10 @@ class ReferenceStack:
         external = external or ExternalServices()
         self.vault: OpenBao | ExternalVault = external.vault or OpenBao(log_path=self.logs / "openbao.log")
         self.gitlab = GitLab(directory / GITLAB_DIR, faults=faults, pace=pace)
-        self.clusters = [RuntimeCluster(name, faults, pace) for name in cluster_names(clusters)]
+        self.clusters = [
+            RuntimeCluster(name, faults, pace, directory / TEKTON_DIR / name)
+            for name in cluster_names(clusters)
+        ]
         self.registry: Registry | ExternalRegistry
         if external.registry is not None:
             self.registry = external.registry

@@ -9,10 +9,11 @@
   and every file it writes — ``credentials.env``, the kubeconfigs, the registry CA — are 0700/0600, and so
   are its children's files (OpenBao's, git's, the Tekton work directory's).
 * Tidied: on exit the stack removes what it wrote there (:data:`STACK_FILES`: the target files, whose
-  credentials and ports are dead with it, the GitLab data, the lock) and keeps ``logs/`` for whoever reads
-  them next — the user of a standalone stack, or the harness that keeps them as evidence. Only when the
-  process that started the stack is gone (``--exit-with-parent``: nobody is left to read the logs) does a
-  directory the stack created itself go entirely; a directory the user gave by hand always stays.
+  credentials and ports are dead with it, the GitLab data, the Tekton work folders, the lock) and keeps
+  ``logs/`` for whoever reads them next — the user of a standalone stack, or the harness that keeps them as
+  evidence. Only when the process that started the stack is gone (``--exit-with-parent``: nobody is left to
+  read the logs) does a directory the stack created itself go entirely; a directory the user gave by hand
+  always stays.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ GITLAB_DIR = "gitlab"
 LOGS_DIR = "logs"
 KUBECONFIG_PATTERN = "kubeconfig-*.yaml"
 #: What the stack writes into DIR besides ``logs/``, removed again when it stops.
-STACK_FILES = (READY_FILE, TARGET_FILE, CREDENTIALS_FILE, REGISTRY_CA_FILE, GITLAB_DIR)
+#: The runtime clusters' Tekton work folders (workspaces, task scripts) live under this one.
+TEKTON_DIR = "tekton"
+STACK_FILES = (READY_FILE, TARGET_FILE, CREDENTIALS_FILE, REGISTRY_CA_FILE, GITLAB_DIR, TEKTON_DIR)
 #: The stack's files are its own: no other local user reads a token, a kubeconfig or a repository.
 PRIVATE_UMASK = 0o077
 
