@@ -8,9 +8,11 @@ lines joined by ``\\n``. Each piece is a run of token characters delimited by wh
 
 * a run that starts or ends with a :data:`~nautes_e2e.secrets.material.FRAGMENT`-long window of a registered
   piece (cheap to check: two set lookups) has every such window masked;
-* a shorter run right before or after ``...`` is masked when it is a piece's start or end (a cut value);
-* a shorter run on the next or previous line of a masked fragment, across a string split (quote, line
-  break, indent, quote), is masked when the two join up into a piece.
+* a run right before ``...`` that is a piece's start holding a random character (``cpmtv-5S...``, a token
+  that starts like a vendor prefix), or a short run right after one that is a piece's mostly random end, is
+  masked (a value cut by ``saferepr``);
+* a run on the previous line of a masked fragment, or a short one on the next, across a string split
+  (quote, line break, indent, quote), is masked when the two join up into a piece.
 
 Only runs that touch a secret cost more than the two lookups: a 5 MB log is scanned at tens of MB/s
 (``benchmarks/redaction.py``).
@@ -22,7 +24,7 @@ import re
 from collections.abc import Iterator
 
 from nautes_e2e.secrets.index import Index
-from nautes_e2e.secrets.material import FRAGMENT, TOKEN_CHARS
+from nautes_e2e.secrets.material import FRAGMENT, LONGEST_HEAD, TOKEN_CHARS
 
 _TOKEN = f"[{re.escape(TOKEN_CHARS)}]"
 _LONG_RUN = re.compile(f"{_TOKEN}{{{FRAGMENT},}}")
@@ -31,7 +33,7 @@ _ESCAPED_RUN = re.compile(f"\\\\[ntr]({_TOKEN}{{{FRAGMENT},}})")  # the run afte
 # (indent, ``E       +``, a ``b`` of a bytes literal), opening quote.
 _SPLIT = r"['\"]\n[^'\"\n]{0,40}['\"]"
 _SHORT_AFTER_SPLIT = re.compile(f"{_SPLIT}({_TOKEN}{{1,{FRAGMENT - 1}}})(?!{_TOKEN})")
-_SHORT_BEFORE_SPLIT = re.compile(f"(?<!{_TOKEN})({_TOKEN}{{1,{FRAGMENT - 1}}}){_SPLIT}\\Z")
+_BEFORE_SPLIT = re.compile(f"(?<!{_TOKEN})({_TOKEN}{{1,{LONGEST_HEAD}}}){_SPLIT}\\Z")
 _LOOK_BACK = 64
 _BLOCK = 16_384
 _CUT = "..."
@@ -110,20 +112,20 @@ def _covered(run: str, offset: int, grams: frozenset[str]) -> Iterator[Span]:
 
 
 def _splits(text: str, spans: list[Span], index: Index) -> Iterator[Span]:
-    """The short ends of a fragment that a string split moved to the next or the previous line."""
+    """The ends of a fragment that a string split moved to the previous or the next line."""
     for start, end in spans:
         fragment = text[start:end]
         after = _SHORT_AFTER_SPLIT.match(text, end)
         if after and index.joined(fragment + after.group(1)):
             yield after.span(1)
         window_start = max(0, start - _LOOK_BACK)
-        before = _SHORT_BEFORE_SPLIT.search(text[window_start:start])
+        before = _BEFORE_SPLIT.search(text[window_start:start])
         if before and index.joined(before.group(1) + fragment):
             yield window_start + before.start(1), window_start + before.end(1)
 
 
 def _cuts(text: str, index: Index) -> Iterator[Span]:
-    """The short piece starts right before a ``...`` and the short piece ends right after one."""
+    """The piece starts right before a ``...`` and the short piece ends right after one."""
     position = text.find(_CUT)
     while position != -1:
         start = _run_start(text, position)
@@ -140,7 +142,7 @@ def _cuts(text: str, index: Index) -> Iterator[Span]:
 
 def _run_start(text: str, end: int) -> int:
     start = end
-    while start > 0 and end - start < FRAGMENT and text[start - 1] in TOKEN_CHARS:
+    while start > 0 and end - start <= LONGEST_HEAD and text[start - 1] in TOKEN_CHARS:
         start -= 1
     return start
 

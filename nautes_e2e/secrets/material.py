@@ -7,15 +7,20 @@ a JSON string write a newline as ``\\n``, a bytes repr escapes non-ASCII, ``--ju
 Fragments: pytest does not print a value whole. It cuts a long repr in the middle (``'abc...xyz'``), splits a
 bytes repr over lines, and a multi-line secret is escaped line by line. So the token-like runs of a secret
 (:data:`TOKEN_RUN`, its *pieces*) are kept, and every :data:`FRAGMENT`-long window of one (its *grams*) is
-masked wherever it appears. Only what looks random counts: masking the fragments of
+masked wherever it appears. Only what is random counts: masking the fragments of
 ``certificate-authority-data``, ``PRIVATE`` or the ``registry-password`` of a test's made-up secret would
-mangle every kubeconfig, key and message printed anywhere. A piece's random characters are those of its
-``-``/``_``-separated parts that mix lower case, upper case and digits (``9d2e``, a token, base64, not
-``registry`` or ``glpat``); a window, or a piece's start or end, is kept only when at least half of it is
-random.
-Of a value with whitespace (a kubeconfig, a PEM key) only runs with a part of 12 or more characters that
-changes class often (a token, base64) count, and the lines that are one run (a PEM body line, however short
-the last one is), never its YAML keys, names, hosts or PEM armour.
+mangle every kubeconfig, key and message printed anywhere.
+
+* A value with no whitespace (a token, a password) is random when at least half of it is in random-looking
+  parts (between ``-``/``_``, 3 characters or more, mixing lower case, upper case and digits); then all of
+  it is random but a vendor prefix (``glpat-``, ``dev-``, ``pusher-``: public, and masking it would mask the
+  word wherever it is written). Otherwise (``registry-password-1``, ``glpat-unreachable-test-token-9d2e``)
+  only its random-looking parts are.
+* Of a value with whitespace (a kubeconfig, a PEM key) only the runs with a part of 12 or more characters
+  that changes class often (a token, base64), each judged as above, and the lines that are one run (a PEM
+  body line, however short the last one is) count; never its YAML keys, names, hosts or PEM armour.
+* A window is a gram when at least half of it is random: ``lpat-X`` (one random character after ``glpat-``)
+  turns up by chance, three random characters hardly.
 
 Base64 (a Kubernetes Secret's ``data``, a Basic auth header, a kubeconfig's ``client-key-data``): the
 characters that encode the value at each of the three alignments it can have inside a longer base64 text,
@@ -42,11 +47,15 @@ FRAGMENT = 6
 #: The shortest fragment masked where pytest cut a value (right before or after its ``...``): there the
 #: fragment must also be a piece's start or end, which ordinary text hardly ever is.
 CUT_FRAGMENT = 4
+#: The longest piece start looked for at a cut or a line split: a vendor prefix (up to 7 characters) and what
+#: follows until a window holds three random characters (``cpmtv-5S...`` of a token that starts like one).
+LONGEST_HEAD = 12
 _PART = re.compile(r"[^_-]+")
 _RANDOM_PART = 3  # a random-looking part is at least this long
-# A value is random when at least this share of its characters (but a vendor prefix) are in random parts:
-# of 100000 url-safe and hex tokens (glpat- ones too) none is below; made-up test secrets are at 0.24 at most.
-_RANDOM_SHARE = 0.3
+# A value is random when at least half its characters (but a vendor prefix) are in random parts: of 100000
+# url-safe and hex tokens, 3 in 10000 are not (glpat- ones; of pusher-<8 hex> 2 in 100, all digits or all
+# letters); made-up test secrets are below (registry-password-1: none, LS0tLS1CRUdJTi-planted-key-data: 0.48).
+_RANDOM_SHARE = 0.5
 _VENDOR_PREFIX = re.compile(r"[a-z]{1,6}[-_]")
 _STRICT_PIECE = 12  # a run of a multi-line secret counts when it has a random-looking part this long
 _CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
@@ -64,8 +73,9 @@ _PEM_ARMOUR = tuple(
 
 @dataclass(frozen=True)
 class Material:
-    """A secret's exact ``forms``; its ``pieces`` with their ``grams`` (windows), and ``heads``/``tails``
-    (first/last :data:`CUT_FRAGMENT` to ``FRAGMENT - 1`` characters, for a value cut by ``...``)."""
+    """A secret's exact ``forms``; its ``pieces`` with their ``grams`` (windows); ``heads``, a piece's starts
+    from :data:`CUT_FRAGMENT` to :data:`LONGEST_HEAD` characters holding a random one, and ``tails``, its
+    mostly random ends of 4 or 5 characters (what is left either side of a ``...`` cut)."""
 
     forms: frozenset[str]
     pieces: frozenset[str]
@@ -89,11 +99,8 @@ def material(value: str) -> Material:
             for i in range(len(piece) - FRAGMENT + 1)
             if _mostly(random[i : i + FRAGMENT])
         }
-        for length in range(CUT_FRAGMENT, FRAGMENT):
-            if _mostly(random[:length]):
-                heads.add(piece[:length])
-            if _mostly(random[-length:]):
-                tails.add(piece[-length:])
+        heads |= {piece[:length] for length in range(CUT_FRAGMENT, LONGEST_HEAD + 1) if any(random[:length])}
+        tails |= {piece[-length:] for length in range(CUT_FRAGMENT, FRAGMENT) if _mostly(random[-length:])}
     return Material(
         forms=frozenset(_escaped_forms(value) | cores),
         pieces=frozenset(
@@ -125,13 +132,17 @@ def _pieces(value: str) -> dict[str, Flags]:
 
     A value with no whitespace that is mostly random parts (a token, a password; also ``pusher-1a2b3c4d``)
     is random throughout but for a vendor prefix; of a made-up one (``registry-password-1``) only its
-    random-looking parts are. Of a multi-line value: the long runs mixing all three classes, and the lines
-    that are one run."""
+    random-looking parts are. Of a multi-line value: the runs with a long random-looking part (judged the
+    same way, run by run), and the lines that are one run."""
     runs = TOKEN_RUN.findall(value)
     if not any(character.isspace() for character in value):
-        parts = {run: _random_parts(run) for run in runs}
-        return {run: _all_random(run) for run in runs} if _random_value(value) else parts
-    pieces = {run: _all_random(run) for run in runs if any(map(_random_blob, _PART.findall(run)))}
+        random = _random_value(value)
+        return {run: _all_random(run) if random else _random_parts(run) for run in runs}
+    pieces = {
+        run: _all_random(run) if _random_value(run) else _random_parts(run)
+        for run in runs
+        if any(map(_random_blob, _PART.findall(run)))
+    }
     for line in value.splitlines():
         bare = line.strip().rstrip("=")
         if TOKEN_RUN.fullmatch(bare):
