@@ -111,7 +111,8 @@ class Interrupts:
 
     def uninstall(self) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(signum, handler)
         self._previous.clear()
         if self._stderr is not None:
             os.close(self._stderr)
