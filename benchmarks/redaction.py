@@ -12,13 +12,13 @@ line, what every write of pytest's terminal costs.
 
     python benchmarks/redaction.py [--megabytes 5] [--repeat 5]
 
-Measured on the shared 2-core machine (load average about 5, best of 5, 5 MB), three runs:
+Measured on the shared 2-core machine (best of 5, 5 MB), at load average 3 and, in brackets, at 5:
 
-    text               whole values          with fragments
-    log, 54 planted    33-40 ms (125-150 MB/s)  257-374 ms (13-20 MB/s)  18 vs 90 masks
-    log, none in it    11-18 ms (280-470 MB/s)  132-215 ms (23-38 MB/s)
-    base64 dump        10-12 ms (420-500 MB/s)   71-90 ms (55-70 MB/s)
-    one 80-character terminal line: about 6 us
+    text               whole values            with fragments
+    log, 54 planted    23 ms (210 MB/s) [33-40]   127-130 ms (39 MB/s) [257-374]   18 vs 90 masks
+    log, none in it    10 ms (510 MB/s) [11-18]   100 ms (50 MB/s) [132-215]
+    base64 dump         9 ms (560 MB/s) [10-12]    40-42 ms (120 MB/s) [71-90]
+    one 80-character terminal line: 4.5 us [6]
 
 The 72 masks whole values miss are the cut and split fragments. A 5 MB evidence file costs 0.1-0.4 s.
 """
