@@ -269,7 +269,7 @@ class WorldBuilder:
             self.built.cluster_reused = True
             say(log, f"reusing the existing {self.settings.provider} cluster {self.settings.name}")
         else:
-            self.paths.world_dir.mkdir(parents=True, exist_ok=True)
+            self.paths.world_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             if self.settings.provider == "kind":
                 self.paths.kind_config.write_text(kind.cluster_config(self.settings))
                 self.paths.storage_class.write_text(kind.LOCAL_PATH_STORAGE_CLASS)

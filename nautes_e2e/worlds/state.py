@@ -134,7 +134,7 @@ class StateFile:
 
     def _write(self) -> None:
         assert self.state is not None
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(self.state.to_json())
         os.replace(temporary, self.path)
