@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nautes_e2e.targets.processes import Process, process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = "run"
 RUN_TIMEOUT_S = 300.0
@@ -171,22 +173,25 @@ def world_directories(work_dir: Path) -> list[Path]:
     return sorted((work_dir / "tmp").glob("nautes-e2e-world-*"))
 
 
-def listening_ports(pids: Iterable[int]) -> set[int]:
-    """The TCP ports the processes ``pids`` listen on (Linux ``/proc``)."""
-    inodes: set[str] = set()
+def listeners(pids: Iterable[int]) -> dict[int, Process]:
+    """The TCP ports the processes ``pids`` listen on, and which process listens on each (Linux
+    ``/proc``)."""
+    owners: dict[str, Process] = {}
     for pid in pids:
         try:
             links = [os.readlink(fd) for fd in (Path("/proc") / str(pid) / "fd").iterdir()]
         except OSError:  # gone meanwhile
             continue
-        inodes |= {link[len("socket:[") : -1] for link in links if link.startswith("socket:[")}
-    return {port for port, inode in _listening_sockets() if inode in inodes}
+        owner = process(pid)
+        owners |= {link[len("socket:[") : -1]: owner for link in links if link.startswith("socket:[")}
+    return {port: owners[inode] for port, inode in _listening_sockets() if inode in owners}
 
 
-def ports_listening(ports: Iterable[int]) -> set[int]:
-    """Which of ``ports`` something on this machine still listens on."""
-    listening = {port for port, _ in _listening_sockets()}
-    return set(ports) & listening
+def still_listening(before: Mapping[int, Process]) -> dict[int, Process]:
+    """Those of ``before`` (what :func:`listeners` found) that the very same process still listens on: a
+    port another process took since is not a leak of the run."""
+    alive = [owner.pid for owner in set(before.values()) if owner.alive()]
+    return {port: owner for port, owner in listeners(alive).items() if before.get(port) == owner}
 
 
 def _listening_sockets() -> list[tuple[int, str]]:
