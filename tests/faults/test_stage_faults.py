@@ -44,9 +44,14 @@ CASES = [
     FaultCase("deploykey-not-stored", "initialise_product", "gitlab/repo-", "failed", "SECRET_NOT_FOUND"),
     FaultCase("namespace-never-created", "initialise_product", "namespace not created yet"),
     # Argo CD never syncs the tenant repository: the Environment save keeps answering that the cluster
-    # does not exist, and the stage stops waiting at its timeout, saying so.
+    # does not exist, and the stage stops waiting at its timeout, saying so. The cluster-operator never saw
+    # the Cluster either, so it never deletes the cluster's kubeconfig from Vault: the teardown names it.
     FaultCase(
-        "tenant-repo-never-syncs", "initialise_product", "did not sync cluster physical-worker-quickstart"
+        "tenant-repo-never-syncs",
+        "initialise_product",
+        "did not sync cluster physical-worker-quickstart",
+        "failed",
+        "cluster/data/kubernetes/physical-worker-quickstart/default/admin (the cluster's kubeconfig)",
     ),
     # The hook exists (the event source runs) but no Sensor pod does: a push now would be lost.
     FaultCase("sensors-never-ready", "initialise_product", "its pod not running yet"),
