@@ -92,6 +92,6 @@ def test_an_untrusted_registry_fails_before_anything_is_created(tmp_path: Path) 
     assert statuses["preflight"] == "failed", statuses
     (preflight,) = [stage for stage in report["stages"] if stage["name"] == "preflight"]
     text = json.dumps(preflight)
-    assert "CERTIFICATE_VERIFY_FAILED" in text
+    assert "its TLS certificate is not trusted" in text
     assert "registry.caBundle" in text
     assert "registry.insecure: true" in text

@@ -333,7 +333,7 @@ def test_an_interrupted_run_still_tears_down_and_reports(pytester: pytest.Pytest
     assert stages["pipelinerun_succeeded"]["diagnosis"] == "interrupted before the stage finished"
     assert stages["teardown"]["status"] == "passed"
     assert stages["teardown"]["facts"] == {"removed": 6}
-    assert report["run"]["result"] == "failed"
+    assert report["run"]["result"] == "interrupted"
 
 
 def test_pytest_own_failure_output_masks_a_revealed_secret(pytester: pytest.Pytester) -> None:
