@@ -123,6 +123,9 @@ def test_force_push_to_protected_main_needs_allow_force_push(
     checkout = tmp_path / "f"
     url = with_token(project.http_url_to_repo, owner.token)
     assert git("clone", url, str(checkout)).returncode == 0
+    # A history of two commits at least, whichever tests of this module ran before (xdist orders them).
+    commit_file(checkout, "kept.txt", "a commit to rewrite\n")
+    assert git("push", "origin", "main", cwd=checkout).returncode == 0
     assert git("reset", "-q", "--hard", "HEAD~1", cwd=checkout).returncode == 0
     commit_file(checkout, "history.txt", "rewritten history\n")
     refused = git("push", "--force", "origin", "main", cwd=checkout)
