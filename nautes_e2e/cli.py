@@ -35,6 +35,7 @@ from nautes_e2e.containers.docker_env import docker_client
 from nautes_e2e.report.exit_codes import ExitCode
 from nautes_e2e.targets.cluster import world_plan
 from nautes_e2e.targets.local import REFSTACK_INSTALL_HINT, REFSTACK_MODULE, refstack_available
+from nautes_e2e.targets.workdir import sweep_orphaned
 from nautes_e2e.worlds import prune
 from nautes_e2e.worlds.installation import InstallerModule
 from nautes_e2e.worlds.plan import render_plan
@@ -105,6 +106,10 @@ def run_world(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         print(render_plan(world_plan(settings, os.environ, InstallerModule())), end="")
         return ExitCode.PASSED
+    if args.world is None:
+        # The local target's world directories a run killed outright left (no Docker needed for those).
+        for directory in sweep_orphaned(dry_run=args.dry_run):
+            print(f"{'would remove' if args.dry_run else 'removed'} {directory} (its run was killed)")
     try:
         client = docker_client()
         failed = prune.prune(client, state_root(os.environ), args.world, dry_run=args.dry_run)

@@ -10,13 +10,16 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
+from nautes_e2e.report.exit_codes import ExitCode
 from nautes_e2e.targets import LocalTarget, processes
 from nautes_e2e.targets.local import kill_started_stacks
 from nautes_e2e.targets.workdir import (
@@ -195,3 +198,29 @@ def test_the_process_tree_lists_children_after_their_parents(spawned: list[subpr
     assert len(tree) == 2
     processes.kill(tree)
     assert all(wait_gone(entry) for entry in tree)
+
+
+def test_world_prune_sweeps_what_killed_runs_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nautes_e2e.cli import main
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def no_docker() -> None:  # pruning Docker here would take other tests' labelled containers along
+        raise docker.errors.DockerException("not in this test")
+
+    monkeypatch.setattr("nautes_e2e.cli.docker_client", no_docker)
+    monkeypatch.setenv("NAUTES_E2E_STATE_DIR", str(tmp_path / "state"))
+    orphaned = make_work_dir(tmp_path)
+    gone = dead_process()
+    (orphaned / OWNER_FILE).write_text(f"{gone.pid} {gone.start}\n")
+
+    assert main(["world", "prune", "--dry-run"]) == ExitCode.CONFIGURATION_ERROR  # Docker does not answer
+    assert orphaned.exists(), "a dry run removes nothing"
+    assert main(["world", "prune"]) == ExitCode.CONFIGURATION_ERROR
+
+    assert not orphaned.exists()
+    out = capsys.readouterr().out
+    assert f"would remove {orphaned} (its run was killed)" in out
+    assert f"removed {orphaned} (its run was killed)" in out
