@@ -4,6 +4,8 @@ Kinds are resolved by API discovery (``/api/v1``, ``/apis/<group>/<version>``), 
 Tekton and Argo Events resources need no generated models: objects come back as the JSON the API server
 sent. Watches use ``kubernetes.watch.Watch`` and continue from the last ``resourceVersion`` seen; when the
 server answers 410 Gone the collection is listed again and the differences are reported as events.
+
+:class:`ClusterClaim` is a run's claim on a runtime cluster (a Lease), for runs that share one world.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import builtins
 import json
 import math
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +107,45 @@ class KubeClient:
     ) -> list[dict[str, Any]]:
         """A collection's items (every namespace when ``namespace`` is None), with kind and apiVersion."""
         return self._list(self.resource_type(api_version, kind), namespace, label_selector)[0]
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """POST ``obj`` (with apiVersion, kind and metadata) to its collection; the object as created. An
+        object of that name already there raises :class:`KubeError` 409 (``AlreadyExists``)."""
+        metadata = obj.get("metadata") or {}
+        resource = self.resource_type(str(obj["apiVersion"]), str(obj["kind"]))
+        return self._json("POST", resource.collection(metadata.get("namespace")), body=dict(obj))
+
+    def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT ``obj`` over the object of its name; the object as stored. With ``metadata.resourceVersion``
+        the API server refuses (:class:`KubeError` 409 ``Conflict``) if the object changed since that
+        version was read: optimistic concurrency, so that of two writers one wins and the other learns."""
+        metadata = obj.get("metadata") or {}
+        resource = self.resource_type(str(obj["apiVersion"]), str(obj["kind"]))
+        path = resource.item(str(metadata["name"]), metadata.get("namespace"))
+        return self._json("PUT", path, body=dict(obj))
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+    ) -> bool:
+        """Delete the object; False if it was not there (404). With ``resource_version`` only that version
+        is deleted: if it changed since, the API server refuses (:class:`KubeError` 409 ``Conflict``)."""
+        path = self.resource_type(api_version, kind).item(name, namespace)
+        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if resource_version is not None:
+            options["preconditions"] = {"resourceVersion": resource_version}
+        try:
+            self._call("DELETE", path, body=options)
+        except KubeError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
 
     def apply_configmap(self, namespace: str, name: str, data: Mapping[str, str]) -> None:
         """Create the ConfigMap, or replace it when it exists (``kubectl create configmap`` + re-runs)."""
@@ -282,6 +325,221 @@ class KubeClient:
                 f"{method} {path}", response.status, str(status_body.get("reason") or ""), message
             )
         return response
+
+
+LEASE_API_VERSION = "coordination.k8s.io/v1"
+#: Where a run's claim on a cluster lives: one Lease per cluster, so that one run at a time holds it.
+CLAIM_NAMESPACE = "default"
+CLAIM_LEASE = "nautes-e2e-runtime-claim"
+#: How long a claim lasts unless renewed: a run killed outright (SIGKILL) holds the cluster no longer.
+CLAIM_DURATION_S = 60
+#: How often a live run renews its claim: a quarter of its duration, so three renewals in a row may fail
+#: (an API server restarting) before the claim lapses.
+CLAIM_RENEW_S = CLAIM_DURATION_S / 4
+
+
+class NoFreeCluster(Exception):
+    """No runtime cluster of the target could be claimed for the run: the text names each cluster, what
+    keeps it from this run (another run's registration or live claim) and the remedy."""
+
+
+@dataclass(frozen=True)
+class ClaimHolder:
+    """Who holds a claim (the Lease's ``holderIdentity``) and until when, unless renewed: ``renewTime``
+    (else ``acquireTime``, else the Lease's creation) plus ``leaseDurationSeconds``."""
+
+    identity: str
+    expires: datetime | None  # None: the Lease says neither when it was renewed nor for how long
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires is None or self.expires <= now
+
+    def __str__(self) -> str:
+        until = f"until {self.expires:%Y-%m-%dT%H:%M:%SZ}" if self.expires else "with no expiry recorded"
+        return f"{self.identity} ({until} unless renewed)"
+
+
+class ClusterClaim:
+    """A run's claim on a runtime cluster: a ``coordination.k8s.io/v1`` Lease in the cluster itself.
+
+    Runs that share a world must not share a runtime cluster (Nautes v0.4.x lets one Kubernetes cluster
+    carry one registration), and they may start at the same moment: the Lease makes the choice atomic. Its
+    create succeeds for one run only (409 ``AlreadyExists`` for the others), and it is taken over only
+    through a replace that names the ``resourceVersion`` read (409 ``Conflict`` for the slower of two), the
+    way client-go's leader election uses a Lease (``k8s.io/client-go/tools/leaderelection``,
+    ``resourcelock/leaselock.go``). The holder renews it in the background while the run lives
+    (:meth:`renew_in_background`); one that stopped renewing (a run killed outright) has let it expire, and
+    the next run takes it over. Expiry is judged from ``renewTime`` as the holder wrote it: the runs' clocks
+    must agree within a few seconds, far less than :data:`CLAIM_DURATION_S` (as NTP keeps them).
+
+    ``kube`` is the claim's own client: the renewal thread uses it, nothing else should.
+    """
+
+    def __init__(
+        self,
+        kube: KubeClient,
+        holder: str,
+        *,
+        lease: str = CLAIM_LEASE,
+        namespace: str = CLAIM_NAMESPACE,
+        duration_s: int = CLAIM_DURATION_S,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.holder = holder
+        self.duration_s = duration_s
+        #: What went wrong while renewing (one line each, redacted), for the run to report.
+        self.problems: list[str] = []
+        self._kube = kube
+        self._lease = lease
+        self._namespace = namespace
+        self._clock = clock
+        self._stop = threading.Event()
+        self._renewing: threading.Thread | None = None
+
+    @property
+    def where(self) -> str:
+        """``Lease <namespace>/<name> at <API server>``."""
+        return f"Lease {self._namespace}/{self._lease} at {self._kube.endpoint}"
+
+    def take(self) -> ClaimHolder | None:
+        """Claim the cluster: ``None`` once this run holds the Lease (created; or renewed, as it was this
+        holder's already; or taken over from a holder that let it expire or released it), else who holds
+        it. Of runs taking it at the same moment, exactly one gets ``None``."""
+        holder: ClaimHolder | None = None
+        for _ in range(3):  # a Lease deleted or taken over between two requests: look again
+            now = self._clock()
+            try:
+                self._kube.create(self._lease_object(now, now, transitions=0))
+                return None
+            except KubeError as error:
+                if error.status != 409:
+                    raise
+            current = self.get_lease()
+            if current is None:
+                continue
+            holder = _claim_holder(current)
+            if holder.identity not in ("", self.holder) and not holder.expired(now):
+                return holder
+            if self._replace(current, now):
+                return None
+        return holder
+
+    def renew_in_background(self, every_s: float = CLAIM_RENEW_S) -> None:
+        """Renew the claim every ``every_s`` until :meth:`release` or :meth:`abandon` (a daemon thread: a
+        run that ends without either stops renewing with its process, and the claim expires)."""
+        if self._renewing is not None:
+            return
+        self._renewing = threading.Thread(target=self._renew_until_stopped, args=(every_s,), daemon=True)
+        self._renewing.name = f"renew {self.where}"
+        self._renewing.start()
+
+    def release(self) -> None:
+        """Stop renewing and delete the Lease if this run still holds it; a Lease changed meanwhile (taken
+        over: this run let it expire) is left to its new holder."""
+        self.abandon()
+        current = self.get_lease()
+        if current is None or _claim_holder(current).identity != self.holder:
+            return
+        version = str(current["metadata"].get("resourceVersion") or "") or None
+        try:
+            self._kube.delete(
+                LEASE_API_VERSION, "Lease", self._lease, self._namespace, resource_version=version
+            )
+        except KubeError as error:
+            if error.status != 409:
+                raise
+
+    def abandon(self) -> None:
+        """Stop renewing and leave the Lease to expire (a run that keeps its environment: what it left,
+        its registration above all, keeps the cluster from the next runs, not the claim)."""
+        self._stop.set()
+        if self._renewing is not None:
+            self._renewing.join()
+            self._renewing = None
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _renew_until_stopped(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            try:
+                if not self._renew():
+                    return
+            except (KubeError, ServiceUnreachable) as error:
+                self.problems.append(redact(f"could not renew the claim ({self.where}): {error}"))
+
+    def _renew(self) -> bool:
+        """One renewal; False once the Lease is no longer this run's (nothing left to renew)."""
+        current = self.get_lease()
+        if current is None or (holder := _claim_holder(current)).identity != self.holder:
+            taken = "deleted" if current is None else f"taken by {holder}"
+            self.problems.append(f"the claim ({self.where}) was {taken} while the run used the cluster")
+            return False
+        self._replace(current, self._clock(), keep_acquired=True)  # a lost race is renewed next time
+        return True
+
+    def get_lease(self) -> dict[str, Any] | None:
+        """The Lease as the API server has it, or None."""
+        return self._kube.get(LEASE_API_VERSION, "Lease", self._lease, self._namespace)
+
+    def _replace(self, current: Mapping[str, Any], now: datetime, *, keep_acquired: bool = False) -> bool:
+        """Write this run's claim over ``current``; False if the Lease changed since it was read."""
+        spec = current.get("spec") or {}
+        transitions = int(spec.get("leaseTransitions") or 0)
+        if keep_acquired:
+            acquired = _parse_time(spec.get("acquireTime")) or now
+        else:  # a new holder: client-go counts the transitions from one holder to another
+            acquired = now
+            transitions += 1 if spec.get("holderIdentity") not in (None, "", self.holder) else 0
+        obj = self._lease_object(acquired, now, transitions=transitions)
+        obj["metadata"]["resourceVersion"] = current["metadata"].get("resourceVersion")
+        try:
+            self._kube.replace(obj)
+        except KubeError as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    def _lease_object(self, acquired: datetime, renewed: datetime, *, transitions: int) -> dict[str, Any]:
+        return {
+            "apiVersion": LEASE_API_VERSION,
+            "kind": "Lease",
+            "metadata": {"name": self._lease, "namespace": self._namespace},
+            "spec": {
+                "holderIdentity": self.holder,
+                "leaseDurationSeconds": self.duration_s,
+                "acquireTime": _micro_time(acquired),
+                "renewTime": _micro_time(renewed),
+                "leaseTransitions": transitions,
+            },
+        }
+
+
+def _claim_holder(lease: Mapping[str, Any]) -> ClaimHolder:
+    spec = lease.get("spec") or {}
+    renewed = (
+        _parse_time(spec.get("renewTime"))
+        or _parse_time(spec.get("acquireTime"))
+        or _parse_time((lease.get("metadata") or {}).get("creationTimestamp"))
+    )
+    duration = spec.get("leaseDurationSeconds")
+    expires = renewed + timedelta(seconds=duration) if renewed and isinstance(duration, int) else None
+    return ClaimHolder(str(spec.get("holderIdentity") or ""), expires)
+
+
+def _micro_time(moment: datetime) -> str:
+    """A ``metav1.MicroTime`` as the API server writes one (RFC 3339, microseconds, UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _json_object(data: bytes) -> dict[str, Any] | None:

@@ -13,11 +13,11 @@ tests prove each case, ``refstack/tests/test_nautes_api_concurrency.py`` and
   (cluster-templates v0.4.0 ``runtimes/_RUNTIME_/production/vault-app.yaml``), and the pipelines of the
   younger one log in at the other's auth path.
 
-So the runs pass only if the harness avoids what real Nautes cannot do — each run claims a runtime cluster
-no registration uses (the stack offers two, ``--clusters 2``) and says so when none is free — and resends a
-request Nautes refused because another request used the same repository at the same moment, saying so.
-Until the harness does both, these tests are expected to fail (strictly: they fail the suite once they pass,
-so that the marker goes).
+So the runs pass only because the harness avoids what real Nautes cannot do: each run claims a runtime
+cluster no registration uses (the stack offers two, ``--clusters 2``; the fact ``runtime_cluster`` says which,
+and what it passed over), and the Nautes client resends a request Nautes refused because another request
+used the same repository at the same moment (``tests/unit/test_nautes_concurrent_use.py``,
+``tests/unit/test_runtime_cluster_claim.py``).
 """
 
 from __future__ import annotations
@@ -37,11 +37,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 300.0
-NEEDS_THE_HARNESS = pytest.mark.xfail(
-    strict=True,
-    reason="the harness does not yet claim a free runtime cluster nor resend requests Nautes refused for a "
-    "concurrent one (issue 9: H2's report says what it needs)",
-)
 
 
 @dataclass(frozen=True)
@@ -119,16 +114,16 @@ def assert_passed(runs: Sequence[Run], *, kept: bool = False) -> None:
         assert set(stages.values()) == {"passed"}, run.summary()
 
 
-@NEEDS_THE_HARNESS
 def test_two_runs_with_different_suffixes_pass_side_by_side(shared: SharedStack, tmp_path: Path) -> None:
     started = [start_run(shared, suffix, tmp_path) for suffix in ("a", "b")]
     runs = [finish(process, suffix, tmp_path) for process, suffix in zip(started, ("a", "b"), strict=True)]
     assert_passed(runs)
     clusters = [run.report["facts"]["cluster"] for run in runs if run.report is not None]
     assert clusters == ["physical-worker-a", "physical-worker-b"]
+    claimed = {run.report["facts"]["runtime_cluster"]["name"] for run in runs if run.report is not None}
+    assert claimed == {"runtime", "runtime-2"}, "each run claimed a runtime cluster of its own"
 
 
-@NEEDS_THE_HARNESS
 def test_a_run_after_a_kept_run_passes(shared: SharedStack, tmp_path: Path) -> None:
     """The README's flow: a run with ``--keep-env`` leaves its registration; the next run, with another
     suffix, must not use the kept registration's cluster."""
@@ -136,3 +131,9 @@ def test_a_run_after_a_kept_run_passes(shared: SharedStack, tmp_path: Path) -> N
     assert_passed([kept], kept=True)
     after = finish(start_run(shared, "after", tmp_path), "after", tmp_path)
     assert_passed([after])
+    assert kept.report is not None
+    assert after.report is not None
+    kept_on = kept.report["facts"]["runtime_cluster"]["name"]
+    assert after.report["facts"]["runtime_cluster"]["passed_over"] == {
+        kept_on: "it carries the Nautes registration physical-worker-kept"
+    }

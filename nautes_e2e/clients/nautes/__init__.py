@@ -7,12 +7,14 @@ from nautes_e2e.clients.nautes.documents import Document, DocumentError, documen
 from nautes_e2e.clients.nautes.errors import (
     NautesApiError,
     NautesClusterNotSynced,
+    NautesConcurrentUse,
     NautesConnectionError,
     NautesNotFound,
     NautesProductNotEmpty,
     NautesRequestCut,
 )
 from nautes_e2e.clients.nautes.managers import KIND_ALIASES, KINDS, NautesHttp, ResourceManager, manager_class
+from nautes_e2e.clients.nautes.resend import Collision, ResendPolicy
 from nautes_e2e.clients.nautes.results import ApplyResult
 from nautes_e2e.clients.nautes.wire import WireError
 
@@ -20,16 +22,19 @@ __all__ = [
     "KINDS",
     "KIND_ALIASES",
     "ApplyResult",
+    "Collision",
     "Document",
     "DocumentError",
     "NautesApiError",
     "NautesClient",
     "NautesClusterNotSynced",
+    "NautesConcurrentUse",
     "NautesConnectionError",
     "NautesHttp",
     "NautesNotFound",
     "NautesProductNotEmpty",
     "NautesRequestCut",
+    "ResendPolicy",
     "ResourceManager",
     "WireError",
     "document_request",

@@ -10,6 +10,10 @@ Redirects are followed the way Go's http.Client follows them (a list's trailing-
 One deliberate difference: every document is decoded before the first request, so a malformed document
 fails the run before anything is sent (the CLI would have sent the documents before it).
 
+Also unlike the CLI, a request that Nautes refused because another request used the same repository at the
+same moment (two runs sharing one installation: NAUTES v0.4.2 serialises nothing) is sent again after a
+random pause, a bounded number of times (:mod:`.resend`); each resend is kept in ``collisions``.
+
 The shape is python-gitlab's: one manager per kind builds the requests (``managers``) and sends them
 through :meth:`NautesClient.http_request`, the client's one HTTP primitive. The client imports the
 managers; they reach it only through that method, never through this module.
@@ -18,7 +22,8 @@ managers; they reach it only through that method, never through this module.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -48,6 +53,7 @@ from nautes_e2e.clients.nautes.managers import (
     manager_class,
     send,
 )
+from nautes_e2e.clients.nautes.resend import Collision, ResendPolicy, send_resending
 from nautes_e2e.clients.nautes.results import ApplyResult
 from nautes_e2e.secrets import Secret
 
@@ -71,12 +77,17 @@ class NautesClient:
         insecure_skip_check: bool = False,
         timeout: float | None = None,
         ca_bundle: Path | None = None,
+        resend: ResendPolicy | None = None,
     ) -> None:
         # The CLI strips exactly one trailing slash (formatAPIServer).
         self.url = url[:-1] if url.endswith("/") else url
         self.insecure_skip_check = insecure_skip_check
         self.timeout = DEFAULT_REQUEST_TIMEOUT_S if timeout is None else timeout
         self._token = token
+        self.resend = ResendPolicy() if resend is None else resend
+        #: Every send Nautes refused for concurrent use and that was sent again, in order.
+        self.collisions: builtins.list[Collision] = []
+        self._collision_listeners: builtins.list[Callable[[str], None]] = []
         self._session = requests.Session()
         # No proxies, no .netrc (which would replace the Authorization header), no CA from the environment.
         self._session.trust_env = False
@@ -149,6 +160,16 @@ class NautesClient:
             return None
         return reply
 
+    @contextmanager
+    def reporting_collisions(self, report: Callable[[str], None]) -> Iterator[None]:
+        """Within the block, each resend is also told to ``report`` as it happens (one line: what Nautes
+        refused, what collided, the pause), e.g. a stage's ``progress``."""
+        self._collision_listeners.append(report)
+        try:
+            yield
+        finally:
+            self._collision_listeners.remove(report)
+
     # -- the one HTTP primitive ---------------------------------------------------------------------------
 
     def http_request(
@@ -158,19 +179,28 @@ class NautesClient:
 
         Everything a request of the CLI has in common happens here (python-gitlab's ``http_request``):
         the headers, ``?insecure_skip_check=true`` on POST and DELETE when asked, Go's redirect rules.
-        Any other status raises :class:`NautesNotFound` or :class:`NautesApiError` naming ``kind`` and
-        ``name``; no reply at all raises :class:`NautesConnectionError`.
+        A refusal for concurrent use (:class:`~.errors.NautesConcurrentUse`) is sent again under
+        ``resend``; any other status raises :class:`NautesNotFound` or :class:`NautesApiError` naming
+        ``kind`` and ``name``; no reply at all raises :class:`NautesConnectionError`.
         """
         skip_check = self.insecure_skip_check and method in ("POST", "DELETE")
         url = self.url + path + ("?insecure_skip_check=true" if skip_check else "")
-        response = self._exchange(method, url, body)
-        if response.status_code != 200:
-            raise reply_error(
-                status=response.status_code, body=response.text, kind=kind, name=name, method=method, url=url
-            )
-        return response
+
+        def send_once() -> requests.Response:
+            response = self._exchange(method, url, body)
+            if response.status_code != 200:
+                status, text = response.status_code, response.text
+                raise reply_error(status=status, body=text, kind=kind, name=name, method=method, url=url)
+            return response
+
+        return send_resending(self.resend, send_once, self._collided, method=method, path=path)
 
     # -- internals --------------------------------------------------------------------------------------
+
+    def _collided(self, collision: Collision) -> None:
+        self.collisions.append(collision)
+        for report in builtins.list(self._collision_listeners):
+            report(str(collision))
 
     @staticmethod
     def _rank(document: Document) -> int:

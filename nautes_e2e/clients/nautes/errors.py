@@ -41,6 +41,52 @@ _CLUSTER_NOT_SYNCED = re.compile(
 )
 
 
+# NAUTES v0.4.2 serialises nothing: every request clones the repository it changes, changes it and pushes,
+# and two requests touching one repository at the same moment fail one way or another. In each case below
+# the failing request pushed nothing (its clone, commit or merge failed, or its push was refused), so it may
+# be sent again as it was; a save creates or updates, a delete of what is still there deletes it. Searched
+# for anywhere in the message: the API server puts its own context in front ("failed to get gitlab
+# certificate, err: ...").
+_CONCURRENT_USE = (
+    # app/api-server/internal/data/git.go ``Clone``: every request clones into
+    # ``fmt.Sprintf("%s%v", "/tmp/product", time.Now().Unix())``, so two requests cloning a repository of the
+    # same name (the tenant repository ``management``; every product's ``default.project``, whichever the
+    # product) in the same second clone into one directory, and the later fails: git finds the directory
+    # taken (builtin/clone.c "destination path '%s' already exists and is not an empty directory"), or, when
+    # both start at the same instant, trips over the other's files in it ("could not create work tree dir
+    # '%s': File exists", ".../product<seconds>/<repo>/.git/config: File exists", "cannot copy <template>
+    # ...: File exists", "BUG: ... initial ref transaction called with existing refs"; "No such file or
+    # directory" once the other request removed its clone). Each seen with git 2.39 racing two clones.
+    # The directory is new but for such a clone, so any "File exists" of a clone is one; a clone failing
+    # for another reason (authentication, no space left, permission denied) is not matched. ``Clone``
+    # wraps git's output as "failed to clone repository: ...".
+    re.compile(
+        r"failed to clone repository: .*?(?P<what>destination path '[^']*' already exists"
+        r"|[^\n]*: File exists"
+        r"|[^\n]*/product\d+/[^\n]*: No such file or directory"
+        r"|initial ref transaction called with existing refs)",
+        re.DOTALL,
+    ),
+    # internal/data/git.go ``Push`` ("push data: <git output>, err: ..."), from internal/biz/resource.go
+    # ``PushToGit`` (``SaveConfig`` pushes once after a fetch that found the remote unmoved) and
+    # ``retryAutoMerge``: another request's push landed first. git refuses a push the remote moved under
+    # ("[rejected] ... (fetch first)" or "(non-fast-forward)"), and the receiving side one whose ref moved
+    # while it was written ("[remote rejected] ... (cannot lock ref ...)"). Other refusals of a push (a
+    # protected branch's "pre-receive hook declined") are no race and are not matched.
+    re.compile(
+        r"push data: .*?(?P<what>\[rejected\][^\n]*\((?:fetch first|non-fast-forward)\)"
+        r"|\[remote rejected\][^\n]*\(cannot lock ref[^\n]*)",
+        re.DOTALL,
+    ),
+    # internal/biz/resource.go ``retryAutoMerge``: the remote moved since the clone (another request pushed)
+    # and git cannot merge the two changes (two saves adding their line to one kustomization.yaml).
+    re.compile(r"(?P<what>when the save configuration cannot be merge automatically)"),
+    # ``retryAutoMerge`` after its push lost a race runs ``PushToGit`` again, whose ``retryAutoMerge``
+    # commits again (internal/data/git.go ``Commit``: "commit output: ...") on the tree committed the first
+    # time: git has nothing to commit. The same when a save that changes nothing finds the remote moved.
+    re.compile(r"commit output: .*?(?P<what>nothing to commit)", re.DOTALL),
+)
+
 # Contract §2.6.2 (NAUTES internal/biz/product.go): the group still holds other projects.
 _PRODUCT_NOT_EMPTY = re.compile(r"here are multiple project in \S+, unable to delete")
 
@@ -107,6 +153,18 @@ class NautesProductNotEmpty(NautesApiError):
     removed this is a state to wait out: GitLab deletes projects in a background job."""
 
 
+class NautesConcurrentUse(NautesApiError):
+    """Nautes refused the request because another request used the same repository at the same moment
+    (NAUTES v0.4.2 serialises nothing: see ``_CONCURRENT_USE``). Nothing was pushed, so the client sends it
+    again (:mod:`.resend`); raised only when it was refused every time. ``collision`` quotes what collided
+    ("destination path 'management' already exists", "[rejected] main -> main (fetch first)", ...)."""
+
+    @property
+    def collision(self) -> str:
+        found = _concurrent_use(self.message)
+        return " ".join(found.split()) if found else "?"
+
+
 class NautesConnectionError(ServiceUnreachable):
     """The request never got an HTTP reply (connection refused, no connection in time, TLS, too many
     redirects): ``Nautes API at <endpoint> did not answer <METHOD path>: <reason>``."""
@@ -132,7 +190,8 @@ class NautesRequestCut(NautesConnectionError):
 
 def reply_error(*, status: int, body: str, kind: str, name: str, method: str, url: str) -> NautesApiError:
     """The error for a non-200 reply: :class:`NautesNotFound` if it means "no such resource",
-    :class:`NautesClusterNotSynced` if the cluster it refers to is not synced yet."""
+    :class:`NautesClusterNotSynced` if the cluster it refers to is not synced yet,
+    :class:`NautesConcurrentUse` if another request used the same repository at the same moment."""
     _, _, message = _parse_error_body(status, body)
     error_class = NautesApiError
     if status == 404 or (
@@ -143,7 +202,18 @@ def reply_error(*, status: int, body: str, kind: str, name: str, method: str, ur
         error_class = NautesClusterNotSynced
     elif status == 500 and method == "DELETE" and kind == "Product" and _PRODUCT_NOT_EMPTY.fullmatch(message):
         error_class = NautesProductNotEmpty
+    elif status == 500 and _concurrent_use(message) is not None:
+        error_class = NautesConcurrentUse
     return error_class(status=status, body=body, kind=kind, name=name, method=method, url=url)
+
+
+def _concurrent_use(message: str) -> str | None:
+    """What collided, quoted from ``message`` (a ``_CONCURRENT_USE`` pattern's ``what``), or None."""
+    for pattern in _CONCURRENT_USE:
+        match = pattern.search(message)
+        if match is not None:
+            return match.group("what")
+    return None
 
 
 def _parse_error_body(status: int, body: str) -> tuple[int, str, str]:
