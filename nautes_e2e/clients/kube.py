@@ -422,7 +422,7 @@ class ClusterClaim:
                 return holder
             if self._replace(current, now):
                 return None
-        return holder
+        return holder or ClaimHolder("another run (the Lease changed under every read)", None)
 
     def renew_in_background(self, every_s: float = CLAIM_RENEW_S) -> None:
         """Renew the claim every ``every_s`` until :meth:`release` or :meth:`abandon` (a daemon thread: a
@@ -454,8 +454,12 @@ class ClusterClaim:
         its registration above all, keeps the cluster from the next runs, not the claim)."""
         self._stop.set()
         if self._renewing is not None:
-            self._renewing.join()
+            self._renewing.join(REQUEST_TIMEOUT_S)  # a renewal under way ends with its request
             self._renewing = None
+
+    def get_lease(self) -> dict[str, Any] | None:
+        """The Lease as the API server has it, or None."""
+        return self._kube.get(LEASE_API_VERSION, "Lease", self._lease, self._namespace)
 
     # -- internals --------------------------------------------------------------------------------------
 
@@ -464,7 +468,7 @@ class ClusterClaim:
             try:
                 if not self._renew():
                     return
-            except (KubeError, ServiceUnreachable) as error:
+            except Exception as error:  # kept for the report; the next renewal may succeed
                 self.problems.append(redact(f"could not renew the claim ({self.where}): {error}"))
 
     def _renew(self) -> bool:
@@ -476,10 +480,6 @@ class ClusterClaim:
             return False
         self._replace(current, self._clock(), keep_acquired=True)  # a lost race is renewed next time
         return True
-
-    def get_lease(self) -> dict[str, Any] | None:
-        """The Lease as the API server has it, or None."""
-        return self._kube.get(LEASE_API_VERSION, "Lease", self._lease, self._namespace)
 
     def _replace(self, current: Mapping[str, Any], now: datetime, *, keep_acquired: bool = False) -> bool:
         """Write this run's claim over ``current``; False if the Lease changed since it was read."""

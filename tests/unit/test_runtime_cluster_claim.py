@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +27,7 @@ import pytest
 import yaml
 
 from fixtures.clients import ClaimedCluster, claim_runtime_cluster, scenario_cluster_names
-from nautes_e2e.clients import KubeClient
+from nautes_e2e.clients import KubeClient, ServiceUnreachable
 from nautes_e2e.clients.kube import CLAIM_LEASE, LEASE_API_VERSION, ClusterClaim, NoFreeCluster
 from nautes_e2e.scenario import Scenario
 from nautes_e2e.targets import ClusterEndpoint
@@ -352,6 +353,44 @@ def test_no_free_cluster_is_a_clear_diagnosis(stack: Stack, choose: list[Claimed
     )
     assert "Remedy: remove it (nautes remove" in text
     assert "refstack up --clusters N" in text
+
+
+@pytest.fixture
+def dead_cluster(tmp_path: Path) -> ClusterEndpoint:
+    """A cluster whose API server does not answer (a port nothing listens on)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    kubeconfig = tmp_path / "dead.yaml"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
+    )
+    return ClusterEndpoint("dead", kubeconfig, f"http://127.0.0.1:{port}", "127.0.0.1")
+
+
+def test_a_cluster_that_does_not_answer_is_passed_over(
+    stack: Stack, choose: list[ClaimedCluster], dead_cluster: ClusterEndpoint
+) -> None:
+    claimed = claim_runtime_cluster(
+        [dead_cluster, *stack.clusters], [], {"physical-worker-a"}, "physical-worker-a"
+    )
+    choose.append(claimed)
+
+    assert claimed.cluster == stack.clusters[0]
+    assert claimed.passed_over["dead"].startswith(
+        f"it does not answer (Kubernetes API at {dead_cluster.api_server} did not answer "
+    )
+
+
+def test_when_no_cluster_answers_the_preflight_is_left_to_say_so(dead_cluster: ClusterEndpoint) -> None:
+    """The fixture then goes on with the first cluster, unclaimed: the preflight checks the cluster and
+    names it, as it does for every endpoint."""
+    with pytest.raises(ServiceUnreachable) as caught:
+        claim_runtime_cluster([dead_cluster], [], {"physical-worker-a"}, "physical-worker-a")
+
+    assert str(caught.value).startswith(f"Kubernetes API at {dead_cluster.api_server} did not answer ")
 
 
 def test_the_runs_cluster_names_follow_the_suffix() -> None:
