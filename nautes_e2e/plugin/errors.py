@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from nautes_e2e.clients.errors import ServiceUnreachable
+from nautes_e2e.clients.kube import NoFreeCluster
 from nautes_e2e.report import RunError
 from nautes_e2e.scenario import ScenarioError
 from nautes_e2e.secrets import redact
@@ -48,6 +49,7 @@ CONFIGURATION_ERRORS: tuple[type[BaseException], ...] = (
     WorldConfigError,
     PreflightError,
     ReuseError,
+    NoFreeCluster,
 )
 #: Attribute of a test report carrying the configuration error's text, also from an xdist worker to the
 #: controller (reports travel as JSON, exceptions do not).

@@ -91,9 +91,10 @@ class AppliedDocuments:
                 )
 
         try:
-            _retrying(stage, (NautesClusterNotSynced, NautesRequestCut), before_retry)(
-                sending.send, self._nautes.apply
-            )
+            with self._nautes.reporting_collisions(partial(_told, stage)):
+                _retrying(stage, (NautesClusterNotSynced, NautesRequestCut), before_retry)(
+                    sending.send, self._nautes.apply
+                )
         except NautesClusterNotSynced as never_synced:
             self._uncertain.update(id(document) for document in sending.pending)
             raise StageFailure(
@@ -155,9 +156,10 @@ class AppliedDocuments:
         # Once something did not go, a product's group may never empty: its refusal is not waited out.
         waits: tuple[type[Exception], ...] = () if removal.not_removed else (NautesProductNotEmpty,)
         try:
-            results = _retrying(stage, waits, partial(_waiting_for_gitlab, stage))(
-                self._nautes.remove, [document]
-            )
+            with self._nautes.reporting_collisions(partial(_told, stage)):
+                results = _retrying(stage, waits, partial(_waiting_for_gitlab, stage))(
+                    self._nautes.remove, [document]
+                )
         except NautesNotFound as gone:
             stage.note(f"{_label(document)} {_absent(uncertain)}: removing it answered {gone.message}")
             return
@@ -243,6 +245,13 @@ class _Sending:
             self.pending = [d for d in self.pending if (d.kind, d.name) not in finished]
             raise
         self.pending = []
+
+
+def _told(stage: StageContext, line: str) -> None:
+    """A request Nautes refused for another one at the same moment, and resent: shown and kept in the
+    stage's notes (a collision of Nautes' own, not of the run)."""
+    stage.progress(line)
+    stage.note(line)
 
 
 def _retrying(

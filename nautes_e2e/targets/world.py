@@ -35,7 +35,8 @@ class World:
     vault_url: str
     vault_token: Secret
     registry: RegistryEndpoint  # carries its own trust (insecure, CA PEMs): a pipeline needs it too
-    clusters: dict[str, ClusterEndpoint]  # in target-file order; the quickstart uses the first
+    #: In target-file order; the run claims the first free one (fixtures/clients.py runtime_cluster).
+    clusters: dict[str, ClusterEndpoint]
     #: The complete CA file each service's certificate is checked with (the system's CAs plus the target's
     #: own, :func:`nautes_e2e.clients.trust.combined_bundle`); None: the libraries' default store.
     nautes_ca_bundle: Path | None = None
