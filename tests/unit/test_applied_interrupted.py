@@ -19,20 +19,8 @@ from nautes_e2e.secrets import Secret
 from nautes_e2e.stages import AppliedDocuments, EvidenceStore, StageRecorder
 from tests.support.http import catch_all, serve
 from tests.support.loop import BackgroundLoop
+from tests.support.nautes_api import DOCUMENTS
 
-DOCUMENTS = """\
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Product
-spec: {name: demo, git: {gitlab: {name: demo, path: demo, visibility: private, description: demo}}}
----
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Environment
-spec: {name: env-dev, product: demo, cluster: physical-worker, envType: dev}
----
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Project
-spec: {name: project-demo, product: demo, language: java}
-"""
 PRODUCT = "/api/v1/products/demo"
 ENVIRONMENT = "/api/v1/products/demo/environments/env-dev"
 PROJECT = "/api/v1/products/demo/projects/project-demo"

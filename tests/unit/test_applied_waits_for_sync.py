@@ -22,29 +22,13 @@ from nautes_e2e.secrets import Secret
 from nautes_e2e.stages import AppliedDocuments, EvidenceStore, StageFailure, StageRecorder
 from tests.support.http import catch_all, serve
 from tests.support.loop import BackgroundLoop
+from tests.support.nautes_api import DOCUMENTS, kratos
 
-DOCUMENTS = """\
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Product
-spec: {name: demo, git: {gitlab: {name: demo, path: demo, visibility: private, description: demo}}}
----
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Environment
-spec: {name: env-dev, product: demo, cluster: physical-worker, envType: dev}
----
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Project
-spec: {name: project-demo, product: demo, language: java}
-"""
 NOT_SYNCED = (
     "during global validation, it was found that Cluster 'physical-worker' does not exist or is unavailable. "
     "Please check Environment 'env-dev' in directory 'envs'err: clusters.nautes.resource.nautes.io "
     '"physical-worker" not found'
 )
-
-
-def kratos(code: int, message: str) -> web.Response:
-    return web.json_response({"code": code, "reason": "", "message": message, "metadata": {}}, status=code)
 
 
 class Nautes:

@@ -19,25 +19,9 @@ from nautes_e2e.secrets import Secret
 from nautes_e2e.stages import AppliedDocuments, EvidenceStore, StageRecorder
 from tests.support.http import catch_all, serve
 from tests.support.loop import BackgroundLoop
+from tests.support.nautes_api import DOCUMENTS, kratos
 
-DOCUMENTS = """\
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Product
-spec: {name: demo, git: {gitlab: {name: demo, path: demo, visibility: private, description: demo}}}
----
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Environment
-spec: {name: env-dev, product: demo, cluster: physical-worker, envType: dev}
----
-apiVersion: nautes.resource.nautes.io/v1alpha1
-kind: Project
-spec: {name: project-demo, product: demo, language: java}
-"""
 ENVIRONMENT = "/api/v1/products/demo/environments/env-dev"
-
-
-def kratos(code: int, message: str) -> web.Response:
-    return web.json_response({"code": code, "reason": "", "message": message, "metadata": {}}, status=code)
 
 
 class Nautes:
