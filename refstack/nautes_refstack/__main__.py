@@ -41,6 +41,7 @@ from nautes_refstack.pace import (
     pace_from,
 )
 from nautes_refstack.stack import REGISTRY_TLS_MODES, ReferenceStack, RegistryOptions
+from nautes_refstack.stop_deadline import StopDeadline
 from nautes_refstack.world_dir import WorldDirectory, WorldInUse
 
 USAGE_ERROR = 2
@@ -160,15 +161,22 @@ async def run_until_signalled(
     external: ExternalServices | None = None,
     parent: int | None = None,
     clusters: int = 1,
+    deadline: StopDeadline | None = None,
 ) -> None:
     """Start the stack, announce it, and stop it cleanly on SIGINT, SIGTERM or SIGHUP (or on a failed
     start), and given the pid of its ``parent`` also once that process is gone (then ``world.orphaned`` is
-    set)."""
+    set). The stop is bounded by ``deadline``, armed as it begins; a second signal fires it at once."""
     directory = world.path
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stopping.is_set() and deadline is not None:
+            deadline.fire()
+        stopping.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(signum, stopping.set)
+        loop.add_signal_handler(signum, on_signal)
     watcher = None if parent is None else asyncio.create_task(_stop_when_orphaned(parent, world, stopping))
     stack = ReferenceStack(directory, faults, pace, registry, external, clusters)
     started = time.monotonic()
@@ -181,6 +189,9 @@ async def run_until_signalled(
         )
         await stopping.wait()
     finally:
+        stopping.set()  # a failed start stops too: a signal from now on means "stop now"
+        if deadline is not None:
+            deadline.arm()
         if watcher is not None:
             watcher.cancel()
         await stack.stop()
@@ -228,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.INFO,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        # Bounds the stop, asyncio.run's own shutdown included (it joins the default executor's threads).
+        deadline = StopDeadline(world, world.logs / "refstack.log")
         try:
             registry = RegistryOptions(args.registry_tls, args.registry_path or "")
             asyncio.run(
@@ -239,9 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     external=external,
                     parent=parent,
                     clusters=args.clusters,
+                    deadline=deadline,
                 )
             )
+            deadline.disarm()
         except Exception as exc:
+            deadline.disarm()
             logging.getLogger(__name__).exception("reference stack failed")
             print(f"reference stack failed: {exc}", file=sys.stderr)
             return 1

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -159,12 +160,8 @@ class ReferenceStack:
             self.vault,
         ]
         for piece in pieces:
-            if piece is None:
-                continue
-            try:
-                await piece.stop()
-            except Exception:  # one broken piece must not keep the others listening
-                log.exception("failed to stop %s", type(piece).__name__)
+            if piece is not None:
+                await _stop_bounded(piece)
         (self.directory / READY_FILE).unlink(missing_ok=True)
 
     def _write_target_files(self) -> None:
@@ -236,6 +233,28 @@ class _Piece(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+#: What one piece's stop may take before the stack gives up on it and stops the next one (OpenBao's 5 s
+#: grace to exit on SIGTERM included).
+PIECE_STOP_SECONDS = 8.0
+
+
+async def _stop_bounded(piece: _Piece) -> None:
+    """Stop ``piece``, logging before and after: one that fails or hangs must not keep the others
+    listening, and the log names it (the process-wide backstop is :mod:`.stop_deadline`)."""
+    name = type(piece).__name__
+    log.info("stopping %s", name)
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(PIECE_STOP_SECONDS):
+            await piece.stop()
+    except TimeoutError:
+        log.error("%s did not stop within %.0f s: going on without it", name, PIECE_STOP_SECONDS)
+    except Exception:
+        log.exception("failed to stop %s", name)
+    else:
+        log.info("stopped %s in %.2f s", name, time.monotonic() - started)
 
 
 async def _start_together(*pieces: _Piece) -> None:

@@ -10,6 +10,7 @@ token and unseal key are masked before its output reaches the log.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import secrets
@@ -23,9 +24,13 @@ import aiohttp
 from nautes_refstack.children import die_with_stack
 from nautes_refstack.http import LOOPBACK
 
+log = logging.getLogger(__name__)
+
 # KV v2 mounts the Nautes API server writes to (contract §3.4).
 KV_MOUNTS = ("git", "cluster", "pki")
 STARTUP_TIMEOUT_S = 15.0
+#: How long a stopped OpenBao's output is read to its end.
+OUTPUT_DRAIN_SECONDS = 2.0
 # OpenBao must be told its port, so the port is probed first; another process may take it meanwhile.
 START_ATTEMPTS = 3
 PORT_TAKEN = "address already in use"
@@ -141,7 +146,12 @@ class OpenBao:
                 process.kill()
                 await process.wait()
         if output is not None:
-            await output  # ends at the end of the output, once the process is gone
+            # Ends at the end of the output, once the process is gone, unless something OpenBao started
+            # holds the pipe open: then what was read is enough.
+            try:
+                await asyncio.wait_for(output, timeout=OUTPUT_DRAIN_SECONDS)
+            except TimeoutError:
+                log.warning("OpenBao's output pipe stayed open after it exited: stopped reading it")
 
 
 async def ensure_kv_mounts(url: str, token: str) -> None:
