@@ -68,6 +68,10 @@ def _cluster_count(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nautes-e2e refstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "faults",
+        help="list the faults the stack can inject, one per line: NAME[=<ARG>], a tab, what it breaks",
+    )
     up = commands.add_parser(
         "up",
         help="start the embedded reference stack and keep it running until interrupted",
@@ -214,6 +218,9 @@ async def _stop_when_orphaned(parent: int, world: WorldDirectory, stopping: asyn
 def main(argv: Sequence[str] | None = None) -> int:
     started_by = os.getppid()  # first thing: the later, the likelier a killed parent has been replaced
     args = build_parser().parse_args(argv)
+    if args.command == "faults":
+        print("\n".join(f"{fault.usage}\t{fault.breakage}" for fault in FAULTS.values()))
+        return 0
     parent = None if args.exit_with_parent is None else args.exit_with_parent or started_by
     try:
         faults = faults_from(args.fault, os.environ)
