@@ -139,6 +139,10 @@ FAULTS: Mapping[str, Fault] = {
             "runtime-not-cleaned-up",
             "the runtime operator forgets a removed pipeline runtime's namespace: it outlives the runtime",
         ),
+        # -- issue 8, side effects of register/initialise/push (helper "promises-setup") --
+        # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
+        # -- issue 8, objects remove forgets (helper "inventory") --
+        # -- issue 8, transient and slow answers the run must absorb (helper "transient") --
     )
 }
 
@@ -159,8 +163,12 @@ class Faults:
         """From now on the selected faults act (the stack calls this when its bootstrap is done)."""
         self._armed = True
 
-    def active(self, name: str, argument: str | None = None) -> bool:
+    def active(self, name: str, argument: str | None = None, *, about: str | None = None) -> bool:
         """Whether fault ``name`` acts now (with ``argument``, when the fault takes one).
+
+        ``about`` names what the fault would act on, as the run named it (a product or GitLab group, a
+        repository path, a namespace, a cluster, a PipelineRun): a fault armed for one run only (its
+        suffix) acts only on what carries that run's names.
 
         The first time a fault acts it is logged, so ``logs/refstack.log`` tells which faults fired.
         """

@@ -55,6 +55,9 @@ CASES = [
     FaultCase("tag-not-rewritten", "image_tag_rewritten", "automatic update by pipeline bot"),
     # Every stage passes; the teardown's check that nothing outlives the run is what catches it.
     FaultCase("runtime-not-cleaned-up", TEARDOWN, "left behind: namespace pr-demo-quickstart", "failed"),
+    # -- issue 8, side effects of register/initialise/push (helper "promises-setup") --
+    # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
+    # -- issue 8, objects remove forgets (helper "inventory") --
 ]
 
 
@@ -68,4 +71,6 @@ class GreenCase:
 
 #: Faults a real installation shows in good health (slow answers within the timeouts, transient errors):
 #: each must leave the run green.
-GREEN_CASES: list[GreenCase] = []
+GREEN_CASES: list[GreenCase] = [
+    # -- issue 8, transient and slow answers the run must absorb (helper "transient") --
+]
