@@ -79,6 +79,12 @@ def no_reply_reason(error: BaseException, *, timeout_s: float | None = None, tls
     return f"{type(innermost).__name__}: {innermost}" if str(innermost) else type(innermost).__name__
 
 
+def connection_reset(error: BaseException) -> bool:
+    """Whether ``error`` comes of a connection the other end reset or closed without a reply (what a
+    server or a gateway that is restarting does), found anywhere in its chain."""
+    return any(isinstance(cause, ConnectionResetError) for cause in _chain(error))
+
+
 def _tls_reason(error: ssl.SSLError) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"its TLS certificate is not trusted ({error.verify_message})"

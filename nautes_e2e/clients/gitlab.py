@@ -17,6 +17,7 @@ import gitlab.exceptions
 import requests
 
 from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason, request_line
+from nautes_e2e.clients.transient import RetryLog, retrying_session
 from nautes_e2e.secrets import Secret, redact
 
 T = TypeVar("T")
@@ -38,15 +39,26 @@ class GitLabNotFound(GitLabError):
 
 class GitLabClient:
     """A GitLab user's view of GitLab, authenticated with a personal access token; ``ca_bundle`` is the
-    complete CA file to verify GitLab with (:func:`~nautes_e2e.clients.trust.combined_bundle`)."""
+    complete CA file to verify GitLab with (:func:`~nautes_e2e.clients.trust.combined_bundle`).
 
-    def __init__(self, url: str, token: Secret, ca_bundle: Path | None = None) -> None:
+    Safe requests answered 502/503/504 or reset are sent again (:mod:`~nautes_e2e.clients.transient`),
+    each resend told to ``retries``. python-gitlab's own ``retry_transient_errors`` stays off: it also
+    resends 500 and 520-530 (``gitlab/const.py`` ``RETRYABLE_TRANSIENT_ERROR_CODES``), POSTs and timed-out
+    requests, up to 10 times, and sleeps without telling anyone (``gitlab/utils.py`` ``Retry``,
+    python-gitlab 8.6.0), so a 500 would be hidden and a create sent twice."""
+
+    def __init__(
+        self, url: str, token: Secret, ca_bundle: Path | None = None, retries: RetryLog | None = None
+    ) -> None:
         self.url = url
+        self.retries = RetryLog() if retries is None else retries
         self._gl = gitlab.Gitlab(
             url,
             private_token=token.reveal(),
             ssl_verify=str(ca_bundle) if ca_bundle else True,
             timeout=REQUEST_TIMEOUT_S,
+            session=retrying_session("GitLab", self.retries),
+            retry_transient_errors=False,
         )
 
     def current_user(self) -> dict[str, Any]:

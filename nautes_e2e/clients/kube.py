@@ -26,6 +26,7 @@ from kubernetes import config, watch
 from kubernetes.client.exceptions import ApiException
 
 from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason
+from nautes_e2e.clients.transient import SAFE_METHODS, RetryLog, RetryPolicy, call_with_retries
 from nautes_e2e.secrets import redact
 
 WATCH_REQUEST_S = 60  # one watch request's server-side timeout; the stream is resumed after it
@@ -73,9 +74,15 @@ class ResourceType:
 
 
 class KubeClient:
-    """One cluster, addressed by a kubeconfig file (its current context)."""
+    """One cluster, addressed by a kubeconfig file (its current context).
 
-    def __init__(self, kubeconfig: Path) -> None:
+    A GET (watches too) answered 502/503/504 or reset is sent again (:mod:`~nautes_e2e.clients.transient`),
+    each resend told to ``retries``; writes never are: a create could be made twice, and a replace or a
+    delete naming a ``resourceVersion`` that landed would come back as a false 409 Conflict."""
+
+    def __init__(self, kubeconfig: Path, retries: RetryLog | None = None) -> None:
+        self.retries = RetryLog() if retries is None else retries
+        self._transient = RetryPolicy()
         self._api = config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(kubeconfig), persist_config=False
         )
@@ -309,15 +316,33 @@ class KubeClient:
             body=body,
             auth_settings=["BearerToken"],
         )
-        try:
+
+        def send_once() -> Any:
             response = self._api.call_api(*request, _request_timeout=timeout)
+            if read:
+                response.read()
+            return response
+
+        try:
+            if method not in SAFE_METHODS:
+                response = send_once()
+            else:
+                response = call_with_retries(
+                    self._transient,
+                    self.retries,
+                    send_once,
+                    status_of=lambda response: int(response.status),
+                    release=lambda response: response.response.release_conn(),
+                    service="Kubernetes API",
+                    method=method,
+                    path=path,
+                )
         except urllib3.exceptions.HTTPError as error:
             connect_s = timeout[0] if isinstance(timeout, tuple) else timeout
             reason = no_reply_reason(error, timeout_s=connect_s, tls_hint=TLS_HINT)
             raise ServiceUnreachable("Kubernetes API", self.endpoint, f"{method} {path}", reason) from None
         if not read:
             return response
-        response.read()
         if not 200 <= response.status <= 299:
             status_body = _json_object(bytes(response.data or b"")) or {}
             message = str(status_body.get("message") or bytes(response.data or b"").decode(errors="replace"))

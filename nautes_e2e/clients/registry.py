@@ -21,6 +21,7 @@ import requests
 from urllib3.exceptions import InsecureRequestWarning
 
 from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason, request_line
+from nautes_e2e.clients.transient import RetryLog, retrying_session
 from nautes_e2e.clients.trust import combined_bundle
 from nautes_e2e.secrets import Secret, redact
 
@@ -81,11 +82,14 @@ class RegistryError(Exception):
 
 
 class RegistryClient:
-    """Reads a registry as a user's ``docker``/``crane`` would, trusting what the endpoint says to trust."""
+    """Reads a registry as a user's ``docker``/``crane`` would, trusting what the endpoint says to trust.
+    Reads answered 502/503/504 or reset are sent again (:mod:`~nautes_e2e.clients.transient`), each
+    resend told to ``retries``."""
 
-    def __init__(self, endpoint: RegistryEndpoint) -> None:
+    def __init__(self, endpoint: RegistryEndpoint, retries: RetryLog | None = None) -> None:
         self.endpoint = endpoint
-        self._session = requests.Session()
+        self.retries = RetryLog() if retries is None else retries
+        self._session = retrying_session("registry", self.retries)
         self._session.trust_env = False
         bundle = combined_bundle(endpoint.ca_pems)
         self._session.verify = False if endpoint.insecure else str(bundle) if bundle else True

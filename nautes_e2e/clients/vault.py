@@ -16,6 +16,7 @@ import hvac.exceptions
 import requests
 
 from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason, request_line
+from nautes_e2e.clients.transient import RetryLog, retrying_session
 from nautes_e2e.secrets import Secret, redact
 
 REQUEST_TIMEOUT_S = 30  # hvac's own default, named so that a timeout can say it
@@ -27,14 +28,20 @@ class VaultClientError(Exception):
 
 
 class VaultClient:
-    """Vault as hvac sees it; ``ca_bundle`` is the complete CA file to verify it with (see ``trust``)."""
+    """Vault as hvac sees it; ``ca_bundle`` is the complete CA file to verify it with (see ``trust``).
+    Reads answered 502/503/504 or reset are sent again (:mod:`~nautes_e2e.clients.transient`), each
+    resend told to ``retries``; hvac itself never resends."""
 
-    def __init__(self, url: str, token: Secret, ca_bundle: Path | None = None) -> None:
+    def __init__(
+        self, url: str, token: Secret, ca_bundle: Path | None = None, retries: RetryLog | None = None
+    ) -> None:
+        self.retries = RetryLog() if retries is None else retries
         self._client = hvac.Client(
             url=url,
             token=token.reveal(),
             verify=str(ca_bundle) if ca_bundle else True,
             timeout=REQUEST_TIMEOUT_S,
+            session=retrying_session("Vault", self.retries),
         )
         self.url = url
 

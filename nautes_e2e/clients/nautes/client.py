@@ -12,7 +12,10 @@ fails the run before anything is sent (the CLI would have sent the documents bef
 
 Also unlike the CLI, a request that Nautes refused because another request used the same repository at the
 same moment (two runs sharing one installation: NAUTES v0.4.2 serialises nothing) is sent again after a
-random pause, a bounded number of times (:mod:`.resend`); each resend is kept in ``collisions``.
+random pause, a bounded number of times (:mod:`.resend`); each resend is kept in ``collisions``. And an
+answer a gateway gives while Nautes restarts (502/503/504) or a reset connection is waited out
+(:mod:`nautes_e2e.clients.transient`): a GET is sent again at once, a save (POST, which creates or updates:
+contract §2.2) after reading back whether it landed; a DELETE never. Each resend is told to ``retries``.
 
 The shape is python-gitlab's: one manager per kind builds the requests (``managers``) and sends them
 through :meth:`NautesClient.http_request`, the client's one HTTP primitive. The client imports the
@@ -55,6 +58,7 @@ from nautes_e2e.clients.nautes.managers import (
 )
 from nautes_e2e.clients.nautes.resend import Collision, ResendPolicy, send_resending
 from nautes_e2e.clients.nautes.results import ApplyResult
+from nautes_e2e.clients.transient import RetryLog, RetryPolicy, call_with_retries, retrying_session
 from nautes_e2e.secrets import Secret
 
 _MAX_REDIRECTS = 10  # Go's http.Client default
@@ -78,6 +82,7 @@ class NautesClient:
         timeout: float | None = None,
         ca_bundle: Path | None = None,
         resend: ResendPolicy | None = None,
+        retries: RetryLog | None = None,
     ) -> None:
         # The CLI strips exactly one trailing slash (formatAPIServer).
         self.url = url[:-1] if url.endswith("/") else url
@@ -88,7 +93,10 @@ class NautesClient:
         #: Every send Nautes refused for concurrent use and that was sent again, in order.
         self.collisions: builtins.list[Collision] = []
         self._collision_listeners: builtins.list[Callable[[str], None]] = []
-        self._session = requests.Session()
+        #: Every request sent again after a transient answer (502/503/504, a reset), in order.
+        self.retries = RetryLog() if retries is None else retries
+        self._transient = RetryPolicy()
+        self._session = retrying_session("Nautes API", self.retries)  # resends GETs
         # No proxies, no .netrc (which would replace the Authorization header), no CA from the environment.
         self._session.trust_env = False
         self._session.verify = str(ca_bundle) if ca_bundle else True
@@ -186,8 +194,23 @@ class NautesClient:
         skip_check = self.insecure_skip_check and method in ("POST", "DELETE")
         url = self.url + path + ("?insecure_skip_check=true" if skip_check else "")
 
+        def exchange() -> requests.Response:
+            if method != "POST":  # a GET is resent by the session's transport, a DELETE never
+                return self._exchange(method, url, body)
+            return call_with_retries(
+                self._transient,
+                self.retries,
+                lambda: self._exchange(method, url, body),
+                status_of=lambda response: response.status_code,
+                release=lambda response: response.close(),
+                service="Nautes API",
+                method=method,
+                path=path,
+                read_back=lambda: self._landed(path, body, kind=kind, name=name),
+            )
+
         def send_once() -> requests.Response:
-            response = self._exchange(method, url, body)
+            response = exchange()
             if response.status_code != 200:
                 status, text = response.status_code, response.text
                 raise reply_error(status=status, body=text, kind=kind, name=name, method=method, url=url)
@@ -196,6 +219,18 @@ class NautesClient:
         return send_resending(self.resend, send_once, self._collided, method=method, path=path)
 
     # -- internals --------------------------------------------------------------------------------------
+
+    def _landed(self, path: str, body: bytes | None, *, kind: str, name: str) -> str:
+        """Whether the save of ``kind`` ``name`` to ``path`` landed, read back with the CLI's GET there
+        (:meth:`read_back`'s request): a save sent again creates or updates either way, but the report
+        should say which."""
+        try:
+            self.http_request("GET", path, body, kind=kind, name=name)
+        except NautesNotFound:
+            return f"Nautes does not have {kind} {name}"
+        except (NautesApiError, NautesConnectionError) as unreadable:
+            return f"could not tell whether it landed ({' '.join(str(unreadable).split())})"
+        return f"Nautes has {kind} {name}"
 
     def _collided(self, collision: Collision) -> None:
         self.collisions.append(collision)
