@@ -140,6 +140,15 @@ FAULTS: Mapping[str, Fault] = {
             "the runtime operator forgets a removed pipeline runtime's namespace: it outlives the runtime",
         ),
         # -- issue 8, side effects of register/initialise/push (helper "promises-setup") --
+        Fault(
+            "nautes-save-not-persisted",
+            "the Nautes API server answers a save of that kind 200 'Successfully saved' but never pushes it",
+            Argument("Kind", NAUTES_KINDS),
+        ),
+        Fault(
+            "binding-permissions-stored-readonly",
+            "the Nautes API server stores every CodeRepoBinding with permissions readonly, whatever was sent",
+        ),
         # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
         # -- issue 8, objects remove forgets (helper "inventory") --
         # -- issue 8, transient and slow answers the run must absorb (helper "transient") --

@@ -29,8 +29,9 @@ from nautes_e2e.suite import (
     StageFailure,
     VaultClient,
     World,
+    WorldInventory,
 )
-from suites.quickstart import probes
+from suites.quickstart import probes, readback
 from suites.quickstart.diagnosis import (
     PipelineRunTracker,
     failed_tasks,
@@ -74,6 +75,7 @@ def test_preflight(
     vault: VaultClient,
     registry: RegistryClient,
     kube: KubeClient,
+    inventory: WorldInventory,
 ) -> None:
     """Every endpoint answers and the token's GitLab user exists, before anything is changed; the names
     the run will create are valid (the ``names`` fixture rejects them before any request)."""
@@ -87,6 +89,7 @@ def test_preflight(
     registry.ping()
     stage.fact("kubernetes_version", kube.version().get("gitVersion", "?"))
     stage.fact("scenario_notes", len(scenario.notes))
+    inventory.take(stage)  # what exists before the run: the teardown names what outlives it
 
 
 @pytest.mark.stage("register_cluster", needs=("preflight",), timeout_s=REGISTER_CLUSTER_TIMEOUT_S)
@@ -100,9 +103,10 @@ def test_register_cluster(
     applied: AppliedDocuments,
 ) -> None:
     """The runtime cluster is registered as a physical pipeline worker; its kubeconfig lands in Vault."""
-    applied.expect_gone(lambda: probes.cluster_left(nautes, names.cluster))
-    for result in applied.apply(stage, scenario.documents("cluster", values)):
+    documents = scenario.documents("cluster", values)
+    for result in applied.apply(stage, documents):
         stage.progress(f"{result.kind} {result.name}: {result.message}")
+    readback.verify_saved(stage, nautes, documents, "cluster")
     cluster = nautes.get("Cluster", names.cluster)
     stage.evidence("cluster.json", cluster)
     expected = {"usage": "worker", "worker_type": "pipeline", "cluster_type": "physical"}
@@ -136,11 +140,11 @@ def test_initialise_product(
     applied: AppliedDocuments,
 ) -> None:
     """Product, project, repos, environment, binding and pipeline runtime exist where Nautes puts them."""
-    applied.expect_gone(lambda: probes.group_left(gitlab, names.product))
-    applied.expect_gone(lambda: probes.namespace_left(kube, names.runtime_namespace))
     for group in ("product", "pipeline"):
-        for result in applied.apply(stage, scenario.documents(group, values)):
+        documents = scenario.documents(group, values)
+        for result in applied.apply(stage, documents):
             stage.progress(f"{result.kind} {result.name}: {result.message}")
+        readback.verify_saved(stage, nautes, documents, group)
 
     projects = {p["path"]: p for p in gitlab.group_projects(names.product)}
     stage.evidence("gitlab-projects.json", sorted(projects))
@@ -149,7 +153,6 @@ def test_initialise_product(
         stage.fail(f"GitLab group {names.product} lacks the code repositories {missing}")
     repo_ids = {repo: int(projects[repo]["id"]) for repo in names.code_repos}
     stage.fact("repo_ids", repo_ids)
-    applied.expect_gone(lambda: probes.deploy_keys_left(vault, repo_ids.values()))
     stage.fact("product", names.product)
     for repo, repo_id in repo_ids.items():
         for permission in probes.DEPLOY_KEY_PERMISSIONS:

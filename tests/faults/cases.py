@@ -56,6 +56,18 @@ CASES = [
     # Every stage passes; the teardown's check that nothing outlives the run is what catches it.
     FaultCase("runtime-not-cleaned-up", TEARDOWN, "left behind: namespace pr-demo-quickstart", "failed"),
     # -- issue 8, side effects of register/initialise/push (helper "promises-setup") --
+    # A save answered 200 that stored nothing, and one that stored another value than sent: the read-back
+    # right after the save names the resource and the field (the pipeline would fail two stages later).
+    FaultCase(
+        "nautes-save-not-persisted=CodeRepoBinding",
+        "initialise_product",
+        "is not there: its save answered 200, and reading it back answers not found",
+    ),
+    FaultCase(
+        "binding-permissions-stored-readonly",
+        "initialise_product",
+        'permissions: sent "readwrite", Nautes returns "readonly"',
+    ),
     # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
     # -- issue 8, objects remove forgets (helper "inventory") --
 ]

@@ -170,6 +170,16 @@ class NautesApiServer:
             "nautes-api-500", _KIND_NAMES[matched.route.kind]
         ):  # fault: the save's push to Git fails; kratos answers the plain Go error
             raise errors.plain(_PUSH_FAILED)
+        if matched.route.verb == "save" and self._faults.active(
+            "nautes-save-not-persisted", _KIND_NAMES[matched.route.kind], about=request.path
+        ):  # fault: the save is acknowledged as the handler would, and nothing is written anywhere
+            return {"message": _saved_message(matched.route.kind, list(matched.variables.values())[-1])}
+        saved_binding = (matched.route.kind, matched.route.verb) == ("coderepobinding", "save")
+        body = message.child("body") if saved_binding else None
+        if body is not None and self._faults.active(
+            "binding-permissions-stored-readonly", about=request.path
+        ):
+            body.values["permissions"] = "readonly"  # fault: stored and granted readonly, whatever was sent
         handler: Handler = getattr(module, _HANDLER_NAMES[matched.route.verb])
         return await handler(scope, message)
 
@@ -189,6 +199,15 @@ class NautesApiServer:
             tenant_ref=self._tenant_ref(),
             pace=self._pace,
         )
+
+
+def _saved_message(kind: str, name: str) -> str:
+    """The message a successful save answers (NAUTES ``app/api-server/internal/service/*.go``, contract
+    §2.4): the product's names nothing, the cluster's ``<name> cluster``, every other ``<name>
+    configuration``."""
+    if kind == "product":
+        return "Successfully saved"
+    return f"Successfully saved {name} {'cluster' if kind == 'cluster' else 'configuration'}"
 
 
 def _json(status: int, payload: dict[str, Any]) -> web.Response:
