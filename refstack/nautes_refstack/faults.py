@@ -152,6 +152,14 @@ FAULTS: Mapping[str, Fault] = {
         # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
         # -- issue 8, objects remove forgets (helper "inventory") --
         # -- issue 8, transient and slow answers the run must absorb (helper "transient") --
+        Fault(
+            "nautes-api-slow",
+            "the Nautes API server answers every request 0.25 s late (a busy server), within the timeouts",
+        ),
+        Fault(
+            "webhook-delivered-late",
+            "GitLab delivers push webhooks 2 s late (a busy Sidekiq queue), within the stage's timeout",
+        ),
     )
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.cases import CASES, TEARDOWN, FaultCase
+from tests.faults.cases import CASES, GREEN_CASES, TEARDOWN, FaultCase, GreenCase
 from tests.support.quickstart import processes_of_run, run_quickstart
 
 pytestmark = pytest.mark.faults
@@ -67,3 +67,17 @@ def test_the_stage_that_names_the_breakage_catches_it(case: FaultCase, tmp_path:
         teardown = stages[TEARDOWN]
         assert teardown["status"] == case.teardown, teardown["diagnosis"]
         assert case.teardown_keyword in (teardown["diagnosis"] or ""), teardown["diagnosis"]
+
+
+@pytest.mark.parametrize("case", GREEN_CASES, ids=[case.fault for case in GREEN_CASES])
+def test_the_run_absorbs_what_a_healthy_installation_does(case: GreenCase, tmp_path: Path) -> None:
+    """Slow answers within the timeouts and late webhooks are what a healthy installation does: the run
+    passes every stage, and the fault really acted."""
+    run = run_quickstart(tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S)
+
+    assert processes_of_run(run) == [], "the run left processes behind"
+    assert f"fault {case.fault} acts" in run.stack_log(), "the fault never acted: the test proves nothing"
+    assert run.returncode == 0, run.tail()
+    stages = run.stages
+    not_passed = {name: stages[name]["diagnosis"] for name in stages if stages[name]["status"] != "passed"}
+    assert not_passed == {}, f"{case.fault} must not fail the run ({case.why})"

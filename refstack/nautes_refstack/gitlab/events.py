@@ -23,6 +23,9 @@ from nautes_refstack.gitlab.repository import BareRepository, CommitWithChanges,
 log = logging.getLogger(__name__)
 #: What GitLab records for a hook whose URL its outbound-request filter refuses (fault webhook-not-delivered).
 BLOCKED_URL = "URL is blocked: Requests to the local network are not allowed"
+#: How late webhooks go out under fault webhook-delivered-late: GitLab delivers them from a Sidekiq job
+#: (``WebHookWorker``), which a busy queue starts late.
+LATE_DELIVERY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,13 @@ class PushDispatcher:
                 hooks = []
             if hooks:
                 payload = await self._payload(push, change)
+                late = self._faults.active("webhook-delivered-late", about=push.project.path_with_namespace)
                 deliveries += [
-                    webhooks.deliver(
-                        session, hook, webhooks.hook_event_name(change), payload, self._instance_url
+                    _after(
+                        LATE_DELIVERY_S if late else 0.0,
+                        webhooks.deliver(
+                            session, hook, webhooks.hook_event_name(change), payload, self._instance_url
+                        ),
                     )
                     for hook in hooks
                 ]
@@ -138,6 +145,13 @@ class PushDispatcher:
             log.exception(
                 "on_push callback %r failed for %s %s", callback, event.path_with_namespace, event.ref
             )
+
+
+async def _after(delay_s: float, delivery: Awaitable[None]) -> None:
+    """``delivery``, started ``delay_s`` late (fault webhook-delivered-late: the Sidekiq job ran late)."""
+    if delay_s:
+        await asyncio.sleep(delay_s)
+    await delivery
 
 
 def _pushed_commits(repository: BareRepository, change: RefChange) -> tuple[list[CommitWithChanges], int]:

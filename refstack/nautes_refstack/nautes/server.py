@@ -9,6 +9,7 @@ HTTP status equal to ``code``; an unexpected exception is what a Go panic would 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
@@ -66,6 +67,8 @@ _KIND_MODULES: dict[str, tuple[ModuleType, messages.KindRequests]] = {
 _HANDLER_NAMES = {"get": "get", "list": "list_items", "save": "save", "delete": "delete"}
 _KIND_NAMES = {kind.lower(): kind for kind in NAUTES_KINDS}  # route kind -> the kind ``nautes apply`` names
 # What a save answers under fault nautes-api-500 (GitLab dropped the connection during the push).
+#: How late every answer comes under fault nautes-api-slow: a busy server, far within any client's timeout.
+_SLOW_ANSWER_S = 0.25
 _PUSH_FAILED = "failed to push code, err: exit status 128: fatal: the remote end hung up unexpectedly"
 # Content subtypes kratos has codecs for (encoding/{form,json,proto,xml,yaml}).
 _REGISTERED_SUBTYPES = ("json", "x-www-form-urlencoded", "proto", "xml", "yaml")
@@ -126,6 +129,8 @@ class NautesApiServer:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
+        if self._faults.active("nautes-api-slow", about=request.path):
+            await asyncio.sleep(_SLOW_ANSWER_S)  # fault: a busy server (its git clones and pushes queue up)
         resolved = routing.resolve(request.method, request.path, request.query_string)
         if isinstance(resolved, routing.Redirect):
             return _redirect(resolved, request.method)
