@@ -6,7 +6,8 @@ stack and tidied when it stops (:mod:`.world_dir`); a second ``up`` into it refu
 touching it. Faults come from ``--fault`` and ``NAUTES_E2E_REFSTACK_FAULTS``, the pace from
 ``--pace``/``--time-scale`` or ``NAUTES_E2E_REFSTACK_PACE``/``NAUTES_E2E_REFSTACK_TIME_SCALE``, an external
 service's credentials from the variables :mod:`.external` names; a bad one stops the start before anything
-listens (exit status 2)."""
+listens (exit status 2). ``arm --dir DIR --run SUFFIX NAME[=ARG] ...`` and ``disarm --dir DIR --run SUFFIX``
+arm faults on the stack running in DIR for one run (:mod:`.fault_control`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from nautes_refstack import fault_control
 from nautes_refstack.clusters import MAX_CLUSTERS
 from nautes_refstack.external import (
     REGISTRY_PASSWORD_ENV,
@@ -72,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         "faults",
         help="list the faults the stack can inject, one per line: NAME[=<ARG>], a tab, what it breaks",
     )
+    for command, text in (
+        (
+            "arm",
+            "arm faults for one run on the stack running in DIR: arm --dir DIR --run SUFFIX NAME[=ARG] ...",
+        ),
+        ("disarm", "disarm the faults of one run: disarm --dir DIR --run SUFFIX"),
+    ):
+        commands.add_parser(command, help=text)  # listed here, parsed by fault_control (see main)
     up = commands.add_parser(
         "up",
         help="start the embedded reference stack and keep it running until interrupted",
@@ -217,7 +227,10 @@ async def _stop_when_orphaned(parent: int, world: WorldDirectory, stopping: asyn
 
 def main(argv: Sequence[str] | None = None) -> int:
     started_by = os.getppid()  # first thing: the later, the likelier a killed parent has been replaced
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] in (["arm"], ["disarm"]):
+        return fault_control.main(arguments)
+    args = build_parser().parse_args(arguments)
     if args.command == "faults":
         print("\n".join(f"{fault.usage}\t{fault.breakage}" for fault in FAULTS.values()))
         return 0

@@ -11,6 +11,11 @@ Faults are selected with ``refstack up --fault NAME[=ARG]`` (repeatable) or the 
 not in :data:`FAULTS` or a missing or bad argument is a :class:`FaultError` at start-up, before anything
 listens. The stack arms the faults once its own bootstrap is done: they break the installation the
 harness meets, not the installer's setup of it (which would otherwise fail to start at all).
+
+Faults selected at start-up act on everything. Faults can also be armed while the stack runs, for one run
+(:mod:`.fault_control`): such a fault acts only where the component's ``about`` carries that run's names,
+so runs that share a warm stack never see each other's faults. A hook that acts before anything names the
+run (``about=None``, as GitLab's token check at preflight) is reached by start-up faults only.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +180,8 @@ class Faults:
         if unknown:
             raise FaultError(_unknown_message(unknown[0]))
         self._armed = False
-        self._fired: set[tuple[str, str | None]] = set()
+        self._fired: set[tuple[str, str | None, str | None]] = set()
+        self._per_run: ArmedFaults | None = None
 
     def arm(self) -> None:
         """From now on the selected faults act (the stack calls this when its bootstrap is done)."""
@@ -187,18 +194,33 @@ class Faults:
         repository path, a namespace, a cluster, a PipelineRun): a fault armed for one run only (its
         suffix) acts only on what carries that run's names.
 
-        The first time a fault acts it is logged, so ``logs/refstack.log`` tells which faults fired.
+        The first time a fault acts it is logged (for a run's fault: once per run, naming it), so
+        ``logs/refstack.log`` tells which faults fired.
         """
         if name not in FAULTS:
+class ArmedFaults(Protocol):
+    """What is armed for single runs on the running stack (:class:`.fault_control.FaultControl`)."""
+
+    def arms(self) -> Mapping[str, Mapping[str, frozenset[str]]]: ...
+
+
+def carries(about: str, suffix: str) -> bool:
+    """Whether ``about`` (a name, path or URL path) carries the run's names: ``suffix`` is one or more whole
+    dash-separated words of one of its ``/``, ``.`` or ``:`` separated parts (``pr-demo-s1``,
+    ``demo-s1/coderepo-sc-demo-s1``, ``12-pr-demo-s1-0``; not ``pr-demo-s10``)."""
+    needle = f"-{suffix}-"
+    return any(needle in f"-{part}-" for part in re.split(r"[/.:]", about))
+
+
             raise FaultError(_unknown_message(name))  # a typo in a hook must not pass silently
         arguments = self._selected.get(name)
-        if not self._armed or arguments is None or (argument is not None and argument not in arguments):
+        if arguments is not None and (argument is None or argument in arguments):
+            self._fire(name, argument, None)
+            return True
+        run = self._run_armed(name, argument, about)
+        if run is None:
             return False
-        if (name, argument) not in self._fired:
-            self._fired.add((name, argument))
-            log.warning(
-                "fault %s%s acts: %s", name, f"={argument}" if argument else "", FAULTS[name].breakage
-            )
+        self._fire(name, argument, run)
         return True
 
     def describe(self) -> list[str]:
@@ -206,6 +228,10 @@ class Faults:
         lines = []
         for name in sorted(self._selected):
             shown = [f"{name}={argument}" for argument in sorted(self._selected[name])] or [name]
+    def arm_per_run(self, armed: ArmedFaults) -> None:
+        """From now on also the faults ``armed`` holds for a run act, on what :func:`carries` its names."""
+        self._per_run = armed
+
             lines += [f"{selection}: {FAULTS[name].breakage}" for selection in shown]
         return lines
 
@@ -217,6 +243,8 @@ NO_FAULTS = Faults()
 def parse_faults(items: Iterable[str]) -> Faults:
     """Faults from ``NAME`` / ``NAME=ARG`` items; :class:`FaultError` names the first bad one."""
     selected: dict[str, set[str]] = {}
+        if not self._armed:
+            return False
     for item in items:
         name, has_argument, argument = item.strip().partition("=")
         fault = FAULTS.get(name)
@@ -227,13 +255,37 @@ def parse_faults(items: Iterable[str]) -> Faults:
                 raise FaultError(f"fault {name} takes no argument (got {item.strip()!r})")
             selected.setdefault(name, set())
             continue
+    def _run_armed(self, name: str, argument: str | None, about: str | None) -> str | None:
+        """The run (suffix) that armed ``name`` for what ``about`` names, if any."""
+        if self._per_run is None or about is None:
+            return None
+        for suffix, faults in self._per_run.arms().items():
+            arguments = faults.get(name)
+            if arguments is None or (argument is not None and argument not in arguments):
+                continue
+            if carries(about, suffix):
+                return suffix
+        return None
+
+    def _fire(self, name: str, argument: str | None, run: str | None) -> None:
+        if (name, argument, run) in self._fired:
+            return
+        self._fired.add((name, argument, run))
+        log.warning(
+            "fault %s%s acts%s: %s",
+            name,
+            f"={argument}" if argument else "",
+            f" for run {run}" if run else "",
+            FAULTS[name].breakage,
+        )
+
         if not argument:
             raise FaultError(f"fault {name} needs an argument: {fault.usage}")
         problem = fault.argument.problem(argument)
         if problem is not None:
             raise FaultError(f"fault {fault.usage}: {problem}")
         selected.setdefault(name, set()).add(argument)
-    return Faults(selected)
+    return selected
 
 
 def faults_from(options: Sequence[str], environ: Mapping[str, str]) -> Faults:
@@ -242,6 +294,12 @@ def faults_from(options: Sequence[str], environ: Mapping[str, str]) -> Faults:
     return parse_faults([*options, *from_environment])
 
 
+    return Faults(parse_selection(items))
+
+
+def parse_selection(items: Iterable[str]) -> dict[str, set[str]]:
+    """Fault names and their arguments from ``NAME`` / ``NAME=ARG`` items; :class:`FaultError` names the
+    first bad one."""
 def _unknown_message(name: str) -> str:
     known = "\n".join(f"  {fault.usage}: {fault.breakage}" for fault in FAULTS.values())
     return f"unknown fault {name!r}; the reference stack knows:\n{known}"

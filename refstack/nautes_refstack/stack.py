@@ -7,7 +7,8 @@ cluster, and the controllers that react on it. It writes
 the ``existing`` target's input (``target.yaml`` + ``credentials.env``) so that the harness, ``kubectl``,
 ``git`` or a browser can be pointed at it exactly like at a real installation. Started with faults
 (:mod:`.faults`), every component gets the same :class:`~.faults.Faults`; they are armed once the
-bootstrap is done, so the installation starts and then shows the breakage. Given external services
+bootstrap is done, so the installation starts and then shows the breakage. Faults armed for one run while
+it runs come from ``DIR/faults.d`` (:mod:`.fault_control`). Given external services
 (:mod:`.external`), it uses that Vault and that registry instead of its own OpenBao and registry.
 """
 
@@ -28,6 +29,7 @@ from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.bootstrap import TenantBootstrap
 from nautes_refstack.clusters import RuntimeCluster, cluster_names
 from nautes_refstack.external import ExternalRegistry, ExternalServices, ExternalVault
+from nautes_refstack.fault_control import FaultControl
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.nautes import NautesApiServer
@@ -37,6 +39,7 @@ from nautes_refstack.registry.tls import RegistryCertificate
 from nautes_refstack.vault import OpenBao
 from nautes_refstack.world_dir import (
     CREDENTIALS_FILE,
+    FAULT_CONTROL_DIR,
     GITLAB_DIR,
     KUBECONFIG_PATTERN,
     LOGS_DIR,
@@ -97,14 +100,16 @@ class ReferenceStack:
         self.directory = directory
         self.registry_options = registry_options or RegistryOptions()
         self.logs = directory / LOGS_DIR
-        self.faults = faults
+        # Its own copy of "no faults": faults armed per run are added to it (NO_FAULTS is shared).
+        self.faults = Faults() if faults is NO_FAULTS else faults
+        self.fault_control = FaultControl(directory / FAULT_CONTROL_DIR)
         self.pace = pace
         self.credentials = Credentials()
         external = external or ExternalServices()
         self.vault: OpenBao | ExternalVault = external.vault or OpenBao(log_path=self.logs / "openbao.log")
-        self.gitlab = GitLab(directory / GITLAB_DIR, faults=faults, pace=pace)
+        self.gitlab = GitLab(directory / GITLAB_DIR, faults=self.faults, pace=pace)
         self.clusters = [
-            RuntimeCluster(name, faults, pace, directory / TEKTON_DIR / name)
+            RuntimeCluster(name, self.faults, pace, directory / TEKTON_DIR / name)
             for name in cluster_names(clusters)
         ]
         self.registry: Registry | ExternalRegistry
@@ -117,6 +122,7 @@ class ReferenceStack:
                 self.credentials.registry_username,
                 self.credentials.registry_password,
                 RegistryCertificate.generate() if self.registry_options.tls else None,
+                faults=self.faults,
             )
         self.argocd: ArgoCd | None = None
         self.nautes: NautesApiServer | None = None
@@ -131,6 +137,8 @@ class ReferenceStack:
         await _start_together(self.vault, self.gitlab, self.registry, *self.clusters)
         self.credentials.gitlab_token = await TenantBootstrap(self.gitlab, TENANT_REPO).run(self.directory)
         self.faults.arm()
+        self.fault_control.create()
+        self.faults.arm_per_run(self.fault_control)
         self.argocd = ArgoCd(self.gitlab, TENANT_REPO, self.pace, self.faults)
         await self.argocd.start()
         self.nautes = NautesApiServer(

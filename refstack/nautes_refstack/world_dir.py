@@ -36,7 +36,17 @@ KUBECONFIG_PATTERN = "kubeconfig-*.yaml"
 #: What the stack writes into DIR besides ``logs/``, removed again when it stops.
 #: The runtime clusters' Tekton work folders (workspaces, task scripts) live under this one.
 TEKTON_DIR = "tekton"
-STACK_FILES = (READY_FILE, TARGET_FILE, CREDENTIALS_FILE, REGISTRY_CA_FILE, GITLAB_DIR, TEKTON_DIR)
+#: Faults armed for single runs while the stack runs (:mod:`.fault_control`).
+FAULT_CONTROL_DIR = "faults.d"
+STACK_FILES = (
+    READY_FILE,
+    TARGET_FILE,
+    CREDENTIALS_FILE,
+    REGISTRY_CA_FILE,
+    GITLAB_DIR,
+    TEKTON_DIR,
+    FAULT_CONTROL_DIR,
+)
 #: The stack's files are its own: no other local user reads a token, a kubeconfig or a repository.
 PRIVATE_UMASK = 0o077
 

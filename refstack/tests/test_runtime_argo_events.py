@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 from kubernetes import client as kube_client
+from nautes_refstack.faults import parse_faults
 from nautes_refstack.http import RunningSite, serve
 from nautes_refstack.kube import ObjectStore
 from nautes_refstack.runtime import event_objects
@@ -164,7 +165,9 @@ def test_crash_looping_event_source_pod_reads_as_a_typed_pod() -> None:
     source = {"apiVersion": "argoproj.io/v1alpha1", "kind": "EventSource", "metadata": {"name": UID}}
 
     async def crash_loop() -> dict[str, Any]:
-        task = asyncio.create_task(CrashLoopingEventSources(store, EVENTS).run())
+        faults = parse_faults(["argo-events-crashloop"])
+        faults.arm()
+        task = asyncio.create_task(CrashLoopingEventSources(store, EVENTS, faults).run())
         try:
             store.create(source | {"metadata": {"name": UID, "namespace": EVENTS}})
             while not (pods := store.list("v1", "Pod", EVENTS)) or "status" not in pods[0]:

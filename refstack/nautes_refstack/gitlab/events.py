@@ -107,7 +107,7 @@ class PushDispatcher:
             )
             deliveries += [self._call(callback, event) for callback in self._callbacks]
             hooks = [hook for hook in push.hooks if webhooks.hook_wants(hook, change)]
-            if hooks and self._faults.active("webhook-not-delivered"):
+            if hooks and self._faults.active("webhook-not-delivered", about=push.project.path_with_namespace):
                 for hook in hooks:  # fault: GitLab's UrlBlocker refuses the cluster's address
                     log.warning(
                         "webhook %s (hook %d) to %s not delivered: %s",

@@ -269,7 +269,7 @@ class KubeApi:
             rt.api_version == "v1"
             and rt.kind == "ConfigMap"
             and str(target.namespace).startswith("pr-")
-            and self._faults.active("configmap-data-dropped")
+            and self._faults.active("configmap-data-dropped", about=str(target.namespace))
         ):
             body.pop("data", None)  # fault: a mutating admission policy strips the data
         return _json(self._store.create(body), 201)

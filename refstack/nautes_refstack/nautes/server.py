@@ -172,7 +172,7 @@ class NautesApiServer:
         if violation is not None:
             raise errors.bad_request("VALIDATOR", violation)
         if matched.route.verb == "save" and self._faults.active(
-            "nautes-api-500", _KIND_NAMES[matched.route.kind]
+            "nautes-api-500", _KIND_NAMES[matched.route.kind], about=request.path
         ):  # fault: the save's push to Git fails; kratos answers the plain Go error
             raise errors.plain(_PUSH_FAILED)
         if matched.route.verb == "save" and self._faults.active(
@@ -198,7 +198,7 @@ class NautesApiServer:
             token=token,
             oauth2=oauth2,
             gitlab=GitLabApi(self._http, self.gitlab_url, token),
-            vault=VaultStore(self._http, self.vault_url, self._vault_token, self._faults),
+            vault=VaultStore(self._http, self.vault_url, self._vault_token, self._faults, request.path),
             tenant_repo=self.tenant_repo,
             clone_root=self._tmp,
             tenant_ref=self._tenant_ref(),

@@ -63,12 +63,19 @@ class VaultStore:
     """KV v2 secrets and ACL policies over Vault's HTTP API (writes subject to the stack's ``faults``)."""
 
     def __init__(
-        self, http: aiohttp.ClientSession, vault_url: str, vault_token: str, faults: Faults = NO_FAULTS
+        self,
+        http: aiohttp.ClientSession,
+        vault_url: str,
+        vault_token: str,
+        faults: Faults = NO_FAULTS,
+        about: str | None = None,
     ) -> None:
+        """``about``: what the request being served names (its path), for faults armed for one run."""
         self._http = http
         self._base = vault_url.rstrip("/") + "/v1/"
         self._headers = {"X-Vault-Token": vault_token}
         self._faults = faults
+        self._about = about
 
     async def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         try:
@@ -142,7 +149,7 @@ class VaultStore:
     async def save_git_secret(self, repo_name: str, permission: str, data: dict[str, str]) -> None:
         """vault-proxy ``CreateGit``: the secret plus its read policy."""
         path = git_secret_path(repo_name, permission)
-        if permission == "readwrite" and self._faults.active("deploykey-not-stored"):
+        if permission == "readwrite" and self._faults.active("deploykey-not-stored", about=self._about):
             return  # fault: vault-proxy lost the write, the API server does not notice
         policy = _GIT_POLICY.format(path=path)
         await self._write(GIT_MOUNT, path, data, git_policy_name(repo_name, permission), policy)
@@ -163,7 +170,7 @@ class VaultStore:
     async def save_kubeconfig(self, cluster_name: str, kubeconfig: str) -> None:
         """vault-proxy ``CreateCluster``: ``cluster/data/kubernetes/<c>/default/admin`` key ``kubeconfig``."""
         path = f"kubernetes/{cluster_name}/{DEFAULT_USER}/admin"
-        if self._faults.active("cluster-kubeconfig-not-stored"):
+        if self._faults.active("cluster-kubeconfig-not-stored", about=cluster_name):
             return  # fault: vault-proxy lost the write, the API server does not notice
         policy = _CLUSTER_POLICY.format(path=path, cluster=cluster_name)
         policy_name = f"kubernetes-{cluster_name}-{DEFAULT_USER}-admin"

@@ -125,9 +125,9 @@ class RuntimeControllers:
             asyncio.create_task(self._hooks.run(), name="argo-events-gitlab-hooks"),
             asyncio.create_task(argo_events.run(), name="argo-events-controllers"),
         ]
-        if self._faults.active("argo-events-crashloop"):
-            crash_loops = CrashLoopingEventSources(self._store, events_namespace)
-            self._tasks.append(asyncio.create_task(crash_loops.run(), name="argo-events-crashloop"))
+        # Fault argo-events-crashloop, armed at start-up or later for one run: it judges each EventSource.
+        crash_loops = CrashLoopingEventSources(self._store, events_namespace, self._faults)
+        self._tasks.append(asyncio.create_task(crash_loops.run(), name="argo-events-crashloop"))
 
     async def stop(self) -> None:
         """Stop reconciling, remove the GitLab hooks (``deleteHookOnFinish``), close the receiver."""

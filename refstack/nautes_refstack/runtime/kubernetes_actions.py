@@ -30,7 +30,8 @@ async def run_kubernetes_actions(ctx: TaskContext) -> TaskOutcome:
         except pipeline_script.UnsupportedScript as error:
             raise StepFailed(127, f"the emulated kubectl image cannot run this script: {error}") from error
         directory = ctx.workspace("manifest-dir") or ctx.pod_path("/")
-        if ctx.faults.active("hooks-run-fails"):  # fault: the pipeline file path leads nowhere
+        # fault: the pipeline file path leads nowhere
+        if ctx.faults.active("hooks-run-fails", about=ctx.namespace):
             text = _PIPELINE_FILE.sub(r"\g<0>.missing", text, count=1)
         (directory / "kustomization.yaml").write_text(text)
         step.log(text.rstrip("\n"))

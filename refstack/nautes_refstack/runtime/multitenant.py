@@ -186,7 +186,7 @@ class MultiTenant:
 
     def _create_secret_store_ca(self, namespace: str) -> None:
         """``createSecretStoreCA``: create or update Secret ``ca`` with the secret store's CA bundle."""
-        if self._faults.active("ca-secret-missing"):
+        if self._faults.active("ca-secret-missing", about=namespace):
             return  # fault: no secret-store address configured, the Secret is never written
         data = {SECRET_STORE_CA_FILE: base64.b64encode(self._secret_store_ca.encode()).decode("ascii")}
         metadata = {"name": SECRET_STORE_CA, "namespace": namespace}

@@ -94,7 +94,7 @@ class RuntimeOperator:
 
     async def reconcile(self, tenant: TenantSnapshot, group: str, product: ProductSnapshot | None) -> None:
         """Converge product ``group`` (None: the product is gone) onto the cluster."""
-        if self._faults.active("namespace-never-created"):
+        if self._faults.active("namespace-never-created", about=group):
             return  # fault: the operator is stuck; nothing of the product reaches the cluster
         wanted, failed = self._plans(tenant, group, product) if product is not None else ({}, set())
         for key, plan in list(self._deployed.items()):
@@ -284,7 +284,8 @@ class RuntimeOperator:
         else:
             tenancy.delete_account(plan.product_id, plan.account)
         await self._sync_account_role(plan.cluster, plan.product_id, plan.account)
-        if not self._faults.active("runtime-not-cleaned-up"):  # fault: the namespace is left behind
+        # fault: the namespace is left behind
+        if not self._faults.active("runtime-not-cleaned-up", about=plan.namespace):
             tenancy.delete_space(plan.product_id, plan.namespace)
         if not any(
             (p.cluster, p.product_id) == (plan.cluster, plan.product_id) for p in self._deployed.values()

@@ -174,7 +174,7 @@ async def protect_branch(request: web.Request) -> web.Response:
         ),
         # fault force-push-setting-ignored: the request is accepted, the setting not kept
         allow_force_push=params.flag("allow_force_push", False)
-        and not ctx.faults.active("force-push-setting-ignored"),
+        and not ctx.faults.active("force-push-setting-ignored", about=ctx.state.path_with_namespace(project)),
     )
     _apply_allowed_to_push(ctx, project, protected, params)
     return web.json_response(entities.protected_branch(ctx, protected), status=201)
@@ -186,7 +186,9 @@ async def update_protected_branch(request: web.Request) -> web.Response:
     ctx = context(request)
     protected = _protected(request, project)
     params = await Params.of(request)
-    if not ctx.faults.active("force-push-setting-ignored"):  # fault: accepted, not kept
+    if not ctx.faults.active(
+        "force-push-setting-ignored", about=ctx.state.path_with_namespace(project)
+    ):  # fault: accepted, not kept
         protected.allow_force_push = params.flag("allow_force_push", protected.allow_force_push)
     _apply_allowed_to_push(ctx, project, protected, params)
     return web.json_response(entities.protected_branch(ctx, protected))

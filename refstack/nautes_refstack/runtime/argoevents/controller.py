@@ -115,7 +115,7 @@ class ArgoEventsController:
 
     async def _start_pod(self, kind: str, name: str) -> None:
         await self._pace.wait(POD_SECONDS[kind])
-        if kind == "Sensor" and self._faults.active("sensors-never-ready"):
+        if kind == "Sensor" and self._faults.active("sensors-never-ready", about=name):
             return  # fault: the sensor pod never runs, the Sensor never receives an event
         self._starting.pop((kind, name), None)
         self._set_available(kind, name, available=True)

@@ -5,8 +5,8 @@ Argo Events event-source pods crash on start with ``too many open files`` until 
 ``fs.inotify.max_user_instances`` is raised. The eventsource controller runs one Deployment per
 EventSource; here only its Pod appears, the way ``kubectl get pods -n argo-events`` and ``kubectl logs``
 show it: waiting in ``CrashLoopBackOff`` after a restart, its last run ``Error`` with exit code 1, and the
-log the real pod leaves. The stack runs this only under the fault (the webhook receiver then answers 503);
-without it no event-source pods are shown at all.
+log the real pod leaves. The stack shows such a pod only for an EventSource the fault acts on (the webhook
+receiver then answers 503); without it no event-source pods are shown at all.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import secrets
 import time
 from typing import Any
 
+from nautes_refstack.faults import Faults
 from nautes_refstack.kube import ObjectStore, WatchEvent
 from nautes_refstack.tekton.objects import now, owner_reference
 
@@ -29,11 +30,12 @@ _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 class CrashLoopingEventSources:
-    """Gives every EventSource of ``namespace`` one crash-looping pod, until cancelled."""
+    """Gives every EventSource of ``namespace`` the fault acts on one crash-looping pod, until cancelled."""
 
-    def __init__(self, store: ObjectStore, namespace: str) -> None:
+    def __init__(self, store: ObjectStore, namespace: str, faults: Faults) -> None:
         self._store = store
         self._namespace = namespace
+        self._faults = faults
 
     async def run(self) -> None:
         stream = self._store.watch(EVENT_SOURCE_API_VERSION, "EventSource", namespace=self._namespace)
@@ -47,7 +49,9 @@ class CrashLoopingEventSources:
         source = event.object
         name = source["metadata"]["name"]
         selector = f"{LABEL_EVENT_SOURCE}={name}"
-        if event.type == "DELETED" or self._store.list("v1", "Pod", self._namespace, label_selector=selector):
+        if event.type == "DELETED" or not self._faults.active("argo-events-crashloop", about=name):
+            return
+        if self._store.list("v1", "Pod", self._namespace, label_selector=selector):
             return
         pod = self._store.create(self._pod(source))
         self._store.append_pod_log(self._namespace, pod["metadata"]["name"], CONTAINER, _crash_log(name))

@@ -85,7 +85,8 @@ class WebhookReceiver:
         return None
 
     async def _handle(self, request: web.Request) -> web.Response:
-        if self._faults.active("argo-events-crashloop"):  # fault: every event-source pod crash-loops
+        # fault: every event-source pod crash-loops
+        if self._faults.active("argo-events-crashloop", about=request.path):
             return web.Response(status=503, text=NO_ENDPOINTS_HTML, content_type="text/html")
         route = self._route(request.path)
         if route is None:

@@ -32,7 +32,7 @@ async def run(ctx: TaskContext) -> TaskOutcome:
     results.mkdir(parents=True, exist_ok=True)
     async with ctx.step("git") as step:
         credentials = install_credentials(ctx, home)
-        if ctx.faults.active("tag-not-rewritten"):
+        if ctx.faults.active("tag-not-rewritten", about=ctx.namespace):
             return TaskOutcome()  # fault: the step exits 0 without running GIT_SCRIPT; nothing is pushed
         environment = {
             **credentials,

@@ -39,7 +39,7 @@ WRONG_TAG = "0.0.1-latest"
 
 async def run(ctx: TaskContext) -> TaskOutcome:
     image = ctx.param("IMAGE")
-    if ctx.faults.active("wrong-image-tag"):
+    if ctx.faults.active("wrong-image-tag", about=ctx.namespace):
         image = _retagged(image, WRONG_TAG)  # fault: pushed and reported under the wrong tag
     async with ctx.step("build-and-push") as step:
         log = _kaniko_logger(step)
