@@ -1,0 +1,232 @@
+"""Save as create-or-update, and the order deletes must follow: what a check creates it removes again, in
+the order Nautes accepts, also when the check fails half-way (``finally``). A removal that does not go
+leaves a GitLab project in the product, and the session's teardown then fails naming the product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from nautes_e2e.clients import Document
+from nautes_e2e.suite import AppliedDocuments, Observation, StageContext
+from suites.api_conformance.conftest import ConformanceNames
+from suites.api_conformance.wire import ANY, Refusal, Wire, expect_refusal, expect_saved
+
+CODEREPO = {"webhook": {"events": ["push_events"]}, "git": {"gitlab": {"visibility": "private"}}}
+SAVE_SOURCE = "contract §2.2 (no PUT/PATCH: Save is create-or-update), §2.4 success messages"
+#: How long the delete-order check waits on a real installation for GitLab's background deletion of a
+#: project (before the product may go) and of the group (before the product is gone) (contract §2.6.2).
+GITLAB_DELETION_TIMEOUT_S = 120.0
+
+
+@contextmanager
+def removed_afterwards(wire: Wire, *paths: str) -> Iterator[None]:
+    """Delete ``paths`` (the last first) when the block ends, whatever happened in it; a path already gone
+    is no error. A CodeRepo whose save was refused may have left its GitLab project, which Nautes cannot
+    delete (``NODE_NOT_FOUND``, :func:`test_refused_coderepo_keeps_its_gitlab_project`): it is saved
+    validly, then deleted."""
+    try:
+        yield
+    finally:
+        for path in reversed(paths):
+            answer = wire.send("DELETE", path)
+            if (
+                answer.status == 404
+                and isinstance(answer.json, dict)
+                and answer.json["reason"] == "NODE_NOT_FOUND"
+            ):
+                wire.send("POST", path, CODEREPO)
+                wire.send("DELETE", path)
+
+
+@pytest.mark.stage("product-save-updates")
+def test_product_save_updates_the_product(wire: Wire, product: str) -> None:
+    """The ``product`` fixture's save created the product; saving it again updates the GitLab group."""
+    path = f"/api/v1/products/{product}"
+    gitlab = {"path": product, "visibility": "private", "description": "updated by api_conformance"}
+    answer = wire.send("POST", path, {"git": {"gitlab": gitlab}})
+    expect_saved(
+        answer, "Successfully saved", f"{SAVE_SOURCE}; NAUTES app/api-server/internal/service/product.go"
+    )
+    reply = wire.send("GET", path)
+    expected = {"name": product, "git": {"gitlab": gitlab, "github": None}}
+    assert (reply.status, reply.json) == (200, expected), f"[contract §2.4 GetProductReply] {reply.shown()}"
+
+
+@pytest.mark.stage("project-save-updates")
+def test_project_save_creates_then_updates(wire: Wire, product: str) -> None:
+    path = f"/api/v1/products/{product}/projects/upsert"
+    source = f"{SAVE_SOURCE}; NAUTES app/api-server/internal/service/project.go"
+    with removed_afterwards(wire, path):
+        for language in ("golang", "java"):
+            expect_saved(
+                wire.send("POST", path, {"language": language}),
+                "Successfully saved upsert configuration",
+                source,
+            )
+        reply = wire.send("GET", path)
+        assert (reply.status, reply.json) == (
+            200,
+            {"product": product, "name": "upsert", "language": "java"},
+        ), f"[contract §2.4 Project reply] {reply.shown()}"
+        expect_saved(wire.send("DELETE", path), "Successfully deleted upsert configuration", source)
+    expect_refusal(
+        wire.send("GET", path),
+        Refusal(
+            404, "RESOURCE_NOT_FOUND", "the resource is not found", "contract §2.5; NAUTES biz/errors.go"
+        ),
+    )
+
+
+@pytest.mark.stage("project-delete-refused-while-referenced")
+def test_project_delete_refused_while_a_coderepo_names_it(wire: Wire, product: str) -> None:
+    """The global check runs on deletes too: a project a CodeRepo belongs to cannot go before the CodeRepo."""
+    project = f"/api/v1/products/{product}/projects/referenced"
+    coderepo = f"/api/v1/products/{product}/coderepos/referring"
+    with removed_afterwards(wire, project, coderepo):
+        expect_saved(
+            wire.send("POST", project, {"language": "golang"}),
+            "Successfully saved referenced configuration",
+            SAVE_SOURCE,
+        )
+        expect_saved(
+            wire.send("POST", coderepo, {**CODEREPO, "project": "referenced"}),
+            "Successfully saved referring configuration",
+            SAVE_SOURCE,
+        )
+        expect_refusal(
+            wire.send("DELETE", project),
+            Refusal(
+                500,
+                "",
+                f"during global validation, it was found that Project 'referenced' does not exist or is "
+                f"unavailable. Please check CodeRepo 'referring' in directory 'code-repos/repo-{ANY}'",
+                "contract §2.6.8 (global checks on deletes), §2.6.3 (project must exist); "
+                "NAUTES app/api-server/internal/biz/coderepo.go CheckReference, biz/errors.go",
+            ),
+        )
+        expect_saved(
+            wire.send("DELETE", coderepo), "Successfully deleted referring configuration", SAVE_SOURCE
+        )
+        expect_saved(
+            wire.send("DELETE", project), "Successfully deleted referenced configuration", SAVE_SOURCE
+        )
+
+
+@pytest.mark.stage("coderepo-refused-keeps-gitlab-project")
+def test_refused_coderepo_keeps_its_gitlab_project(wire: Wire, product: str) -> None:
+    """SaveCodeRepo creates the GitLab project before the global check; when the check refuses the save the
+    project stays, and DELETE cannot find the resource (``NODE_NOT_FOUND``). Saving it validly adopts the
+    project, and then it can be deleted."""
+    path = f"/api/v1/products/{product}/coderepos/refused"
+    source = (
+        "contract §2.6.3 (webhook events, a global check); "
+        "NAUTES app/api-server/internal/biz/coderepo.go SaveCodeRepo"
+    )
+    with removed_afterwards(wire, path):
+        expect_refusal(
+            wire.send("POST", path, {**CODEREPO, "webhook": {"events": ["push_events", "wiki_page_events"]}}),
+            Refusal(
+                500,
+                "",
+                "invalid webhook wiki_page_events please refer to gitlab api documentation: "
+                "https://docs.gitlab.com/ee/api/projects.html#edit-project-hook",
+                source,
+            ),
+        )
+        expect_refusal(
+            wire.send("DELETE", path),
+            Refusal(
+                404,
+                "NODE_NOT_FOUND",
+                f"failed to get coderepo of repository repo-{ANY}",
+                "contract §2.5 NODE_NOT_FOUND; NAUTES app/api-server/internal/biz/coderepo.go DeleteCodeRepo",
+            ),
+        )
+        expect_saved(
+            wire.send("POST", path, CODEREPO), "Successfully saved refused configuration", SAVE_SOURCE
+        )
+        expect_saved(wire.send("DELETE", path), "Successfully deleted refused configuration", SAVE_SOURCE)
+
+
+@pytest.mark.stage("binding-absent-project")
+def test_binding_to_an_absent_project_is_refused(wire: Wire, product: str) -> None:
+    coderepo = f"/api/v1/products/{product}/coderepos/bound"
+    with removed_afterwards(wire, coderepo):
+        expect_saved(
+            wire.send("POST", coderepo, CODEREPO), "Successfully saved bound configuration", SAVE_SOURCE
+        )
+        expect_refusal(
+            wire.send(
+                "POST",
+                f"/api/v1/products/{product}/coderepobindings/binding",
+                {"projects": ["absent-project"], "permissions": "readonly", "coderepo": "bound"},
+            ),
+            Refusal(
+                500,
+                "",
+                "project resource absent-project does not exist or is invalid",
+                "contract §2.6.4; NAUTES app/api-server/internal/biz/coderepobinding.go",
+            ),
+        )
+
+
+@pytest.mark.stage("product-delete-order", timeout_s=GITLAB_DELETION_TIMEOUT_S)
+def test_product_delete_waits_for_its_repositories(
+    stage: StageContext, wire: Wire, names: ConformanceNames, applied: AppliedDocuments
+) -> None:
+    """A product goes only once its group holds nothing but ``default.project``: remove its CodeRepos
+    first. GitLab removes a project in a background job, so the product delete is refused until it has.
+    Both are saved through ``applied``: if the check fails half-way, the session's teardown removes them."""
+    second = names.second_product
+    product = f"/api/v1/products/{second}"
+    not_empty = Refusal(
+        500,
+        "",
+        f"here are multiple project in {second}, unable to delete",
+        "contract §2.6.2; NAUTES app/api-server/internal/biz/product.go DeleteProduct",
+    )
+    gone = Refusal(
+        500,
+        "",
+        "there are no default projects under this product",
+        "contract §2.5 not-found per operation; NAUTES app/api-server/internal/biz/product.go",
+    )
+    documents = [
+        Document(
+            "Product", {"name": second, "git": {"gitlab": {"path": second, "visibility": "private"}}}, "order"
+        ),
+        Document("CodeRepo", {"name": "kept", "product": second, **CODEREPO}, "order"),
+    ]
+    saved = [result.message for result in applied.apply(stage, documents)]
+    assert saved == ["Successfully saved", "Successfully saved kept configuration"], (
+        f"[{SAVE_SOURCE}] {saved}"
+    )
+    expect_refusal(wire.send("DELETE", product), not_empty)
+    expect_saved(
+        wire.send("DELETE", f"{product}/coderepos/kept"),
+        "Successfully deleted kept configuration",
+        SAVE_SOURCE,
+    )
+
+    def deleted() -> Observation:
+        answer = wire.send("DELETE", product)
+        if answer.status == 200:
+            expect_saved(answer, "Successfully deleted", SAVE_SOURCE)
+            return Observation(True, "deleted")
+        expect_refusal(answer, not_empty)  # anything else is no state to wait out but a wrong answer
+        return Observation(False, "refused: GitLab has not removed the CodeRepo's project yet")
+
+    stage.wait_for(f"product {second} to be deleted", deleted)
+
+    def group_gone() -> Observation:
+        answer = wire.send("GET", product)
+        if answer.status == 200:
+            return Observation(False, "GitLab has not removed the group yet")
+        expect_refusal(answer, gone)
+        return Observation(True, "gone")
+
+    stage.wait_for(f"product {second} to be gone", group_gone)
