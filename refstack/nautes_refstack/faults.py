@@ -155,6 +155,14 @@ FAULTS: Mapping[str, Fault] = {
             "binding-permissions-stored-readonly",
             "the Nautes API server stores every CodeRepoBinding with permissions readonly, whatever was sent",
         ),
+        Fault(
+            "deploykey-mismatch",
+            "the deploy keys Nautes writes to Vault are not the ones it registered in GitLab (a lost update)",
+        ),
+        Fault(
+            "readonly-deploykey-can-push",
+            "GitLab creates every deploy key with write access (can_push true), whatever the request asked",
+        ),
         # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
         # -- issue 8, objects remove forgets (helper "inventory") --
         # -- issue 8, transient and slow answers the run must absorb (helper "transient") --
@@ -168,6 +176,20 @@ FAULTS: Mapping[str, Fault] = {
         ),
     )
 }
+
+
+class ArmedFaults(Protocol):
+    """What is armed for single runs on the running stack (:class:`.fault_control.FaultControl`)."""
+
+    def arms(self) -> Mapping[str, Mapping[str, frozenset[str]]]: ...
+
+
+def carries(about: str, suffix: str) -> bool:
+    """Whether ``about`` (a name, path or URL path) carries the run's names: ``suffix`` is one or more whole
+    dash-separated words of one of its ``/``, ``.`` or ``:`` separated parts (``pr-demo-s1``,
+    ``demo-s1/coderepo-sc-demo-s1``, ``12-pr-demo-s1-0``; not ``pr-demo-s10``)."""
+    needle = f"-{suffix}-"
+    return any(needle in f"-{part}-" for part in re.split(r"[/.:]", about))
 
 
 class Faults:
@@ -187,6 +209,10 @@ class Faults:
         """From now on the selected faults act (the stack calls this when its bootstrap is done)."""
         self._armed = True
 
+    def arm_per_run(self, armed: ArmedFaults) -> None:
+        """From now on also the faults ``armed`` holds for a run act, on what :func:`carries` its names."""
+        self._per_run = armed
+
     def active(self, name: str, argument: str | None = None, *, about: str | None = None) -> bool:
         """Whether fault ``name`` acts now (with ``argument``, when the fault takes one).
 
@@ -198,21 +224,9 @@ class Faults:
         ``logs/refstack.log`` tells which faults fired.
         """
         if name not in FAULTS:
-class ArmedFaults(Protocol):
-    """What is armed for single runs on the running stack (:class:`.fault_control.FaultControl`)."""
-
-    def arms(self) -> Mapping[str, Mapping[str, frozenset[str]]]: ...
-
-
-def carries(about: str, suffix: str) -> bool:
-    """Whether ``about`` (a name, path or URL path) carries the run's names: ``suffix`` is one or more whole
-    dash-separated words of one of its ``/``, ``.`` or ``:`` separated parts (``pr-demo-s1``,
-    ``demo-s1/coderepo-sc-demo-s1``, ``12-pr-demo-s1-0``; not ``pr-demo-s10``)."""
-    needle = f"-{suffix}-"
-    return any(needle in f"-{part}-" for part in re.split(r"[/.:]", about))
-
-
             raise FaultError(_unknown_message(name))  # a typo in a hook must not pass silently
+        if not self._armed:
+            return False
         arguments = self._selected.get(name)
         if arguments is not None and (argument is None or argument in arguments):
             self._fire(name, argument, None)
@@ -223,38 +237,6 @@ def carries(about: str, suffix: str) -> bool:
         self._fire(name, argument, run)
         return True
 
-    def describe(self) -> list[str]:
-        """``NAME[=ARG]: breakage`` for every selected fault, in name order (what the stack logs)."""
-        lines = []
-        for name in sorted(self._selected):
-            shown = [f"{name}={argument}" for argument in sorted(self._selected[name])] or [name]
-    def arm_per_run(self, armed: ArmedFaults) -> None:
-        """From now on also the faults ``armed`` holds for a run act, on what :func:`carries` its names."""
-        self._per_run = armed
-
-            lines += [f"{selection}: {FAULTS[name].breakage}" for selection in shown]
-        return lines
-
-
-#: Components default to this; it selects nothing, so it never acts, armed or not.
-NO_FAULTS = Faults()
-
-
-def parse_faults(items: Iterable[str]) -> Faults:
-    """Faults from ``NAME`` / ``NAME=ARG`` items; :class:`FaultError` names the first bad one."""
-    selected: dict[str, set[str]] = {}
-        if not self._armed:
-            return False
-    for item in items:
-        name, has_argument, argument = item.strip().partition("=")
-        fault = FAULTS.get(name)
-        if fault is None:
-            raise FaultError(_unknown_message(name))
-        if fault.argument is None:
-            if has_argument:
-                raise FaultError(f"fault {name} takes no argument (got {item.strip()!r})")
-            selected.setdefault(name, set())
-            continue
     def _run_armed(self, name: str, argument: str | None, about: str | None) -> str | None:
         """The run (suffix) that armed ``name`` for what ``about`` names, if any."""
         if self._per_run is None or about is None:
@@ -279,6 +261,38 @@ def parse_faults(items: Iterable[str]) -> Faults:
             FAULTS[name].breakage,
         )
 
+    def describe(self) -> list[str]:
+        """``NAME[=ARG]: breakage`` for every selected fault, in name order (what the stack logs)."""
+        lines = []
+        for name in sorted(self._selected):
+            shown = [f"{name}={argument}" for argument in sorted(self._selected[name])] or [name]
+            lines += [f"{selection}: {FAULTS[name].breakage}" for selection in shown]
+        return lines
+
+
+#: Components default to this; it selects nothing, so it never acts, armed or not.
+NO_FAULTS = Faults()
+
+
+def parse_faults(items: Iterable[str]) -> Faults:
+    """Faults from ``NAME`` / ``NAME=ARG`` items; :class:`FaultError` names the first bad one."""
+    return Faults(parse_selection(items))
+
+
+def parse_selection(items: Iterable[str]) -> dict[str, set[str]]:
+    """Fault names and their arguments from ``NAME`` / ``NAME=ARG`` items; :class:`FaultError` names the
+    first bad one."""
+    selected: dict[str, set[str]] = {}
+    for item in items:
+        name, has_argument, argument = item.strip().partition("=")
+        fault = FAULTS.get(name)
+        if fault is None:
+            raise FaultError(_unknown_message(name))
+        if fault.argument is None:
+            if has_argument:
+                raise FaultError(f"fault {name} takes no argument (got {item.strip()!r})")
+            selected.setdefault(name, set())
+            continue
         if not argument:
             raise FaultError(f"fault {name} needs an argument: {fault.usage}")
         problem = fault.argument.problem(argument)
@@ -294,12 +308,6 @@ def faults_from(options: Sequence[str], environ: Mapping[str, str]) -> Faults:
     return parse_faults([*options, *from_environment])
 
 
-    return Faults(parse_selection(items))
-
-
-def parse_selection(items: Iterable[str]) -> dict[str, set[str]]:
-    """Fault names and their arguments from ``NAME`` / ``NAME=ARG`` items; :class:`FaultError` names the
-    first bad one."""
 def _unknown_message(name: str) -> str:
     known = "\n".join(f"  {fault.usage}: {fault.breakage}" for fault in FAULTS.values())
     return f"unknown fault {name!r}; the reference stack knows:\n{known}"
