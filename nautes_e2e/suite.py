@@ -22,6 +22,7 @@ from nautes_e2e.clients import (
 from nautes_e2e.scenario import Scenario
 from nautes_e2e.secrets import Secret
 from nautes_e2e.stages import AppliedDocuments, Observation, StageContext, StageFailure
+from nautes_e2e.stages.inventory import WorldInventory
 from nautes_e2e.targets import ClusterEndpoint, World
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "StageFailure",
     "VaultClient",
     "World",
+    "WorldInventory",
 ]

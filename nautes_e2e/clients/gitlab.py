@@ -133,6 +133,53 @@ class GitLabClient:
 
         return self._call(f"commits of {project_path}@{ref}", commits)
 
+    # -- listings for the world's inventory (nautes_e2e.stages.inventory): one paginated GET each ---------
+
+    def groups(self) -> list[dict[str, Any]]:
+        """``GET /groups``: every group the token's user can see (all of them for an administrator)."""
+        return self._call("groups", lambda: [group.asdict() for group in self._gl.groups.list(get_all=True)])
+
+    def projects(self, *, min_access_level: int | None = None) -> list[dict[str, Any]]:
+        """``GET /projects``: every project the token's user can see, or only those where it has at least
+        ``min_access_level`` (40: Maintainer, who may list a project's hooks, keys and tokens)."""
+
+        def projects() -> list[dict[str, Any]]:
+            level: dict[str, Any] = {} if min_access_level is None else {"min_access_level": min_access_level}
+            found = self._gl.projects.list(get_all=True, simple=True, **level)
+            return [project.asdict() for project in found]
+
+        return self._call("projects", projects)
+
+    def project_deploy_keys(self, project_id: int) -> list[dict[str, Any]]:
+        """``GET /projects/:id/deploy_keys``: the keys enabled on the project (title, ``can_push``)."""
+        return self._list_of_project(project_id, "deploy keys", lambda project: project.keys)
+
+    def project_access_tokens(self, project_id: int) -> list[dict[str, Any]]:
+        """``GET /projects/:id/access_tokens``: the project's access tokens (names, never the tokens)."""
+        return self._list_of_project(project_id, "access tokens", lambda project: project.access_tokens)
+
+    def project_members(self, project_id: int) -> list[dict[str, Any]]:
+        """``GET /projects/:id/members``: the project's direct members."""
+        return self._list_of_project(project_id, "members", lambda project: project.members)
+
+    def group_members(self, group_id: int) -> list[dict[str, Any]]:
+        """``GET /groups/:id/members``: the group's direct members."""
+
+        def members() -> list[dict[str, Any]]:
+            group = self._gl.groups.get(group_id, lazy=True)
+            return [member.asdict() for member in group.members.list(get_all=True)]
+
+        return self._call(f"members of group {group_id}", members)
+
+    def _list_of_project(
+        self, project_id: int, what: str, manager: Callable[[Any], Any]
+    ) -> list[dict[str, Any]]:
+        def listing() -> list[dict[str, Any]]:
+            project = self._gl.projects.get(project_id, lazy=True)
+            return [item.asdict() for item in manager(project).list(get_all=True)]
+
+        return self._call(f"{what} of project {project_id}", listing)
+
     def _call(self, what: str, operation: Callable[[], T]) -> T:
         try:
             return operation()

@@ -8,6 +8,7 @@ down are different breakages with different fixes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,46 @@ class VaultClient:
         """The fields of a KV v2 secret, each value a Secret; None when there is no such secret."""
         data = self._read(mount, path)
         return None if data is None else {key: Secret(str(value)) for key, value in data.items()}
+
+    # -- listings for the world's inventory (nautes_e2e.stages.inventory): names only, never values ------
+
+    def kv_list(self, mount: str, path: str = "") -> list[str]:
+        """``LIST <mount>/metadata/<path>``: the secrets (``name``) and folders (``name/``) under ``path``
+        of a KV v2 engine; empty when there is nothing there."""
+        what = f"LIST /v1/{mount}/metadata/{path}"
+        reply = self._request(
+            what, lambda: self._client.secrets.kv.v2.list_secrets(path=path, mount_point=mount)
+        )
+        return [str(key) for key in ((reply or {}).get("data") or {}).get("keys") or []]
+
+    def policies(self) -> list[str]:
+        """``LIST /v1/sys/policies/acl``: the names of the ACL policies."""
+        reply = self._request("LIST /v1/sys/policies/acl", self._client.sys.list_acl_policies)
+        return [str(key) for key in ((reply or {}).get("data") or {}).get("keys") or []]
+
+    def auth_mounts(self) -> dict[str, str]:
+        """``GET /v1/sys/auth``: each enabled auth method's mount path (``kubernetes/``) and its type."""
+        reply = self._request("GET /v1/sys/auth", self._client.sys.list_auth_methods) or {}
+        mounts = reply.get("data") or {}
+        return {str(path): str((mount or {}).get("type", "")) for path, mount in mounts.items()}
+
+    def auth_roles(self, mount: str) -> list[str]:
+        """``LIST /v1/auth/<mount>/role``: the roles of a Kubernetes auth mount; empty when it has none."""
+        what = f"LIST /v1/auth/{mount}/role"
+        reply = self._request(what, lambda: self._client.auth.kubernetes.list_roles(mount_point=mount))
+        return [str(key) for key in (reply or {}).get("keys") or []]
+
+    def _request(self, what: str, call: Callable[[], Any]) -> Any:
+        """One call; None when Vault says there is nothing there (404), every other error raised."""
+        try:
+            reply = call()
+        except hvac.exceptions.InvalidPath:
+            return None
+        except hvac.exceptions.VaultError as error:
+            raise VaultClientError(redact(f"{what}: {error}")) from None
+        except requests.RequestException as error:
+            raise self._unreachable(error, what) from None
+        return reply if isinstance(reply, dict) else None
 
     def _read(self, mount: str, path: str) -> dict[str, Any] | None:
         try:

@@ -36,6 +36,9 @@ RETRY_MAX_PAUSE_S = 10.0
 
 #: Names what the run left behind (a GitLab group, a namespace, a Vault secret), or ``None`` once it is gone.
 LeftoverProbe = Callable[[], "str | None"]
+#: Once the leftover wait is over: what the removal broke that no wait mends (what was there before the run
+#: and is gone), one line each; empty when nothing.
+KeptCheck = Callable[[], "list[str]"]
 
 
 class AppliedDocuments:
@@ -45,6 +48,7 @@ class AppliedDocuments:
         self._nautes = nautes
         self._batches: list[list[Document]] = []
         self._leftover_probes: list[LeftoverProbe] = []
+        self._kept_checks: list[KeptCheck] = []
         self._uncertain: set[int] = set()  # ids of documents whose apply failed or never ran
 
     @property
@@ -56,6 +60,11 @@ class AppliedDocuments:
         """After the removal, ``probe()`` must come to return None; until then it names what is left
         (a GitLab group, a namespace, a Vault secret). Nothing the run created may outlive it."""
         self._leftover_probes.append(probe)
+
+    def expect_kept(self, check: KeptCheck) -> None:
+        """Once the leftover wait is over, ``check()`` must find nothing: what was there before the run
+        stays (the run removes only what it made)."""
+        self._kept_checks.append(check)
 
     def apply(self, stage: StageContext, documents: Sequence[Document]) -> list[ApplyResult]:
         """``nautes apply`` the documents. They are remembered before sending: ``apply`` stops at the first
@@ -117,7 +126,7 @@ class AppliedDocuments:
 
     def remove_all(self, stage: StageContext) -> None:
         """``nautes remove`` every batch, the last applied first, each in ``nautes remove``'s order; then
-        wait until the leftover probes find nothing.
+        wait until the leftover probes find nothing, and run the kept checks.
 
         Nothing stops the removal half-way, and the leftover checks always run: a document that does not
         go is listed with why (fact ``not_removed``) and the others are still removed; the stage then fails
@@ -145,6 +154,7 @@ class AppliedDocuments:
             problems.append(left.diagnosis)
         except Exception as broken:  # a probe that cannot tell (an API answering 500): the check failed
             problems.append(describe_exception(broken))
+        problems += [problem for check in self._kept_checks for problem in check()]
         if problems:
             stage.fail("; ".join(problems))
 

@@ -1,0 +1,75 @@
+"""The world as the preflight found it, and the teardown's checks against it.
+
+The preflight takes the snapshot (:meth:`WorldInventory.take`). The teardown, before ``nautes remove``,
+takes another: the objects it names as this run's are what the run made (evidence), and its ids tell later
+which ``repo-<id>`` and ``product-<id>`` were the run's once GitLab has deleted them. Then it registers two
+checks with the removal (:meth:`WorldInventory.check_removal`):
+
+* nothing of this run's may be left: listed again and again within the teardown's timeout until nothing
+  is, every object still there named (``left behind: ...``), whatever its kind;
+* nothing that was there before the run may be gone, unless it was this run's (a kept run of the same
+  suffix) or another run's (runs sharing the world end meanwhile): once the wait is over.
+
+Objects other runs create meanwhile are neither; they are counted, never reported as this run's.
+"""
+
+from __future__ import annotations
+
+from nautes_e2e.stages.applied import AppliedDocuments
+from nautes_e2e.stages.context import StageContext
+from nautes_e2e.stages.inventory.items import Item, Snapshot, ordered
+from nautes_e2e.stages.inventory.listing import InventoryClients, take_snapshot
+from nautes_e2e.stages.inventory.owners import Owner, RunNames
+
+
+class WorldInventory:
+    """What exists before the run and after it, and whose it is."""
+
+    def __init__(self, clients: InventoryClients, names: RunNames) -> None:
+        self._clients = clients
+        self._names = names
+        self.before: Snapshot | None = None
+        self._paths: dict[str, str] = {}
+        self._last: Snapshot | None = None
+
+    def take(self, stage: StageContext) -> None:
+        """The snapshot before the run changes anything (the preflight's last step): its counts a fact,
+        the objects' names evidence."""
+        self.before = self._snapshot()
+        stage.fact("inventory", self.before.counts())
+        stage.evidence("inventory-before.json", [str(item) for item in ordered(self.before.items)])
+
+    def check_removal(self, stage: StageContext, applied: AppliedDocuments) -> None:
+        """Before ``nautes remove``: what the run made (evidence), and the two checks of what its removal
+        leaves (:meth:`AppliedDocuments.expect_gone`, :meth:`AppliedDocuments.expect_kept`)."""
+        made = self._of(self._snapshot(), Owner.THIS_RUN)
+        stage.fact("run_objects", len(made))
+        stage.evidence("inventory-run.json", [str(item) for item in made])
+        if self.before is None:
+            stage.note(
+                "no inventory was taken before the run: whether it removed what was there is not known"
+            )
+        applied.expect_gone(self._left_behind)
+        applied.expect_kept(self._gone_since_before)
+
+    def _left_behind(self) -> str | None:
+        self._last = None  # until this look succeeds
+        self._last = self._snapshot()
+        left = self._of(self._last, Owner.THIS_RUN)
+        return ", ".join(str(item) for item in left) if left else None
+
+    def _gone_since_before(self) -> list[str]:
+        """What was there before the run and is not now, and was no run's (never listed when the wait's
+        last look failed: the failure is reported instead)."""
+        if self.before is None or self._last is None:
+            return []
+        gone = Snapshot.of(self.before.items - self._last.items, {})
+        return [f"gone since the preflight: {item}" for item in self._of(gone, Owner.NONE)]
+
+    def _snapshot(self) -> Snapshot:
+        snapshot = take_snapshot(self._clients)
+        self._paths.update(snapshot.paths)  # ids stay known once GitLab deleted what they stand for
+        return snapshot
+
+    def _of(self, snapshot: Snapshot, owner: Owner) -> list[Item]:
+        return [item for item in ordered(snapshot.items) if self._names.owner(item, self._paths) is owner]
