@@ -13,7 +13,7 @@ import pytest
 from nautes_e2e.clients import Document
 from nautes_e2e.suite import AppliedDocuments, Observation, StageContext
 from suites.api_conformance.conftest import ConformanceNames
-from suites.api_conformance.wire import ANY, Refusal, Wire, expect_refusal, expect_saved
+from suites.api_conformance.wire import ANY, Answer, Refusal, Wire, expect_refusal, expect_saved
 
 CODEREPO = {"webhook": {"events": ["push_events"]}, "git": {"gitlab": {"visibility": "private"}}}
 SAVE_SOURCE = "contract §2.2 (no PUT/PATCH: Save is create-or-update), §2.4 success messages"
@@ -22,24 +22,43 @@ SAVE_SOURCE = "contract §2.2 (no PUT/PATCH: Save is create-or-update), §2.4 su
 GITLAB_DELETION_TIMEOUT_S = 120.0
 
 
-@contextmanager
-def removed_afterwards(wire: Wire, *paths: str) -> Iterator[None]:
-    """Delete ``paths`` (the last first) when the block ends, whatever happened in it; a path already gone
-    is no error. A CodeRepo whose save was refused may have left its GitLab project, which Nautes cannot
-    delete (``NODE_NOT_FOUND``, :func:`test_refused_coderepo_keeps_its_gitlab_project`): it is saved
-    validly, then deleted."""
-    try:
-        yield
-    finally:
-        for path in reversed(paths):
-            answer = wire.send("DELETE", path)
+class Removal:
+    """What a check created, removed again: the check deletes through :meth:`delete` (which forgets what
+    went), and whatever is left when the block ends is deleted then, the last created first."""
+
+    def __init__(self, wire: Wire, paths: tuple[str, ...]) -> None:
+        self._wire = wire
+        self.left = list(paths)
+
+    def delete(self, path: str) -> Answer:
+        answer = self._wire.send("DELETE", path)
+        if answer.status == 200 and path in self.left:
+            self.left.remove(path)
+        return answer
+
+    def remove_left(self) -> None:
+        """Delete what is left; an answer is no error (the check said what was wrong). A CodeRepo whose save
+        was refused may have left its GitLab project, which Nautes cannot delete (``NODE_NOT_FOUND``,
+        :func:`test_refused_coderepo_keeps_its_gitlab_project`): it is saved validly, then deleted."""
+        for path in reversed(self.left):
+            answer = self._wire.send("DELETE", path)
             if (
                 answer.status == 404
                 and isinstance(answer.json, dict)
                 and answer.json["reason"] == "NODE_NOT_FOUND"
             ):
-                wire.send("POST", path, CODEREPO)
-                wire.send("DELETE", path)
+                self._wire.send("POST", path, CODEREPO)
+                self._wire.send("DELETE", path)
+
+
+@contextmanager
+def removed_afterwards(wire: Wire, *paths: str) -> Iterator[Removal]:
+    """``paths`` (in the order created) are deleted when the block ends unless the check deleted them."""
+    removal = Removal(wire, paths)
+    try:
+        yield removal
+    finally:
+        removal.remove_left()
 
 
 @pytest.mark.stage("product-save-updates")
@@ -60,7 +79,7 @@ def test_product_save_updates_the_product(wire: Wire, product: str) -> None:
 def test_project_save_creates_then_updates(wire: Wire, product: str) -> None:
     path = f"/api/v1/products/{product}/projects/upsert"
     source = f"{SAVE_SOURCE}; NAUTES app/api-server/internal/service/project.go"
-    with removed_afterwards(wire, path):
+    with removed_afterwards(wire, path) as removal:
         for language in ("golang", "java"):
             expect_saved(
                 wire.send("POST", path, {"language": language}),
@@ -72,7 +91,7 @@ def test_project_save_creates_then_updates(wire: Wire, product: str) -> None:
             200,
             {"product": product, "name": "upsert", "language": "java"},
         ), f"[contract §2.4 Project reply] {reply.shown()}"
-        expect_saved(wire.send("DELETE", path), "Successfully deleted upsert configuration", source)
+        expect_saved(removal.delete(path), "Successfully deleted upsert configuration", source)
     expect_refusal(
         wire.send("GET", path),
         Refusal(
@@ -86,7 +105,7 @@ def test_project_delete_refused_while_a_coderepo_names_it(wire: Wire, product: s
     """The global check runs on deletes too: a project a CodeRepo belongs to cannot go before the CodeRepo."""
     project = f"/api/v1/products/{product}/projects/referenced"
     coderepo = f"/api/v1/products/{product}/coderepos/referring"
-    with removed_afterwards(wire, project, coderepo):
+    with removed_afterwards(wire, project, coderepo) as removal:
         expect_saved(
             wire.send("POST", project, {"language": "golang"}),
             "Successfully saved referenced configuration",
@@ -98,7 +117,7 @@ def test_project_delete_refused_while_a_coderepo_names_it(wire: Wire, product: s
             SAVE_SOURCE,
         )
         expect_refusal(
-            wire.send("DELETE", project),
+            removal.delete(project),
             Refusal(
                 500,
                 "",
@@ -108,12 +127,8 @@ def test_project_delete_refused_while_a_coderepo_names_it(wire: Wire, product: s
                 "NAUTES app/api-server/internal/biz/coderepo.go CheckReference, biz/errors.go",
             ),
         )
-        expect_saved(
-            wire.send("DELETE", coderepo), "Successfully deleted referring configuration", SAVE_SOURCE
-        )
-        expect_saved(
-            wire.send("DELETE", project), "Successfully deleted referenced configuration", SAVE_SOURCE
-        )
+        expect_saved(removal.delete(coderepo), "Successfully deleted referring configuration", SAVE_SOURCE)
+        expect_saved(removal.delete(project), "Successfully deleted referenced configuration", SAVE_SOURCE)
 
 
 @pytest.mark.stage("coderepo-refused-keeps-gitlab-project")
@@ -126,7 +141,7 @@ def test_refused_coderepo_keeps_its_gitlab_project(wire: Wire, product: str) -> 
         "contract §2.6.3 (webhook events, a global check); "
         "NAUTES app/api-server/internal/biz/coderepo.go SaveCodeRepo"
     )
-    with removed_afterwards(wire, path):
+    with removed_afterwards(wire, path) as removal:
         expect_refusal(
             wire.send("POST", path, {**CODEREPO, "webhook": {"events": ["push_events", "wiki_page_events"]}}),
             Refusal(
@@ -138,7 +153,7 @@ def test_refused_coderepo_keeps_its_gitlab_project(wire: Wire, product: str) -> 
             ),
         )
         expect_refusal(
-            wire.send("DELETE", path),
+            removal.delete(path),
             Refusal(
                 404,
                 "NODE_NOT_FOUND",
@@ -149,7 +164,7 @@ def test_refused_coderepo_keeps_its_gitlab_project(wire: Wire, product: str) -> 
         expect_saved(
             wire.send("POST", path, CODEREPO), "Successfully saved refused configuration", SAVE_SOURCE
         )
-        expect_saved(wire.send("DELETE", path), "Successfully deleted refused configuration", SAVE_SOURCE)
+        expect_saved(removal.delete(path), "Successfully deleted refused configuration", SAVE_SOURCE)
 
 
 @pytest.mark.stage("binding-absent-project")

@@ -26,6 +26,9 @@ GROUP_NOT_FOUND = (
     "failed to get group, err: GET {any}/api/v4/groups/{absent_product}: 404 {{message: 404 Group Not Found}}"
 )
 WORKER = {"api_server": "https://192.0.2.10:6443", "cluster_kind": "kubernetes", "cluster_type": "physical"}
+#: A body that passes every check before the kubeconfig is stored: each case breaks one rule of it.
+PIPELINE_WORKER = {**WORKER, "usage": "worker", "worker_type": "pipeline"}
+CLUSTER_WEBHOOK = "NAUTES api/kubernetes/v1alpha1/cluster_webhook.go"
 RUNTIME = {
     "project": "absent-project",
     "pipeline_source": "absent-repo",
@@ -84,6 +87,48 @@ CASES = [
         Refusal(500, "", "failed to construct cluster, err: failed to match component type "
                 "[host|physical|pipeline], please check if the cluster {absent_cluster} is correct",
                 "contract §2.6.1 step 5; NAUTES app/api-server/pkg/config/cluster/cluster.go"),
+    ),
+    RefusalCase(
+        "cluster-host-virtual", "POST", CLUSTER, {**WORKER, "cluster_type": "virtual", "usage": "host"},
+        Refusal(500, "", "failed to construct cluster, err: failed to match component type "
+                "[host|virtual|], please check if the cluster {absent_cluster} is correct",
+                "contract §2.6.1 step 5 (host+virtual fails here); "
+                "NAUTES app/api-server/pkg/config/cluster/cluster.go"),
+    ),
+    RefusalCase(
+        "cluster-unknown-component", "POST", CLUSTER,
+        {**PIPELINE_WORKER, "components_list": {"gateway": {"name": "nginx", "namespace": "nginx"}}},
+        Refusal(500, "", "failed to construct cluster, err: failed to get nginx component for the component "
+                "type 'gateway'",
+                "contract §2.6.1 step 7 (the inner 'failed to get component <n> from third-part components "
+                "list' is dropped); NAUTES app/api-server/internal/service/cluster.go fillDefaultFields"),
+    ),
+    RefusalCase(
+        "cluster-node-port-not-numeric", "POST", CLUSTER,
+        {**PIPELINE_WORKER, "components_list": {"gateway": {"name": "traefik", "namespace": "traefik",
+                                                            "additions": {"httpNodePort": "http"}}}},
+        Refusal(500, "", "failed to validate cluster, err: validation of component list failed with errors: "
+                "the value http of the component matches incorrectly, meeting the following rule: ^[0-9]+$",
+                f"contract §2.6.1 step 8; {CLUSTER_WEBHOOK}"),
+    ),
+    RefusalCase(
+        "cluster-physical-with-host", "POST", CLUSTER,
+        {**PIPELINE_WORKER, "host_cluster": "{absent_cluster}"},
+        Refusal(500, "", "failed to validate cluster, err: host cluster can not belong to another host",
+                f"contract §2.6.1 step 10 (static checks); {CLUSTER_WEBHOOK}"),
+    ),
+    RefusalCase(
+        "cluster-reserved-namespace-unknown", "POST", CLUSTER,
+        {**PIPELINE_WORKER,
+         "reserved_namespaces_allowed_products": {"no-such-namespace": ["{absent_product}"]}},
+        Refusal(500, "", "failed to validate cluster, err: reserved namespace no-such-namespace is not in "
+                "component list", f"contract §2.6.1 step 10 (static checks); {CLUSTER_WEBHOOK}"),
+    ),
+    RefusalCase(
+        "cluster-physical-needs-kubeconfig", "POST", CLUSTER, PIPELINE_WORKER,
+        Refusal(500, "", "failed to save kubeconfig to secret store, err: register physical cluster, "
+                "kubeconfig is not empty",
+                "contract §2.6.1 step 11; NAUTES app/api-server/internal/biz/cluster.go"),
     ),
     RefusalCase(
         "cluster-get-absent", "GET", CLUSTER, None,

@@ -109,7 +109,11 @@ def expect_refusal(answer: Answer, expected: Refusal) -> None:
 
 
 def expect_saved(answer: Answer, message: str, source: str) -> None:
-    """A 200 whose body is exactly ``{"message": message}`` (contract §2.4)."""
+    """A 200 whose body is exactly ``{"message": message}`` (contract §2.4), sent as JSON (§2.1)."""
     assert (answer.status, answer.json) == (200, {"message": message}), (
         f"[{source}] expected 200 {{'message': {message!r}}}: {answer.shown()}"
+    )
+    content_type = answer.headers.get("Content-Type", "")
+    assert content_type.startswith("application/json"), (
+        f"[contract §2.1: responses are application/json; KRATOS encoding/json] Content-Type {content_type!r}"
     )
