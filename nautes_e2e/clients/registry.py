@@ -76,6 +76,43 @@ class Manifest:
     config_digest: str | None
 
 
+@dataclass(frozen=True)
+class Descriptor:
+    """What a manifest says of one blob or child manifest (image-spec descriptor.md)."""
+
+    media_type: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ManifestContent:
+    """A manifest as served: ``digest`` as the registry names it (``Docker-Content-Digest``), the digest of
+    the bytes it served, and what it references: ``config`` and ``layers`` of an image, ``manifests`` of an
+    index."""
+
+    digest: str
+    computed_digest: str
+    media_type: str
+    config: Descriptor | None
+    layers: tuple[Descriptor, ...]
+    manifests: tuple[Descriptor, ...]
+
+    @property
+    def blobs(self) -> tuple[Descriptor, ...]:
+        """Every blob a pull of this image fetches: its config, then its layers."""
+        return (*((self.config,) if self.config is not None else ()), *self.layers)
+
+
+@dataclass(frozen=True)
+class BlobPresence:
+    """What ``HEAD`` of a blob answered: 200 with the blob's digest and size, 404 when it is not there."""
+
+    status: int
+    digest: str | None
+    size: int | None
+
+
 class RegistryError(Exception):
     """The registry answered with a refusal (redacted text); one that does not answer raises
     :class:`~nautes_e2e.clients.errors.ServiceUnreachable`."""
@@ -140,25 +177,65 @@ class RegistryClient:
             config_digest=str(config["digest"]) if isinstance(config, dict) and "digest" in config else None,
         )
 
+    def manifest_content(self, repository: str, reference: str) -> ManifestContent | None:
+        """What a puller reads for ``repository:reference``: the digest the registry names it by, the
+        digest of the bytes it served, and the blobs (or, for an index, the manifests) it references;
+        None when there is no such manifest. A descriptor without a digest or an integer size is a
+        :class:`RegistryError` (image-spec descriptor.md: both are REQUIRED)."""
+        response = self._get(f"/v2/{repository}/manifests/{reference}", accept=", ".join(MANIFEST_TYPES))
+        if response.status_code == 404:
+            return None
+        self._expect_ok(response, f"manifest {repository}:{reference}")
+        body: dict[str, Any] = response.json()
+        computed = "sha256:" + hashlib.sha256(response.content).hexdigest()
+        config = body.get("config")
+        where = f"manifest {repository}:{reference}"
+        return ManifestContent(
+            digest=response.headers.get("Docker-Content-Digest") or computed,
+            computed_digest=computed,
+            media_type=str(body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]),
+            config=_descriptor(config, where) if config is not None else None,
+            layers=tuple(_descriptor(layer, where) for layer in body.get("layers") or []),
+            manifests=tuple(_descriptor(child, where) for child in body.get("manifests") or []),
+        )
+
+    def blob_presence(self, repository: str, digest: str) -> BlobPresence:
+        """``HEAD /v2/<name>/blobs/<digest>`` as a puller's existence check (distribution spec, "Checking
+        if content exists in the registry"): the status, and the digest and size the registry gives."""
+        response = self._send("HEAD", f"/v2/{repository}/blobs/{digest}", accept="*/*")
+        length = response.headers.get("Content-Length", "")
+        return BlobPresence(
+            status=response.status_code,
+            digest=response.headers.get("Docker-Content-Digest"),
+            size=int(length) if length.isdigit() else None,
+        )
+
     def _get(self, path: str, accept: str = "application/json") -> requests.Response:
+        return self._send("GET", path, accept)
+
+    def _send(self, method: str, path: str, accept: str) -> requests.Response:
         url = urljoin(self.endpoint.url + "/", path.lstrip("/")) if not path.startswith("http") else path
         try:
             with warnings.catch_warnings():
                 # insecure: true is the target's explicit choice; urllib3 would warn on every request.
                 warnings.simplefilter("ignore", InsecureRequestWarning)
-                response = self._session.get(
-                    url, headers=self._headers(accept), auth=self._auth(), timeout=REQUEST_TIMEOUT_S
+                response = self._session.request(
+                    method, url, headers=self._headers(accept), auth=self._auth(), timeout=REQUEST_TIMEOUT_S
                 )
                 challenge = response.headers.get("WWW-Authenticate", "")
                 if response.status_code == 401 and challenge.lower().startswith("bearer "):
                     self._bearer = self._token(challenge)
-                    response = self._session.get(
-                        url, headers=self._headers(accept), auth=self._auth(), timeout=REQUEST_TIMEOUT_S
+                    response = self._session.request(
+                        method,
+                        url,
+                        headers=self._headers(accept),
+                        auth=self._auth(),
+                        timeout=REQUEST_TIMEOUT_S,
                     )
         except requests.RequestException as error:
             reason = no_reply_reason(error, timeout_s=REQUEST_TIMEOUT_S, tls_hint=TLS_HINT)
             raise ServiceUnreachable(
-                "registry", self.endpoint.url, request_line(error) or f"GET {path}", reason
+                "registry", self.endpoint.url, request_line(error) or f"{method} {path}", reason
             ) from None
         return response
 
@@ -195,6 +272,15 @@ class RegistryClient:
             raise RegistryError(
                 f"{what}: {self.endpoint.url} answered {response.status_code}: {_text(response)}"
             )
+
+
+def _descriptor(value: object, where: str) -> Descriptor:
+    if not isinstance(value, dict) or not isinstance(value.get("digest"), str):
+        raise RegistryError(f"{where}: a descriptor without a digest: {redact(str(value)[:200])}")
+    size = value.get("size")
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise RegistryError(f"{where}: descriptor {value['digest']} has no integer size ({size!r})")
+    return Descriptor(str(value.get("mediaType") or ""), value["digest"], size)
 
 
 def _text(response: requests.Response) -> str:

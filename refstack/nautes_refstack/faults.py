@@ -164,6 +164,32 @@ FAULTS: Mapping[str, Fault] = {
             "GitLab creates every deploy key with write access (can_push true), whatever the request asked",
         ),
         # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
+        Fault(
+            "pipelinerun-succeeds-despite-failed-task",
+            "that task of the user's PipelineRun fails, and the Tekton controller loses the failure: the "
+            "TaskRun is Failed, the PipelineRun Succeeded",
+            Argument("pipeline task name"),
+        ),
+        Fault(
+            "push-starts-two-runs",
+            "the event source publishes each push event twice (a publish retried after its ack was lost): "
+            "one push starts two init runs, hence two user PipelineRuns",
+        ),
+        Fault(
+            "image-blob-missing",
+            "the registry's garbage collection, run during a push, deletes the new image's layers: its "
+            "manifest is served, its layer blobs answer 404 BLOB_UNKNOWN",
+        ),
+        Fault(
+            "image-digest-mismatch",
+            "kaniko reports the image's config digest (its image ID) as IMAGE_DIGEST instead of the digest "
+            "of the manifest it pushed",
+        ),
+        Fault(
+            "bot-commit-deletes-file",
+            "the git-cli task's checkouts lost a tracked file (a workspace cleaned meanwhile), so the bot's "
+            "`git commit -a` deletes it along with the image change",
+        ),
         # -- issue 8, objects remove forgets (helper "inventory") --
         # -- issue 8, transient and slow answers the run must absorb (helper "transient") --
         Fault(

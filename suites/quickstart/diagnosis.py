@@ -1,8 +1,8 @@
 """Why the quickstart's pipeline did not run or did not pass, in words a Nautes user acts on.
 
-What Tekton, Argo Events and GitLab show is read here, so that a stage only decides *that* it failed:
-the PipelineRuns of the runtime namespace as they come and go (:class:`PipelineRunTracker`), the failed
-task with its step's last log line, the source repository's webhooks and the Argo Events pods in
+What Tekton, Argo Events and GitLab show is read here, so that a stage only decides *that* it failed: the
+failed task with the lines of its step's log that say why (not the generic trailer a tool ends with), the
+source repository's webhooks, runs of the push that went to another namespace, and the Argo Events pods in
 CrashLoopBackOff when no run started at all.
 """
 
@@ -11,20 +11,56 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nautes_e2e.suite import GitLabClient, KubeClient, Observation, StageContext
+from nautes_e2e.suite import GitLabClient, KubeClient, StageContext
 from suites.quickstart.names import QuickstartNames
 from suites.quickstart.probes import ARGO_EVENTS_NAMESPACE, CORE, TEKTON, event_handling_ready
+from suites.quickstart.push_runs import (
+    INIT_RUN_PREFIX,
+    PIPELINERUN_NAME,
+    PushRuns,
+    created_at,
+    succeeded_condition,
+)
 
-#: The user's PipelineRun: ``main-pipiline-n<4 hex>`` (sic: the quickstart file's name plus the runtime
-#: operator's ``nameSuffix``, contract §4.4).
-PIPELINERUN_NAME = re.compile(r"^main-pipiline-n[0-9a-f]{4}$")
+#: Lines a tool prints after the error that say nothing of it; a diagnosis quotes the lines before them.
+GENERIC_TRAILERS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"exit status \d+$",  # Go's exec error: kaniko's "error building image: ...: exit status 1"
+        r"^fatal: Could not read from remote repository\.$",  # git connect.c, after any refusal
+        r"^Please make sure you have the correct access rights$",
+        r"^and the repository exists\.$",
+        r"^error: failed to push some refs to ",  # git push, after any rejection
+        r"^remote: *=*$",  # gitlab-shell's box around its message
+        r"^\[(?:ERROR|INFO)\] *$",  # Maven's blank lines and its help trailer
+        r"^\[INFO\] (?:BUILD FAILURE|-{3,}|Total time:.*|Finished at:.*)$",
+        r"^\[ERROR\] (?:-> \[Help \d+\]|\[Help \d+\] http.*|To see the full stack trace.*|Re-run Maven .*)$",
+        r"^\[ERROR\] For more information about the errors and possible solutions.*$",
+        r"^Skipping step because a previous step failed$",  # Tekton's entrypoint for later steps
+    )
+)
+#: How many lines of the real error a diagnosis quotes, each cut at :data:`QUOTED_LINE_CHARS`.
+QUOTED_LINES = 2
+QUOTED_LINE_CHARS = 300
 
 
 def no_run_diagnosis(
-    stage: StageContext, gitlab: GitLabClient, kube: KubeClient, names: QuickstartNames, consumer: str
+    stage: StageContext,
+    gitlab: GitLabClient,
+    kube: KubeClient,
+    names: QuickstartNames,
+    consumer: str,
+    runs: PushRuns,
 ) -> str:
-    """Why no run started: the push's webhook is the first suspect, then the event source and the Sensors
-    (which the runtime operator creates after the hook, contract §4.3), then the Argo Events pods."""
+    """Why no run of the push started in the runtime namespace: a run that went to another namespace is
+    said first; else the push's webhook is the first suspect, then the event source and the Sensors (which
+    the runtime operator creates after the hook, contract §4.3), then the Argo Events pods."""
+    elsewhere = runs_elsewhere(kube, names.runtime_namespace, runs)
+    if elsewhere:
+        return (
+            f"the push's PipelineRuns went to another namespace than the runtime's {names.runtime_namespace} "
+            f"(destination.namespace of {names.pipeline_runtime}): {', '.join(elsewhere)}"
+        )
     hooks = gitlab.project_hooks(f"{names.product}/{names.source_repo}")
     stage.evidence("source-repo-webhooks.json", hooks)
     hook_urls = [str(hook.get("url")) for hook in hooks if hook.get("push_events")]
@@ -33,6 +69,8 @@ def no_run_diagnosis(
         "the push webhook was not delivered or did not trigger the Sensor "
         f"(push webhooks on {names.source_repo}: {hook_urls or 'none'})"
     ]
+    if runs.earlier:
+        lines.append(f"only runs of earlier pushes are there: {', '.join(sorted(runs.earlier))}")
     handling = event_handling_ready(kube, consumer, names.pipeline_triggers)
     if not handling.done:
         lines.append(f"Argo Events is not ready to act on it: {handling.state}")
@@ -54,6 +92,18 @@ def no_run_diagnosis(
                     f"(restarts: {container.get('restartCount', '?')}){hint}"
                 )
     return "; ".join(lines)
+
+
+def runs_elsewhere(kube: KubeClient, namespace: str, runs: PushRuns) -> list[str]:
+    """The quickstart's runs (init or user) created since the push in any namespace but ``namespace``."""
+    found = []
+    for run in kube.list(TEKTON, "PipelineRun"):
+        metadata = run["metadata"]
+        name, created = str(metadata["name"]), created_at(run)
+        quickstart = name.startswith(INIT_RUN_PREFIX) or PIPELINERUN_NAME.match(name) is not None
+        if quickstart and metadata.get("namespace") != namespace and created and created >= runs.since:
+            found.append(f"{metadata.get('namespace')}/{name}")
+    return sorted(found)
 
 
 def stuck_pods(stage: StageContext, kube: KubeClient, namespace: str) -> str:
@@ -94,84 +144,49 @@ def stuck_pods(stage: StageContext, kube: KubeClient, namespace: str) -> str:
     return "; ".join(found)
 
 
-class PipelineRunTracker:
-    """Judges the PipelineRun events of the runtime namespace: the ``hooks-`` init run, then the user's run.
-
-    A decided run ends the wait at once (success or failure); the stage then reads what was seen."""
-
-    def __init__(self) -> None:
-        self.user_run: dict[str, Any] | None = None
-        self.init_run: dict[str, Any] | None = None
-        self.init_failure: str | None = None
-
-    def judge(self, event: tuple[str, dict[str, Any]]) -> Observation:
-        _, run = event
-        name = run["metadata"]["name"]
-        condition = succeeded_condition(run)
-        reason = condition.get("reason", "Pending")
-        if name.startswith("hooks-"):
-            self.init_run = run
-            if condition.get("status") == "False":
-                self.init_failure = f"the init run {name} failed: {reason}: {condition.get('message')}"
-                return Observation(done=True, state=f"init run {name}: {reason}")
-            return Observation(done=False, state=f"init run {name}: {reason}")
-        if not PIPELINERUN_NAME.match(name):
-            return Observation(done=False, state=f"PipelineRun {name} (not the quickstart's): {reason}")
-        self.user_run = run
-        status = run.get("status") or {}
-        tasks = (status.get("pipelineSpec") or run["spec"].get("pipelineSpec") or {}).get("tasks", [])
-        finished = sum(
-            1
-            for taskrun in (status.get("taskRuns") or {}).values()
-            if succeeded_condition(taskrun).get("status") in ("True", "False")
-        )
-        state = f"{name}: {reason}, {finished}/{len(tasks)} tasks done"
-        return Observation(done=condition.get("status") in ("True", "False"), state=state)
-
-
-def succeeded_condition(resource: dict[str, Any]) -> dict[str, Any]:
-    status = resource.get("status", resource)
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Succeeded":
-            return dict(condition)
-    return {}
-
-
 def failed_tasks(stage: StageContext, kube: KubeClient, namespace: str, run: dict[str, Any]) -> str:
-    """Name each failed task with its reason and the last log line of its failed step (the full log of
-    that step goes to the evidence), because Tekton's run message only counts failures."""
+    """Name each failed task with its reason and the lines of its failed step's log that say why (the
+    full log of that step goes to the evidence), because Tekton's run message only counts failures."""
     found = []
     for taskrun in ((run.get("status") or {}).get("taskRuns") or {}).values():
-        status = taskrun.get("status") or {}
         condition = succeeded_condition(taskrun)
         if condition.get("status") != "False":
             continue
         text = (
             f"task {taskrun.get('pipelineTaskName')}: {condition.get('reason')}: {condition.get('message')}"
         )
-        failed_steps = [
-            step
-            for step in status.get("steps") or []
-            if (step.get("terminated") or {}).get("exitCode", 0) != 0
-        ]
-        if failed_steps and status.get("podName"):
-            step = failed_steps[0]
-            log = kube.pod_log(namespace, status["podName"], step.get("container"))
-            stage.evidence(f"{status['podName']}-{step.get('container')}.log", log)
-            last_lines = [line for line in log.splitlines() if line.strip()][-1:]
-            text += f" (step {step.get('name')}: {' '.join(last_lines) or 'no output'})"
-        found.append(text)
+        found.append(text + failed_step_quote(stage, kube, namespace, taskrun.get("status") or {}))
     return "; ".join(found) or "no task reports a failure"
 
 
-def taskrun_outcomes(kube: KubeClient, namespace: str, pipelinerun: str) -> dict[str, str]:
-    outcomes = {}
-    for taskrun in kube.list(
-        TEKTON, "TaskRun", namespace, label_selector=f"tekton.dev/pipelineRun={pipelinerun}"
-    ):
-        task = (taskrun["metadata"].get("labels") or {}).get(
-            "tekton.dev/pipelineTask", taskrun["metadata"]["name"]
-        )
-        condition = succeeded_condition(taskrun)
-        outcomes[task] = f"{condition.get('reason', 'Unknown')}: {condition.get('message', '')}".strip()
-    return outcomes
+def failed_step_quote(stage: StageContext, kube: KubeClient, namespace: str, status: dict[str, Any]) -> str:
+    """`` (step <name>: <the lines that say why>)`` for the first failed step of a TaskRun ``status``, its
+    log kept as evidence; empty when no step failed or the TaskRun has no pod."""
+    failed_steps = [
+        step for step in status.get("steps") or [] if (step.get("terminated") or {}).get("exitCode", 0) != 0
+    ]
+    if not failed_steps or not status.get("podName"):
+        return ""
+    step = failed_steps[0]
+    log = kube.pod_log(namespace, status["podName"], step.get("container"))
+    stage.evidence(f"{status['podName']}-{step.get('container')}.log", log)
+    return f" (step {step.get('name')}: {' / '.join(error_lines(log)) or 'no output'})"
+
+
+def error_lines(log: str) -> list[str]:
+    """The last lines of ``log`` that carry its error: the :data:`QUOTED_LINES` lines before the generic
+    trailer a tool ends with (``fatal: Could not read from remote repository.``, Maven's ``[Help 1]``
+    block, ``exit status 1``); the last line when there is nothing but a trailer."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    end = len(lines)
+    while end and _generic(lines[end - 1]):
+        end -= 1
+    quoted: list[str] = []
+    while end and len(quoted) < QUOTED_LINES and not _generic(lines[end - 1]):
+        quoted.insert(0, lines[end - 1])
+        end -= 1
+    return [line.removeprefix("remote: ")[:QUOTED_LINE_CHARS] for line in quoted or lines[-1:]]
+
+
+def _generic(line: str) -> bool:
+    return any(pattern.search(line) for pattern in GENERIC_TRAILERS)

@@ -8,8 +8,10 @@ promises at that point. A stage that cannot pass skips the stages that need it a
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +33,11 @@ from nautes_e2e.suite import (
     World,
     WorldInventory,
 )
-from suites.quickstart import probes, readback
-from suites.quickstart.diagnosis import (
-    PipelineRunTracker,
-    failed_tasks,
-    no_run_diagnosis,
-    stuck_pods,
-    succeeded_condition,
-    taskrun_outcomes,
-)
+from suites.quickstart import bot_commit, image_pull, probes, readback, taskruns
+from suites.quickstart.diagnosis import failed_step_quote, failed_tasks, no_run_diagnosis, stuck_pods
 from suites.quickstart.names import REGISTRY_CA_KEY, QuickstartNames
 from suites.quickstart.probes import CORE, TEKTON
+from suites.quickstart.push_runs import PushRuns, succeeded_condition
 
 DEPLOY_FILE = "deployments/test/devops-sample.yaml"
 
@@ -299,67 +295,113 @@ def test_pipelinerun_succeeded(
     names: QuickstartNames,
     facts: dict[str, Any],
 ) -> None:
-    """The push's webhook starts the init run, which starts ``main-pipiline-n<hex>``; it must succeed."""
+    """The push's webhook starts one init run, which starts one ``main-pipiline-n<hex>`` in the runtime
+    namespace, labelled ``branch=main`` (contract §4.4); that run succeeds, and every one of its TaskRuns
+    bears that out. Only runs of this push count (runs of an earlier push in a kept world are ignored)."""
     namespace = names.runtime_namespace
-    tracker = PipelineRunTracker()
+    commit = str(facts["source_commit"])
+    pushed = gitlab.commits(f"{names.product}/{names.source_repo}", commit)[0]
+    runs = PushRuns(commit, datetime.fromisoformat(str(pushed["committed_date"]).replace("Z", "+00:00")))
     try:
         stage.follow(
-            f"PipelineRun main-pipiline-n<hex> in {namespace}",
+            f"the PipelineRuns of the push of {commit[:12]} in {namespace}",
             kube.watch(TEKTON, "PipelineRun", namespace, timeout_s=stage.timeout_s),
-            tracker.judge,
+            runs.judge,
         )
     except StageFailure as timed_out:
-        if tracker.init_run is None and tracker.user_run is None:
-            stage.fail(no_run_diagnosis(stage, gitlab, kube, names, facts["event_consumer"]))
+        if not runs.init_runs and not runs.user_runs:
+            stage.fail(no_run_diagnosis(stage, gitlab, kube, names, facts["event_consumer"], runs))
         stuck = stuck_pods(stage, kube, namespace)
         if stuck:
             stage.fail(f"{timed_out.diagnosis}; {stuck}")
         raise timed_out
-    if tracker.init_failure and tracker.init_run is not None:
-        stage.evidence("init-pipelinerun.json", tracker.init_run)
-        failures = failed_tasks(stage, kube, namespace, tracker.init_run)
-        stage.fail(f"{tracker.init_failure}; {failures}")
-    run = tracker.user_run
-    if run is None:  # follow() returns only once a run is decided
-        stage.fail(f"no main-pipiline-n<hex> run was decided in {namespace}")
+    if runs.earlier:
+        stage.progress(f"runs of earlier pushes ignored: {runs.earlier}")
+    failed_init = runs.failed_init_run()
+    if failed_init is not None:
+        stage.evidence("init-pipelinerun.json", failed_init)
+        condition = succeeded_condition(failed_init)
+        stage.fail(
+            f"the init run {failed_init['metadata']['name']} failed: {condition.get('reason')}: "
+            f"{condition.get('message')}; {failed_tasks(stage, kube, namespace, failed_init)}"
+        )
+    if len(runs.user_runs) > 1:
+        stage.evidence("pipelineruns.json", list(runs.user_runs.values()))
+        stage.fail(
+            f"one push started {len(runs.user_runs)} user PipelineRuns, not one: {sorted(runs.user_runs)} "
+            f"(from the init runs {sorted(runs.init_runs)}): the push event was delivered or triggered twice"
+        )
+    run = next(iter(runs.user_runs.values()))  # follow() returns once a run of the push is decided
     name = run["metadata"]["name"]
     stage.fact("pipelinerun", name)
     stage.evidence("pipelinerun.json", run)
-    stage.fact("taskruns", taskrun_outcomes(kube, namespace, name))
     labels = run["metadata"].get("labels") or {}
     if labels.get("branch") != "main":
-        stage.fail(f"{name} is labelled {labels}, not branch=main")
+        stage.fail(f"{name} is labelled {labels}, not branch=main: the run went to another trigger's label")
     condition = succeeded_condition(run)
     if condition.get("status") != "True":
         failures = failed_tasks(stage, kube, namespace, run)
         stage.fail(f"{name} failed: {condition.get('reason')}: {condition.get('message')}; {failures}")
+    found = taskruns.taskruns_of(kube, namespace, name)
+    stage.evidence("taskruns.json", found)
+    stage.fact("taskruns", taskruns.outcomes(found))
+    disagreeing = taskruns.disagreements(run, found)
+    if disagreeing:
+        text, status = disagreeing[0]
+        quote = failed_step_quote(stage, kube, namespace, status)
+        more = f"; and {len(disagreeing) - 1} more" if len(disagreeing) > 1 else ""
+        stage.fail(f"{name} says {condition.get('reason')} but {text}{quote}{more}")
+    stage.fact("task_results", taskruns.results(found))
 
 
 @pytest.mark.stage("image_published", needs=("pipelinerun_succeeded",), timeout_s=QUICK_TIMEOUT_S)
 def test_image_published(
     stage: StageContext, registry: RegistryClient, world: World, names: QuickstartNames, facts: dict[str, Any]
 ) -> None:
-    """The registry holds ``[<path>/]devops-sample:0.0.1-<source commit>``."""
+    """The registry holds ``[<path>/]devops-sample:0.0.1-<source commit>``, pullable (every blob its
+    manifest references is there with its digest and size), and it is the image the pipeline reported
+    (kaniko's ``IMAGE_DIGEST``)."""
     tag = f"0.0.1-{facts['source_commit']}"
     repository = world.registry.repository(names.image_repository)
-    manifest = registry.manifest(repository, tag)
+    manifest = registry.manifest_content(repository, tag)
     if manifest is None:
         tags = registry.tags(repository)
         stage.fail(f"the registry {world.registry.host} has no {repository}:{tag}; its tags are {tags}")
     image_url = f"{world.registry.image_prefix}/{names.image_repository}:{tag}"
+    stage.evidence("image-manifest.json", dataclasses.asdict(manifest))
+    problems = image_pull.unpullable(registry, repository, manifest)
+    if problems:
+        stage.fail(f"{image_url} cannot be pulled: {'; '.join(problems)}")
+    reported = image_pull.reported_image(facts["task_results"])
+    if reported is None:
+        stage.fail(f"no task of {facts['pipelinerun']} reported an {image_pull.DIGEST_RESULT}")
+    if reported.digest != manifest.digest:
+        what = (
+            " (the image's config digest, its image ID)"
+            if manifest.config and reported.digest == manifest.config.digest
+            else ""
+        )
+        stage.fail(
+            f"task {reported.task} reported {image_pull.DIGEST_RESULT} {reported.digest}{what}, but the "
+            f"registry serves {image_url} as {manifest.digest}"
+        )
     stage.fact("image_url", image_url)
     stage.fact("image_digest", manifest.digest)
+    stage.fact("image_blobs", len(manifest.blobs))
 
 
 @pytest.mark.stage("image_tag_rewritten", needs=("pipelinerun_succeeded",), timeout_s=QUICK_TIMEOUT_S)
 def test_image_tag_rewritten(
     stage: StageContext,
+    scenario: Scenario,
     world: World,
     names: QuickstartNames,
+    values: dict[str, str],
     facts: dict[str, Any],
     workdir: Path,
 ) -> None:
-    """The pipeline bot's commit in the deploy repo points the Deployment at the new image."""
+    """The pipeline bot's commit in the deploy repo points the Deployment at the new image, and changes
+    nothing else: the repository holds the manifests the quickstart pushed but for that one line."""
     image_url = f"{world.registry.image_prefix}/{names.image_repository}:0.0.1-{facts['source_commit']}"
     project = f"{names.product}/{names.deploy_repo}"
     copy = GitWorkingCopy.clone(
@@ -376,6 +418,12 @@ def test_image_tag_rewritten(
     stage.evidence("deployment-images.json", images)
     if images.get("ks-sample") != image_url:
         stage.fail(f"{DEPLOY_FILE} names {images.get('ks-sample')!r} for ks-sample, expected {image_url!r}")
+    pushed = scenario.repo_files("deployment", values)
+    changes = bot_commit.unexpected_changes(pushed, bot_commit.tree_files(copy.path), DEPLOY_FILE, image_url)
+    if changes:
+        stage.fail(
+            f"the bot's commit {copy.head()[:12]} does more than rewrite the image line: {'; '.join(changes)}"
+        )
     stage.fact("deploy_commit", copy.head())
     stage.fact("image_url", image_url)
 

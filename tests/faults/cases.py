@@ -69,6 +69,27 @@ CASES = [
         'permissions: sent "readwrite", Nautes returns "readonly"',
     ),
     # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
+    # The run says Succeeded; its manifest-update TaskRun says Failed: the stage names that TaskRun and the
+    # line of its log that says why (not the image_tag_rewritten symptom a stage later).
+    FaultCase(
+        "pipelinerun-succeeds-despite-failed-task=manifest-update",
+        "pipelinerun_succeeded",
+        "(task manifest-update) is Failed",
+    ),
+    FaultCase("push-starts-two-runs", "pipelinerun_succeeded", "one push started 2 user PipelineRuns"),
+    # A failed step's log ends in git's generic trailer: the diagnosis quotes GitLab's refusal before it.
+    FaultCase(
+        "task-fails=manifest-update",
+        "pipelinerun_succeeded",
+        "This deploy key does not have write access to this project.",
+    ),
+    FaultCase("image-blob-missing", "image_published", "cannot be pulled: its layer"),
+    FaultCase("image-digest-mismatch", "image_published", "(the image's config digest, its image ID)"),
+    FaultCase(
+        "bot-commit-deletes-file",
+        "image_tag_rewritten",
+        "does more than rewrite the image line: deletes deployments/test/devops-sample-svc.yaml",
+    ),
     # -- issue 8, objects remove forgets (helper "inventory") --
 ]
 

@@ -142,6 +142,19 @@ class RegistryContent:
             raise RegistryError("MANIFEST_UNKNOWN", detail)
         return manifest
 
+    def collect_layers(self, name: str, digest: str) -> None:
+        """Fault ``image-blob-missing``: what distribution's ``garbage-collect`` does to blobs it found
+        unreferenced when it marked them before a concurrent push linked them (docs/garbage-collection.md:
+        "a layer upload in progress can be deleted": run it read-only): the image manifest ``digest`` stays,
+        its layers are gone from storage."""
+        manifest = self.repositories[name].manifests[digest]
+        if manifest.media_type in INDEX_TYPES:
+            return
+        for layer in _references(manifest.media_type, _parse_manifest(manifest.body))[1:]:
+            self.blobs.pop(layer, None)
+            for repository in self.repositories.values():
+                repository.blobs.discard(layer)
+
     # --- listings ----------------------------------------------------------------------------------
     def tags(self, name: str) -> list[str]:
         repository = self.repositories.get(name)

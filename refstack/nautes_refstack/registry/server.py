@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.http import RunningSite, bind_loopback, serve
 from nautes_refstack.registry.content import NAME_PATTERN, RegistryContent, check_digest
 from nautes_refstack.registry.errors import API_VERSION_HEADER, RegistryError
@@ -39,9 +40,16 @@ class Registry:
     """An in-memory OCI registry that accepts exactly one user (HTTP Basic): plain HTTP on 127.0.0.1, or
     with ``tls`` HTTPS on 127.0.0.2 with that certificate (see :mod:`.tls`)."""
 
-    def __init__(self, username: str, password: str, tls: RegistryCertificate | None = None) -> None:
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        tls: RegistryCertificate | None = None,
+        faults: Faults = NO_FAULTS,
+    ) -> None:
         self._credentials = f"{username}:{password}".encode()
         self.tls = tls
+        self._faults = faults
         self.content = RegistryContent()
         self._site: RunningSite | None = None
         self._handlers: dict[tuple[str, str], Handler] = {
@@ -177,6 +185,8 @@ class Registry:
         name = match["name"]
         body = await _read_body(request)
         digest = self.content.put_manifest(name, match["reference"], request.content_type, body)
+        if self._faults.active("image-blob-missing", about=name):
+            self.content.collect_layers(name, digest)  # fault: a garbage collection raced the push
         headers = {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
         return _response(201, headers=headers)
 

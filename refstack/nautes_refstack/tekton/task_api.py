@@ -48,12 +48,16 @@ def redact_credentials(text: str) -> str:
 
 
 class StepFailed(Exception):
-    """A step ended with a non-zero exit code; ``reason`` is logged to the step's container log."""
+    """A step ended with a non-zero exit code; ``reason`` is what its tool prints last, logged to the step's
+    container log, unless ``printed`` says the failed command's own output already was (Tekton's
+    entrypoint adds nothing to a step's log: the exit code goes to the termination message only,
+    cmd/entrypoint/main.go)."""
 
-    def __init__(self, exit_code: int, reason: str) -> None:
+    def __init__(self, exit_code: int, reason: str, *, printed: bool = False) -> None:
         super().__init__(reason)
         self.exit_code = exit_code
         self.reason = reason
+        self.printed = printed
 
 
 @dataclass
@@ -157,7 +161,7 @@ class Step:
             await process.wait()
             raise
         if check and exit_code != 0:
-            raise StepFailed(exit_code, f"{shlex.join(argv[:2])} exited with code {exit_code}")
+            raise StepFailed(exit_code, f"{shlex.join(argv[:2])} exited with code {exit_code}", printed=True)
         return CommandResult(exit_code, "\n".join(output))
 
 
@@ -264,7 +268,8 @@ class StepScope:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if isinstance(error, StepFailed):
-            Step(self._context, self._state).log(error.reason)
+            if not error.printed:
+                Step(self._context, self._state).log(error.reason)
             self._state.exit_code, self._state.finished_at = error.exit_code, now()
             self._context.on_step_change()
         elif error is None:

@@ -215,9 +215,13 @@ class TaskRunExecution:
         return outcome
 
     def _injected_failure(self) -> bool:
-        """Fault ``task-fails=<pipeline task>``: in the user's runs, never in the Nautes init (hooks-) run."""
+        """Faults ``task-fails=<pipeline task>`` and ``pipelinerun-succeeds-despite-failed-task=<pipeline
+        task>`` (whose failure the PipelineRun then loses): in the user's runs, never in the Nautes init
+        (hooks-) run."""
+        task, namespace = self._plan.pipeline_task_name, str(self._plan.pipeline_run["metadata"]["namespace"])
         return not str(self._plan.pipeline_run["metadata"]["name"]).startswith("hooks-") and (
-            self._env.faults.active("task-fails", self._plan.pipeline_task_name)
+            self._env.faults.active("task-fails", task, about=namespace)
+            or self._env.faults.active("pipelinerun-succeeds-despite-failed-task", task, about=namespace)
         )
 
     def _implementation(self) -> ClusterTaskImplementation:
@@ -425,13 +429,47 @@ class TaskRunExecution:
         self._on_change(self._status)
 
 
-# What the first step of a catalog task prints when its tool fails (fault task-fails).
+# What the first step of a catalog task prints when its tool fails (faults task-fails and
+# pipelinerun-succeeds-despite-failed-task): the lines that say why, then the tool's own generic trailer,
+# as the real tools print them, and nothing of the emulation's.
+_RULER = "remote: " + "=" * 72
+_NO_REMOTE = (
+    "fatal: Could not read from remote repository.\n\n"
+    "Please make sure you have the correct access rights\nand the repository exists."
+)
 _TOOL_FAILURES = {
-    "git-clone": "fatal: Could not read from remote repository.",
-    "maven": "[ERROR] BUILD FAILURE",
+    # OpenSSH's refusal of a key the server does not know, then git's (transport.c) trailer.
+    "git-clone": f"git@127.0.0.1: Permission denied (publickey).\n{_NO_REMOTE}",
+    # Maven 3.8 on a cluster that cannot reach Maven Central: the cause, then its standard help trailer.
+    "maven": "[INFO] BUILD FAILURE\n"
+    "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-jar-plugin:3.2.0:jar (default-jar) on "
+    "project devops-sample: Plugin org.apache.maven.plugins:maven-jar-plugin:3.2.0 or one of its "
+    "dependencies could not be resolved: Could not transfer artifact "
+    "org.apache.maven.plugins:maven-jar-plugin:pom:3.2.0 from/to central "
+    "(https://repo.maven.apache.org/maven2): Connect to repo.maven.apache.org:443 failed: "
+    "Connection timed out\n"
+    "[ERROR] -> [Help 1]\n[ERROR] \n"
+    "[ERROR] To see the full stack trace of the errors, re-run Maven with the -e switch.\n"
+    "[ERROR] Re-run Maven using the -X switch to enable full debug logging.\n[ERROR] \n"
+    "[ERROR] For more information about the errors and possible solutions, please read the following "
+    "articles:\n[ERROR] [Help 1] http://cwiki.apache.org/confluence/display/MAVEN/PluginResolutionException",
     "kaniko": "error building image: error building stage: failed to execute command: "
     "waiting for process to exit: exit status 1",
-    "git-cli": "error: failed to push some refs to 'origin'",
+    # GitLab refusing a push with a deploy key that may not write (lib/gitlab/git_access.rb
+    # ERROR_MESSAGES[:deploy_key_upload], boxed by gitlab-shell as the stack's GitLab does), then git's
+    # trailer.
+    "git-cli": "\n".join(
+        [
+            "remote: ",
+            _RULER,
+            "remote: ",
+            "remote: This deploy key does not have write access to this project.",
+            "remote: ",
+            _RULER,
+            "remote: ",
+            _NO_REMOTE,
+        ]
+    ),
 }
 
 

@@ -8,6 +8,8 @@ ended in as the ``commit`` result. ``$HOME`` is ``USER_HOME`` inside the pod, so
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nautes_refstack.tekton.task_api import TaskContext, TaskOutcome
 from nautes_refstack.tekton.tasks.git_auth import install_credentials
 
@@ -34,6 +36,8 @@ async def run(ctx: TaskContext) -> TaskOutcome:
         credentials = install_credentials(ctx, home)
         if ctx.faults.active("tag-not-rewritten", about=ctx.namespace):
             return TaskOutcome()  # fault: the step exits 0 without running GIT_SCRIPT; nothing is pushed
+        if ctx.faults.active("bot-commit-deletes-file", about=ctx.namespace):
+            _lose_a_tracked_file(source, ctx.param("GIT_SCRIPT"))
         environment = {
             **credentials,
             "PARAM_VERBOSE": ctx.param("VERBOSE"),
@@ -44,3 +48,16 @@ async def run(ctx: TaskContext) -> TaskOutcome:
         }
         await step.run(["bash", "-c", _SHELL], cwd=source, env=environment, echo=False)
     return TaskOutcome(results={"commit": (results / "commit").read_text()})
+
+
+def _lose_a_tracked_file(source: Path, script: str) -> None:
+    """Fault ``bot-commit-deletes-file``: in every checkout of the workspace, the first file the script
+    does not name is gone (a workspace another task cleaned), so ``git commit -a`` records its deletion."""
+    for checkout in sorted(git_dir.parent for git_dir in source.glob("*/.git")):
+        files = sorted(
+            path
+            for path in checkout.rglob("*")
+            if path.is_file() and ".git" not in path.relative_to(checkout).parts and path.name not in script
+        )
+        if files:
+            files[0].unlink()

@@ -21,7 +21,7 @@ import aiohttp
 
 from nautes_refstack.tekton.task_api import Step, StepFailed, TaskContext, TaskOutcome
 from nautes_refstack.tekton.tasks.dockerfile import DockerfileError, parse
-from nautes_refstack.tekton.tasks.image_build import BuiltImage, ImageBuilder
+from nautes_refstack.tekton.tasks.image_build import BuiltImage, ImageBuilder, sha256
 from nautes_refstack.tekton.tasks.oci_push import (
     ImageReference,
     PushError,
@@ -78,6 +78,8 @@ async def run(ctx: TaskContext) -> TaskOutcome:
                         1, f"error pushing image: failed to push to destination {image}: {error}"
                     ) from None
                 log(f"Pushed {reference.registry}/{reference.repository}@{digest}")
+    if ctx.faults.active("image-digest-mismatch", about=ctx.namespace):
+        digest = sha256(built.config)  # fault: the image ID (config digest), not the manifest's digest
     async with ctx.step("write-url") as step:
         step.log(image)
     return TaskOutcome(results={"IMAGE_DIGEST": digest, "IMAGE_URL": image})
