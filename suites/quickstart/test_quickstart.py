@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from nautes_e2e.clients import Document
 from nautes_e2e.suite import (
     AppliedDocuments,
     GitLabClient,
@@ -33,7 +34,7 @@ from nautes_e2e.suite import (
     World,
     WorldInventory,
 )
-from suites.quickstart import bot_commit, image_pull, probes, readback, taskruns
+from suites.quickstart import bot_commit, deploykeys, image_pull, probes, readback, readonly_push, taskruns
 from suites.quickstart.diagnosis import failed_step_quote, failed_tasks, no_run_diagnosis, stuck_pods
 from suites.quickstart.names import REGISTRY_CA_KEY, QuickstartNames
 from suites.quickstart.probes import CORE, TEKTON
@@ -136,11 +137,13 @@ def test_initialise_product(
     applied: AppliedDocuments,
 ) -> None:
     """Product, project, repos, environment, binding and pipeline runtime exist where Nautes puts them."""
+    saved: list[Document] = []
     for group in ("product", "pipeline"):
         documents = scenario.documents(group, values)
         for result in applied.apply(stage, documents):
             stage.progress(f"{result.kind} {result.name}: {result.message}")
         readback.verify_saved(stage, nautes, documents, group)
+        saved += documents
 
     projects = {p["path"]: p for p in gitlab.group_projects(names.product)}
     stage.evidence("gitlab-projects.json", sorted(projects))
@@ -156,7 +159,10 @@ def test_initialise_product(
             fields = vault.kv_keys("git", path)
             if not fields or "deploykey" not in fields:
                 stage.fail(f"Vault has no deploy key for {repo} at git/data/{path} (fields: {fields})")
-    stage.fact("repo_ssh_urls", {repo: str(projects[repo]["ssh_url_to_repo"]) for repo in names.code_repos})
+    deploykeys.verify_deploy_keys(stage, gitlab, vault, repo_ids, saved)
+    ssh_urls = {repo: str(projects[repo]["ssh_url_to_repo"]) for repo in names.code_repos}
+    stage.fact("repo_ssh_urls", ssh_urls)
+    _readonly_key_cannot_push(stage, vault, names.deploy_repo, repo_ids, ssh_urls)
 
     namespace = names.runtime_namespace
     stage.wait_for(
@@ -177,6 +183,34 @@ def test_initialise_product(
         lambda: probes.event_handling_ready(kube, consumer, names.pipeline_triggers),
     )
     stage.fact("event_consumer", consumer)
+
+
+def _readonly_key_cannot_push(
+    stage: StageContext,
+    vault: VaultClient,
+    repo: str,
+    repo_ids: dict[str, int],
+    ssh_urls: dict[str, str],
+) -> None:
+    """A real push over SSH with ``repo``'s readonly deploy key must be refused as read-only: GitLab's
+    ``can_push`` is what it says, the SSH server's answer is what it does."""
+    path = probes.deploy_key_path(repo_ids[repo], "readonly")
+    private = (vault.kv_secret("git", path) or {})["deploykey"]
+    attempt = readonly_push.push_with_key(ssh_urls[repo], private)
+    if attempt.pushed:
+        stage.fail(
+            f"the readonly deploy key of {repo} (git/data/{path}) pushed branch {readonly_push.PROBE_BRANCH} "
+            f"to {repo} over SSH: a read-only key must not push (the key deleted the branch again)"
+        )
+    if attempt.unreachable:
+        stage.note(f"the readonly key of {repo} was not tried: GitLab's SSH did not answer: {attempt.output}")
+        return
+    if not attempt.refused_read_only:
+        stage.fail(
+            f"a push with the readonly deploy key of {repo} over SSH failed, but not as read-only: "
+            f"{attempt.output}"
+        )
+    stage.fact("readonly_push", f"refused ({repo})")
 
 
 @pytest.mark.stage("registry_auth", needs=("initialise_product",), timeout_s=QUICK_TIMEOUT_S)

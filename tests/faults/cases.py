@@ -68,6 +68,12 @@ CASES = [
         "initialise_product",
         'permissions: sent "readwrite", Nautes returns "readonly"',
     ),
+    # Vault's deploy keys are not the ones GitLab has: the pipeline's clone would be refused much later.
+    FaultCase("deploykey-mismatch", "initialise_product", "is not the key GitLab has as repo-"),
+    # GitLab gives read-only deploy keys write access: nothing in the run would ever notice.
+    FaultCase(
+        "readonly-deploykey-can-push", "initialise_product", "has can_push=True, a readonly key must not push"
+    ),
     # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
     # The run says Succeeded; its manifest-update TaskRun says Failed: the stage names that TaskRun and the
     # line of its log that says why (not the image_tag_rewritten symptom a stage later).

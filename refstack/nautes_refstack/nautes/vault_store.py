@@ -16,6 +16,7 @@ import aiohttp
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.nautes import errors
+from nautes_refstack.nautes.sshkeys import generate_deploy_key
 
 GIT_MOUNT = "git"
 CLUSTER_MOUNT = "cluster"
@@ -151,6 +152,8 @@ class VaultStore:
         path = git_secret_path(repo_name, permission)
         if permission == "readwrite" and self._faults.active("deploykey-not-stored", about=self._about):
             return  # fault: vault-proxy lost the write, the API server does not notice
+        if "deploykey" in data and self._faults.active("deploykey-mismatch", about=self._about):
+            data = {**data, "deploykey": generate_deploy_key(path).private}  # fault: not the key GitLab has
         policy = _GIT_POLICY.format(path=path)
         await self._write(GIT_MOUNT, path, data, git_policy_name(repo_name, permission), policy)
 

@@ -72,6 +72,9 @@ async def add_project_deploy_key(request: web.Request) -> web.Response:
     params = await Params.of(request)
     params.require("key", "title")
     can_push = params.flag("can_push", False)
+    project_path = state.path_with_namespace(project)
+    if context(request).faults.active("readonly-deploykey-can-push", about=project_path):
+        can_push = True  # fault: every new deploy key gets write access, whatever the request asked
     parsed = parse_public_key(params.text("key"))
     if parsed is None:
         raise errors.validation_failed(
