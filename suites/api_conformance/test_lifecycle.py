@@ -63,16 +63,29 @@ def removed_afterwards(wire: Wire, *paths: str) -> Iterator[Removal]:
 
 @pytest.mark.stage("product-save-updates")
 def test_product_save_updates_the_product(wire: Wire, product: str) -> None:
-    """The ``product`` fixture's save created the product; saving it again updates the GitLab group."""
+    """The ``product`` fixture's save created the product; saving it again updates the GitLab group. Keys
+    the request has no field for are dropped, not refused (protojson ``DiscardUnknown``)."""
     path = f"/api/v1/products/{product}"
     gitlab = {"path": product, "visibility": "private", "description": "updated by api_conformance"}
-    answer = wire.send("POST", path, {"git": {"gitlab": gitlab}})
-    expect_saved(
-        answer, "Successfully saved", f"{SAVE_SOURCE}; NAUTES app/api-server/internal/service/product.go"
-    )
+    answer = wire.send("POST", path, {"git": {"gitlab": {**gitlab, "unknown": 1}}, "parent_id": 0})
+    source = f"{SAVE_SOURCE}, §2.1 (DiscardUnknown); NAUTES app/api-server/internal/service/product.go"
+    expect_saved(answer, "Successfully saved", source)
     reply = wire.send("GET", path)
     expected = {"name": product, "git": {"gitlab": gitlab, "github": None}}
     assert (reply.status, reply.json) == (200, expected), f"[contract §2.4 GetProductReply] {reply.shown()}"
+
+
+@pytest.mark.stage("product-list-field-selector")
+def test_product_list_selects_by_substring(wire: Wire, product: str) -> None:
+    """``field_selector=product_name=<v>`` keeps the products whose name *contains* ``v`` (mode In)."""
+    part = product[len("api") :]
+    answer = wire.send("GET", f"/api/v1/products?field_selector=product_name={part}")
+    source = "contract §2.2 list filters; NAUTES app/api-server/pkg/selector/stringselector.go In (Contains)"
+    assert answer.status == 200, f"[{source}] {answer.shown()}"
+    assert isinstance(answer.json, dict), f"[{source}] {answer.shown()}"
+    names = [item["name"] for item in answer.json["items"]]
+    assert product in names, f"[{source}] {product} not listed for {part!r}: {names}"
+    assert all(part in name for name in names), f"[{source}] a name without {part!r}: {names}"
 
 
 @pytest.mark.stage("project-save-updates")
@@ -167,26 +180,48 @@ def test_refused_coderepo_keeps_its_gitlab_project(wire: Wire, product: str) -> 
         expect_saved(removal.delete(path), "Successfully deleted refused configuration", SAVE_SOURCE)
 
 
+@pytest.fixture(scope="module")
+def bound_coderepo(wire: Wire, product: str) -> Iterator[str]:
+    """A CodeRepo for the binding checks, saved once for them and removed after them."""
+    path = f"/api/v1/products/{product}/coderepos/bound"
+    with removed_afterwards(wire, path):
+        expect_saved(wire.send("POST", path, CODEREPO), "Successfully saved bound configuration", SAVE_SOURCE)
+        yield "bound"
+
+
 @pytest.mark.stage("binding-absent-project")
-def test_binding_to_an_absent_project_is_refused(wire: Wire, product: str) -> None:
-    coderepo = f"/api/v1/products/{product}/coderepos/bound"
-    with removed_afterwards(wire, coderepo):
-        expect_saved(
-            wire.send("POST", coderepo, CODEREPO), "Successfully saved bound configuration", SAVE_SOURCE
-        )
+def test_binding_to_an_absent_project_is_refused(wire: Wire, product: str, bound_coderepo: str) -> None:
+    expect_refusal(
+        wire.send(
+            "POST",
+            f"/api/v1/products/{product}/coderepobindings/binding",
+            {"projects": ["absent-project"], "permissions": "readonly", "coderepo": bound_coderepo},
+        ),
+        Refusal(500, "", "project resource absent-project does not exist or is invalid",
+                "contract §2.6.4; NAUTES app/api-server/internal/biz/coderepobinding.go CheckReference"),
+    )  # fmt: skip
+
+
+@pytest.mark.stage("binding-repository-not-modifiable")
+def test_binding_keeps_its_repository(wire: Wire, product: str, bound_coderepo: str) -> None:
+    """A binding's repository cannot change (typed ``NOT_ALLOWED_MODIFY``, code 500); the binding stays."""
+    path = f"/api/v1/products/{product}/coderepobindings/kept"
+    body = {"projects": [], "permissions": "readonly", "coderepo": bound_coderepo}
+    with removed_afterwards(wire, path) as removal:
+        expect_saved(wire.send("POST", path, body), "Successfully saved kept configuration", SAVE_SOURCE)
         expect_refusal(
-            wire.send(
-                "POST",
-                f"/api/v1/products/{product}/coderepobindings/binding",
-                {"projects": ["absent-project"], "permissions": "readonly", "coderepo": "bound"},
-            ),
-            Refusal(
-                500,
-                "",
-                "project resource absent-project does not exist or is invalid",
-                "contract §2.6.4; NAUTES app/api-server/internal/biz/coderepobinding.go",
-            ),
+            wire.send("POST", path, {**body, "coderepo": "default.project"}),
+            Refusal(500, "NOT_ALLOWED_MODIFY", "It is not allowed to modify the authorized repository. If "
+                    "you want to change the authorized repository, please delete the authorization",
+                    "contract §2.5 typed errors, §2.6.4; NAUTES app/api-server/internal/biz/"
+                    "coderepobinding.go"),
+        )  # fmt: skip
+        reply = wire.send("GET", path)
+        expected = {"product": product, "name": "kept", **body}
+        assert (reply.status, reply.json) == (200, expected), (
+            f"[contract §2.4 CodeRepoBinding] {reply.shown()}"
         )
+        expect_saved(removal.delete(path), "Successfully deleted kept configuration", SAVE_SOURCE)
 
 
 @pytest.mark.stage("product-delete-order", timeout_s=GITLAB_DELETION_TIMEOUT_S)

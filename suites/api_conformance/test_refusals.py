@@ -209,6 +209,20 @@ CASES = [
                 "contract §2.5 wrapping rule (PPR save: a wrapped 500); NAUTES app/api-server/internal/biz/"
                 "common.go, biz/projectpipelineruntime.go; KRATOS errors/errors.go Error()"),
     ),
+    # --- The decoder takes a field's proto name as well as its json name (contract §2.1) --------------
+    RefusalCase(
+        "pgv-environment-env-type", "POST", PRODUCT + "/environments/env", {"cluster": "{absent_cluster}"},
+        Refusal(400, "VALIDATOR",
+                PGV + "invalid SaveRequest_Body.EnvType: value length must be at least 1 runes",
+                "contract §2.6.5 PGV; NAUTES api/api-server/environment/v1/environment.proto"),
+    ),
+    RefusalCase(
+        "decoder-accepts-proto-name", "POST", PRODUCT + "/environments/env",
+        {"cluster": "{absent_cluster}", "envType": "dev"},  # proto name envType, json name env_type
+        Refusal(404, "GROUP_NOT_FOUND", GROUP_NOT_FOUND,
+                "contract §2.1 (the request decoder also accepts the proto field name: envType passes PGV, "
+                "the product lookup answers); KRATOS encoding/json/json.go (protojson)"),
+    ),
     # --- insecure_skip_check skips the global check only (contract §2.6) -----------------------------
     RefusalCase(
         "skip-check-keeps-pgv", "POST", PRODUCT + "/environments/env?insecure_skip_check=true",
