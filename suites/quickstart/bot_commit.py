@@ -47,13 +47,14 @@ def _other_line_changes(path: str, before: bytes, after: bytes, image: str) -> l
     new = after.decode(errors="replace").splitlines(keepends=True)
     problems = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
-        if tag == "equal":
+        if tag == "replace" and _image_rewrite(old[i1], new[j1], image):
+            i1, j1 = i1 + 1, j1 + 1  # the one allowed change; what else this block changed is said
+        if (i1, j1) == (i2, j2) or tag == "equal":
             continue
-        if tag == "replace" and (i2 - i1, j2 - j1) == (1, 1) and _image_rewrite(old[i1], new[j1], image):
-            continue
+        what = "inserts" if i1 == i2 else "deletes" if j1 == j2 else "replaces"
         lines = f"line {i1 + 1}" if i2 - i1 <= 1 else f"lines {i1 + 1}-{i2}"
-        shown = " | ".join(line.strip() for line in new[j1:j2][:2]) or "(removed)"
-        problems.append(f"{tag}s {path} {lines}: {shown[:200]}")
+        shown = " | ".join(line.strip() for line in (new[j1:j2] or old[i1:i2])[:2])
+        problems.append(f"{what} {path} {lines}: {shown[:200]}")
     return problems
 
 
