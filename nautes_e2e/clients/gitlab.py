@@ -162,15 +162,6 @@ class GitLabClient:
         """``GET /projects/:id/members``: the project's direct members."""
         return self._list_of_project(project_id, "members", lambda project: project.members)
 
-    def group_members(self, group_id: int) -> list[dict[str, Any]]:
-        """``GET /groups/:id/members``: the group's direct members."""
-
-        def members() -> list[dict[str, Any]]:
-            group = self._gl.groups.get(group_id, lazy=True)
-            return [member.asdict() for member in group.members.list(get_all=True)]
-
-        return self._call(f"members of group {group_id}", members)
-
     def _list_of_project(
         self, project_id: int, what: str, manager: Callable[[Any], Any]
     ) -> list[dict[str, Any]]:

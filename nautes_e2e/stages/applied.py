@@ -199,7 +199,7 @@ class AppliedDocuments:
         # Removed things take time to disappear (namespaces terminate, operators reconcile): the stage's
         # timeout bounds the wait.
         stage.wait_for(
-            f"everything the run created to be gone ({len(self._leftover_probes)} checks)",
+            f"everything the run created to be gone (leftover checks: {len(self._leftover_probes)})",
             leftovers,
             interval_s=0.2,
         )

@@ -191,6 +191,14 @@ FAULTS: Mapping[str, Fault] = {
             "`git commit -a` deletes it along with the image change",
         ),
         # -- issue 8, objects remove forgets (helper "inventory") --
+        Fault(
+            "remove-forgets-vault-secret",
+            "a CodeRepo delete never removes its project access token from Vault (git/.../accesstoken-api)",
+        ),
+        Fault(
+            "remove-forgets-product-namespace",
+            "the runtime operator deletes a removed runtime's namespace, never its product's (product-<id>)",
+        ),
         # -- issue 8, transient and slow answers the run must absorb (helper "transient") --
         Fault(
             "nautes-api-slow",

@@ -11,6 +11,8 @@ SERVICES = ("Nautes", "GitLab", "Vault", "Kubernetes")
 #: How Nautes names what it makes for a GitLab project or group: ``repo-<project id>`` (code repos, Vault
 #: paths and policies, Argo Events names) and ``product-<group id>`` (product namespaces, Argo Events
 #: consumers) (contract §3.4, §3.5, §4).
+#: How a Kubernetes namespace is labelled (``namespace pr-demo-x``).
+NAMESPACE = "namespace "
 ID_TOKEN = re.compile(r"(?<![a-z0-9])(?:repo|product)-\d+(?![0-9])")
 
 
@@ -26,8 +28,10 @@ class Item:
         return self.label
 
     @property
-    def sort_key(self) -> tuple[int, str]:
-        return SERVICES.index(self.service) if self.service in SERVICES else len(SERVICES), self.label
+    def sort_key(self) -> tuple[int, bool, str]:
+        """Service by service; namespaces before the objects (a namespace left behind holds its objects)."""
+        service = SERVICES.index(self.service) if self.service in SERVICES else len(SERVICES)
+        return service, not self.label.startswith(NAMESPACE), self.label
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from nautes_e2e.clients import GitLabClient, KubeClient, KubeError, NautesClient, VaultClient
-from nautes_e2e.stages.inventory.items import Item, Snapshot
+from nautes_e2e.clients import (
+    GitLabClient,
+    GitLabNotFound,
+    KubeClient,
+    KubeError,
+    NautesClient,
+    VaultClient,
+)
+from nautes_e2e.stages.inventory.items import NAMESPACE, Item, Snapshot
 
 #: The KV v2 engines Nautes keeps secrets in (contract §3.4).
 KV_MOUNTS = ("git", "cluster", "pki")
@@ -97,18 +104,35 @@ def _gitlab(gitlab: GitLabClient, paths: dict[str, str]) -> Iterator[Item]:
         paths[f"repo-{project['id']}"] = str(project["path_with_namespace"])
         yield Item("GitLab", f"GitLab project {project['path_with_namespace']}")
     for project in gitlab.projects(min_access_level=MAINTAINER):
-        where, project_id = project["path_with_namespace"], int(project["id"])
-        for hook in gitlab.project_hooks(where):
-            yield Item("GitLab", f"GitLab hook {hook.get('url')} on {where} (id {hook.get('id')})")
-        for key in gitlab.project_deploy_keys(project_id):
-            yield Item("GitLab", f"GitLab deploy key {key.get('title')} on {where} (id {key.get('id')})")
-        for token in gitlab.project_access_tokens(project_id):
-            if not token.get("revoked"):
-                yield Item(
-                    "GitLab", f"GitLab access token {token.get('name')} of {where} (id {token.get('id')})"
-                )
-        for member in gitlab.project_members(project_id):
-            yield Item("GitLab", f"GitLab member {member.get('username')} of {where}")
+        yield from _project_contents(gitlab, str(project["path_with_namespace"]), int(project["id"]))
+
+
+def _project_contents(gitlab: GitLabClient, where: str, project_id: int) -> list[Item]:
+    """A project's hooks, deploy keys, access tokens and members; nothing once GitLab deleted the project
+    since it was listed (GitLab deletes projects in a background job: the teardown lists while it runs)."""
+    try:
+        hooks = gitlab.project_hooks(where)
+        keys = gitlab.project_deploy_keys(project_id)
+        tokens = gitlab.project_access_tokens(project_id)
+        members = gitlab.project_members(project_id)
+    except GitLabNotFound:
+        return []
+    return [
+        *(
+            Item("GitLab", f"GitLab hook {hook.get('url')} on {where} (id {hook.get('id')})")
+            for hook in hooks
+        ),
+        *(
+            Item("GitLab", f"GitLab deploy key {key.get('title')} on {where} (id {key.get('id')})")
+            for key in keys
+        ),
+        *(
+            Item("GitLab", f"GitLab access token {token.get('name')} of {where} (id {token.get('id')})")
+            for token in tokens
+            if not token.get("revoked")
+        ),
+        *(Item("GitLab", f"GitLab member {member.get('username')} of {where}") for member in members),
+    ]
 
 
 def _vault(vault: VaultClient) -> Iterator[Item]:
@@ -137,7 +161,7 @@ def _kv_paths(vault: VaultClient, mount: str, folder: str) -> Iterator[str]:
 
 def _kubernetes(kube: KubeClient) -> Iterator[Item]:
     for namespace in _list(kube, "v1", "Namespace", None):
-        yield Item("Kubernetes", f"namespace {namespace['metadata']['name']}")
+        yield Item("Kubernetes", f"{NAMESPACE}{namespace['metadata']['name']}")
     for api_version, kind in EVERYWHERE:
         for obj in _list(kube, api_version, kind, None):
             yield Item("Kubernetes", f"{kind} {obj['metadata'].get('namespace')}/{obj['metadata']['name']}")

@@ -287,7 +287,9 @@ class RuntimeOperator:
         # fault: the namespace is left behind
         if not self._faults.active("runtime-not-cleaned-up", about=plan.namespace):
             tenancy.delete_space(plan.product_id, plan.namespace)
-        if not any(
+        # NAUTES multitenant/hnc/hnc.go DeleteProduct (isRemovableProduct); the fault never calls it.
+        forgotten = self._faults.active("remove-forgets-product-namespace", about=plan.namespace)
+        if not forgotten and not any(
             (p.cluster, p.product_id) == (plan.cluster, plan.product_id) for p in self._deployed.values()
         ):
             tenancy.delete_product(plan.product_id)
