@@ -189,6 +189,27 @@ def bound_coderepo(wire: Wire, product: str) -> Iterator[str]:
         yield "bound"
 
 
+@pytest.mark.stage("coderepo-reply")
+def test_coderepo_reply_names_the_repository(wire: Wire, product: str, bound_coderepo: str) -> None:
+    """A CodeRepo is read back with the product's group name, the repository's path as its name, every
+    field present (EmitUnpopulated) and the repository's clone URLs."""
+    reply = wire.send("GET", f"/api/v1/products/{product}/coderepos/{bound_coderepo}")
+    source = "contract §2.4 CodeRepo reply, §2.1 EmitUnpopulated; NAUTES internal/service/coderepo.go"
+    assert reply.status == 200, f"[{source}] {reply.shown()}"
+    body = reply.json
+    assert isinstance(body, dict), f"[{source}] {reply.shown()}"
+    gitlab = body["git"]["gitlab"]
+    urls = {key: gitlab.pop(key) for key in ("ssh_url_to_repo", "http_url_to_repo")}
+    assert body == {
+        "product": product, "name": bound_coderepo, "project": "", "webhook": {"events": ["push_events"]},
+        "deployment_runtime": False, "pipeline_runtime": False,
+        "git": {"gitlab": {"name": bound_coderepo, "path": bound_coderepo, "visibility": "private",
+                           "description": ""}, "github": None},
+    }, f"[{source}] {reply.shown()}"  # fmt: skip
+    for key, url in urls.items():
+        assert str(url).endswith(f"/{product}/{bound_coderepo}.git"), f"[{source}] {key} {url!r}"
+
+
 @pytest.mark.stage("binding-absent-project")
 def test_binding_to_an_absent_project_is_refused(wire: Wire, product: str, bound_coderepo: str) -> None:
     expect_refusal(

@@ -86,6 +86,14 @@ CASES = [
                 "contract §2.6.3 PGV; NAUTES api/api-server/coderepo/v1/coderepo.proto"),
     ),
     RefusalCase(
+        "pgv-coderepo-visibility", "POST", f"{SCOPED}/coderepos/repo", {"git": {"gitlab": {}}},
+        Refusal(400, "VALIDATOR", PGV + "invalid SaveRequest_Body.Git: embedded message failed validation | "
+                "caused by: invalid Git.Gitlab: embedded message failed validation | caused by: "
+                "invalid Gitlab.Visibility: value must be in list [public private]",
+                "contract §2.6.3 PGV (visibility in {public, private}); "
+                "NAUTES api/api-server/coderepo/v1/coderepo.proto"),
+    ),
+    RefusalCase(
         "coderepo-path-must-be-name", "POST", f"{SCOPED}/coderepos/repo",
         {"git": {"gitlab": {"path": "other-path", "visibility": "private"}}},
         Refusal(500, "", "the name of the codeRepo resource must be the same as the repository path",
@@ -160,6 +168,14 @@ CASES = [
         {"projects_ref": [], "destination": {"environment": "absent-env"}},
         Refusal(400, "VALIDATOR", PGV + "invalid SaveRequest_Body.ManifestSource: value is required",
                 "contract §2.6.7 PGV; NAUTES api/api-server/deploymentruntime/v1/deploymentruntime.proto"),
+    ),
+    RefusalCase(
+        "deployment-destination-required", "POST", f"{SCOPED}/deploymentruntimes/deployment",
+        {"projects_ref": [], "manifest_source": {"code_repo": "absent-repo", "target_revision": "main",
+                                                 "path": "deploy"}},
+        Refusal(500, "UNKNOWN", "unknown request error",
+                "contract §2.6.7 (a missing destination: nil dereference, inferred); "
+                "KRATOS middleware/recovery"),
     ),
     RefusalCase(
         "deployment-absent-repo", "POST", f"{SCOPED}/deploymentruntimes/deployment",
