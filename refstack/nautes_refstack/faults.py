@@ -163,6 +163,10 @@ FAULTS: Mapping[str, Fault] = {
             "readonly-deploykey-can-push",
             "GitLab creates every deploy key with write access (can_push true), whatever the request asked",
         ),
+        Fault(
+            "webhook-push-events-off",
+            "GitLab saves new project hooks with push events off, whatever the request asked",
+        ),
         # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
         Fault(
             "pipelinerun-succeeds-despite-failed-task",

@@ -102,14 +102,6 @@ def _not_running(kube: KubeClient, kind: str, resource: dict[str, Any]) -> str |
     return None
 
 
-def push_webhook_registered(gitlab: GitLabClient, project: str) -> Observation:
-    """The runtime is ready for the push once its event source has hooked the source repository."""
-    hooks = [hook for hook in gitlab.project_hooks(project) if hook.get("push_events")]
-    if not hooks:
-        return Observation(done=False, state="no push webhook yet")
-    return Observation(done=True, state=f"push webhook {hooks[0].get('url')}")
-
-
 def cluster_left(nautes: NautesClient, cluster: str) -> str | None:
     try:
         nautes.get("Cluster", cluster)

@@ -34,7 +34,16 @@ from nautes_e2e.suite import (
     World,
     WorldInventory,
 )
-from suites.quickstart import bot_commit, deploykeys, image_pull, probes, readback, readonly_push, taskruns
+from suites.quickstart import (
+    bot_commit,
+    deploykeys,
+    image_pull,
+    probes,
+    readback,
+    readonly_push,
+    taskruns,
+    webhook,
+)
 from suites.quickstart.diagnosis import failed_step_quote, failed_tasks, no_run_diagnosis, stuck_pods
 from suites.quickstart.names import REGISTRY_CA_KEY, QuickstartNames
 from suites.quickstart.probes import CORE, TEKTON
@@ -170,11 +179,6 @@ def test_initialise_product(
         lambda: probes.runtime_space_ready(kube, namespace, names.pipeline_runtime),
     )
     stage.fact("runtime_namespace", namespace)
-    source_project = f"{names.product}/{names.source_repo}"
-    stage.wait_for(
-        f"the push webhook Argo Events registers on {names.source_repo}",
-        lambda: probes.push_webhook_registered(gitlab, source_project),
-    )
     consumer = probes.runtime_consumer(
         int(projects[names.source_repo]["namespace"]["id"]), names.pipeline_runtime
     )
@@ -183,6 +187,32 @@ def test_initialise_product(
         lambda: probes.event_handling_ready(kube, consumer, names.pipeline_triggers),
     )
     stage.fact("event_consumer", consumer)
+    _source_hook_listens(stage, gitlab, kube, f"{names.product}/{names.source_repo}", consumer, repo_ids)
+
+
+def _source_hook_listens(
+    stage: StageContext,
+    gitlab: GitLabClient,
+    kube: KubeClient,
+    project: str,
+    consumer: str,
+    repo_ids: dict[str, int],
+) -> None:
+    """The hook the event source registers on the source repository exists and is as it asks: a push to
+    main will reach the Sensors."""
+    repo = project.rsplit("/", 1)[-1]
+    entry = webhook.event_source_entry(kube, consumer, repo_ids[repo])
+    if entry is None:
+        stage.fail(f"EventSource {consumer}-gitlab has no gitlab entry repo-{repo_ids[repo]} for {repo}")
+    url = entry.url
+    stage.wait_for(
+        f"the hook EventSource {entry.event_source} registers on {repo}",
+        lambda: webhook.hook_registered(gitlab, project, url),
+    )
+    problems = webhook.hook_problems(gitlab, kube, project, entry)
+    if problems:
+        stage.fail("; ".join(problems))
+    stage.fact("source_hook", entry.url)
 
 
 def _readonly_key_cannot_push(

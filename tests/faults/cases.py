@@ -74,6 +74,8 @@ CASES = [
     FaultCase(
         "readonly-deploykey-can-push", "initialise_product", "has can_push=True, a readonly key must not push"
     ),
+    # The event source's hook is there but deaf to pushes: said where the hook is made, not as "no run".
+    FaultCase("webhook-push-events-off", "initialise_product", "exists but does not listen to push events"),
     # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
     # The run says Succeeded; its manifest-update TaskRun says Failed: the stage names that TaskRun and the
     # line of its log that says why (not the image_tag_rewritten symptom a stage later).

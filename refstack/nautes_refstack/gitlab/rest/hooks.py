@@ -72,6 +72,8 @@ async def add_hook(request: web.Request) -> web.Response:
         events={flag: flag == "push_events" for flag in HOOK_EVENT_FLAGS},
     )
     _apply(hook, params)
+    if context(request).faults.active("webhook-push-events-off", about=state.path_with_namespace(project)):
+        hook.events["push_events"] = False  # fault: saved without push events, whatever the request asked
     state.hooks[hook.id] = hook
     return web.json_response(entities.hook(hook), status=201)
 
