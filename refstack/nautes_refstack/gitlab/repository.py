@@ -3,17 +3,24 @@
 Everything here is synchronous and short-lived: REST handlers run it in a worker thread
 (``asyncio.to_thread``), the in-process seam (``GitLab.read_file``) calls it directly. Commits made for the
 repository files API are built on a temporary index, so the repository never needs a work tree.
+
+What a full commit id names never changes (git objects are content-addressed and nothing here prunes them),
+so reads by commit id are remembered per repository (:class:`_ObjectMemo`) instead of asking git again: the
+operators re-read every product file after each push, at the commit Argo CD synced, and each read was three
+processes started on the event loop. Reads by branch name always ask git.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nautes_refstack.gitlab.model import ZERO_SHA
 
@@ -21,6 +28,9 @@ _FIELD = "\x1f"
 _RECORD = "\x1e"
 _LOG_FORMAT = _RECORD + _FIELD.join(("%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B")) + _FIELD
 _HOOK_NAMES = ("pre-receive", "post-receive")
+_FULL_OBJECT_ID = re.compile(r"^[0-9a-f]{40}$")
+#: Entries a repository's memo holds before it starts afresh (a bound, far above one run's reads).
+_MEMO_LIMIT = 4096
 
 
 class GitCommandError(RuntimeError):
@@ -101,6 +111,42 @@ class Signature:
     email: str
 
 
+class _ObjectMemo:
+    """Answers about one repository's objects by full commit id: the commits that exist (with what
+    ``<id>^{commit}`` peels to), each commit's file list and the blobs looked up in it (``None`` too: a
+    commit that exists lacks that file for good). Only answers git gave for an object that exists are kept,
+    so a commit pushed later is never remembered as missing. Shared by worker threads: a race only makes two
+    threads ask git the same question."""
+
+    def __init__(self, identity: int) -> None:
+        self.identity = identity
+        self.commits: dict[str, str] = {}
+        self.files: dict[str, list[str]] = {}
+        self.blobs: dict[tuple[str, str], Blob | None] = {}
+
+    def remember(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(table) >= _MEMO_LIMIT:
+            table.clear()
+        table[key] = value
+
+
+#: Repository directory -> its memo; a repository created at a path that had one starts with a new memo.
+_MEMOS: dict[Path, _ObjectMemo] = {}
+
+
+def _memo(path: Path) -> _ObjectMemo | None:
+    """The memo of the repository now at ``path`` (keyed by its directory's inode too: a project deleted and
+    re-created under the same path is another repository); ``None`` when there is no repository."""
+    try:
+        identity = path.stat().st_ino
+    except OSError:
+        return None
+    memo = _MEMOS.get(path)
+    if memo is None or memo.identity != identity:
+        memo = _MEMOS[path] = _ObjectMemo(identity)
+    return memo
+
+
 class BareRepository:
     """One ``<path_with_namespace>.git`` directory."""
 
@@ -116,6 +162,7 @@ class BareRepository:
             check=True,
             capture_output=True,
         )
+        _MEMOS.pop(path, None)
         repository = cls(path)
         repository.git("config", "uploadpack.allowFilter", "true")
         repository.install_hooks(hook_source)
@@ -133,7 +180,16 @@ class BareRepository:
     def git(
         self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True
     ) -> bytes:
-        result = subprocess.run(
+        result = self._run(*args, stdin=stdin, env=env)
+        if check and result.returncode != 0:
+            stderr = result.stderr.decode(errors="replace").strip()
+            raise GitCommandError(f"git {args[0]} failed in {self.path.name}: {stderr}")
+        return result.stdout
+
+    def _run(
+        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
             ["git", *args],
             cwd=self.path,
             input=stdin,
@@ -141,10 +197,6 @@ class BareRepository:
             capture_output=True,
             check=False,
         )
-        if check and result.returncode != 0:
-            stderr = result.stderr.decode(errors="replace").strip()
-            raise GitCommandError(f"git {args[0]} failed in {self.path.name}: {stderr}")
-        return result.stdout
 
     def _text(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         return self.git(*args, env=env).decode(errors="replace")
@@ -171,10 +223,16 @@ class BareRepository:
         """The commit a branch name, tag name, full ref or (abbreviated) id names; ``None`` if none."""
         if not ref or ref.startswith("-"):
             return None
+        memo = _memo(self.path) if _FULL_OBJECT_ID.match(ref) else None
+        if memo is not None and ref in memo.commits:
+            return memo.commits[ref]
         out = self.git(
             "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
         )
-        return out.decode().strip() or None
+        commit = out.decode().strip() or None
+        if memo is not None and commit is not None:
+            memo.remember(memo.commits, ref, commit)
+        return commit
 
     def update_ref(self, ref: str, new: str, old: str) -> None:
         """Move ``ref`` from ``old`` to ``new`` atomically (fails if someone moved it meanwhile)."""
@@ -250,16 +308,15 @@ class BareRepository:
 
     def read_blob(self, commit_id: str, path: str) -> Blob | None:
         """The file at ``path`` in a commit; ``None`` if there is none (or it is a directory)."""
-        listing = self.git("ls-tree", "-z", commit_id, "--", path.strip("/"), check=False).decode(
-            errors="replace"
-        )
-        meta, _, _ = listing.partition("\t")
-        if meta.count(" ") != 2:
-            return None
-        mode, kind, blob_id = meta.split(" ")
-        if kind != "blob":
-            return None
-        return Blob(id=blob_id, data=self.git("cat-file", "blob", blob_id), executable=mode == "100755")
+        memo = _memo(self.path) if _FULL_OBJECT_ID.match(commit_id) else None
+        key = (commit_id, path.strip("/"))
+        if memo is not None and key in memo.blobs:
+            return memo.blobs[key]
+        listed = self._run("ls-tree", "-z", commit_id, "--", key[1])
+        blob = _blob_listed(listed.stdout.decode(errors="replace"), self) if listed.returncode == 0 else None
+        if memo is not None and listed.returncode == 0:
+            memo.remember(memo.blobs, key, blob)
+        return blob
 
     def last_commit_touching(self, commit_id: str, path: str) -> str:
         return self._text("log", "-1", "--format=%H", commit_id, "--", path).strip()
@@ -287,8 +344,14 @@ class BareRepository:
         return entries
 
     def list_files(self, commit_id: str) -> list[str]:
+        memo = _memo(self.path) if _FULL_OBJECT_ID.match(commit_id) else None
+        if memo is not None and commit_id in memo.files:
+            return list(memo.files[commit_id])
         out = self.git("ls-tree", "-r", "-z", "--name-only", commit_id)
-        return [name for name in out.decode(errors="replace").split("\0") if name]
+        names = [name for name in out.decode(errors="replace").split("\0") if name]
+        if memo is not None:
+            memo.remember(memo.files, commit_id, list(names))
+        return names
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -326,6 +389,17 @@ class BareRepository:
         parent_args = ["-p", parent] if parent else []
         out = self.git("commit-tree", tree, *parent_args, stdin=message.encode(), env=signature_env)
         return out.decode().strip()
+
+
+def _blob_listed(listing: str, repository: BareRepository) -> Blob | None:
+    """The blob an ``ls-tree -z <commit> -- <path>`` line names, read; ``None`` for no line or a tree."""
+    meta, _, _ = listing.partition("\t")
+    if meta.count(" ") != 2:
+        return None
+    mode, kind, blob_id = meta.split(" ")
+    if kind != "blob":
+        return None
+    return Blob(id=blob_id, data=repository.git("cat-file", "blob", blob_id), executable=mode == "100755")
 
 
 def _parse_log(out: str) -> list[tuple[CommitInfo, str]]:
