@@ -9,6 +9,7 @@ object a check creates is removed by that check.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import partial
 
@@ -27,26 +28,30 @@ DEFAULT_SUFFIX = "default"
 
 @dataclass(frozen=True)
 class ConformanceNames:
-    """What this run names: its product, a product that does not exist, a cluster that does not exist."""
+    """What this run names: its product, a product that does not exist, a cluster that does not exist.
+
+    ``worker`` is the pytest-xdist worker (``gw0``...) when the suite runs under ``-n``: each worker is a
+    session of its own with its own product, and on an ``existing`` target they share one Nautes."""
 
     suffix: str
+    worker: str = ""
 
     @property
     def product(self) -> str:
-        return f"apiconf-{self.suffix}"
+        return f"apiconf-{self.suffix}" + (f"-{self.worker}" if self.worker else "")
 
     @property
     def absent_product(self) -> str:
-        return f"apiconf-{self.suffix}-absent"
+        return f"{self.product}-absent"
 
     @property
     def absent_cluster(self) -> str:
-        return f"apiconf-{self.suffix}-absent"
+        return f"{self.product}-absent"
 
     @property
     def second_product(self) -> str:
         """The product the delete-order check creates and deletes within itself."""
-        return f"apiconf-{self.suffix}-order"
+        return f"{self.product}-order"
 
     def values(self) -> dict[str, str]:
         """The placeholders a check's path, body and message may use."""
@@ -59,7 +64,9 @@ class ConformanceNames:
 
 @pytest.fixture(scope="session")
 def names(e2e_run: RunState) -> ConformanceNames:
-    return ConformanceNames(e2e_run.options.suffix or DEFAULT_SUFFIX)
+    return ConformanceNames(
+        e2e_run.options.suffix or DEFAULT_SUFFIX, os.environ.get("PYTEST_XDIST_WORKER", "")
+    )
 
 
 @pytest.fixture(scope="session")
