@@ -1,8 +1,11 @@
 """Looks at the world that the quickstart stages wait on: readiness probes (an :class:`Observation` per
-look) and leftover probes for the teardown (``None`` once the thing is gone, else what is left).
+look) and leftover probes by name (``None`` once the thing is gone, else what is left).
 
-A leftover probe treats only a definite "not found" as gone: any other error (an API server answering 500
-to every GET, a revoked token) propagates and fails the teardown instead of passing it.
+The teardown itself finds leftovers by inventory (``nautes_e2e.stages.inventory``: whatever their kind);
+the leftover probes here look for what a run of a given suffix made, without a snapshot from before it
+(``benchmarks/leftovers.py`` checks a world after runs with them). A leftover probe treats only a definite
+"not found" as gone: any other error (an API server answering 500 to every GET, a revoked token)
+propagates and fails the check instead of passing it.
 """
 
 from __future__ import annotations

@@ -8,13 +8,18 @@ checks with the removal (:meth:`WorldInventory.check_removal`):
 * nothing of this run's may be left: listed again and again within the teardown's timeout until nothing
   is, every object still there named (``left behind: ...``), whatever its kind;
 * nothing that was there before the run may be gone, unless it was this run's (a kept run of the same
-  suffix) or another run's (runs sharing the world end meanwhile): once the wait is over.
+  suffix) or another run's (runs sharing the world end meanwhile), or is one of the runtime components a
+  cluster registration installs and its removal prunes (their namespaces: an earlier registration of the
+  claimed cluster may still be pruning them when the run starts): once the wait is over.
 
 Objects other runs create meanwhile are neither; they are counted, never reported as this run's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from nautes_e2e.clients import Document
 from nautes_e2e.stages.applied import AppliedDocuments
 from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.inventory.items import Item, Snapshot, ordered
@@ -31,6 +36,7 @@ class WorldInventory:
         self.before: Snapshot | None = None
         self._paths: dict[str, str] = {}
         self._last: Snapshot | None = None
+        self._component_namespaces: frozenset[str] = frozenset()
 
     def take(self, stage: StageContext) -> None:
         """The snapshot before the run changes anything (the preflight's last step): its counts a fact,
@@ -49,6 +55,7 @@ class WorldInventory:
             stage.note(
                 "no inventory was taken before the run: whether it removed what was there is not known"
             )
+        self._component_namespaces = component_namespaces(applied.documents)
         applied.expect_gone(self._left_behind)
         applied.expect_kept(self._gone_since_before)
 
@@ -64,7 +71,11 @@ class WorldInventory:
         if self.before is None or self._last is None:
             return []
         gone = Snapshot.of(self.before.items - self._last.items, {})
-        return [f"gone since the preflight: {item}" for item in self._of(gone, Owner.NONE)]
+        return [
+            f"gone since the preflight: {item}"
+            for item in self._of(gone, Owner.NONE)
+            if item.namespace not in self._component_namespaces
+        ]
 
     def _snapshot(self) -> Snapshot:
         snapshot = take_snapshot(self._clients)
@@ -73,3 +84,16 @@ class WorldInventory:
 
     def _of(self, snapshot: Snapshot, owner: Owner) -> list[Item]:
         return [item for item in ordered(snapshot.items) if self._names.owner(item, self._paths) is owner]
+
+
+def component_namespaces(documents: Iterable[Document]) -> frozenset[str]:
+    """The namespaces of the components the run's Cluster registrations install on the runtime cluster
+    (``componentsList.<component>.namespace``, contract §3.6; Argo CD prunes them with the registration,
+    contract §3.1)."""
+    return frozenset(
+        str(component["namespace"])
+        for document in documents
+        if document.kind == "Cluster"
+        for component in (document.spec.get("componentsList") or {}).values()
+        if isinstance(component, dict) and component.get("namespace")
+    )

@@ -28,6 +28,16 @@ class Item:
         return self.label
 
     @property
+    def namespace(self) -> str | None:
+        """The Kubernetes namespace the object is, or is in; None outside Kubernetes."""
+        if self.service != "Kubernetes":
+            return None
+        if self.label.startswith(NAMESPACE):
+            return self.label.removeprefix(NAMESPACE)
+        where = self.label.partition(" ")[2]
+        return where.partition("/")[0] if "/" in where else None
+
+    @property
     def sort_key(self) -> tuple[int, bool, str]:
         """Service by service; namespaces before the objects (a namespace left behind holds its objects)."""
         service = SERVICES.index(self.service) if self.service in SERVICES else len(SERVICES)
