@@ -14,11 +14,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from nautes_e2e.stages.model import ProgressSink, StageFailure
 
 T = TypeVar("T")
+
+#: The first pause of :func:`wait_for` is ``interval_s`` divided by this; each next one doubles, up to
+#: ``interval_s``: what changes soon after the stage's last request is seen soon, what takes long is
+#: still looked at no more often than ``interval_s`` (four looks in the first ``interval_s`` at most).
+FIRST_PAUSE_DIVISOR = 8
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,8 @@ def wait_for(
     interval_s: float,
     progress: ProgressSink,
 ) -> Observation:
-    """Call ``probe`` every ``interval_s`` until it is done or failed, at most ``timeout_s``.
+    """Call ``probe`` until it is done or failed, at most ``timeout_s``: at once, then after pauses that
+    grow from ``interval_s / FIRST_PAUSE_DIVISOR`` to ``interval_s`` (doubling) and stay there.
 
     Returns the final observation. Raises :class:`StageFailure` on a decided failure (at once) or at the
     timeout (with the last state). Exceptions from ``probe`` propagate: a probe that expects transient
@@ -77,7 +83,7 @@ def wait_for(
     line = _StateLine(describe, progress)
     retrying = Retrying(
         stop=stop_after_delay(timeout_s),
-        wait=wait_fixed(interval_s),
+        wait=wait_exponential(multiplier=interval_s / FIRST_PAUSE_DIVISOR, max=interval_s),
         retry=retry_if_result(lambda observation: not observation.decided),
         retry_error_callback=_last_result,
     )
