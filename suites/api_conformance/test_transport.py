@@ -33,6 +33,13 @@ def test_put_is_no_route(wire: Wire, names: ConformanceNames) -> None:
     assert (answer.status, answer.text) == (404, GO_NOT_FOUND), f"[{source}] {answer.shown()}"
 
 
+@pytest.mark.stage("route-wrong-method")
+def test_wrong_method_is_no_route(wire: Wire) -> None:
+    """A method no route has for a path (DELETE on a list) is Go's 404 as well, not a 405."""
+    answer = wire.raw("DELETE", "/api/v1/products", b"", {})
+    assert (answer.status, answer.text) == (404, GO_NOT_FOUND), f"[{ROUTER_SOURCE}] {answer.shown()}"
+
+
 @pytest.mark.stage("route-trailing-slash")
 def test_list_with_trailing_slash_is_redirected(wire: Wire) -> None:
     """``nautes get <kind>`` asks for the list URL with a trailing slash; mux (StrictSlash) answers 301."""
@@ -70,5 +77,22 @@ def test_malformed_json_is_codec_400(wire: Wire, names: ConformanceNames) -> Non
             "CODEC",
             "body unmarshal {any}",
             "contract §2.1, §2.5 (bad JSON body); KRATOS transport/http/codec.go DefaultRequestDecoder",
+        ),
+    )
+
+
+@pytest.mark.stage("auth-token-missing")
+def test_request_without_token_is_plain_500(wire: Wire, names: ConformanceNames) -> None:
+    """The token is not checked by the API server but handed to GitLab: without one, the GitLab client
+    cannot be made, a plain Go error (no 401)."""
+    answer = wire.raw("GET", f"/api/v1/products/{names.absent_product}", b"", {}, token=False)
+    expect_refusal(
+        answer,
+        Refusal(
+            500,
+            "",
+            "token is not found",
+            "contract §2.1 (missing header: token is not found, inferred); NAUTES app/api-server/"
+            "pkg/middleware/auth/auth.go, internal/data/gitlab.go",
         ),
     )

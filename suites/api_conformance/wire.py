@@ -75,8 +75,11 @@ class Wire:
             return Answer(refused.status, refused.body, {})
         return Answer(response.status_code, response.text, dict(response.headers))
 
-    def raw(self, method: str, path: str, data: bytes, headers: Mapping[str, str]) -> Answer:
-        """One request with exactly ``headers`` (plus the caller's token) and no redirect followed."""
+    def raw(
+        self, method: str, path: str, data: bytes, headers: Mapping[str, str], *, token: bool = True
+    ) -> Answer:
+        """One request with exactly ``headers`` (plus the caller's token unless ``token`` is False) and no
+        redirect followed."""
         with requests.Session() as session:
             session.trust_env = False  # no proxy, no .netrc: the request goes as written
             bundle = self._world.nautes_ca_bundle
@@ -84,12 +87,15 @@ class Wire:
                 method,
                 self._world.nautes_url.rstrip("/") + path,
                 data=data,
-                headers={"Authorization": "Bearer " + self._world.gitlab_token.reveal(), **headers},
+                headers={**self._authorization(token), **headers},
                 timeout=RAW_TIMEOUT_S,
                 allow_redirects=False,
                 verify=str(bundle) if bundle else True,
             )
         return Answer(response.status_code, response.text, dict(response.headers))
+
+    def _authorization(self, token: bool) -> dict[str, str]:
+        return {"Authorization": "Bearer " + self._world.gitlab_token.reveal()} if token else {}
 
 
 def expect_refusal(answer: Answer, expected: Refusal) -> None:
