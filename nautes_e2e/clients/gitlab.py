@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import gitlab
 import gitlab.exceptions
 import requests
 
 from nautes_e2e.clients.errors import ServiceUnreachable, no_reply_reason, request_line
-from nautes_e2e.clients.transient import RetryLog, retrying_session
+from nautes_e2e.clients.transient import RetryLog, RetryPolicy, call_with_retries, retrying_session
 from nautes_e2e.secrets import Secret, redact
 
 T = TypeVar("T")
@@ -80,20 +81,56 @@ class GitLabClient:
         )
 
     def allow_force_push(self, project_path: str, branch: str) -> None:
-        """What the quickstart asks the user to click: protect ``branch`` with force-push allowed."""
+        """What the quickstart asks the user to click: protect ``branch`` with force-push allowed.
 
-        def allow() -> None:
+        A write answered 502/503/504 (GitLab restarting) is what a user clicks again: it is sent again under
+        the transient policy, after reading back how the branch is protected now, so that a protection the
+        earlier send created is updated, never created twice (the read-back is kept with the resend)."""
+        protections = f"/api/v4/projects/{quote(project_path, safe='')}/protected_branches"
+
+        def protect() -> None:
             project = self._gl.projects.get(project_path, lazy=True)
-            try:
-                project.protectedbranches.get(branch)
-            except gitlab.exceptions.GitlabGetError as error:
-                if error.response_code != 404:
-                    raise
-                project.protectedbranches.create({"name": branch, "allow_force_push": True})
-                return
-            project.protectedbranches.update(branch, {"allow_force_push": True})
 
-        self._call(f"protected branch {branch} of {project_path}", allow)
+            def protected() -> bool:
+                """``GET`` the protection (sent again by the transport on a transient answer)."""
+                try:
+                    project.protectedbranches.get(branch)
+                except gitlab.exceptions.GitlabGetError as error:
+                    if error.response_code != 404:
+                        raise
+                    return False
+                return True
+
+            state = [protected()]
+
+            def read_back() -> str:
+                state[0] = protected()
+                return f"branch {branch} is {'' if state[0] else 'not '}protected"
+
+            def allow() -> gitlab.exceptions.GitlabError | None:
+                try:
+                    if state[0]:
+                        project.protectedbranches.update(branch, {"allow_force_push": True})
+                    else:
+                        project.protectedbranches.create({"name": branch, "allow_force_push": True})
+                except gitlab.exceptions.GitlabError as error:
+                    return error
+                return None
+
+            failure = call_with_retries(
+                RetryPolicy(),
+                self.retries,
+                allow,
+                status_of=lambda failure: 200 if failure is None else failure.response_code or 0,
+                service="GitLab",
+                method="PATCH" if state[0] else "POST",
+                path=f"{protections}/{branch}" if state[0] else protections,
+                read_back=read_back,
+            )
+            if failure is not None:
+                raise failure
+
+        self._call(f"protected branch {branch} of {project_path}", protect)
 
     def protected_branch(self, project_path: str, branch: str) -> dict[str, Any]:
         """How ``branch`` is protected (``allow_force_push``, access levels); GitLabNotFound if it is not."""

@@ -205,6 +205,11 @@ FAULTS: Mapping[str, Fault] = {
         ),
         # -- issue 8, transient and slow answers the run must absorb (helper "transient") --
         Fault(
+            "gitlab-502-first-request",
+            "GitLab's Puma restarts: Workhorse answers 502 'GitLab is not responding' to the first request "
+            "of every REST API method and path (git over HTTP/SSH and the internal API are not touched)",
+        ),
+        Fault(
             "nautes-api-slow",
             "the Nautes API server answers every request 0.25 s late (a busy server), within the timeouts",
         ),

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.faults.cases import CASES, GREEN_CASES, TEARDOWN, FaultCase, GreenCase
-from tests.support.quickstart import processes_of_run, run_quickstart
+from tests.support.quickstart import RUN_ID, processes_of_run, run_quickstart
 
 pytestmark = pytest.mark.faults
 
@@ -69,10 +69,15 @@ def test_the_stage_that_names_the_breakage_catches_it(case: FaultCase, tmp_path:
         assert case.teardown_keyword in (teardown["diagnosis"] or ""), teardown["diagnosis"]
 
 
+#: Green faults whose transient answers every client must resend, and the stages whose evidence
+#: (``transient-retries.json``) must show the harness's resends to GitLab: the preflight's come first of all.
+RESENDS_SHOWN_IN = {"gitlab-502-first-request": ("preflight",)}
+
+
 @pytest.mark.parametrize("case", GREEN_CASES, ids=[case.fault for case in GREEN_CASES])
 def test_the_run_absorbs_what_a_healthy_installation_does(case: GreenCase, tmp_path: Path) -> None:
-    """Slow answers within the timeouts and late webhooks are what a healthy installation does: the run
-    passes every stage, and the fault really acted."""
+    """Slow answers within the timeouts, late webhooks and a restarting GitLab's 502s are what a healthy
+    installation does: the run passes every stage, the fault really acted, and a resend says so."""
     run = run_quickstart(tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S)
 
     assert processes_of_run(run) == [], "the run left processes behind"
@@ -81,3 +86,10 @@ def test_the_run_absorbs_what_a_healthy_installation_does(case: GreenCase, tmp_p
     stages = run.stages
     not_passed = {name: stages[name]["diagnosis"] for name in stages if stages[name]["status"] != "passed"}
     assert not_passed == {}, f"{case.fault} must not fail the run ({case.why})"
+    shown_in = RESENDS_SHOWN_IN.get(case.fault, ())
+    for stage in shown_in:
+        kept = tmp_path / "reports" / RUN_ID / "evidence" / stage / "transient-retries.json"
+        assert kept.is_file(), f"{stage} kept no transient-retries.json: the resends are hidden"
+        assert "GitLab answered GET /api/v4/" in kept.read_text(), kept.read_text()
+    if shown_in:  # the stack's go-gitlab clients (Nautes, Argo Events) resent too, as retryablehttp logs it
+        assert "(status: 502): retrying in" in run.stack_log()

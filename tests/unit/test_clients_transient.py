@@ -179,18 +179,42 @@ def test_gitlab_500_and_404_are_not_retried(
     assert client.retries.retries == []
 
 
-def test_a_gitlab_post_that_creates_is_not_retried(double: tuple[Scripted, str]) -> None:
+def test_a_gitlab_post_that_creates_is_sent_again_only_after_reading_it_back(
+    double: tuple[Scripted, str],
+) -> None:
     scripted, url = double
-    # protectedbranches.get answers 404, so the client creates the protection with a POST, which gets 502.
-    scripted.script = [(404, '{"message":"404 Not found"}', "application/json"), WORKHORSE_502]
+    # protectedbranches.get answers 404, so the client creates the protection with a POST, which gets 502;
+    # the read-back finds no protection still, so the POST is sent again (had it landed: a PATCH instead).
+    not_found = (404, '{"message":"404 Not found"}', "application/json")
+    scripted.script = [not_found, WORKHORSE_502, not_found]
+    client = GitLabClient(url, TOKEN)
+
+    client.allow_force_push("demo/app", "main")
+
+    assert [line.split(" ")[0] for line in scripted.requests] == ["GET", "POST", "GET", "POST"]
+    (retry,) = client.retries.retries
+    assert (retry.method, retry.answer, retry.read_back) == (
+        "POST",
+        "HTTP 502",
+        "branch main is not protected",
+    )
+
+
+def test_a_gitlab_post_whose_read_back_fails_is_not_sent_again(double: tuple[Scripted, str]) -> None:
+    scripted, url = double
+    not_found = (404, '{"message":"404 Not found"}', "application/json")
+    scripted.script = [
+        not_found,
+        WORKHORSE_502,
+        (500, '{"message":"500 Internal Server Error"}', "application/json"),
+    ]
     client = GitLabClient(url, TOKEN)
 
     with pytest.raises(GitLabError) as caught:
         client.allow_force_push("demo/app", "main")
 
-    assert caught.value.status == 502
-    assert [line.split(" ")[0] for line in scripted.requests] == ["GET", "POST"]
-    assert client.retries.retries == []
+    assert caught.value.status == 500
+    assert [line.split(" ")[0] for line in scripted.requests] == ["GET", "POST", "GET"]
 
 
 # -- Nautes API -------------------------------------------------------------------------------------------

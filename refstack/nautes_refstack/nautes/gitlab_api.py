@@ -4,7 +4,8 @@ The real server builds a go-gitlab OAuth client from the caller's token for ever
 ``pkg/gitlab``), so every permission decision is GitLab's. ``internal/data/gitlab.go`` then turns some
 HTTP statuses into typed errors (403 -> ``NO_AUTHORIZATION``, 404 -> ``GROUP_NOT_FOUND`` ...); all other
 failures reach the client as a plain 500 whose message is go-gitlab's ``ErrorResponse.Error()``:
-``GET http://gitlab/api/v4/groups/demo: 404 {message: 404 Group Not Found}``.
+``GET http://gitlab/api/v4/groups/demo: 404 {message: 404 Group Not Found}``. Each request is sent as
+go-gitlab sends it: again on a 429 or a 5xx, with its pauses (:mod:`nautes_refstack.go_gitlab`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from urllib.parse import quote, unquote
 
 import aiohttp
 
+from nautes_refstack import go_gitlab
 from nautes_refstack.nautes import errors
 from nautes_refstack.nautes.errors import NautesError
+from nautes_refstack.pace import INSTANT, Pace
 
 JsonObject = dict[str, Any]
 
@@ -74,12 +77,16 @@ def path_id(value: int | str) -> str:
 
 
 class GitLabApi:
-    """The GitLab calls of one API request, authenticated as the caller (``Authorization: Bearer``)."""
+    """The GitLab calls of one API request, authenticated as the caller (``Authorization: Bearer``);
+    ``pace`` makes go-gitlab's pauses between resends last as real pauses do on this stack."""
 
-    def __init__(self, http: aiohttp.ClientSession, gitlab_url: str, token: str) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, gitlab_url: str, token: str, pace: Pace = INSTANT
+    ) -> None:
         self._http = http
         self._base = gitlab_url.rstrip("/") + "/api/v4/"
         self._token = token
+        self._pace = pace
         self.gitlab_url = gitlab_url.rstrip("/")
 
     async def call(
@@ -90,16 +97,24 @@ class GitLabApi:
             raise errors.plain("token is not found")
         url = self._base + path
         shown = self._shown_url(url)
-        headers = {"Authorization": f"Bearer {self._token}"}
         try:
-            async with self._http.request(method, url, params=params, json=body, headers=headers) as response:
-                payload = await response.read()
-                if response.status not in (200, 201, 202, 204, 304):
-                    message = go_gitlab_message(payload)
-                    raise GitLabCallError(response.status, f"{method} {shown}: {response.status} {message}")
-                return json.loads(payload) if payload.strip() else None
+            answer = await self._send(method, url, params=params, json=body)
         except aiohttp.ClientError as failure:
             raise GitLabCallError(0, f'{method.title()} "{shown}": {_go_transport_error(failure)}') from None
+        if answer.status not in (200, 201, 202, 204, 304):
+            message = go_gitlab_message(answer.body)
+            raise GitLabCallError(answer.status, f"{method} {shown}: {answer.status} {message}")
+        return json.loads(answer.body) if answer.body.strip() else None
+
+    async def _send(self, method: str, url: str, **options: Any) -> go_gitlab.Answer:
+        """One request as go-gitlab sends it (again on a 429 or a 5xx); transport errors are raised."""
+        headers = {"Authorization": f"Bearer {self._token}"}
+
+        async def once() -> go_gitlab.Answer:
+            async with self._http.request(method, url, headers=headers, **options) as response:
+                return go_gitlab.Answer(response.status, await response.read())
+
+        return await go_gitlab.send(once, self._pace, f"{method} {url}")
 
     def _shown_url(self, url: str) -> str:
         """Scheme, host and the *unescaped* path, as ``ErrorResponse.Error()`` prints them."""
@@ -224,11 +239,11 @@ class GitLabApi:
     # --- repository files (the tenant repository read without a clone) ----------------------------------
 
     async def raw_file(self, project: int | str, file_path: str, ref: str = "main") -> str | None:
-        """A file's text, or ``None`` when the project, the ref or the file is not there (or not readable)."""
+        """A file's text, or ``None`` when the project, the ref or the file is not there (or not readable).
+
+        It stands for the real server's reads of the CRs Argo CD synced (:mod:`..tenant`), which reach the
+        Kubernetes API, never GitLab: sent as go-gitlab sends, a GitLab that answers a transient 5xx leaves
+        it as unharmed as the real read is, instead of making a registered cluster look absent."""
         url = f"{self._base}projects/{path_id(project)}/repository/files/{quote(file_path, safe='')}/raw"
-        async with self._http.get(
-            url, params={"ref": ref}, headers={"Authorization": f"Bearer {self._token}"}
-        ) as response:
-            if response.status != 200:
-                return None
-            return await response.text()
+        answer = await self._send("GET", url, params={"ref": ref})
+        return answer.body.decode() if answer.status == 200 else None

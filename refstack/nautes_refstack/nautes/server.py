@@ -197,7 +197,7 @@ class NautesApiServer:
         return RequestScope(
             token=token,
             oauth2=oauth2,
-            gitlab=GitLabApi(self._http, self.gitlab_url, token),
+            gitlab=GitLabApi(self._http, self.gitlab_url, token, self._pace),
             vault=VaultStore(self._http, self.vault_url, self._vault_token, self._faults, request.path),
             tenant_repo=self.tenant_repo,
             clone_root=self._tmp,

@@ -117,7 +117,9 @@ class RuntimeControllers:
             self._argocd,
             self._pace,
         )
-        self._hooks = GitlabHookManager(self._store, events_namespace, self._http, argo_events.serving)
+        self._hooks = GitlabHookManager(
+            self._store, events_namespace, self._http, argo_events.serving, pace=self._pace
+        )
         register_cluster_task(CLUSTER_TASK, run_kubernetes_actions)
         self._gitlab.on_push(reconciler.on_push)
         self._tasks = [

@@ -19,6 +19,7 @@ from nautes_refstack.gitlab.rest import (
 )
 from nautes_refstack.gitlab.rest.context import CONTEXT, ApiContext
 from nautes_refstack.gitlab.rest.errors import render_api_errors
+from nautes_refstack.gitlab.rest.restarting import bad_gateway_on_first_request
 
 _RESOURCE_FAMILIES = (
     users,
@@ -36,8 +37,9 @@ _RESOURCE_FAMILIES = (
 
 
 def build_app(ctx: ApiContext) -> web.Application:
-    """An application serving the REST API under ``/api/v4`` (the caller adds the git routes)."""
-    app = web.Application(middlewares=[render_api_errors])
+    """An application serving the REST API under ``/api/v4`` (the caller adds the git routes). Workhorse's
+    502 (fault ``gitlab-502-first-request``) comes first: it answers before Puma would."""
+    app = web.Application(middlewares=[bad_gateway_on_first_request(), render_api_errors])
     app[CONTEXT] = ctx
     for family in _RESOURCE_FAMILIES:
         app.router.add_routes(family.routes)

@@ -5,11 +5,13 @@ whose URL is ``webhook.url + webhook.endpoint``, or creates one with the entry's
 and ``enable_ssl_verification`` (v1.7.1 ``eventsources/sources/gitlab/start.go``). A daemon repeats this
 every 60 s. When the pod stops (the EventSource changed or went away) hooks are deleted if
 ``deleteHookOnFinish`` is set. Here one manager watches every EventSource of the namespace and converges
-the set of registered hooks on each change; GitLab is reached over its REST API like go-gitlab does.
+the set of registered hooks on each change; GitLab is reached over its REST API as go-gitlab reaches it:
+a 429 or 5xx answer is sent again, a POST too (:mod:`nautes_refstack.go_gitlab`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +20,9 @@ from urllib.parse import quote
 
 import aiohttp
 
+from nautes_refstack import go_gitlab
 from nautes_refstack.kube import ObjectStore
+from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.runtime.kube_apply import secret_value
 
 log = logging.getLogger(__name__)
@@ -68,6 +72,10 @@ class Registration:
 HookKey = tuple[str, str, str]  # (EventSource, event name, project)
 
 
+class GitLabAnswerError(Exception):
+    """GitLab's last answer to a hook call was not a success (go-gitlab ``CheckResponse``)."""
+
+
 def api_url(gitlab_base_url: str) -> str:
     """go-gitlab ``WithBaseURL``: the API root is ``<base>/api/v4``."""
     base = gitlab_base_url.rstrip("/")
@@ -83,12 +91,15 @@ class GitlabHookManager:
         namespace: str,
         http: aiohttp.ClientSession,
         running: Callable[[dict[str, Any]], bool] = lambda _: True,
+        pace: Pace = INSTANT,
     ) -> None:
-        """``running(event_source)``: whether its pod runs (only a running pod registers hooks)."""
+        """``running(event_source)``: whether its pod runs (only a running pod registers hooks); ``pace``
+        makes go-gitlab's pauses between resends last as real pauses do on this stack."""
         self._store = store
         self._namespace = namespace
         self._http = http
         self._running = running
+        self._pace = pace
         self._registered: dict[HookKey, Registration] = {}
 
     async def run(self) -> None:
@@ -168,18 +179,14 @@ class GitlabHookManager:
 
     async def _start(self, key: HookKey, spec: HookSpec) -> None:
         hooks_url = spec.hooks_url
-        headers = {"PRIVATE-TOKEN": spec.access_token}
         try:
-            async with self._http.get(hooks_url, headers=headers) as resp:
-                resp.raise_for_status()
-                existing = [hook for hook in await resp.json() if hook.get("url") == spec.url]
+            listed = await self._call("GET", hooks_url, spec)
+            existing = [hook for hook in json.loads(listed.body) if hook.get("url") == spec.url]
             if existing:
                 self._registered[key] = Registration(spec, int(existing[0]["id"]))
                 return
-            async with self._http.post(hooks_url, json=dict(spec.options), headers=headers) as resp:
-                resp.raise_for_status()
-                created = await resp.json()
-        except (TimeoutError, aiohttp.ClientError) as error:
+            created = json.loads((await self._call("POST", hooks_url, spec, dict(spec.options))).body)
+        except (TimeoutError, aiohttp.ClientError, GitLabAnswerError) as error:
             log.error("failed to create gitlab webhook for project %s: %s", spec.project, error)
             return
         self._registered[key] = Registration(spec, int(created["id"]))
@@ -192,10 +199,24 @@ class GitlabHookManager:
             return
         url = f"{spec.hooks_url}/{registration.hook_id}"
         try:
-            async with self._http.delete(url, headers={"PRIVATE-TOKEN": spec.access_token}) as resp:
-                if resp.status != 404:
-                    resp.raise_for_status()
-        except (TimeoutError, aiohttp.ClientError) as error:
+            await self._call("DELETE", url, spec, gone_ok=True)
+        except (TimeoutError, aiohttp.ClientError, GitLabAnswerError) as error:
             log.error("failed to delete hook %s of project %s: %s", registration.hook_id, spec.project, error)
             return
         log.info("gitlab hook %s deleted for project %s", registration.hook_id, spec.project)
+
+    async def _call(
+        self, method: str, url: str, spec: HookSpec, body: dict[str, Any] | None = None, gone_ok: bool = False
+    ) -> go_gitlab.Answer:
+        """One go-gitlab request with the entry's access token; :class:`GitLabAnswerError` unless its last
+        answer is a success (or, with ``gone_ok``, a 404)."""
+        headers = {"PRIVATE-TOKEN": spec.access_token}
+
+        async def once() -> go_gitlab.Answer:
+            async with self._http.request(method, url, json=body, headers=headers) as resp:
+                return go_gitlab.Answer(resp.status, await resp.read())
+
+        answer = await go_gitlab.send(once, self._pace, f"{method} {url}")
+        if not (200 <= answer.status < 300 or (gone_ok and answer.status == 404)):
+            raise GitLabAnswerError(f"{method} {url}: {answer.status} {answer.body.decode(errors='replace')}")
+        return answer
