@@ -150,6 +150,23 @@ class GitLabClient:
 
         return self._call(f"webhooks of {project_path}", hooks)
 
+    def branch_head(self, project_path: str, branch: str) -> str:
+        """The commit ``branch`` points at (``GET /repository/branches/:branch``); GitLabNotFound if none."""
+        return self._call(
+            f"branch {branch} of {project_path}",
+            lambda: str(self._gl.projects.get(project_path, lazy=True).branches.get(branch).commit["id"]),
+        )
+
+    def tree_blobs(self, project_path: str, ref: str) -> dict[str, str]:
+        """Every file at ``ref`` and its git blob id (``GET /repository/tree?recursive=true``, all pages)."""
+
+        def blobs() -> dict[str, str]:
+            project = self._gl.projects.get(project_path, lazy=True)
+            entries = project.repository_tree(ref=ref, recursive=True, get_all=True)
+            return {str(entry["path"]): str(entry["id"]) for entry in entries if entry.get("type") == "blob"}
+
+        return self._call(f"files of {project_path}@{ref}", blobs)
+
     def file_text(self, project_path: str, path: str, ref: str) -> str:
         """A file's content at ``ref`` (repository files API, raw)."""
 

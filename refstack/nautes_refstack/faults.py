@@ -167,6 +167,10 @@ FAULTS: Mapping[str, Fault] = {
             "webhook-push-events-off",
             "GitLab saves new project hooks with push events off, whatever the request asked",
         ),
+        Fault(
+            "main-put-back-after-force-push",
+            "a pull mirror puts a repository's main back where it was right after a forced push to it",
+        ),
         # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
         Fault(
             "pipelinerun-succeeds-despite-failed-task",

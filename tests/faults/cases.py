@@ -76,6 +76,8 @@ CASES = [
     ),
     # The event source's hook is there but deaf to pushes: said where the hook is made, not as "no run".
     FaultCase("webhook-push-events-off", "initialise_product", "exists but does not listen to push events"),
+    # git says the force push went through; main is put back at once: both pushes name it, not the pipeline.
+    FaultCase("main-put-back-after-force-push", "push_deployment_manifests", "not at the commit just pushed"),
     # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
     # The run says Succeeded; its manifest-update TaskRun says Failed: the stage names that TaskRun and the
     # line of its log that says why (not the image_tag_rewritten symptom a stage later).

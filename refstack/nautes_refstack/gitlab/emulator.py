@@ -74,7 +74,7 @@ class GitLab:
             await self._ssh.start(LOOPBACK)
             self._urls = GitLabUrls(base_url, f"ssh://git@{LOOPBACK}:{self._ssh.port}")
             await self._dispatcher.start(base_url)
-            receiver = PushReceiver(self._state, self._urls, self._dispatcher)
+            receiver = PushReceiver(self._state, self._urls, self._dispatcher, self._faults)
             app = build_app(
                 ApiContext(
                     self._state, self._urls, receiver, self._shared_secret, self._deletions, self._faults

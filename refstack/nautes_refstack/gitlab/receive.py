@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
+from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import git_access, webhooks
 from nautes_refstack.gitlab.events import Push, PushDispatcher
 from nautes_refstack.gitlab.git_access import GitActor
@@ -21,10 +22,13 @@ from nautes_refstack.gitlab.urls import GitLabUrls
 
 
 class PushReceiver:
-    def __init__(self, state: GitLabState, urls: GitLabUrls, dispatcher: PushDispatcher) -> None:
+    def __init__(
+        self, state: GitLabState, urls: GitLabUrls, dispatcher: PushDispatcher, faults: Faults = NO_FAULTS
+    ) -> None:
         self._state = state
         self._urls = urls
         self._dispatcher = dispatcher
+        self._faults = faults
 
     async def check(
         self, actor: GitActor, project: Project, changes: Sequence[RefChange], object_env: Mapping[str, str]
@@ -63,6 +67,23 @@ class PushReceiver:
                 hooks=list(self._state.hooks_of(project)),
             )
         )
+        await self._put_back_if_faulty(project, repository, changes)
+
+    async def _put_back_if_faulty(
+        self, project: Project, repository: BareRepository, changes: Sequence[RefChange]
+    ) -> None:
+        """Fault ``main-put-back-after-force-push``: a pull mirror (or any second writer) moves the default
+        branch back to where it was right after a forced update of it; the push itself was accepted."""
+        path = self._state.path_with_namespace(project)
+        for change in changes:
+            if (
+                change.branch == project.default_branch
+                and not change.is_creation
+                and not change.is_deletion
+                and self._faults.active("main-put-back-after-force-push", about=path)
+                and not await asyncio.to_thread(repository.is_ancestor, change.before, change.after, {})
+            ):
+                await asyncio.to_thread(repository.update_ref, change.ref, change.before, change.after)
 
     async def _adopt_default_branch(
         self,
