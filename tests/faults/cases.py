@@ -14,15 +14,24 @@ TEARDOWN = "teardown"
 
 @dataclass(frozen=True)
 class FaultCase:
+    """``keyword`` and ``teardown_keyword`` may name the run's objects with ``{suffix}`` (the run's suffix).
+
+    A case runs on a warm stack shared with other runs, its fault armed for its run only: the fault's hook
+    must name what it acts on (``faults.active(..., about=...)``). ``own_stack`` cases start a stack with
+    the fault instead: faults that act before anything names the run, or on what every run shares.
+    """
+
     fault: str
     stage: str
     keyword: str
     teardown: str = "passed"
     teardown_keyword: str = ""
+    own_stack: bool = False
 
 
 CASES = [
-    FaultCase("gitlab-token-rejected", "preflight", "401"),
+    # GitLab's token check at preflight names no run yet: a stack of its own.
+    FaultCase("gitlab-token-rejected", "preflight", "401", own_stack=True),
     FaultCase("nautes-api-500=Cluster", "register_cluster", "500"),
     FaultCase("cluster-kubeconfig-not-stored", "register_cluster", "cluster/data/kubernetes/"),
     # The next CodeRepo save (and every CodeRepo delete) re-reads the readwrite keys, so Nautes itself fails
@@ -32,12 +41,14 @@ CASES = [
     # Argo CD never syncs the tenant repository: the Environment save keeps answering that the cluster
     # does not exist, and the stage stops waiting at its timeout, saying so. The cluster-operator never saw
     # the Cluster either, so it never deletes the cluster's kubeconfig from Vault: the teardown names it.
+    # Every run shares the tenant repository: a stack of its own.
     FaultCase(
         "tenant-repo-never-syncs",
         "initialise_product",
-        "did not sync cluster physical-worker-quickstart",
+        "did not sync cluster physical-worker-{suffix}",
         "failed",
-        "cluster/data/kubernetes/physical-worker-quickstart/default/admin (the cluster's kubeconfig)",
+        "cluster/data/kubernetes/physical-worker-{suffix}/default/admin (the cluster's kubeconfig)",
+        own_stack=True,
     ),
     # The hook exists (the event source runs) but no Sensor pod does: a push now would be lost.
     FaultCase("sensors-never-ready", "initialise_product", "its pod not running yet"),
@@ -54,7 +65,7 @@ CASES = [
     FaultCase("wrong-image-tag", "image_published", "0.0.1-latest"),
     FaultCase("tag-not-rewritten", "image_tag_rewritten", "automatic update by pipeline bot"),
     # Every stage passes; the teardown's check that nothing outlives the run is what catches it.
-    FaultCase("runtime-not-cleaned-up", TEARDOWN, "left behind: namespace pr-demo-quickstart", "failed"),
+    FaultCase("runtime-not-cleaned-up", TEARDOWN, "left behind: namespace pr-demo-{suffix}", "failed"),
     # -- issue 8, side effects of register/initialise/push (helper "promises-setup") --
     # A save answered 200 that stored nothing, and one that stored another value than sent: the read-back
     # right after the save names the resource and the field (the pipeline would fail two stages later).

@@ -1,5 +1,7 @@
 """Each quickstart stage catches the breakage it names: proven by running the real main job against a
-reference stack started with that breakage injected (``NAUTES_E2E_REFSTACK_FAULTS``).
+reference stack with that breakage injected. Most cases share one warm stack per test process, each run
+with a suffix of its own and its fault armed for that run only (``tests/support/warm_stack.py``); a case
+marked ``own_stack`` starts a stack with the fault (``NAUTES_E2E_REFSTACK_FAULTS``).
 
 For every fault the run must exit 1 with the named stage ``failed`` and a diagnosis that names the
 breakage; the stages after it that need it skipped as "blocked by" it; the stages before it passed; the
@@ -9,6 +11,7 @@ teardown passed (or, where the breakage also breaks removal, failed and said why
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import pytest
 
 from tests.faults.cases import CASES, GREEN_CASES, TEARDOWN, FaultCase, GreenCase
 from tests.support.quickstart import RUN_ID, processes_of_run, run_quickstart
+from tests.support.warm_stack import WarmStack, start_warm_stack
 
 pytestmark = pytest.mark.faults
 
@@ -23,6 +27,21 @@ STAGE_TIMEOUT_S = "8"  # generous: under `-n auto` load a healthy stage must nev
 # How the reference stack learns its faults: an environment variable, the one interface the two packages share
 # besides the command line (nautes_refstack.faults.FAULTS_ENV; the harness never imports the stack).
 FAULTS_ENV = "NAUTES_E2E_REFSTACK_FAULTS"
+#: The scenario's own suffix: what an ``own_stack`` case's run is named with.
+DEFAULT_SUFFIX = "quickstart"
+#: Runtime clusters of the warm stack: one per run, and some to spare for runs whose breakage keeps their
+#: registration (a teardown that fails before ``nautes remove`` reaches the cluster).
+WARM_CLUSTERS = "4"
+
+
+@pytest.fixture(scope="session")
+def warm_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmStack]:
+    """One standalone stack per test process, started once, shared by the cases run here."""
+    stack = start_warm_stack(tmp_path_factory.mktemp("warm") / "world", "--clusters", WARM_CLUSTERS)
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 def transitive_dependents(stages: dict[str, dict[str, Any]], root: str) -> set[str]:
@@ -39,17 +58,37 @@ def transitive_dependents(stages: dict[str, dict[str, Any]], root: str) -> set[s
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.fault for case in CASES])
-def test_the_stage_that_names_the_breakage_catches_it(case: FaultCase, tmp_path: Path) -> None:
-    run = run_quickstart(tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S)
+def test_the_stage_that_names_the_breakage_catches_it(
+    case: FaultCase, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if case.own_stack:
+        suffix = DEFAULT_SUFFIX
+        run = run_quickstart(tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S)
+        acted = f"fault {case.fault} acts:" in run.stack_log()
+    else:
+        stack: WarmStack = request.getfixturevalue("warm_stack")
+        suffix = stack.new_suffix()
+        stack.arm(suffix, case.fault)
+        try:
+            run = stack.run(tmp_path, suffix, stage_timeout_s=STAGE_TIMEOUT_S)
+        finally:
+            stack.disarm(suffix)
+        acted = f"fault {case.fault} acts for run {suffix}:" in stack.log()
 
     assert processes_of_run(run) == [], "the run left processes behind"
-    assert f"fault {case.fault} acts" in run.stack_log(), "the fault never acted: the test proves nothing"
+    assert acted, (
+        "the fault never acted: the test proves nothing (armed for one run, its hook must name what it acts "
+        f"on with about=..., or the case must say own_stack=True); the run's output:\n{run.tail()}"
+    )
+    keyword, teardown_keyword = (
+        text.replace("{suffix}", suffix) for text in (case.keyword, case.teardown_keyword)
+    )
     stages = run.stages
     order = list(stages)
     failed = stages[case.stage]
     assert failed["status"] == "failed", f"{case.stage} is {failed['status']}; output:\n{run.tail()}"
-    assert case.keyword in (failed["diagnosis"] or ""), (
-        f"the diagnosis of {case.stage} does not name {case.keyword!r}: {failed['diagnosis']!r}"
+    assert keyword in (failed["diagnosis"] or ""), (
+        f"the diagnosis of {case.stage} does not name {keyword!r}: {failed['diagnosis']!r}"
     )
     assert run.returncode == 1, run.tail()
     failed_stages = sorted(name for name, stage in stages.items() if stage["status"] == "failed")
@@ -66,7 +105,7 @@ def test_the_stage_that_names_the_breakage_catches_it(case: FaultCase, tmp_path:
     if case.stage != "preflight" or TEARDOWN in stages:
         teardown = stages[TEARDOWN]
         assert teardown["status"] == case.teardown, teardown["diagnosis"]
-        assert case.teardown_keyword in (teardown["diagnosis"] or ""), teardown["diagnosis"]
+        assert teardown_keyword in (teardown["diagnosis"] or ""), teardown["diagnosis"]
 
 
 #: Green faults whose transient answers every client must resend, and the stages whose evidence

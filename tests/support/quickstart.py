@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,17 +53,23 @@ class QuickstartRun:
 
 
 def run_quickstart(
-    work_dir: Path, environment: Mapping[str, str], *, stage_timeout_s: str | None = None
+    work_dir: Path,
+    environment: Mapping[str, str],
+    *,
+    stage_timeout_s: str | None = None,
+    arguments: Sequence[str] = (),
 ) -> QuickstartRun:
     """The main job, as CI runs it, with ``environment`` added to this process's (how the reference stack
-    learns its faults and its pace).
+    learns its faults and its pace) and ``arguments`` to its command line.
 
     Reports, pytest's temporary directories and every temporary directory of the run (``TMPDIR``: the
     world's, hence the stack's) live under ``work_dir``, and the stack picks free ports, so runs can go in
     parallel (``-n 2``)."""
     marker = uuid.uuid4().hex
     process = subprocess.Popen(
-        quickstart_command(work_dir, *(["--stage-timeout", stage_timeout_s] if stage_timeout_s else [])),
+        quickstart_command(
+            work_dir, *(["--stage-timeout", stage_timeout_s] if stage_timeout_s else []), *arguments
+        ),
         cwd=REPO_ROOT,
         env=_run_environment(work_dir, environment, marker),
         stdin=subprocess.DEVNULL,
