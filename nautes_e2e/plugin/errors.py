@@ -6,10 +6,10 @@ The exit codes are :class:`~nautes_e2e.report.exit_codes.ExitCode` (pytest's num
 and 5 (nothing collected). What it cannot know is that a stage which errored because the target file names
 an environment variable that is not set did not find Nautes broken: to pytest that is an error in the setup
 of ``test_preflight``, exit 1, under fifty lines of traceback through the fixtures. This module recognises
-such errors (:data:`CONFIGURATION_ERRORS`) wherever a test reports them — raised in a session fixture they
-surface in the setup of the first stage that asks for it — replaces the traceback with the message (which
-already names the file and the field), and keeps them for :mod:`~nautes_e2e.plugin.reporting`, which ends
-the run as ``error`` (``configuration``) with exit 4 when they are all that went wrong.
+such errors (:func:`configuration_error_types`) wherever a test reports them — raised in a session fixture
+they surface in the setup of the first stage that asks for it — replaces the traceback with the message
+(which already names the file and the field), and keeps them for :mod:`~nautes_e2e.plugin.reporting`,
+which ends the run as ``error`` (``configuration``) with exit 4 when they are all that went wrong.
 
 Why a failed preflight of a k3d/kind world (:class:`~nautes_e2e.targets.cluster.PreflightError`: Docker,
 ``k3d``/``kind``/``kubectl`` missing or too old, too little memory, a low inotify limit, a port or subnet in
@@ -27,6 +27,7 @@ and kind targets do for the world config): it is still the error the new one was
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 
@@ -39,18 +40,20 @@ from nautes_e2e.scenario import ScenarioError
 from nautes_e2e.secrets import redact
 from nautes_e2e.stages.model import UNSUCCESSFUL, StageRecord
 from nautes_e2e.targets import TargetFileError
-from nautes_e2e.targets.cluster import PreflightError, ReuseError
-from nautes_e2e.worlds.settings import WorldConfigError
 
-#: What the run was given and cannot use: each says which file and field (or which check) is at fault.
-CONFIGURATION_ERRORS: tuple[type[BaseException], ...] = (
-    TargetFileError,
-    ScenarioError,
-    WorldConfigError,
-    PreflightError,
-    ReuseError,
-    NoFreeCluster,
-)
+
+@functools.cache
+def configuration_error_types() -> tuple[type[BaseException], ...]:
+    """What the run was given and cannot use: each says which file and field (or which check) is at fault.
+
+    The k3d/kind worlds' errors are imported when a report failed, not when the plugin loads: their
+    modules bring in Docker's and testcontainers' clients, start-up time every other run would pay."""
+    from nautes_e2e.targets.cluster import PreflightError, ReuseError
+    from nautes_e2e.worlds.settings import WorldConfigError
+
+    return (TargetFileError, ScenarioError, WorldConfigError, PreflightError, ReuseError, NoFreeCluster)
+
+
 #: Attribute of a test report carrying the configuration error's text, also from an xdist worker to the
 #: controller (reports travel as JSON, exceptions do not).
 CONFIGURATION_ATTRIBUTE = "nautes_e2e_configuration_error"
@@ -96,7 +99,7 @@ def configuration_error(error: BaseException) -> BaseException | None:
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, CONFIGURATION_ERRORS):
+        if isinstance(current, configuration_error_types()):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__

@@ -24,16 +24,19 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nautes_e2e.secrets import Secret, redact
 from nautes_e2e.targets import processes
 from nautes_e2e.targets.base import Target
 from nautes_e2e.targets.bringup import UNREPORTED, BringUp
-from nautes_e2e.targets.local_services import LocalServices
 from nautes_e2e.targets.services import CONTAINER
 from nautes_e2e.targets.target_file import TargetError, load_target_file
 from nautes_e2e.targets.workdir import record_process
 from nautes_e2e.targets.world import World
+
+if TYPE_CHECKING:  # imported when a service is swapped: Docker's clients cost every other run start-up time
+    from nautes_e2e.targets.local_services import LocalServices
 
 #: The reference stack's importable name, run as ``python -m``: with the target file it writes, the one
 #: interface between the two distributions.
@@ -121,6 +124,8 @@ class LocalTarget(Target):
             raise TargetError(f"the reference stack in {self.stack_dir} is already running")
         environ = dict(self.environ)
         if self.swapped_services:
+            from nautes_e2e.targets.local_services import LocalServices
+
             self._containers = LocalServices(
                 self.swapped_services,
                 world=self.work_dir.name,

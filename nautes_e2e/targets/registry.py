@@ -11,14 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from nautes_e2e.targets.base import Target
 from nautes_e2e.targets.bringup import UNREPORTED, BringUp
-from nautes_e2e.targets.cluster import ClusterWorldTarget
 from nautes_e2e.targets.existing import ExistingTarget
 from nautes_e2e.targets.local import LocalTarget
 from nautes_e2e.targets.target_file import TargetError
-from nautes_e2e.worlds.settings import Provider
+
+if TYPE_CHECKING:
+    from nautes_e2e.worlds.settings import Provider
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,9 @@ def _existing(request: TargetRequest) -> Target:
 
 def _cluster(provider: Provider) -> Callable[[TargetRequest], Target]:
     def factory(request: TargetRequest) -> Target:
+        # imported when chosen: the k3d/kind worlds bring in Docker's clients, start-up time for any run
+        from nautes_e2e.targets.cluster import ClusterWorldTarget
+
         return ClusterWorldTarget(
             provider,
             request.work_dir,
