@@ -62,6 +62,8 @@ EVENT_LISTENER_KINDS = (
 )
 #: A GitLab user's access level that may list a project's hooks, deploy keys and access tokens.
 MAINTAINER = 40
+#: Projects whose hooks, keys, tokens and members are listed at the same time (four GETs each).
+PROJECTS_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,16 @@ def _gitlab(gitlab: GitLabClient, paths: dict[str, str]) -> Iterator[Item]:
     for project in gitlab.projects():
         paths[f"repo-{project['id']}"] = str(project["path_with_namespace"])
         yield Item("GitLab", f"GitLab project {project['path_with_namespace']}")
-    for project in gitlab.projects(min_access_level=MAINTAINER):
-        yield from _project_contents(gitlab, str(project["path_with_namespace"]), int(project["id"]))
+    maintained = gitlab.projects(min_access_level=MAINTAINER)
+    with ThreadPoolExecutor(max_workers=PROJECTS_AT_ONCE, thread_name_prefix="inventory-gitlab") as pool:
+        contents = pool.map(
+            lambda project: _project_contents(
+                gitlab, str(project["path_with_namespace"]), int(project["id"])
+            ),
+            maintained,
+        )
+        for items in contents:
+            yield from items
 
 
 def _project_contents(gitlab: GitLabClient, where: str, project_id: int) -> list[Item]:
