@@ -198,6 +198,11 @@ FAULTS: Mapping[str, Fault] = {
             "the git-cli task's checkouts lost a tracked file (a workspace cleaned meanwhile), so the bot's "
             "`git commit -a` deletes it along with the image change",
         ),
+        Fault(
+            "pipelinerun-created-elsewhere",
+            "the init run's pipeline-run script creates the user's PipelineRun in the product namespace, "
+            "not in the runtime's destination namespace",
+        ),
         # -- issue 8, objects remove forgets (helper "inventory") --
         Fault(
             "remove-forgets-vault-secret",

@@ -52,15 +52,9 @@ def no_run_diagnosis(
     consumer: str,
     runs: PushRuns,
 ) -> str:
-    """Why no run of the push started in the runtime namespace: a run that went to another namespace is
-    said first; else the push's webhook is the first suspect, then the event source and the Sensors (which
-    the runtime operator creates after the hook, contract §4.3), then the Argo Events pods."""
-    elsewhere = runs_elsewhere(kube, names.runtime_namespace, runs)
-    if elsewhere:
-        return (
-            f"the push's PipelineRuns went to another namespace than the runtime's {names.runtime_namespace} "
-            f"(destination.namespace of {names.pipeline_runtime}): {', '.join(elsewhere)}"
-        )
+    """Why no run of the push started at all: the push's webhook is the first suspect, then the event
+    source and the Sensors (which the runtime operator creates after the hook, contract §4.3), then the Argo
+    Events pods."""
     hooks = gitlab.project_hooks(f"{names.product}/{names.source_repo}")
     stage.evidence("source-repo-webhooks.json", hooks)
     hook_urls = [str(hook.get("url")) for hook in hooks if hook.get("push_events")]
@@ -94,16 +88,22 @@ def no_run_diagnosis(
     return "; ".join(lines)
 
 
-def runs_elsewhere(kube: KubeClient, namespace: str, runs: PushRuns) -> list[str]:
-    """The quickstart's runs (init or user) created since the push in any namespace but ``namespace``."""
+def went_elsewhere(kube: KubeClient, names: QuickstartNames, runs: PushRuns) -> str | None:
+    """When no user run of the push is in the runtime namespace: the quickstart's runs (init or user)
+    created since the push in any other namespace, said as where the run went; None when there are none."""
     found = []
     for run in kube.list(TEKTON, "PipelineRun"):
         metadata = run["metadata"]
-        name, created = str(metadata["name"]), created_at(run)
+        name, namespace, created = str(metadata["name"]), metadata.get("namespace"), created_at(run)
         quickstart = name.startswith(INIT_RUN_PREFIX) or PIPELINERUN_NAME.match(name) is not None
-        if quickstart and metadata.get("namespace") != namespace and created and created >= runs.since:
-            found.append(f"{metadata.get('namespace')}/{name}")
-    return sorted(found)
+        if quickstart and namespace != names.runtime_namespace and created and created >= runs.since:
+            found.append(f"{namespace}/{name}")
+    if not found:
+        return None
+    return (
+        f"the push's PipelineRun went to another namespace than the runtime's {names.runtime_namespace} "
+        f"(the destination.namespace of {names.pipeline_runtime}): {', '.join(sorted(found))}"
+    )
 
 
 def stuck_pods(stage: StageContext, kube: KubeClient, namespace: str) -> str:

@@ -45,7 +45,13 @@ from suites.quickstart import (
     taskruns,
     webhook,
 )
-from suites.quickstart.diagnosis import failed_step_quote, failed_tasks, no_run_diagnosis, stuck_pods
+from suites.quickstart.diagnosis import (
+    failed_step_quote,
+    failed_tasks,
+    no_run_diagnosis,
+    stuck_pods,
+    went_elsewhere,
+)
 from suites.quickstart.names import REGISTRY_CA_KEY, QuickstartNames
 from suites.quickstart.probes import CORE, TEKTON
 from suites.quickstart.push_runs import PushRuns, succeeded_condition
@@ -399,6 +405,9 @@ def test_pipelinerun_succeeded(
             runs.judge,
         )
     except StageFailure as timed_out:
+        elsewhere = None if runs.user_runs else went_elsewhere(kube, names, runs)
+        if elsewhere is not None:
+            stage.fail(elsewhere)
         if not runs.init_runs and not runs.user_runs:
             stage.fail(no_run_diagnosis(stage, gitlab, kube, names, facts["event_consumer"], runs))
         stuck = stuck_pods(stage, kube, namespace)

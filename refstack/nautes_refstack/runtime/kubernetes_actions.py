@@ -15,6 +15,7 @@ from typing import Any
 
 from nautes_refstack.kube import KubeError
 from nautes_refstack.runtime import kustomize, pipeline_script
+from nautes_refstack.runtime.multitenant import LABEL_BELONGS_TO
 from nautes_refstack.tekton.task_api import Step, StepFailed, TaskContext, TaskOutcome
 
 CLUSTER_TASK = "kubernetes-actions"
@@ -41,8 +42,13 @@ async def run_kubernetes_actions(ctx: TaskContext) -> TaskOutcome:
             raise StepFailed(1, f"error: {error}") from error
         if not resources:
             raise StepFailed(1, "error: no objects passed to create")
+        namespace = script.namespace
+        # fault: the script names the product's namespace (contract §4.2 ``P``), not the runtime's
+        if ctx.faults.active("pipelinerun-created-elsewhere", about=ctx.namespace):
+            space = ctx.store.get("v1", "Namespace", None, ctx.namespace)
+            namespace = (space["metadata"].get("labels") or {}).get(LABEL_BELONGS_TO, namespace)
         for resource in resources:
-            _create(ctx, step, resource, script.namespace)
+            _create(ctx, step, resource, namespace)
     return TaskOutcome()
 
 
