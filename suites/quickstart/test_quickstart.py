@@ -391,9 +391,17 @@ def test_pipelinerun_succeeded(
     names: QuickstartNames,
     facts: dict[str, Any],
 ) -> None:
-    """The push's webhook starts one init run, which starts one ``main-pipiline-n<hex>`` in the runtime
-    namespace, labelled ``branch=main`` (contract §4.4); that run succeeds, and every one of its TaskRuns
-    bears that out. Only runs of this push count (runs of an earlier push in a kept world are ignored)."""
+    """The push to the source repository runs the quickstart's pipeline. Promised here (contract §4.4):
+
+    * the push's webhook starts an init (``hooks-``) run that succeeds, and it creates the user's run
+      ``main-pipiline-n<hex>`` in the runtime namespace (a run elsewhere is said as such);
+    * exactly one user run per push: only runs created after the pushed commit that cloned it count, so
+      the runs of an earlier push in a kept world are ignored, and a second run of this push fails;
+    * the run is labelled ``branch=main`` and is ``Succeeded``;
+    * every one of its TaskRuns bears that out: each task of its pipeline ran a TaskRun that succeeded
+      (or was skipped), read from the TaskRun objects, not from the run's summary;
+    * a failed task is named with the lines of its step's log that say why, not the tool's trailer.
+    """
     namespace = names.runtime_namespace
     commit = str(facts["source_commit"])
     pushed = gitlab.commits(f"{names.product}/{names.source_repo}", commit)[0]
@@ -457,9 +465,13 @@ def test_pipelinerun_succeeded(
 def test_image_published(
     stage: StageContext, registry: RegistryClient, world: World, names: QuickstartNames, facts: dict[str, Any]
 ) -> None:
-    """The registry holds ``[<path>/]devops-sample:0.0.1-<source commit>``, pullable (every blob its
-    manifest references is there with its digest and size), and it is the image the pipeline reported
-    (kaniko's ``IMAGE_DIGEST``)."""
+    """The image the pipeline built is in the registry. Promised here:
+
+    * the registry holds ``[<path>/]devops-sample:0.0.1-<source commit>``;
+    * it can be pulled: the manifest's bytes hash to the digest the registry names it by, and every blob
+      it references (config and layers) answers ``HEAD /v2/<name>/blobs/<digest>`` with its size;
+    * it is the image the pipeline reported: its digest is kaniko's ``IMAGE_DIGEST`` result.
+    """
     tag = f"0.0.1-{facts['source_commit']}"
     repository = world.registry.repository(names.image_repository)
     manifest = registry.manifest_content(repository, tag)
@@ -499,8 +511,13 @@ def test_image_tag_rewritten(
     facts: dict[str, Any],
     workdir: Path,
 ) -> None:
-    """The pipeline bot's commit in the deploy repo points the Deployment at the new image, and changes
-    nothing else: the repository holds the manifests the quickstart pushed but for that one line."""
+    """The pipeline bot rewrote the image tag in the deploy repository. Promised here:
+
+    * its last commit is the bot's ``automatic update by pipeline bot: <image URL>``;
+    * the Deployment's ``ks-sample`` container names the new image;
+    * nothing else changed: the repository holds the manifests the quickstart pushed, byte for byte, but
+      for that one image line (no file lost, added or rewritten by the bot's ``git commit -a``).
+    """
     image_url = f"{world.registry.image_prefix}/{names.image_repository}:0.0.1-{facts['source_commit']}"
     project = f"{names.product}/{names.deploy_repo}"
     copy = GitWorkingCopy.clone(
