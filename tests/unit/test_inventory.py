@@ -14,7 +14,7 @@ from typing import cast
 import pytest
 
 from fixtures.teardown import SUFFIX_PLACEHOLDER, run_names
-from nautes_e2e.clients import NautesClient, parse_documents
+from nautes_e2e.clients import NautesClient, ServiceUnreachable, parse_documents
 from nautes_e2e.scenario import Scenario
 from nautes_e2e.stages import AppliedDocuments, EvidenceStore, StageRecord, StageRecorder
 from nautes_e2e.stages.inventory import InventoryClients, Item, Owner, RunNames, Snapshot, WorldInventory
@@ -98,13 +98,18 @@ def test_the_runs_component_namespaces_come_from_its_cluster_documents() -> None
 class Snapshots:
     """``take_snapshot`` as the world answers it, one snapshot per look (the last one repeated)."""
 
-    def __init__(self, *labels: set[Item]) -> None:
-        self.answers = [Snapshot.of(items, PATHS) for items in labels]
+    def __init__(self, *labels: set[Item] | Exception) -> None:
+        self.answers = [
+            items if isinstance(items, Exception) else Snapshot.of(items, PATHS) for items in labels
+        ]
         self.looks = 0
 
     def __call__(self, clients: InventoryClients) -> Snapshot:
         self.looks += 1
-        return self.answers[min(self.looks, len(self.answers)) - 1]
+        answer = self.answers[min(self.looks, len(self.answers)) - 1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
 
 @pytest.fixture
@@ -164,3 +169,19 @@ def test_what_was_there_before_and_is_gone_is_reported_unless_a_run_removed_its_
 
     assert record.status == "failed"
     assert record.diagnosis == "gone since the preflight: GitLab project nautes/management"
+
+
+def test_a_listing_that_fails_before_the_removal_does_not_keep_it_from_running(
+    teardown: Callable[[Snapshots], StageRecord],
+) -> None:
+    world = Snapshots(
+        THERE_BEFORE,
+        ServiceUnreachable("GitLab", "http://gitlab", "GET /api/v4/groups", "reset"),
+        THERE_BEFORE,
+    )
+
+    record = teardown(world)
+
+    assert record.status == "passed", record.diagnosis
+    assert record.notes[0].startswith("could not list what the run made before removing it")
+    assert world.looks == 3, "the leftover check listed again after the removal"

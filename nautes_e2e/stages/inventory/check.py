@@ -25,6 +25,7 @@ from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.inventory.items import Item, Snapshot, ordered
 from nautes_e2e.stages.inventory.listing import InventoryClients, take_snapshot
 from nautes_e2e.stages.inventory.owners import Owner, RunNames
+from nautes_e2e.stages.model import describe_exception
 
 
 class WorldInventory:
@@ -47,10 +48,19 @@ class WorldInventory:
 
     def check_removal(self, stage: StageContext, applied: AppliedDocuments) -> None:
         """Before ``nautes remove``: what the run made (evidence), and the two checks of what its removal
-        leaves (:meth:`AppliedDocuments.expect_gone`, :meth:`AppliedDocuments.expect_kept`)."""
-        made = self._of(self._snapshot(), Owner.THIS_RUN)
-        stage.fact("run_objects", len(made))
-        stage.evidence("inventory-run.json", [str(item) for item in made])
+        leaves (:meth:`AppliedDocuments.expect_gone`, :meth:`AppliedDocuments.expect_kept`). A listing
+        that fails here keeps nothing from being removed: a note says so, and the leftover check, which
+        lists again, fails if the service still cannot be listed."""
+        try:
+            made = self._of(self._snapshot(), Owner.THIS_RUN)
+        except Exception as unlisted:  # whatever it is, the removal must still run
+            stage.note(
+                "could not list what the run made before removing it (objects named only by the ids it "
+                f"learned then may go unnoticed): {describe_exception(unlisted)}"
+            )
+        else:
+            stage.fact("run_objects", len(made))
+            stage.evidence("inventory-run.json", [str(item) for item in made])
         if self.before is None:
             stage.note(
                 "no inventory was taken before the run: whether it removed what was there is not known"
