@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from nautes_refstack.tekton.tasks.oci_push import (
     credentials_for,
 )
 
+stack_log = logging.getLogger(__name__)
+
 _SOURCE_MOUNT = "/workspace/source"
 #: Where the catalog task mounts the ``dockerconfig`` workspace (task/kaniko/0.6/kaniko.yaml).
 _DOCKERCONFIG_MOUNT = PurePosixPath("/kaniko/.docker")
@@ -43,7 +46,7 @@ async def run(ctx: TaskContext) -> TaskOutcome:
         image = _retagged(image, WRONG_TAG)  # fault: pushed and reported under the wrong tag
     async with ctx.step("build-and-push") as step:
         log = _kaniko_logger(step)
-        flags = _extra_args(ctx.array_param("EXTRA_ARGS"), log)
+        flags = _extra_args(ctx.array_param("EXTRA_ARGS"))
         build_args, labels, push = flags.build_args, flags.labels, flags.push
         try:
             reference = ImageReference.parse(image)
@@ -112,9 +115,10 @@ class _Flags:
     registry_certificates: dict[str, str] = field(default_factory=dict)  # registry -> file in the pod
 
 
-def _extra_args(arguments: list[str], log: Callable[[str], None]) -> _Flags:
+def _extra_args(arguments: list[str]) -> _Flags:
     """``--build-arg``, ``--label``, ``--no-push``, ``--insecure``, ``--skip-tls-verify`` and
-    ``--registry-certificate <registry>=<file>`` take effect (kaniko README "Additional Flags")."""
+    ``--registry-certificate <registry>=<file>`` take effect (kaniko README "Additional Flags"); any other
+    flag is noted in the stack's log, never in the step's, which holds only what kaniko prints."""
     flags = _Flags()
     items = iter(arguments)
     for argument in items:
@@ -132,7 +136,7 @@ def _extra_args(arguments: list[str], log: Callable[[str], None]) -> _Flags:
         elif flag == "--skip-tls-verify":
             flags.skip_tls_verify = True
         else:
-            log(f"flag {flag} has no effect in the reference stack")
+            stack_log.info("kaniko flag %s has no effect in the reference stack", flag)
     return flags
 
 
