@@ -10,12 +10,10 @@ the per-process shared secret in the environment. Standard library only: it runs
 
 from __future__ import annotations
 
+import _socket  # socket without the enum and selectors imports of the socket module
 import json
 import os
-import socket
 import sys
-import urllib.parse
-from typing import Any
 
 # Environment of a push that went through the emulation (git over HTTP or SSH).
 API_URL = "GITLAB_INTERNAL_API_URL"
@@ -25,21 +23,29 @@ IDENTITY = ("GL_ID", "GL_REPOSITORY", "GL_PROTOCOL")
 OBJECT_ENV = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH")
 
 
-def call_internal_api(endpoint: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """One HTTP/1.0 POST over a plain socket: ``http.client`` alone (it imports ``email`` and ``ssl``) would
-    triple the start-up of a hook that runs twice on every push. The server closes after its reply."""
-    url = urllib.parse.urlsplit(os.environ[API_URL])
+def call_internal_api(endpoint: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    """One HTTP/1.0 POST over a plain socket to ``http://<host>:<port>/<path>`` (the internal API URL):
+    the hook starts twice on every push, and ``http.client``, ``socket``, ``urllib.parse`` and ``typing``
+    would more than double its start-up. The server closes the connection after its reply."""
+    netloc, _, path = os.environ[API_URL].partition("://")[2].partition("/")
+    host, _, port = netloc.rpartition(":")
     payload = json.dumps(body).encode()
     head = (
-        f"POST {url.path}/{endpoint} HTTP/1.0\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+        f"POST /{path}/{endpoint} HTTP/1.0\r\nHost: {netloc}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(payload)}\r\nGitlab-Shared-Secret: {os.environ[SECRET]}\r\n\r\n"
     )
-    with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=60) as connection:
+    connection = _socket.socket()
+    try:
+        connection.settimeout(60)
+        connection.connect((host, int(port)))
         connection.sendall(head.encode() + payload)
         reply = b"".join(iter(lambda: connection.recv(65536), b""))
+    finally:
+        connection.close()
     status_line, _, rest = reply.partition(b"\r\n")
     _, _, content = rest.partition(b"\r\n\r\n")
-    return int(status_line.split()[1]), json.loads(content or b"{}")
+    parsed = json.loads(content or b"{}")
+    return int(status_line.split()[1]), parsed if isinstance(parsed, dict) else {}
 
 
 def main() -> int:
@@ -63,7 +69,8 @@ def main() -> int:
     if hook == "pre-receive" and not (status == 200 and reply.get("status")):
         print(f"GitLab: {reply.get('message', 'API is not accessible')}", file=sys.stderr)
         return 1
-    for message in reply.get("messages", []):
+    messages = reply.get("messages")
+    for message in messages if isinstance(messages, list) else []:
         print(message, file=sys.stderr)
     return 0
 
