@@ -171,6 +171,10 @@ FAULTS: Mapping[str, Fault] = {
             "main-put-back-after-force-push",
             "a pull mirror puts a repository's main back where it was right after a forced push to it",
         ),
+        Fault(
+            "cluster-kubeconfig-credentials-dropped",
+            "a cluster save stores its kubeconfig in Vault without the user's credentials (token dropped)",
+        ),
         # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
         Fault(
             "pipelinerun-succeeds-despite-failed-task",

@@ -36,6 +36,7 @@ from nautes_e2e.suite import (
 )
 from suites.quickstart import (
     bot_commit,
+    cluster_credential,
     deploykeys,
     image_pull,
     probes,
@@ -119,7 +120,8 @@ def test_register_cluster(
 
     * the Cluster reads back as it was sent (every field its reply carries, contract §2.4);
     * it is a physical pipeline worker with a Tekton dashboard host (``componentsList.pipeline``);
-    * its kubeconfig is in Vault at ``cluster/data/kubernetes/<cluster>/default/admin`` (§3.4).
+    * its kubeconfig is in Vault at ``cluster/data/kubernetes/<cluster>/default/admin`` (§3.4), pointing
+      at the registered API server, and it works there (an authenticated read is let in).
     """
     documents = scenario.documents("cluster", values)
     for result in applied.apply(stage, documents):
@@ -143,6 +145,10 @@ def test_register_cluster(
         stage.fail(
             f"Vault has no kubeconfig at cluster/data/kubernetes/{names.cluster}/default/admin (keys: {keys})"
         )
+    api_server = str(next(d for d in documents if d.kind == "Cluster").spec.get("apiServer", ""))
+    problem = cluster_credential.stored_kubeconfig_problem(vault, names.cluster, api_server)
+    if problem:
+        stage.fail(problem)
 
 
 @pytest.mark.stage("initialise_product", needs=("register_cluster",), timeout_s=INITIALISE_PRODUCT_TIMEOUT_S)

@@ -89,6 +89,8 @@ CASES = [
     FaultCase("webhook-push-events-off", "initialise_product", "exists but does not listen to push events"),
     # git says the force push went through; main is put back at once: both pushes name it, not the pipeline.
     FaultCase("main-put-back-after-force-push", "push_deployment_manifests", "not at the commit just pushed"),
+    # The kubeconfig is in Vault but lost its token on the way: the operators could never reach the cluster.
+    FaultCase("cluster-kubeconfig-credentials-dropped", "register_cluster", "does not work against https://"),
     # -- issue 8, side effects of the pipeline, image and tag rewrite (helper "promises-pipeline") --
     # The run says Succeeded; its manifest-update TaskRun says Failed: the stage names that TaskRun and the
     # line of its log that says why (not the image_tag_rewritten symptom a stage later).

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import yaml
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.nautes import errors
@@ -179,6 +180,16 @@ class VaultStore:
         path = f"kubernetes/{cluster_name}/{DEFAULT_USER}/admin"
         if self._faults.active("cluster-kubeconfig-not-stored", about=cluster_name):
             return  # fault: vault-proxy lost the write, the API server does not notice
+        if self._faults.active("cluster-kubeconfig-credentials-dropped", about=cluster_name):
+            kubeconfig = _without_credentials(kubeconfig)  # fault: a converter that loses the user's token
         policy = _CLUSTER_POLICY.format(path=path, cluster=cluster_name)
         policy_name = f"kubernetes-{cluster_name}-{DEFAULT_USER}-admin"
         await self._write(CLUSTER_MOUNT, path, {"kubeconfig": kubeconfig}, policy_name, policy)
+
+
+def _without_credentials(kubeconfig: str) -> str:
+    """The kubeconfig without any user credentials (fault ``cluster-kubeconfig-credentials-dropped``)."""
+    document = yaml.safe_load(kubeconfig)
+    for user in document.get("users") or []:
+        user["user"] = {}
+    return str(yaml.safe_dump(document, sort_keys=False))
