@@ -190,6 +190,7 @@ def test_git_cli_failure_keeps_the_scripts_exit_code(tmp_path: Path) -> None:
         run_task(ctx)
     assert raised.value.exit_code == 3
     assert "before" in log(ctx, "git")
+    assert "exited with code" not in log(ctx, "git"), "the step's log holds only what the script printed"
 
 
 def test_ssh_command_uses_only_the_task_keys(tmp_path: Path) -> None:
