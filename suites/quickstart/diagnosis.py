@@ -64,7 +64,10 @@ def no_run_diagnosis(
         f"(push webhooks on {names.source_repo}: {hook_urls or 'none'})"
     ]
     if runs.earlier:
-        lines.append(f"only runs of earlier pushes are there: {', '.join(sorted(runs.earlier))}")
+        earlier = sorted(runs.earlier.items())
+        lines.append(
+            "only runs of earlier pushes are there: " + "; ".join(f"{n} ({why})" for n, why in earlier)
+        )
     handling = event_handling_ready(kube, consumer, names.pipeline_triggers)
     if not handling.done:
         lines.append(f"Argo Events is not ready to act on it: {handling.state}")

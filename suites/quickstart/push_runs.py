@@ -89,7 +89,13 @@ class PushRuns:
     def _sort(self, name: str, run: dict[str, Any]) -> None:
         created = created_at(run)
         if created is not None and created < self.since:
-            self.earlier[name] = f"created {created:%H:%M:%S}, before the push"
+            skewed = self.commit in cloned_commits(run)  # only a clock ahead of the cluster's makes this
+            self.earlier[name] = f"created {created:%H:%M:%S}, before the push" + (
+                f", yet it cloned {self.commit}: do this machine's and the cluster's clocks differ by more "
+                f"than {CLOCK_SKEW_S:g} s?"
+                if skewed
+                else ""
+            )
             return
         if name.startswith(INIT_RUN_PREFIX):
             self.init_runs[name] = run

@@ -131,3 +131,9 @@ def test_the_bot_commit_may_change_the_image_line_only() -> None:
     assert unexpected_changes(PUSHED, reindented, "deployments/test/app.yaml", "new:2") == [
         "inserts deployments/test/app.yaml line 6: # x"
     ]
+
+
+def test_a_run_that_cloned_the_pushed_commit_before_the_push_points_at_the_clocks() -> None:
+    runs = PushRuns(COMMIT, PUSHED_AT)
+    assert not judge(runs, run("main-pipiline-n0001", "09:59:00", "True", COMMIT))
+    assert "clocks differ by more than 5 s" in runs.earlier["main-pipiline-n0001"]
