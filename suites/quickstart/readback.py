@@ -40,10 +40,11 @@ SHOWN_DIFFERENCES = 4
 
 def verify_saved(
     stage: StageContext, nautes: NautesClient, documents: Sequence[Document], group: str
-) -> None:
+) -> dict[str, dict[str, Any]]:
     """Fail the stage unless every document (of the scenario's ``group``) reads back as sent: naming kind,
     name and each differing field (sent and returned value), or the resource Nautes answered 200 for
-    and does not have. The replies are kept as evidence ``read-back-<group>.json``."""
+    and does not have. The replies are kept as evidence ``read-back-<group>.json`` and returned, keyed
+    ``<Kind> <name>``, for the stage's own checks (no second GET)."""
     problems: list[str] = []
     replies: dict[str, Any] = {}
     for document in documents:
@@ -64,6 +65,7 @@ def verify_saved(
     stage.evidence(f"read-back-{group}.json", replies)
     if problems:
         stage.fail("; ".join(problems))
+    return replies
 
 
 def expected_reply(document: Document) -> dict[str, Any]:
