@@ -127,6 +127,7 @@ def test_register_cluster(
     for result in applied.apply(stage, documents):
         stage.progress(f"{result.kind} {result.name}: {result.message}")
     cluster = readback.verify_saved(stage, nautes, documents, "cluster")[f"Cluster {names.cluster}"]
+    stage.evidence("cluster.json", cluster)
     expected = {"usage": "worker", "worker_type": "pipeline", "cluster_type": "physical"}
     wrong = {k: cluster.get(k) for k, v in expected.items() if cluster.get(k) != v}
     if wrong:
