@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nautes_e2e.clients import KubeError
 from nautes_e2e.suite import GitLabClient, KubeClient, StageContext
 from suites.quickstart.names import QuickstartNames
 from suites.quickstart.probes import ARGO_EVENTS_NAMESPACE, CORE, TEKTON, event_handling_ready
@@ -93,9 +94,16 @@ def no_run_diagnosis(
 
 def went_elsewhere(kube: KubeClient, names: QuickstartNames, runs: PushRuns) -> str | None:
     """When no user run of the push is in the runtime namespace: the quickstart's runs (init or user)
-    created since the push in any other namespace, said as where the run went; None when there are none."""
+    created since the push in any other namespace, said as where the run went; None when there are none,
+    or when the kubeconfig may not list PipelineRuns across namespaces (403: nothing to say then)."""
+    try:
+        everywhere = kube.list(TEKTON, "PipelineRun")
+    except KubeError as error:
+        if error.status != 403:
+            raise
+        return None
     found = []
-    for run in kube.list(TEKTON, "PipelineRun"):
+    for run in everywhere:
         metadata = run["metadata"]
         name, namespace, created = str(metadata["name"]), metadata.get("namespace"), created_at(run)
         quickstart = name.startswith(INIT_RUN_PREFIX) or PIPELINERUN_NAME.match(name) is not None

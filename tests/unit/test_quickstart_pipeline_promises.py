@@ -6,10 +6,13 @@ and what else than the image line the bot's commit changed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from nautes_e2e.clients import KubeError
+from nautes_e2e.suite import KubeClient
 from suites.quickstart.bot_commit import unexpected_changes
-from suites.quickstart.diagnosis import error_lines
+from suites.quickstart.diagnosis import error_lines, went_elsewhere
+from suites.quickstart.names import QuickstartNames
 from suites.quickstart.push_runs import PushRuns
 from suites.quickstart.taskruns import disagreements
 
@@ -137,3 +140,32 @@ def test_a_run_that_cloned_the_pushed_commit_before_the_push_points_at_the_clock
     runs = PushRuns(COMMIT, PUSHED_AT)
     assert not judge(runs, run("main-pipiline-n0001", "09:59:00", "True", COMMIT))
     assert "clocks differ by more than 5 s" in runs.earlier["main-pipiline-n0001"]
+
+
+class AllNamespaces:
+    """What ``went_elsewhere`` reads: every PipelineRun of the cluster, or a 403 for a narrow kubeconfig."""
+
+    def __init__(self, runs: list[dict[str, Any]] | None) -> None:
+        self.runs = runs
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        assert (kind, namespace) == ("PipelineRun", None)
+        if self.runs is None:
+            raise KubeError("list pipelineruns", 403, "Forbidden", "cannot list at the cluster scope")
+        return self.runs
+
+
+def test_a_run_of_the_push_in_another_namespace_is_said() -> None:
+    names = QuickstartNames("demo", "c", ("sc",), "sc", "deploy", "pr-demo", "pr-demo", 1)
+    runs = PushRuns(COMMIT, PUSHED_AT)
+    elsewhere = run("main-pipiline-n0001", "10:00:03", "Unknown")
+    elsewhere["metadata"]["namespace"] = "product-7"
+    older = run("main-pipiline-n0002", "09:00:00", "True")
+    older["metadata"]["namespace"] = "other"
+    kube = cast(KubeClient, AllNamespaces([elsewhere, older]))
+    assert went_elsewhere(kube, names, runs) == (
+        "the push's PipelineRun went to another namespace than the runtime's pr-demo (the "
+        "destination.namespace of pr-demo): product-7/main-pipiline-n0001"
+    )
+    assert went_elsewhere(cast(KubeClient, AllNamespaces([older])), names, runs) is None
+    assert went_elsewhere(cast(KubeClient, AllNamespaces(None)), names, runs) is None
