@@ -143,10 +143,10 @@ class RegistryContent:
         return manifest
 
     def collect_layers(self, name: str, digest: str) -> None:
-        """Fault ``image-blob-missing``: what distribution's ``garbage-collect`` does to blobs it found
-        unreferenced when it marked them before a concurrent push linked them (docs/garbage-collection.md:
-        "a layer upload in progress can be deleted": run it read-only): the image manifest ``digest`` stays,
-        its layers are gone from storage."""
+        """Fault ``image-blob-missing``: what distribution's ``garbage-collect`` does to the layers of an
+        image pushed while it runs (distribution docs "Garbage collection": run it with the registry stopped
+        or read-only, else an image uploaded meanwhile may have its layers deleted and be corrupted): the
+        image manifest ``digest`` stays, its layers are gone from storage."""
         manifest = self.repositories[name].manifests[digest]
         if manifest.media_type in INDEX_TYPES:
             return
