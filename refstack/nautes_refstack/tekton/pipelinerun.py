@@ -159,9 +159,9 @@ class PipelineRunExecution:
 
     def _failure_lost(self, task_name: str) -> bool:
         """Fault ``pipelinerun-succeeds-despite-failed-task=<task>``: the controller counts that failed task
-        of a user's run as succeeded (Tekton takes a task's state from its TaskRun's Succeeded condition,
-        pkg/reconciler/pipelinerun/resources/pipelinerunstate.go ``getPipelineRunStatus``; the fault stands
-        for a lost or stale read of it)."""
+        of a user's run as succeeded (Tekton judges the run from its TaskRuns' Succeeded conditions: "all
+        tasks are done and at least one has failed -> Failed", pkg/reconciler/pipelinerun/resources/
+        pipelinerunstate.go ``GetPipelineConditionStatus``; the fault stands for a lost or stale read)."""
         return not self._name.startswith("hooks-") and self._env.faults.active(
             "pipelinerun-succeeds-despite-failed-task", task_name, about=self._namespace
         )
