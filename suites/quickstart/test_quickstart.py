@@ -409,7 +409,10 @@ def test_pipelinerun_succeeded(
     """
     namespace = names.runtime_namespace
     commit = str(facts["source_commit"])
-    pushed = gitlab.commits(f"{names.product}/{names.source_repo}", commit)[0]
+    source = f"{names.product}/{names.source_repo}"
+    pushed = next((c for c in gitlab.commits(source, commit) if c.get("id") == commit), None)
+    if pushed is None:
+        stage.fail(f"GitLab does not know the pushed commit {commit} of {source}")
     runs = PushRuns(commit, datetime.fromisoformat(str(pushed["committed_date"]).replace("Z", "+00:00")))
     try:
         stage.follow(
