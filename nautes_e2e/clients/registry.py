@@ -67,16 +67,6 @@ class RegistryEndpoint:
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """An image manifest (or index: then ``layers`` is 0 and ``config_digest`` None)."""
-
-    digest: str
-    media_type: str
-    layers: int
-    config_digest: str | None
-
-
-@dataclass(frozen=True)
 class Descriptor:
     """What a manifest says of one blob or child manifest (image-spec descriptor.md)."""
 
@@ -86,7 +76,7 @@ class Descriptor:
 
 
 @dataclass(frozen=True)
-class ManifestContent:
+class Manifest:
     """A manifest as served: ``digest`` as the registry names it (``Docker-Content-Digest``), the digest of
     the bytes it served, and what it references: ``config`` and ``layers`` of an image, ``manifests`` of an
     index."""
@@ -158,26 +148,6 @@ class RegistryClient:
         return tags
 
     def manifest(self, repository: str, reference: str) -> Manifest | None:
-        """The manifest of ``repository:reference`` (tag or digest); None when there is none."""
-        response = self._get(f"/v2/{repository}/manifests/{reference}", accept=", ".join(MANIFEST_TYPES))
-        if response.status_code == 404:
-            return None
-        self._expect_ok(response, f"manifest {repository}:{reference}")
-        body: dict[str, Any] = response.json()
-        digest = (
-            response.headers.get("Docker-Content-Digest")
-            or "sha256:" + hashlib.sha256(response.content).hexdigest()
-        )
-        media_type = str(body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0])
-        config = body.get("config")
-        return Manifest(
-            digest=digest,
-            media_type=media_type,
-            layers=len(body.get("layers") or []),
-            config_digest=str(config["digest"]) if isinstance(config, dict) and "digest" in config else None,
-        )
-
-    def manifest_content(self, repository: str, reference: str) -> ManifestContent | None:
         """What a puller reads for ``repository:reference``: the digest the registry names it by, the
         digest of the bytes it served, and the blobs (or, for an index, the manifests) it references;
         None when there is no such manifest. A descriptor without a digest or an integer size is a
@@ -190,7 +160,7 @@ class RegistryClient:
         computed = "sha256:" + hashlib.sha256(response.content).hexdigest()
         config = body.get("config")
         where = f"manifest {repository}:{reference}"
-        return ManifestContent(
+        return Manifest(
             digest=response.headers.get("Docker-Content-Digest") or computed,
             computed_digest=computed,
             media_type=str(body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]),

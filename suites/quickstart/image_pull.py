@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nautes_e2e.clients.registry import ManifestContent
+from nautes_e2e.clients.registry import Manifest
 from nautes_e2e.suite import RegistryClient
 
 DIGEST_RESULT = "IMAGE_DIGEST"
@@ -37,7 +37,7 @@ def reported_image(task_results: dict[str, dict[str, str]]) -> ReportedImage | N
     return None
 
 
-def unpullable(registry: RegistryClient, repository: str, manifest: ManifestContent) -> list[str]:
+def unpullable(registry: RegistryClient, repository: str, manifest: Manifest) -> list[str]:
     """Why a pull of ``manifest`` would fail: the served bytes do not hash to its digest, a child manifest
     is missing, or a blob is missing or differs in digest or size from what the manifest says."""
     problems = []
@@ -47,7 +47,7 @@ def unpullable(registry: RegistryClient, repository: str, manifest: ManifestCont
             f"{manifest.computed_digest}"
         )
     for child in manifest.manifests:
-        content = registry.manifest_content(repository, child.digest)
+        content = registry.manifest(repository, child.digest)
         if content is None:
             problems.append(f"the index names manifest {child.digest}, which the registry does not have")
         else:

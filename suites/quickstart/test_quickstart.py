@@ -482,7 +482,7 @@ def test_image_published(
     """
     tag = f"0.0.1-{facts['source_commit']}"
     repository = world.registry.repository(names.image_repository)
-    manifest = registry.manifest_content(repository, tag)
+    manifest = registry.manifest(repository, tag)
     if manifest is None:
         tags = registry.tags(repository)
         stage.fail(f"the registry {world.registry.host} has no {repository}:{tag}; its tags are {tags}")

@@ -1,4 +1,4 @@
-"""RegistryClient.manifest_content and blob_presence against a tiny registry double, and the quickstart's
+"""RegistryClient.manifest and blob_presence against a tiny registry double, and the quickstart's
 pull check on top of them: a manifest whose blobs are all there passes; a missing layer, a blob of another
 size, or a manifest whose bytes do not hash to the digest the registry names it by is said."""
 
@@ -73,19 +73,19 @@ def client(port: int) -> RegistryClient:
 def test_an_image_whose_blobs_are_all_there_is_pullable(background: BackgroundLoop) -> None:
     with serve(background, catch_all(registry({digest(CONFIG): CONFIG, digest(LAYER): LAYER}))) as site:
         registry_client = client(site.port)
-        content = registry_client.manifest_content("devops-sample", "1")
+        content = registry_client.manifest("devops-sample", "1")
         assert content is not None
         assert content.digest == content.computed_digest == digest(MANIFEST)
         assert [blob.digest for blob in content.blobs] == [digest(CONFIG), digest(LAYER)]
         assert registry_client.blob_presence("devops-sample", digest(LAYER)).size == len(LAYER)
         assert unpullable(registry_client, "devops-sample", content) == []
-        assert registry_client.manifest_content("devops-sample", "2") is None
+        assert registry_client.manifest("devops-sample", "2") is None
 
 
 def test_a_missing_layer_and_a_blob_of_another_size_are_said(background: BackgroundLoop) -> None:
     with serve(background, catch_all(registry({digest(CONFIG): CONFIG + b" "}))) as site:
         registry_client = client(site.port)
-        content = registry_client.manifest_content("devops-sample", "1")
+        content = registry_client.manifest("devops-sample", "1")
         assert content is not None
         assert unpullable(registry_client, "devops-sample", content) == [
             f"its config {digest(CONFIG)} is 25 bytes, the manifest says 24",
@@ -100,7 +100,7 @@ def test_a_manifest_served_under_another_digest_is_said(background: BackgroundLo
         background, catch_all(registry({digest(CONFIG): CONFIG, digest(LAYER): LAYER}, other))
     ) as site:
         registry_client = client(site.port)
-        content = registry_client.manifest_content("devops-sample", "1")
+        content = registry_client.manifest("devops-sample", "1")
         assert content is not None
         assert unpullable(registry_client, "devops-sample", content) == [
             f"the registry names the manifest {other}, but the bytes it serves hash to {digest(MANIFEST)}"
@@ -116,7 +116,7 @@ def test_a_descriptor_without_a_size_is_refused(background: BackgroundLoop) -> N
         serve(background, catch_all(handle)) as site,
         pytest.raises(RegistryError, match="has no integer size"),
     ):
-        client(site.port).manifest_content("devops-sample", "1")
+        client(site.port).manifest("devops-sample", "1")
 
 
 def test_the_reported_image_is_the_task_result_with_an_image_digest() -> None:
