@@ -8,8 +8,9 @@ is empty), with can_push for ``readwrite`` (§3.3). The pipeline clones and push
 Vault holds that GitLab does not know, or a read-only key that can push, only shows (or never shows) much
 later; here each is checked where Nautes creates it:
 
-* the Vault secret is a valid SSH private key, whose public half is the key GitLab has under that id on the
-  repository, with can_push true for readwrite and false for readonly;
+* the Vault secret (both keys of each code repository; the readonly key the Product save adds to
+  ``default.project``) is a valid SSH private key, whose public half is the key GitLab has under that id
+  on the repository, with can_push true for readwrite and false for readonly;
 * each binding's keys are enabled on the bound repository with the push permission the binding implies.
 
 Private keys are :class:`Secret` s: only their public halves (derived here) and GitLab's ids appear in a
@@ -33,6 +34,8 @@ from nautes_e2e.suite import GitLabClient, Secret, StageContext, VaultClient
 from suites.quickstart.probes import DEPLOY_KEY_PERMISSIONS, deploy_key_path
 
 READWRITE = "readwrite"
+#: The product's metadata repository (``git.defaultProductName``, contract §3.2).
+DEFAULT_PROJECT = "default.project"
 #: How many broken promises a diagnosis spells out before it counts the rest.
 SHOWN_PROBLEMS = 3
 
@@ -70,11 +73,14 @@ def _key_material(authorized_key: str) -> str:
     return " ".join(authorized_key.split()[:2])
 
 
-def vault_deploy_keys(vault: VaultClient, repo_ids: Mapping[str, int]) -> list[VaultDeployKey]:
-    """Both deploy keys of each repository, as Vault holds them (a missing secret was already reported)."""
+def vault_deploy_keys(
+    vault: VaultClient, repo_ids: Mapping[str, int], permissions: Mapping[str, Sequence[str]]
+) -> list[VaultDeployKey]:
+    """The deploy keys of each repository (``permissions`` of it, both when it is not named), as Vault
+    holds them."""
     found = []
     for repo, repo_id in repo_ids.items():
-        for permission in DEPLOY_KEY_PERMISSIONS:
+        for permission in permissions.get(repo, DEPLOY_KEY_PERMISSIONS):
             path = deploy_key_path(repo_id, permission)
             secret = vault.kv_secret("git", path) or {}
             private = secret.get("deploykey")
@@ -188,8 +194,11 @@ def verify_deploy_keys(
     repo_ids: Mapping[str, int],
     documents: Sequence[Document],
 ) -> None:
-    """Fail the stage on the first promise a deploy key breaks (all of them listed)."""
-    keys = vault_deploy_keys(vault, repo_ids)
+    """Fail the stage if a deploy key breaks a promise (the first few named, the rest counted).
+
+    ``repo_ids`` maps GitLab paths to project ids: the code repositories, which have both keys, and
+    ``default.project``, which has only a readonly one (the Product save adds it, contract §3.3)."""
+    keys = vault_deploy_keys(vault, repo_ids, {DEFAULT_PROJECT: ("readonly",)})
     gitlab_keys = {repo: gitlab.project_deploy_keys(repo_id) for repo, repo_id in repo_ids.items()}
     stage.evidence(
         "deploy-keys.json",

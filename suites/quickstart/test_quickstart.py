@@ -198,7 +198,8 @@ def test_initialise_product(
             fields = vault.kv_keys("git", path)
             if not fields or "deploykey" not in fields:
                 stage.fail(f"Vault has no deploy key for {repo} at git/data/{path} (fields: {fields})")
-    deploykeys.verify_deploy_keys(stage, gitlab, vault, repo_ids, saved)
+    metadata_repo = {deploykeys.DEFAULT_PROJECT: int(projects[deploykeys.DEFAULT_PROJECT]["id"])}
+    deploykeys.verify_deploy_keys(stage, gitlab, vault, repo_ids | metadata_repo, saved)
     ssh_urls = {repo: str(projects[repo]["ssh_url_to_repo"]) for repo in names.code_repos}
     stage.fact("repo_ssh_urls", ssh_urls)
     _readonly_key_cannot_push(stage, vault, names.deploy_repo, repo_ids, ssh_urls)
