@@ -43,7 +43,7 @@ from nautes_refstack.pace import (
     pace_from,
 )
 from nautes_refstack.stack import REGISTRY_TLS_MODES, ReferenceStack, RegistryOptions
-from nautes_refstack.stop_deadline import StopDeadline
+from nautes_refstack.stop_deadline import StopDeadline, kill_children
 from nautes_refstack.world_dir import WorldDirectory, WorldInUse
 
 USAGE_ERROR = 2
@@ -287,4 +287,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    # By now everything is stopped, logged and removed: the interpreter's own teardown (freeing what a
+    # whole world left in memory) would only make whoever waits for the stack's exit wait longer. What it
+    # would also do, kill the git processes of a start cut short (their transports' finalizers), is done
+    # here, so that nothing writes in the world's directory once the stack is gone.
+    kill_children()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)
