@@ -1,5 +1,6 @@
 """The setup stages' promise checks, on their own: what a read-back must echo of what was sent, what makes a
-deploy key the one GitLab has with the right push permission, and which blob ids a pushed tree must have.
+deploy key the one GitLab has with the right push permission, which blob ids a pushed tree must have, and
+what makes the source repository's hook the event source's.
 The fault matrix proves each against the reference stack; these pin the rules themselves, including the
 halves no realistic fault reaches (a pushed tree that lacks a file, a key that is not a key)."""
 
@@ -15,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from nautes_e2e.clients import Document
-from nautes_e2e.suite import GitLabClient, Secret, StageContext
-from suites.quickstart import deploykeys, readback, served
+from nautes_e2e.suite import GitLabClient, KubeClient, Secret, StageContext
+from suites.quickstart import deploykeys, readback, served, webhook
 from suites.quickstart.deploykeys import VaultDeployKey
 
 BINDING = Document(
@@ -196,3 +197,67 @@ def test_a_served_tree_must_hold_exactly_the_pushed_files(blobs: dict[str, str],
         served.verify_served(
             stage, cast(GitLabClient, ServingGitLab("c0ffee", blobs)), "g/p", "main", "c0ffee", pushed
         )
+
+
+ENTRY_SOURCE = {
+    "spec": {
+        "gitlab": {
+            "repo-3": {
+                "webhook": {"url": "https://webhook.c.example:30443/", "endpoint": "/product-2-pr/repo-3"},
+                "events": ["PushEvents"],
+                "enableSSLVerification": False,
+                "secretToken": {"name": "product-2-pr-repo-3-secret-token", "key": "token"},
+            }
+        }
+    }
+}
+HOOK_URL = "https://webhook.c.example:30443/product-2-pr/repo-3"
+
+
+class HookWorld:
+    """GitLab's hooks of the source repository and what the runtime cluster holds in ``argo-events``."""
+
+    def __init__(self, hook: dict[str, Any], secret: dict[str, Any] | None) -> None:
+        self.hook, self.secret = hook, secret
+
+    def project_hooks(self, project: str) -> list[dict[str, Any]]:
+        return [self.hook]
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
+        return ENTRY_SOURCE if kind == "EventSource" else self.secret
+
+
+def _hook_problems(hook: dict[str, Any], secret: dict[str, Any] | None) -> list[str]:
+    world = HookWorld(hook, secret)
+    entry = webhook.event_source_entry(cast(KubeClient, world), "product-2-pr", 3)
+    assert entry is not None
+    assert entry.url == HOOK_URL
+    return webhook.hook_problems(cast(GitLabClient, world), cast(KubeClient, world), "g/sc", entry)
+
+
+GOOD_HOOK = {"url": HOOK_URL, "push_events": True, "enable_ssl_verification": False}
+TOKEN_SECRET = {"data": {"token": "dXVpZA=="}}
+
+
+@pytest.mark.parametrize(
+    ("hook", "secret", "expected"),
+    [
+        (GOOD_HOOK, TOKEN_SECRET, None),
+        ({**GOOD_HOOK, "push_events": False}, TOKEN_SECRET, "exists but does not listen to push events"),
+        ({**GOOD_HOOK, "enable_ssl_verification": True}, TOKEN_SECRET, "has enable_ssl_verification=True"),
+        (
+            GOOD_HOOK,
+            None,
+            "product-2-pr-repo-3-secret-token of EventSource product-2-pr-gitlab does not exist",
+        ),
+        (GOOD_HOOK, {"data": {}}, "has no token"),
+    ],
+)
+def test_the_source_hook_must_be_as_the_event_source_registers_it(
+    hook: dict[str, Any], secret: dict[str, Any] | None, expected: str | None
+) -> None:
+    problems = _hook_problems(hook, secret)
+    if expected is None:
+        assert problems == []
+    else:
+        assert any(expected in problem for problem in problems), problems
