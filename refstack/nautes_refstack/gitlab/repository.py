@@ -7,7 +7,9 @@ repository files API are built on a temporary index, so the repository never nee
 What a full commit id names never changes (git objects are content-addressed and nothing here prunes them),
 so reads by commit id are remembered per repository (:class:`_ObjectMemo`) instead of asking git again: the
 operators re-read every product file after each push, at the commit Argo CD synced, and each read was three
-processes started on the event loop. Reads by branch name always ask git.
+processes started on the event loop. What a name (``main``, a tag) resolves to is remembered together with
+the ref files git reads for that name (their contents, and ``packed-refs``' identity), and asked again as
+soon as any of them differs: Argo CD asks every few hundred milliseconds, and the answer rarely changes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ _RECORD = "\x1e"
 _LOG_FORMAT = _RECORD + _FIELD.join(("%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B")) + _FIELD
 _HOOK_NAMES = ("pre-receive", "post-receive")
 _FULL_OBJECT_ID = re.compile(r"^[0-9a-f]{40}$")
+#: A name git resolves through ref files only: no revision syntax, no (abbreviated) object id, not a
+#: symbolic ref of the repository itself.
+_PLAIN_NAME = re.compile(r"^(?!HEAD$)(?![0-9a-f]{4,40}$)(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9._/-]*$")
+#: Where git looks for a name, in its order (``ref_rev_parse_rules`` in git's ``refs.c``).
+_REF_RULES = ("{}", "refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
 #: Entries a repository's memo holds before it starts afresh (a bound, far above one run's reads).
 _MEMO_LIMIT = 4096
 
@@ -123,6 +130,7 @@ class _ObjectMemo:
         self.commits: dict[str, str] = {}
         self.files: dict[str, list[str]] = {}
         self.blobs: dict[tuple[str, str], Blob | None] = {}
+        self.names: dict[str, tuple[object, str | None]] = {}
 
     def remember(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         if len(table) >= _MEMO_LIMIT:
@@ -223,16 +231,54 @@ class BareRepository:
         """The commit a branch name, tag name, full ref or (abbreviated) id names; ``None`` if none."""
         if not ref or ref.startswith("-"):
             return None
+        if _PLAIN_NAME.match(ref):
+            return self._resolve_name(ref)
         memo = _memo(self.path) if _FULL_OBJECT_ID.match(ref) else None
         if memo is not None and ref in memo.commits:
             return memo.commits[ref]
-        out = self.git(
-            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
-        )
-        commit = out.decode().strip() or None
+        commit = self._rev_parse_commit(ref)
         if memo is not None and commit is not None:
             memo.remember(memo.commits, ref, commit)
         return commit
+
+    def _rev_parse_commit(self, ref: str) -> str | None:
+        out = self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
+        return out.decode().strip() or None
+
+    def _resolve_name(self, name: str) -> str | None:
+        """:meth:`resolve_commit` for a plain name: git's answer is reused while the ref files it read for
+        that name are as they were, before and after git was asked (a ref moving meanwhile is not kept)."""
+        memo = _memo(self.path)
+        state = self._ref_state(name)
+        if memo is not None and state is not None:
+            known = memo.names.get(name)
+            if known is not None and known[0] == state:
+                return known[1]
+        commit = self._rev_parse_commit(name)
+        if memo is not None and state is not None and self._ref_state(name) == state:
+            memo.remember(memo.names, name, (state, commit))
+        return commit
+
+    def _ref_state(self, name: str) -> object | None:
+        """What git reads to resolve ``name``: each candidate ref file's content (or its absence) and
+        ``packed-refs``' inode, size and modification time (git replaces it whole). ``None`` when a
+        candidate is a symbolic ref, whose target is another file: such names always ask git."""
+        contents: list[bytes | None] = []
+        for rule in _REF_RULES:
+            try:
+                content = (self.path / rule.format(name)).read_bytes()
+            except OSError:  # absent (or a directory, like refs/heads/<a prefix>): git reads nothing there
+                content = None
+            if content is not None and content.startswith(b"ref:"):
+                return None
+            contents.append(content)
+        try:
+            packed = (self.path / "packed-refs").stat()
+        except OSError:
+            return (tuple(contents), None)
+        return (tuple(contents), (packed.st_ino, packed.st_size, packed.st_mtime_ns))
 
     def update_ref(self, ref: str, new: str, old: str) -> None:
         """Move ``ref`` from ``old`` to ``new`` atomically (fails if someone moved it meanwhile)."""

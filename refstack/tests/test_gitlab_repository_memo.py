@@ -1,0 +1,111 @@
+"""Remembered reads of a bare repository answer what git answers at that moment.
+
+``BareRepository`` keeps what a full commit id names and what a plain name resolved to (checked against the
+ref files git reads for it); these tests move refs under it the ways a GitLab repository's refs move —
+pushes, force pushes back to an old commit, a tag taking precedence over a branch, packed refs, a project
+re-created under the same path — and compare each answer with ``git rev-parse``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from nautes_refstack.gitlab.repository import BareRepository, clean_git_environment
+
+NO_HOOK = "#!/bin/sh\nexit 0\n"
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {
+        **clean_git_environment(),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.test",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.test",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> BareRepository:
+    return BareRepository.create(tmp_path / "group" / "project.git", "main", NO_HOOK)
+
+
+@pytest.fixture
+def work(tmp_path: Path, bare: BareRepository) -> Path:
+    checkout = tmp_path / "work"
+    git(tmp_path, "init", "-q", "-b", "main", str(checkout))
+    git(checkout, "remote", "add", "origin", str(bare.path))
+    return checkout
+
+
+def commit(work: Path, name: str, text: str) -> str:
+    (work / name).write_text(text)
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", f"{name}: {text}")
+    return git(work, "rev-parse", "HEAD")
+
+
+def truth(bare: BareRepository, ref: str) -> str:
+    return git(bare.path, "rev-parse", "--verify", f"{ref}^{{commit}}")
+
+
+def test_a_branch_moved_by_pushes_resolves_to_where_it_is_now(bare: BareRepository, work: Path) -> None:
+    first = commit(work, "a.txt", "1")
+    git(work, "push", "-q", "origin", "main")
+    assert bare.resolve_commit("main") == first
+    second = commit(work, "a.txt", "2")
+    git(work, "push", "-q", "origin", "main")
+    assert bare.resolve_commit("main") == second == truth(bare, "main")
+    git(work, "push", "-q", "--force", "origin", f"{first}:main")  # back to the state first read
+    assert bare.resolve_commit("main") == first == truth(bare, "main")
+
+
+def test_a_tag_of_the_same_name_wins_as_it_does_in_git(bare: BareRepository, work: Path) -> None:
+    first = commit(work, "a.txt", "1")
+    second = commit(work, "a.txt", "2")
+    git(work, "push", "-q", "origin", "main")
+    assert bare.resolve_commit("main") == second
+    git(work, "push", "-q", "origin", f"{first}:refs/tags/main")
+    assert bare.resolve_commit("main") == first == truth(bare, "main")
+
+
+def test_packed_refs_and_a_ref_updated_after_packing(bare: BareRepository, work: Path) -> None:
+    first = commit(work, "a.txt", "1")
+    git(work, "push", "-q", "origin", "main", f"{first}:refs/heads/release")
+    git(bare.path, "pack-refs", "--all")
+    assert bare.resolve_commit("release") == first
+    second = commit(work, "a.txt", "2")
+    git(work, "push", "-q", "origin", f"{second}:refs/heads/release")
+    assert bare.resolve_commit("release") == second == truth(bare, "release")
+    git(work, "push", "-q", "origin", ":refs/heads/release")
+    assert bare.resolve_commit("release") is None
+
+
+def test_a_project_re_created_under_the_same_path_forgets_the_old_one(
+    tmp_path: Path, bare: BareRepository, work: Path
+) -> None:
+    old = commit(work, "a.txt", "old")
+    git(work, "push", "-q", "origin", "main")
+    assert bare.read_blob(old, "a.txt") is not None
+    assert bare.resolve_commit(old) == old
+    subprocess.run(["rm", "-rf", str(bare.path)], check=True)
+    again = BareRepository.create(bare.path, "main", NO_HOOK)
+    assert again.resolve_commit(old) is None
+    assert again.read_blob(old, "a.txt") is None
+    assert again.resolve_commit("main") is None
+
+
+def test_a_commit_read_before_it_was_pushed_is_found_after(bare: BareRepository, work: Path) -> None:
+    pending = commit(work, "a.txt", "1")
+    assert bare.read_blob(pending, "a.txt") is None
+    git(work, "push", "-q", "origin", "main")
+    blob = bare.read_blob(pending, "a.txt")
+    assert blob is not None
+    assert blob.data == b"1"
+    assert bare.read_blob(pending, "missing.txt") is None
+    assert bare.read_blob(pending, "missing.txt") is None  # remembered: the commit exists for good
