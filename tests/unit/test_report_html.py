@@ -1,9 +1,12 @@
-"""``report.html``: written next to report.json, well-formed, self-contained, with every stage on the timeline
-and in the table, every text escaped, and no secret in it."""
+"""``report.html``: written next to report.json, well-formed, self-contained, each failed stage's diagnosis
+first and in full with its evidence, every stage on the timeline and in the table with its facts as readable
+lists, every text escaped, and no secret in it. How it lays out in a browser is
+``test_report_html_browser.py``."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,6 +15,7 @@ import pytest
 
 from nautes_e2e.report import (
     Report,
+    RunError,
     RunSummary,
     ScenarioSummary,
     TargetSummary,
@@ -27,7 +31,7 @@ pytest_plugins = ["pytester"]
 #: A secret that changes when HTML-escaped: redacting only the finished page would miss it.
 PLANTED = Secret("pl<nted&secret-7d1e")
 STARTED = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)
-HTML_VOID_ELEMENTS = {"meta"}
+HTML_VOID_ELEMENTS = {"meta", "col"}
 SVG_ELEMENTS = {"svg", "rect", "title"}
 
 
@@ -38,15 +42,22 @@ def make_report() -> Report:
             status="passed",
             start="2026-11-29T21:00:00.000Z",
             duration_s=2.0,
-            facts={"gitlab_user": "root", "repo_ids": {"coderepo-sc-demo": 57}},
+            facts={
+                "gitlab_user": "root",
+                "repo_ids": {"coderepo-sc-demo": 57},
+                "registry_auth_hosts": ["127.0.0.1:5000", "registry.local"],
+                "passed_over": {},
+                "task_results": [{"name": "image-build", "results": {"IMAGE_DIGEST": "sha256:ab"}}],
+            },
         ),
         StageRecord(
             name="register_cluster",
             status="failed",
             start="2026-11-29T21:00:02.000Z",
             duration_s=5.0,
-            facts={"echo": PLANTED.reveal()},
-            diagnosis=f"POST answered 500: <script>alert('x')</script> & token {PLANTED.reveal()}",
+            facts={"echo": PLANTED.reveal(), "reply": {"headers": {"token": PLANTED.reveal()}}},
+            diagnosis=f"POST answered 500: <script>alert('x')</script> & token {PLANTED.reveal()}\n"
+            "second line of the diagnosis",
             evidence=["evidence/register_cluster/error body.json"],
             notes=["the API server answered without TLS"],
         ),
@@ -137,11 +148,13 @@ def test_the_page_is_self_contained(page: str) -> None:
     assert "@import" not in page
     hrefs = [element.get("href") or "" for element in root.iter("a")]
     assert hrefs
-    assert all(href.startswith(("#stage-", "evidence/")) for href in hrefs)
+    assert all(href.startswith(("#stage-", "#diagnosis-", "evidence/")) for href in hrefs)
+    ids = {element.get("id") for element in root.iter()}
+    assert {href[1:] for href in hrefs if href.startswith("#")} <= ids
 
 
 def test_the_header_names_scenario_target_simulation_result_exit_code_start_and_duration(page: str) -> None:
-    header = parse(page).find("body/dl")
+    header = parse(page).find(".//section[@id='run']/dl")
     assert header is not None
     terms = [element.text for element in header.iter("dt")]
     values = [element.text for element in header.iter("dd")]
@@ -179,7 +192,83 @@ def test_the_timeline_places_each_stage_by_start_and_duration(page: str) -> None
     }
 
 
-def test_the_stage_table_has_every_stage_with_facts_diagnosis_and_evidence(page: str) -> None:
+def test_failed_stages_come_first_with_the_diagnosis_in_full_notes_and_evidence(page: str) -> None:
+    body = parse(page).find("body")
+    assert body is not None
+    sections = [section.get("id") for section in body.iter("section")]
+    problems = body.find("section[@id='problems']")
+    assert problems is not None
+    blocks = problems.findall("article")
+
+    assert sections[0] == "problems"
+    assert [block.get("id") for block in blocks] == ["diagnosis-register_cluster", "diagnosis-teardown"]
+    register, teardown = blocks
+    assert shown(blocks[0][0]) == "register_cluster failed after 5.0 s"
+    assert register.findtext("pre[@class='diagnosis']") == (
+        "POST answered 500: <script>alert('x')</script> & token ***\nsecond line of the diagnosis"
+    )
+    assert register.findtext("p") == "note: the API server answered without TLS"
+    link = register.find("ul[@class='evidence']/li/a")
+    assert link is not None
+    assert (link.get("href"), link.text) == (
+        "evidence/register_cluster/error%20body.json",
+        "evidence/register_cluster/error body.json",
+    )
+    assert teardown.findtext("pre[@class='diagnosis']") == "no diagnosis was recorded"
+
+
+def test_a_run_error_comes_first() -> None:
+    report = make_report()
+    errored = replace(
+        report,
+        run=replace(report.run, result="error", error=RunError("configuration", "target.yaml: url: missing")),
+    )
+    problems = parse(render_html(errored)).find(".//section[@id='problems']")
+    assert problems is not None
+    first = problems.find("article")
+    assert first is not None
+
+    assert (first.get("id"), first.findtext("h3"), first.findtext("pre")) == (
+        "run-error",
+        "configuration error",
+        "target.yaml: url: missing",
+    )
+
+
+def test_a_passed_run_has_no_problem_section() -> None:
+    report = make_report()
+    passed = replace(
+        report,
+        run=replace(report.run, result="passed"),
+        stages=tuple(replace(stage, status="passed", diagnosis=None) for stage in report.stages),
+    )
+    body = parse(render_html(passed)).find("body")
+    assert body is not None
+
+    assert next(section.get("id") for section in body.iter("section")) == "run"
+
+
+def shown(element: ET.Element) -> str:
+    """An element's text as a browser shows it: runs of white space (the page's indentation) as one."""
+    return " ".join("".join(element.itertext()).split())
+
+
+def fact_lines(facts: ET.Element) -> list[str]:
+    """Each list item's own line (its text without its nested list, as shown), indented by its depth."""
+
+    def lines(element: ET.Element, depth: int) -> list[str]:
+        found = []
+        for item in element.findall("li"):
+            own = "".join("".join(span.itertext()) + (span.tail or "") for span in item.findall("span"))
+            found.append("  " * depth + " ".join(own.split()))
+            for nested in item.findall("ul"):
+                found.extend(lines(nested, depth + 1))
+        return found
+
+    return lines(facts, 0)
+
+
+def test_the_stage_table_has_every_stage_with_readable_facts_and_evidence(page: str) -> None:
     table = parse(page).find(".//table[@class='stages']")
     assert table is not None
     rows = {row.get("id"): row for row in table.iter("tr") if row.get("id")}
@@ -192,20 +281,37 @@ def test_the_stage_table_has_every_stage_with_facts_diagnosis_and_evidence(page:
     ]
     preflight = rows["stage-preflight"]
     assert [cell.get("class") for cell in preflight.iter("td")][1] == "status passed"
-    assert [item.text for item in preflight.iter("li")] == [
-        "gitlab_user = root",
-        'repo_ids = {"coderepo-sc-demo":57}',
+    facts = preflight.find(".//ul[@class='facts']")
+    assert facts is not None
+    assert fact_lines(facts) == [
+        "gitlab_user: root",
+        "repo_ids",
+        "  coderepo-sc-demo: 57",
+        "registry_auth_hosts: 127.0.0.1:5000, registry.local",
+        "passed_over: none",
+        "task_results",
+        "  #1",
+        "    name: image-build",
+        "    results",
+        "      IMAGE_DIGEST: sha256:ab",
     ]
+    assert "{" not in "".join(facts.itertext())
     register = rows["stage-register_cluster"]
-    assert register.findtext(".//pre") == "POST answered 500: <script>alert('x')</script> & token ***"
-    assert register.findtext(".//p") == "note: the API server answered without TLS"
-    link = register.find(".//a")
+    to_diagnosis = register.find(".//a[@href='#diagnosis-register_cluster']")
+    assert to_diagnosis is not None
+    assert register.find(".//pre") is None  # the diagnosis is shown once, above
+    assert register.findtext(".//p[2]") == "note: the API server answered without TLS"
+    link = register.find(".//ul[@class='evidence']/li/a")
     assert link is not None
-    assert (link.get("href"), link.text) == (
-        "evidence/register_cluster/error%20body.json",
-        "evidence/register_cluster/error body.json",
-    )
-    assert rows["stage-initialise_product"].findtext(".//pre") == "blocked by register_cluster"
+    assert link.get("href") == "evidence/register_cluster/error%20body.json"
+    assert rows["stage-initialise_product"].findtext(".//p") == "blocked by register_cluster"
+    assert [col.get("style") for col in table.iter("col")] == [
+        "width: 19%",
+        "width: 7%",
+        "width: 7%",
+        "width: 42%",
+        "width: 25%",
+    ]
 
 
 def test_text_is_escaped_and_no_secret_appears(page: str) -> None:
@@ -214,7 +320,9 @@ def test_text_is_escaped_and_no_secret_appears(page: str) -> None:
     assert "cluster &lt;components&gt;" in page
     assert PLANTED.reveal() not in page
     assert "pl&lt;nted&amp;secret-7d1e" not in page
-    assert "echo = ***" in page
+    register = parse(page).find(".//tr[@id='stage-register_cluster']//ul[@class='facts']")
+    assert register is not None
+    assert fact_lines(register) == ["echo: ***", "reply", "  headers", "    token: ***"]
 
 
 def test_the_writer_puts_report_html_next_to_report_json(tmp_path: Path) -> None:
