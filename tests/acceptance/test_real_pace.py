@@ -27,4 +27,4 @@ def test_the_quickstart_passes_at_real_pace(tmp_path: Path) -> None:
     # The pace really acted: the Environment save met a cluster Argo CD had not synced yet, and was waited
     # out rather than failed.
     assert re.search(r"waiting for Nautes to sync cluster \S+ \(Environment", run.output), run.tail(80)
-    assert "pace: real, time-scale 0.05" in run.stack_log()
+    assert f"pace: real, time-scale {TIME_SCALE}" in run.stack_log()

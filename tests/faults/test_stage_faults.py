@@ -12,13 +12,14 @@ teardown passed (or, where the breakage also breaks removal, failed and said why
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.faults.cases import CASES, GREEN_CASES, TEARDOWN, FaultCase, GreenCase
-from tests.support.quickstart import RUN_ID, processes_of_run, run_quickstart
+from tests.support.quickstart import RUN_ID, QuickstartRun, processes_of_run, run_quickstart
 from tests.support.warm_stack import WarmStack, start_warm_stack
 
 pytestmark = pytest.mark.faults
@@ -29,9 +30,18 @@ STAGE_TIMEOUT_S = "8"  # generous: under `-n auto` load a healthy stage must nev
 FAULTS_ENV = "NAUTES_E2E_REFSTACK_FAULTS"
 #: The scenario's own suffix: what an ``own_stack`` case's run is named with.
 DEFAULT_SUFFIX = "quickstart"
-#: Runtime clusters of the warm stack: one per run, and some to spare for runs whose breakage keeps their
-#: registration (a teardown that fails before ``nautes remove`` reaches the cluster).
-WARM_CLUSTERS = "4"
+#: Warm cases run side by side, this many at a time: a run spends much of its time waiting (for the
+#: stack's controllers, for the stage timeout its fault runs into), so two together take little longer than
+#: one; more would overload 2 cores until healthy stages time out (seen with 3 under load).
+WARM_CONCURRENCY = 2
+#: Runtime clusters of the warm stack (the most it offers): one per concurrent run, and the rest to spare for
+#: runs whose breakage keeps their registration (a teardown that fails before it removes the cluster).
+WARM_CLUSTERS = "8"
+#: The xdist group of the warm cases: all on one test process, which starts them side by side.
+WARM_GROUP = "warm-stack"
+#: The ``--dist`` modes under which every warm case selected runs in this process: only then are they
+#: started ahead (otherwise each starts when its test does).
+WHOLE_GROUP_HERE = ("no", "loadgroup")
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +52,51 @@ def warm_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmStack]:
         yield stack
     finally:
         stack.stop()
+
+
+class WarmRuns:
+    """The runs of the warm cases, each with a suffix of its own and its fault armed for it only,
+    :data:`WARM_CONCURRENCY` at a time; a test waits for its own."""
+
+    def __init__(self, stack: WarmStack, work: Path, ahead: list[FaultCase]) -> None:
+        self._stack = stack
+        self._work = work
+        self._pool = ThreadPoolExecutor(max_workers=WARM_CONCURRENCY, thread_name_prefix="warm-run")
+        self._started = {case.fault: self._pool.submit(self._run, case) for case in ahead}
+
+    def result(self, case: FaultCase) -> tuple[str, QuickstartRun]:
+        """The suffix and the finished run of ``case`` (started now if it was not started ahead)."""
+        started = self._started.pop(case.fault, None) or self._pool.submit(self._run, case)
+        return started.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, case: FaultCase) -> tuple[str, QuickstartRun]:
+        suffix = self._stack.new_suffix()
+        self._stack.arm(suffix, case.fault)
+        try:
+            return suffix, self._stack.run(self._work / suffix, suffix, stage_timeout_s=STAGE_TIMEOUT_S)
+        finally:
+            self._stack.disarm(suffix)
+
+
+@pytest.fixture(scope="session")
+def warm_runs(
+    request: pytest.FixtureRequest, warm_stack: WarmStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WarmRuns]:
+    ahead: list[FaultCase] = []
+    if request.config.getoption("dist", "no") in WHOLE_GROUP_HERE:
+        for item in request.session.items:
+            callspec = getattr(item, "callspec", None)
+            case = callspec.params.get("case") if callspec is not None else None
+            if isinstance(case, FaultCase) and not case.own_stack:
+                ahead.append(case)
+    runs = WarmRuns(warm_stack, tmp_path_factory.mktemp("warm-runs"), ahead)
+    try:
+        yield runs
+    finally:
+        runs.close()
 
 
 def transitive_dependents(stages: dict[str, dict[str, Any]], root: str) -> set[str]:
@@ -57,7 +112,13 @@ def transitive_dependents(stages: dict[str, dict[str, Any]], root: str) -> set[s
     return dependents
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.fault for case in CASES])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, id=case.fault, marks=() if case.own_stack else pytest.mark.xdist_group(WARM_GROUP))
+        for case in CASES
+    ],
+)
 def test_the_stage_that_names_the_breakage_catches_it(
     case: FaultCase, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -66,14 +127,9 @@ def test_the_stage_that_names_the_breakage_catches_it(
         run = run_quickstart(tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S)
         acted = f"fault {case.fault} acts:" in run.stack_log()
     else:
-        stack: WarmStack = request.getfixturevalue("warm_stack")
-        suffix = stack.new_suffix()
-        stack.arm(suffix, case.fault)
-        try:
-            run = stack.run(tmp_path, suffix, stage_timeout_s=STAGE_TIMEOUT_S)
-        finally:
-            stack.disarm(suffix)
-        acted = f"fault {case.fault} acts for run {suffix}:" in stack.log()
+        runs: WarmRuns = request.getfixturevalue("warm_runs")
+        suffix, run = runs.result(case)
+        acted = f"fault {case.fault} acts for run {suffix}:" in request.getfixturevalue("warm_stack").log()
 
     assert processes_of_run(run) == [], "the run left processes behind"
     assert acted, (
