@@ -136,8 +136,10 @@ def test_arm_refuses_a_directory_without_a_running_stack(
     assert f"nothing armed: no reference stack runs in {tmp_path}" in capsys.readouterr().err
 
 
-def test_arm_writes_a_private_file_through_the_command_line(stack_dir: Path) -> None:
-    command = [sys.executable, "-m", "nautes_refstack.fault_control"]
+@pytest.mark.parametrize("module", ["nautes_refstack.fault_control", "nautes_refstack"])
+def test_arm_writes_a_private_file_through_the_command_line(stack_dir: Path, module: str) -> None:
+    """Through the control module itself (what tests use: it loads nothing else) and the stack's command."""
+    command = [sys.executable, "-m", module]
     subprocess.run([*command, "arm", "--dir", str(stack_dir), "--run", "s1", "ca-secret-missing"], check=True)
     armed = stack_dir / FAULT_CONTROL_DIR / "s1"
     assert armed.read_text() == "ca-secret-missing\n"
