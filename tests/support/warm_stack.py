@@ -84,11 +84,14 @@ class WarmStack:
 
 
 def start_warm_stack(directory: Path, *arguments: str) -> WarmStack:
-    """Start ``nautes-e2e refstack up --dir DIRECTORY ARGUMENTS`` and wait until it is ready."""
+    """Start ``nautes-e2e refstack up --dir DIRECTORY ARGUMENTS`` and wait until it is ready. It stops by
+    itself once this process is gone (``--exit-with-parent``): a test session killed outright runs no
+    finalizer, and the stack runs in a session of its own."""
     script = Path(sys.executable).with_name("nautes-e2e")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "nautes_e2e.cli"]
+    follow = f"--exit-with-parent={os.getpid()}"
     process = subprocess.Popen(
-        [*command, "refstack", "up", "--dir", str(directory), *arguments],
+        [*command, "refstack", "up", "--dir", str(directory), follow, *arguments],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
