@@ -47,6 +47,9 @@ REFSTACK_INSTALL_HINT = (
     "clone of nautes-e2e: pip install -e ./refstack (or run --target existing against a world of your own)"
 )
 LOG_TAIL_LINES = 20
+#: How often the start looks for ``ready``: the stack is ready in well under a second, and every run waits
+#: for it, so half this pause is lost on average (an existence check costs next to nothing).
+READY_POLL_S = 0.01
 
 #: The stacks this process started and has not stopped yet (what :func:`kill_started_stacks` kills).
 _STARTED: set[subprocess.Popen[bytes]] = set()
@@ -188,7 +191,7 @@ class LocalTarget(Target):
         while not ready.exists():
             try:
                 # Waiting on the process doubles as the pause between checks: a crash ends it at once.
-                code = process.wait(timeout=0.05)
+                code = process.wait(timeout=READY_POLL_S)
             except subprocess.TimeoutExpired:
                 if time.monotonic() > deadline:
                     raise TargetError(
