@@ -109,3 +109,24 @@ def test_a_commit_read_before_it_was_pushed_is_found_after(bare: BareRepository,
     assert blob.data == b"1"
     assert bare.read_blob(pending, "missing.txt") is None
     assert bare.read_blob(pending, "missing.txt") is None  # remembered: the commit exists for good
+
+
+def test_reads_from_a_commit_s_listing_match_git_path_by_path(bare: BareRepository, work: Path) -> None:
+    """Full ids read from the remembered listing; an abbreviated id makes the same reads through
+    ``ls-tree <commit> -- <path>`` each time: both must agree, for files, directories and absent paths."""
+    (work / "dir" / "sub").mkdir(parents=True)
+    (work / "dir" / "sub" / "deep.yaml").write_text("deep\n")
+    (work / "run.sh").write_text("#!/bin/sh\n")
+    (work / "run.sh").chmod(0o755)
+    (work / "link").symlink_to("run.sh")
+    first = commit(work, "a.txt", "1")
+    second = commit(work, "a.txt", "2")
+    git(work, "push", "-q", "origin", "main")
+    paths = ["a.txt", "run.sh", "link", "dir", "dir/sub", "dir/sub/deep.yaml", "dir/sub/", "/a.txt", "b.txt"]
+    for full in (first, second):
+        assert bare.list_files(full) == git(bare.path, "ls-tree", "-r", "--name-only", full).splitlines()
+        for path in paths:
+            assert bare.read_blob(full, path) == bare.read_blob(full[:12], path), (full, path)
+    blob = bare.read_blob(second, "a.txt")
+    assert blob is not None
+    assert blob.data == b"2"

@@ -119,17 +119,18 @@ class Signature:
 
 
 class _ObjectMemo:
-    """Answers about one repository's objects by full commit id: the commits that exist (with what
-    ``<id>^{commit}`` peels to), each commit's file list and the blobs looked up in it (``None`` too: a
-    commit that exists lacks that file for good). Only answers git gave for an object that exists are kept,
-    so a commit pushed later is never remembered as missing. Shared by worker threads: a race only makes two
-    threads ask git the same question."""
+    """Answers about one repository's objects: the commits that exist (with what ``<id>^{commit}`` peels
+    to), each commit's whole file listing (one ``ls-tree -r`` answers every later read of any of its files,
+    present or not), each blob's content by its id (a new commit re-reads only the files it changed), and
+    the names resolved with the ref files they were resolved from. Only answers git gave for an object that
+    exists are kept, so a commit pushed later is never remembered as missing. Shared by worker threads: a
+    race only makes two threads ask git the same question."""
 
     def __init__(self, identity: int) -> None:
         self.identity = identity
         self.commits: dict[str, str] = {}
-        self.files: dict[str, list[str]] = {}
-        self.blobs: dict[tuple[str, str], Blob | None] = {}
+        self.trees: dict[str, dict[str, tuple[str, str, str]]] = {}
+        self.contents: dict[str, bytes] = {}
         self.names: dict[str, tuple[object, str | None]] = {}
 
     def remember(self, table: dict[Any, Any], key: Any, value: Any) -> None:
@@ -354,15 +355,38 @@ class BareRepository:
 
     def read_blob(self, commit_id: str, path: str) -> Blob | None:
         """The file at ``path`` in a commit; ``None`` if there is none (or it is a directory)."""
-        memo = _memo(self.path) if _FULL_OBJECT_ID.match(commit_id) else None
-        key = (commit_id, path.strip("/"))
-        if memo is not None and key in memo.blobs:
-            return memo.blobs[key]
-        listed = self._run("ls-tree", "-z", commit_id, "--", key[1])
-        blob = _blob_listed(listed.stdout.decode(errors="replace"), self) if listed.returncode == 0 else None
-        if memo is not None and listed.returncode == 0:
-            memo.remember(memo.blobs, key, blob)
-        return blob
+        wanted = path.strip("/")
+        memo = _memo(self.path) if _FULL_OBJECT_ID.match(commit_id) and _plain_path(wanted) else None
+        listing = self._listing(memo, commit_id) if memo is not None else None
+        if memo is None or listing is None:
+            listed = self.git("ls-tree", "-z", commit_id, "--", wanted, check=False).decode(errors="replace")
+            return _blob_listed(listed, self)
+        entry = listing.get(wanted)
+        if entry is None or entry[1] != "blob":
+            return None
+        mode, _, blob_id = entry
+        data = memo.contents.get(blob_id)
+        if data is None:
+            data = self.git("cat-file", "blob", blob_id)
+            memo.remember(memo.contents, blob_id, data)
+        return Blob(id=blob_id, data=data, executable=mode == "100755")
+
+    def _listing(self, memo: _ObjectMemo, commit_id: str) -> dict[str, tuple[str, str, str]] | None:
+        """Every file of a commit by path: (mode, type, id), as ``ls-tree -r`` lists them (blobs and
+        submodule commits, no trees); ``None`` when the commit is not in the repository (not kept)."""
+        if commit_id in memo.trees:
+            return memo.trees[commit_id]
+        listed = self._run("ls-tree", "-r", "-z", commit_id)
+        if listed.returncode != 0:
+            return None
+        listing = {}
+        for record in listed.stdout.decode(errors="replace").split("\0"):
+            if record:
+                meta, _, entry_path = record.partition("\t")
+                mode, kind, object_id = meta.split(" ")
+                listing[entry_path] = (mode, kind, object_id)
+        memo.remember(memo.trees, commit_id, listing)
+        return listing
 
     def last_commit_touching(self, commit_id: str, path: str) -> str:
         return self._text("log", "-1", "--format=%H", commit_id, "--", path).strip()
@@ -391,13 +415,11 @@ class BareRepository:
 
     def list_files(self, commit_id: str) -> list[str]:
         memo = _memo(self.path) if _FULL_OBJECT_ID.match(commit_id) else None
-        if memo is not None and commit_id in memo.files:
-            return list(memo.files[commit_id])
+        listing = self._listing(memo, commit_id) if memo is not None else None
+        if listing is not None:
+            return list(listing)
         out = self.git("ls-tree", "-r", "-z", "--name-only", commit_id)
-        names = [name for name in out.decode(errors="replace").split("\0") if name]
-        if memo is not None:
-            memo.remember(memo.files, commit_id, list(names))
-        return names
+        return [name for name in out.decode(errors="replace").split("\0") if name]
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -435,6 +457,15 @@ class BareRepository:
         parent_args = ["-p", parent] if parent else []
         out = self.git("commit-tree", tree, *parent_args, stdin=message.encode(), env=signature_env)
         return out.decode().strip()
+
+
+def _plain_path(path: str) -> bool:
+    """A path ``ls-tree`` matches literally, component by component, as a listing's key would."""
+    return (
+        bool(path)
+        and all(part not in ("", ".", "..") for part in path.split("/"))
+        and not any(character in path for character in "*?[\\:")
+    )
 
 
 def _blob_listed(listing: str, repository: BareRepository) -> Blob | None:
