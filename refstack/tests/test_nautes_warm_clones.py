@@ -142,3 +142,23 @@ def test_a_clone_in_the_same_second_still_collides_with_a_reused_one(
             return caught.value.message
 
     assert "fatal: destination path 'default.project' already exists" in asyncio.run(run())
+
+
+def test_a_warm_clone_is_replaced_by_a_fresh_one_after_its_reuses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, owner: Account, project: Project
+) -> None:
+    monkeypatch.setattr(workcopy, "WARM_REUSES", 2)
+
+    async def request() -> None:
+        async with await clone(project, owner, tmp_path):
+            pass
+
+    async def run() -> list[int]:
+        warm = []
+        for _ in range(4):
+            await request()
+            warm.append(len(warm_clones(tmp_path)))
+        return warm
+
+    # fresh (kept), reused once (kept), reused twice (dropped), fresh again (kept)
+    assert asyncio.run(run()) == [1, 1, 0, 1]

@@ -55,6 +55,11 @@ PUSH_RETRY_PAUSE_S = 3.0
 _REPO_NAME = re.compile(r"^.+/(.+)\.git$")
 #: Where finished clones wait for the next request to their repository, inside the server's ``/tmp``.
 WARM_DIR = "warm-clones"
+#: How many requests one warm clone serves before a fresh clone replaces it: with automatic maintenance
+#: off, each fetch leaves its objects loose, so a long-lived stack would otherwise let them pile up.
+WARM_REUSES = 100
+#: Warm clone -> how many requests it has served.
+_REUSED: dict[Path, int] = {}
 
 
 class GitFailed(Exception):
@@ -131,6 +136,7 @@ class WorkingCopy:
             return False
         self.root = target
         self._cloned = True
+        _REUSED[warm] = _REUSED.get(warm, 0) + 1
         try:
             await self.git("fetch", "--prune", "--quiet", "origin")
             await self.git("reset", "--quiet", "--hard", f"remotes/origin/{BRANCH}")
@@ -160,8 +166,11 @@ class WorkingCopy:
 
     def _keep_warm(self) -> None:
         """The clone of a request that ended normally leaves its place as :meth:`close` does, but waits
-        for the next request to the repository (unless another one already waits)."""
-        if self._cloned and self._warm is not None and not self._warm.exists():
+        for the next request to the repository (unless another one already waits, or it has served
+        :data:`WARM_REUSES` requests)."""
+        if self._warm is not None and _REUSED.get(self._warm, 0) >= WARM_REUSES:
+            del _REUSED[self._warm]
+        elif self._cloned and self._warm is not None and not self._warm.exists():
             self._warm.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(OSError):
                 os.rename(self.root, self._warm)
