@@ -17,6 +17,9 @@ from nautes_e2e.targets import TARGETS, TargetError, target_entry
 from nautes_e2e.targets.services import parse_services
 
 DEFAULT_TARGET = "local"
+#: ``--cluster-type``: how the runtime cluster is registered (the guide's two ways, "注册运行时集群").
+CLUSTER_TYPES = ("physical", "virtual")
+DEFAULT_CLUSTER_TYPE = "physical"
 #: The key under which an xdist worker receives the controller's run id (``workerinput``).
 RUN_ID_WORKERINPUT = "nautes_e2e_run_id"
 _RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -44,6 +47,9 @@ class RunOptions:
     reuse_env: str | None
     #: ``--world-config PATH``: images, versions and names of the world a k3d/kind target brings up.
     world_config: Path | None
+    #: ``--cluster-type``: ``physical`` (a physical pipeline worker) or ``virtual`` (a host, then a virtual
+    #: pipeline worker on it).
+    cluster_type: str = DEFAULT_CLUSTER_TYPE
 
     @property
     def run_dir(self) -> Path:
@@ -72,6 +78,7 @@ class RunOptions:
             services=_services(config),
             reuse_env=config.getoption("nautes_reuse_env"),
             world_config=invocation_dir / world_config if world_config else None,
+            cluster_type=config.getoption("nautes_cluster_type"),
         )
         entry = target_entry(options.target)
         if options.reuse_env is not None and not entry.reusable:
@@ -88,6 +95,10 @@ class RunOptions:
             raise pytest.UsageError(
                 f"--suffix must be lowercase letters, digits and inner dashes (it ends up in Kubernetes "
                 f"namespaces and GitLab paths), not {options.suffix!r}"
+            )
+        if options.cluster_type not in CLUSTER_TYPES:
+            raise pytest.UsageError(
+                f"--cluster-type must be {' or '.join(CLUSTER_TYPES)}, not {options.cluster_type!r}"
             )
         if options.stage_timeout_s is not None and options.stage_timeout_s <= 0:
             raise pytest.UsageError(f"--stage-timeout must be positive, not {options.stage_timeout_s:g}")
@@ -170,6 +181,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="nautes_scenario_dir",
         metavar="DIR",
         help="the scenario to run (default: scenarios/quickstart under the rootdir).",
+    )
+    group.addoption(
+        "--cluster-type",
+        dest="nautes_cluster_type",
+        metavar="TYPE",
+        default=DEFAULT_CLUSTER_TYPE,
+        help="how the runtime cluster is registered: 'physical' (a physical pipeline worker) or 'virtual' "
+        f"(a host cluster, then a virtual pipeline worker on it) (default: {DEFAULT_CLUSTER_TYPE}).",
     )
     group.addoption(
         "--stage-timeout",

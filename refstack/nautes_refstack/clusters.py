@@ -5,12 +5,14 @@ A stack has one runtime cluster by default (``runtime``) and more with ``up --cl
 ...): Nautes v0.4.x lets one Kubernetes cluster carry one registration at a time (two registrations fight
 over its components, :mod:`.runtime.cluster_operator`), so runs that share a world side by side each need a
 cluster of their own, as they would on a real installation. Each cluster's controllers answer only to the
-Cluster CRs whose ``apiServer`` is its own.
+Cluster CRs whose ``apiServer`` is its own. A cluster registered as a host carries the virtual clusters
+registered on it (:mod:`.vclusters`): each is a runtime cluster of its own, served at its node port.
 """
 
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from pathlib import Path
 
 from nautes_refstack.argocd import ArgoCd
@@ -20,6 +22,7 @@ from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
 from nautes_refstack.pace import Pace
 from nautes_refstack.runtime import RuntimeControllers
 from nautes_refstack.tekton import TektonController
+from nautes_refstack.vclusters import VClusterHost, virtual_kubeconfig
 
 FIRST_CLUSTER = "runtime"
 MAX_CLUSTERS = 8
@@ -34,8 +37,9 @@ class RuntimeCluster:
     """One runtime cluster; its API server starts with the stack's services, its controllers once Nautes
     is installed (:meth:`start_controllers`)."""
 
-    def __init__(self, name: str, faults: Faults, pace: Pace, work_dir: Path) -> None:
+    def __init__(self, name: str, faults: Faults, pace: Pace, work_dir: Path, port: int = 0) -> None:
         self.name = name
+        self._port = port  # where its API listens: a free port, or a virtual cluster's node port
         #: The Tekton work folder, inside the stack's directory: whatever ends the stack, it is tidied with
         #: the directory (a folder of its own under $TMPDIR outlived a stack killed outright).
         self.work_dir = work_dir
@@ -47,17 +51,43 @@ class RuntimeCluster:
         self.kube = KubeApiServer(self.store, self.admin_token, tls=True, faults=faults)
         self.tekton: TektonController | None = None
         self.runtime: RuntimeControllers | None = None
+        self.vclusters: VClusterHost | None = None
 
     @property
     def url(self) -> str:
         return self.kube.url
 
     async def start(self) -> None:
-        await self.kube.start()
+        await self.kube.start(self._port)
 
     async def start_controllers(
-        self, gitlab: GitLab, vault_url: str, vault_token: str, tenant_repo: str, argocd: ArgoCd
+        self,
+        gitlab: GitLab,
+        vault_url: str,
+        vault_token: str,
+        tenant_repo: str,
+        argocd: ArgoCd,
+        host: ObjectStore | None = None,
     ) -> None:
+        """Start Tekton and the runtime controllers; ``host`` is the store of the cluster a virtual cluster
+        runs in (its kubeconfig is there)."""
+
+        def make_virtual(name: str, port: int) -> RuntimeCluster:
+            return RuntimeCluster(name, self.faults, self.pace, self.work_dir / "vclusters" / name, port)
+
+        async def launch_virtual(virtual: RuntimeCluster) -> None:
+            try:
+                await virtual.start()
+                await virtual.start_controllers(
+                    gitlab, vault_url, vault_token, tenant_repo, argocd, host=self.store
+                )
+            except BaseException:
+                await virtual.stop()
+                raise
+
+        self.vclusters = VClusterHost(
+            self.store, self.kube.url, (make_virtual, launch_virtual), self.faults, self.pace
+        )
         self.tekton = TektonController(
             self.store, vault_url, faults=self.faults, pace=self.pace, work_dir=self.work_dir
         )
@@ -73,21 +103,28 @@ class RuntimeCluster:
             faults=self.faults,
             pace=self.pace,
             argocd=argocd,
+            vclusters=self.vclusters,
+            virtual_kubeconfig=None if host is None else partial(virtual_kubeconfig, host),
         )
         await self.tekton.start()
         await self.runtime.start()
 
     async def stop(self) -> None:
-        """Controllers first, then the API server; each piece is stopped even if one before it fails."""
+        """Controllers first, then the virtual clusters it hosts, then the API server; each piece is stopped
+        even if one before it fails."""
         try:
             if self.runtime is not None:
                 await self.runtime.stop()
         finally:
             try:
-                if self.tekton is not None:
-                    await self.tekton.stop()
+                if self.vclusters is not None:
+                    await self.vclusters.stop()
             finally:
-                await self.kube.stop()
+                try:
+                    if self.tekton is not None:
+                        await self.tekton.stop()
+                finally:
+                    await self.kube.stop()
 
     def kubeconfig(self) -> str:
         """An admin kubeconfig of this cluster (it holds the admin token: written 0600)."""

@@ -230,6 +230,12 @@ FAULTS: Mapping[str, Fault] = {
             "webhook-delivered-late",
             "GitLab delivers push webhooks 2 s late (a busy Sidekiq queue), within the stage's timeout",
         ),
+        # -- issue 11, virtual cluster (helper "virtual-cluster") --
+        Fault(
+            "vcluster-never-installed",
+            "the host never installs a virtual cluster registered on it (the vcluster chart never comes up): "
+            "nothing serves its API at the node port, and the cluster-operator never stores its kubeconfig",
+        ),
     )
 }
 

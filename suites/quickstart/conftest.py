@@ -8,20 +8,37 @@ the facts the stages established (repository ids and URLs only exist once the pr
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nautes_e2e.plugin.run import RunState
-from nautes_e2e.suite import ClusterEndpoint, Scenario, Secret, World
+from nautes_e2e.suite import ClusterEndpoint, KubeClient, Scenario, Secret, VaultClient, World
+from suites.quickstart import cluster_credential
 from suites.quickstart.names import QuickstartNames, registry_values
+from suites.quickstart.node_port import free_node_port
+
+#: The scenario's document group that registers the runtime cluster, by ``--cluster-type``.
+CLUSTER_GROUPS = {"physical": "cluster", "virtual": "cluster-virtual"}
 
 
 @pytest.fixture(scope="session")
-def target_values(e2e_run: RunState, world: World, runtime_cluster: ClusterEndpoint) -> dict[str, str]:
+def cluster_group(e2e_run: RunState) -> str:
+    """The document group ``register_cluster`` applies: the physical worker, or the host and the virtual
+    worker on it."""
+    return CLUSTER_GROUPS[e2e_run.options.cluster_type]
+
+
+@pytest.fixture(scope="session")
+def target_values(
+    e2e_run: RunState, world: World, runtime_cluster: ClusterEndpoint, scenario: Scenario, cluster_group: str
+) -> dict[str, str]:
     """Template values the target decides, known before anything is applied (the scenario's defaults
-    derive the rest from ``suffix``)."""
+    derive the rest from ``suffix``). A virtual runtime cluster gets a free node port of its host, and the
+    Environment names it: the worker of the documents that register it."""
     kubeconfig = Secret(runtime_cluster.kubeconfig.read_text().strip())
     given = {
         "api-server": runtime_cluster.api_server,
@@ -30,7 +47,12 @@ def target_values(e2e_run: RunState, world: World, runtime_cluster: ClusterEndpo
         **registry_values(world.registry),
     }
     suffix = e2e_run.options.suffix  # checked by the plugin: a valid Kubernetes and GitLab name part
-    return given | ({"suffix": suffix} if suffix else {})
+    given |= {"suffix": suffix} if suffix else {}
+    if cluster_group == CLUSTER_GROUPS["virtual"]:
+        given["api-server-port"] = str(free_node_port(runtime_cluster.ip))
+        workers = [d for d in scenario.documents(cluster_group, given) if d.spec.get("usage") == "worker"]
+        given |= {"pipeline-runtime-cluster": workers[0].name} if workers else {}
+    return given
 
 
 @pytest.fixture
@@ -47,9 +69,9 @@ def values(target_values: dict[str, str], names: QuickstartNames, facts: dict[st
 
 
 @pytest.fixture(scope="session")
-def names(scenario: Scenario, target_values: dict[str, str]) -> QuickstartNames:
+def names(scenario: Scenario, target_values: dict[str, str], cluster_group: str) -> QuickstartNames:
     """What the quickstart creates, as its documents name it."""
-    groups = ("cluster", "product", "pipeline")
+    groups = (cluster_group, "product", "pipeline")
     documents = [d for group in groups for d in scenario.documents(group, target_values)]
     return QuickstartNames.from_documents(documents)
 
@@ -58,3 +80,31 @@ def names(scenario: Scenario, target_values: dict[str, str]) -> QuickstartNames:
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Scratch space for the working copies the stages clone and push."""
     return tmp_path_factory.mktemp("quickstart")
+
+
+@pytest.fixture(scope="session")
+def runtime_kube(
+    kube: KubeClient, names: QuickstartNames, vault: VaultClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KubeClient]:
+    """The Kubernetes API the pipeline runs on: the physical worker's (``kube``), or the virtual worker's,
+    reached as Nautes reaches it, with the kubeconfig its cluster-operator keeps in Vault (first asked for
+    by a stage after ``register_cluster``, which proved that kubeconfig works). It is a secret: a 0600
+    file in the session's private temporary directory, for the session only."""
+    if not names.host_cluster:
+        yield kube
+        return
+    stored = (vault.kv_secret("cluster", cluster_credential.kubeconfig_path(names.cluster)) or {}).get(
+        "kubeconfig"
+    )
+    if stored is None:
+        raise RuntimeError(f"Vault holds no kubeconfig of the virtual cluster {names.cluster}")
+    path = tmp_path_factory.mktemp("virtual-cluster") / "kubeconfig"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(stored.reveal())
+    client = KubeClient(path)
+    try:
+        yield client
+    finally:
+        client.close()
+        path.unlink(missing_ok=True)

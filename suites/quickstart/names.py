@@ -53,7 +53,7 @@ class ScenarioShapeError(ScenarioError):
 @dataclass(frozen=True)
 class QuickstartNames:
     product: str
-    cluster: str
+    cluster: str  # the worker the pipeline runs on (physical, or virtual): the Environment's cluster
     code_repos: tuple[str, ...]
     source_repo: str  # the pipeline runtime's pipelineSource (and event source) repository
     deploy_repo: str  # the repository the CodeRepoBinding grants the project read-write access to
@@ -61,6 +61,7 @@ class QuickstartNames:
     runtime_namespace: str  # destination.namespace, else the runtime's name (contract §4)
     pipeline_triggers: int  # the runtime's pipelineTriggers: one Sensor each (contract §4.3)
     image_repository: str = "devops-sample"
+    host_cluster: str = ""  # the host a virtual worker runs in; empty for a physical worker
 
     @classmethod
     def from_documents(cls, documents: Sequence[Document]) -> QuickstartNames:
@@ -72,6 +73,25 @@ class QuickstartNames:
                 )
             return found[0]
 
+        clusters = [d for d in documents if d.kind == "Cluster"]
+        workers = [d for d in clusters if d.spec.get("usage") == "worker"]
+        if len(workers) != 1:
+            raise ScenarioShapeError(
+                f"the quickstart registers exactly one worker Cluster, the scenario has {len(workers)}"
+            )
+        worker = workers[0]
+        environment_cluster = only("Environment").spec.get("cluster")
+        if environment_cluster != worker.name:
+            raise ScenarioShapeError(
+                f"the Environment's cluster is {environment_cluster!r}, not the worker the scenario "
+                f"registers ({worker.name!r}): the pipeline would run on another cluster"
+            )
+        host = str(worker.spec.get("hostCluster") or "")
+        if host and host not in {d.name for d in clusters}:
+            raise ScenarioShapeError(
+                f"the virtual Cluster {worker.name} is hosted by {host!r}, which the scenario does not "
+                "register"
+            )
         runtime = only("ProjectPipelineRuntime").spec
         namespace = (runtime.get("destination") or {}).get("namespace") or runtime["name"]
         if not NAMESPACE_NAME.fullmatch(namespace):
@@ -81,7 +101,8 @@ class QuickstartNames:
             )
         return cls(
             product=only("Product").spec["name"],
-            cluster=only("Cluster").spec["name"],
+            cluster=worker.name,
+            host_cluster=host,
             code_repos=tuple(d.spec["name"] for d in documents if d.kind == "CodeRepo"),
             source_repo=runtime["pipelineSource"],
             deploy_repo=only("CodeRepoBinding").spec["coderepo"],

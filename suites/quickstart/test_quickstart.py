@@ -44,6 +44,7 @@ from suites.quickstart import (
     readonly_push,
     served,
     taskruns,
+    virtual_cluster,
     webhook,
 )
 from suites.quickstart.diagnosis import (
@@ -63,8 +64,10 @@ DEPLOY_FILE = "deployments/test/devops-sample.yaml"
 # ``timeouts.stages`` or ``--stage-timeout`` replace them), from what each step takes there:
 #: Every service answers at once, or is down.
 PREFLIGHT_TIMEOUT_S = 60.0
-#: A cluster save clones the cluster templates and the tenant repository and pushes (tens of seconds).
-REGISTER_CLUSTER_TIMEOUT_S = 300.0
+#: A cluster save clones the cluster templates and the tenant repository and pushes (tens of seconds); a
+#: virtual worker's kubeconfig comes after Argo CD's 3-minute sync and the vcluster chart starting on its
+#: host.
+REGISTER_CLUSTER_TIMEOUT_S = 600.0
 #: The Environment save waits for Argo CD to sync the new Cluster (up to 3 min, contract §3.5); then the
 #: base operator's 60 s product poll, another Argo CD sync of default.project, the components a fresh
 #: runtime cluster installs, and the runtime operator's 60 s reconcile (§4.1) before the namespace, the
@@ -112,23 +115,40 @@ def test_register_cluster(
     scenario: Scenario,
     nautes: NautesClient,
     vault: VaultClient,
+    kube: KubeClient,
     names: QuickstartNames,
     values: dict[str, str],
     applied: AppliedDocuments,
+    cluster_group: str,
 ) -> None:
-    """The runtime cluster is registered as a physical pipeline worker. Promised here:
+    """The runtime cluster is registered: as a physical pipeline worker (``--cluster-type physical``), or
+    as a host and then a virtual pipeline worker on it (``virtual``), each file applied on its own, in that
+    order (the teardown removes them in reverse). Promised here, for each registration:
 
     * the Cluster reads back as it was sent (every field its reply carries, contract §2.4);
-    * it is a physical pipeline worker with a Tekton dashboard host (``componentsList.pipeline``);
+    * it is what it was registered as: the worker a pipeline worker of its type (a virtual one on the host)
+      with a Tekton dashboard host (``componentsList.pipeline``); the host a physical host;
     * its kubeconfig is in Vault at ``cluster/data/kubernetes/<cluster>/default/admin`` (§3.4), pointing
-      at the registered API server, and it works there (an authenticated read is let in).
+      at the registered API server, and it works there (an authenticated read is let in). A physical
+      cluster's is stored by the save; a virtual one's once the host serves the virtual cluster's API at the
+      host's address and the node port and the cluster-operator has read it there (§3.1, §4.5): waited for.
     """
-    documents = scenario.documents("cluster", values)
-    for result in applied.apply(stage, documents):
-        stage.progress(f"{result.kind} {result.name}: {result.message}")
-    cluster = readback.verify_saved(stage, nautes, documents, "cluster")[f"Cluster {names.cluster}"]
+    documents = scenario.documents(cluster_group, values)
+    for document in documents:  # one `nautes apply` per file, as the guide registers host and worker
+        for result in applied.apply(stage, [document]):
+            stage.progress(f"{result.kind} {result.name}: {result.message}")
+    replies = readback.verify_saved(stage, nautes, documents, "cluster")
+    cluster = replies[f"Cluster {names.cluster}"]
     stage.evidence("cluster.json", cluster)
-    expected = {"usage": "worker", "worker_type": "pipeline", "cluster_type": "physical"}
+    cluster_type = "virtual" if names.host_cluster else "physical"
+    expected = {"usage": "worker", "worker_type": "pipeline", "cluster_type": cluster_type}
+    if names.host_cluster:
+        expected["host_cluster"] = names.host_cluster
+        host_expected = {"usage": "host", "cluster_type": "physical"}
+        host = replies[f"Cluster {names.host_cluster}"]
+        wrong_host = {k: host.get(k) for k, v in host_expected.items() if host.get(k) != v}
+        if wrong_host:
+            stage.fail(f"GET cluster {names.host_cluster} reports {wrong_host}, expected {host_expected}")
     wrong = {k: cluster.get(k) for k, v in expected.items() if cluster.get(k) != v}
     if wrong:
         stage.fail(f"GET cluster {names.cluster} reports {wrong}, expected {expected}")
@@ -138,14 +158,27 @@ def test_register_cluster(
             "the registered cluster has no componentsList.pipeline.additions.host (Tekton dashboard host)"
         )
     stage.fact("cluster", names.cluster)
+    if names.host_cluster:
+        stage.fact("host_cluster", names.host_cluster)
     stage.fact("tekton_host", tekton_host)
-    keys = vault.kv_keys("cluster", f"kubernetes/{names.cluster}/default/admin")
+    if names.host_cluster:
+        stage.wait_for(
+            f"the host {names.host_cluster} to serve virtual cluster {names.cluster} and Nautes to keep its "
+            "kubeconfig",
+            lambda: virtual_cluster.kubeconfig_kept(vault, kube, names.cluster, names.host_cluster),
+        )
+    for document in documents:
+        _kubeconfig_works(stage, vault, document.name, str(document.spec.get("apiServer", "")))
+
+
+def _kubeconfig_works(stage: StageContext, vault: VaultClient, cluster: str, api_server: str) -> None:
+    """The kubeconfig Nautes keeps for ``cluster`` is in Vault and works against ``api_server``."""
+    keys = vault.kv_keys("cluster", f"kubernetes/{cluster}/default/admin")
     if not keys or "kubeconfig" not in keys:
         stage.fail(
-            f"Vault has no kubeconfig at cluster/data/kubernetes/{names.cluster}/default/admin (keys: {keys})"
+            f"Vault has no kubeconfig at cluster/data/kubernetes/{cluster}/default/admin (keys: {keys})"
         )
-    api_server = str(next(d for d in documents if d.kind == "Cluster").spec.get("apiServer", ""))
-    problem = cluster_credential.stored_kubeconfig_problem(vault, names.cluster, api_server)
+    problem = cluster_credential.stored_kubeconfig_problem(vault, cluster, api_server)
     if problem:
         stage.fail(problem)
 
@@ -157,7 +190,7 @@ def test_initialise_product(
     nautes: NautesClient,
     gitlab: GitLabClient,
     vault: VaultClient,
-    kube: KubeClient,
+    runtime_kube: KubeClient,
     names: QuickstartNames,
     values: dict[str, str],
     applied: AppliedDocuments,
@@ -207,7 +240,7 @@ def test_initialise_product(
     namespace = names.runtime_namespace
     stage.wait_for(
         f"runtime namespace {namespace} and service account {names.pipeline_runtime}",
-        lambda: probes.runtime_space_ready(kube, namespace, names.pipeline_runtime),
+        lambda: probes.runtime_space_ready(runtime_kube, namespace, names.pipeline_runtime),
     )
     stage.fact("runtime_namespace", namespace)
     consumer = probes.runtime_consumer(
@@ -215,16 +248,18 @@ def test_initialise_product(
     )
     stage.wait_for(
         f"the event source and {names.pipeline_triggers} Sensor(s) of {names.pipeline_runtime} to be ready",
-        lambda: probes.event_handling_ready(kube, consumer, names.pipeline_triggers),
+        lambda: probes.event_handling_ready(runtime_kube, consumer, names.pipeline_triggers),
     )
     stage.fact("event_consumer", consumer)
-    _source_hook_listens(stage, gitlab, kube, f"{names.product}/{names.source_repo}", consumer, repo_ids)
+    _source_hook_listens(
+        stage, gitlab, runtime_kube, f"{names.product}/{names.source_repo}", consumer, repo_ids
+    )
 
 
 def _source_hook_listens(
     stage: StageContext,
     gitlab: GitLabClient,
-    kube: KubeClient,
+    runtime_kube: KubeClient,
     project: str,
     consumer: str,
     repo_ids: dict[str, int],
@@ -232,7 +267,7 @@ def _source_hook_listens(
     """The hook the event source registers on the source repository exists and is as it asks: a push to
     main will reach the Sensors."""
     repo = project.rsplit("/", 1)[-1]
-    entry = webhook.event_source_entry(kube, consumer, repo_ids[repo])
+    entry = webhook.event_source_entry(runtime_kube, consumer, repo_ids[repo])
     if entry is None:
         stage.fail(f"EventSource {consumer}-gitlab has no gitlab entry repo-{repo_ids[repo]} for {repo}")
     url = entry.url
@@ -240,7 +275,7 @@ def _source_hook_listens(
         f"the hook EventSource {entry.event_source} registers on {repo}",
         lambda: webhook.hook_registered(gitlab, project, url),
     )
-    problems = webhook.hook_problems(gitlab, kube, project, entry)
+    problems = webhook.hook_problems(gitlab, runtime_kube, project, entry)
     if problems:
         stage.fail("; ".join(problems))
     stage.fact("source_hook", entry.url)
@@ -275,7 +310,9 @@ def _readonly_key_cannot_push(
 
 
 @pytest.mark.stage("registry_auth", needs=("initialise_product",), timeout_s=QUICK_TIMEOUT_S)
-def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, names: QuickstartNames) -> None:
+def test_registry_auth(
+    stage: StageContext, world: World, runtime_kube: KubeClient, names: QuickstartNames
+) -> None:
     """The ``registry-auth`` ConfigMap the image-build task pushes with, as the quickstart creates it.
 
     ``auths`` is keyed by the registry host alone, as ``docker login`` writes it and as kaniko looks it up
@@ -296,8 +333,10 @@ def test_registry_auth(stage: StageContext, world: World, kube: KubeClient, name
     data = {"config.json": config.reveal()}
     if registry.ca_pems and not registry.insecure:
         data[REGISTRY_CA_KEY] = "".join(pem.read_text().rstrip("\n") + "\n" for pem in registry.ca_pems)
-    kube.apply_configmap(names.runtime_namespace, "registry-auth", data)
-    stored = (kube.get(CORE, "ConfigMap", "registry-auth", names.runtime_namespace) or {}).get("data") or {}
+    runtime_kube.apply_configmap(names.runtime_namespace, "registry-auth", data)
+    stored = (runtime_kube.get(CORE, "ConfigMap", "registry-auth", names.runtime_namespace) or {}).get(
+        "data"
+    ) or {}
     missing = sorted(key for key in data if key not in stored)
     if missing:
         stage.fail(f"ConfigMap registry-auth in {names.runtime_namespace} lacks {missing} after creating it")
@@ -392,7 +431,7 @@ def test_push_pipeline(
 )
 def test_pipelinerun_succeeded(
     stage: StageContext,
-    kube: KubeClient,
+    runtime_kube: KubeClient,
     gitlab: GitLabClient,
     names: QuickstartNames,
     facts: dict[str, Any],
@@ -418,16 +457,16 @@ def test_pipelinerun_succeeded(
     try:
         stage.follow(
             f"the PipelineRuns of the push of {commit[:12]} in {namespace}",
-            kube.watch(TEKTON, "PipelineRun", namespace, timeout_s=stage.timeout_s),
+            runtime_kube.watch(TEKTON, "PipelineRun", namespace, timeout_s=stage.timeout_s),
             runs.judge,
         )
     except StageFailure as timed_out:
-        elsewhere = None if runs.user_runs else went_elsewhere(kube, names, runs)
+        elsewhere = None if runs.user_runs else went_elsewhere(runtime_kube, names, runs)
         if elsewhere is not None:
             stage.fail(elsewhere)
         if not runs.init_runs and not runs.user_runs:
-            stage.fail(no_run_diagnosis(stage, gitlab, kube, names, facts["event_consumer"], runs))
-        stuck = stuck_pods(stage, kube, namespace)
+            stage.fail(no_run_diagnosis(stage, gitlab, runtime_kube, names, facts["event_consumer"], runs))
+        stuck = stuck_pods(stage, runtime_kube, namespace)
         if stuck:
             stage.fail(f"{timed_out.diagnosis}; {stuck}")
         raise timed_out
@@ -439,7 +478,7 @@ def test_pipelinerun_succeeded(
         condition = succeeded_condition(failed_init)
         stage.fail(
             f"the init run {failed_init['metadata']['name']} failed: {condition.get('reason')}: "
-            f"{condition.get('message')}; {failed_tasks(stage, kube, namespace, failed_init)}"
+            f"{condition.get('message')}; {failed_tasks(stage, runtime_kube, namespace, failed_init)}"
         )
     if len(runs.user_runs) > 1:
         stage.evidence("pipelineruns.json", list(runs.user_runs.values()))
@@ -456,15 +495,15 @@ def test_pipelinerun_succeeded(
         stage.fail(f"{name} is labelled {labels}, not branch=main: the run went to another trigger's label")
     condition = succeeded_condition(run)
     if condition.get("status") != "True":
-        failures = failed_tasks(stage, kube, namespace, run)
+        failures = failed_tasks(stage, runtime_kube, namespace, run)
         stage.fail(f"{name} failed: {condition.get('reason')}: {condition.get('message')}; {failures}")
-    found = taskruns.taskruns_of(kube, namespace, name)
+    found = taskruns.taskruns_of(runtime_kube, namespace, name)
     stage.evidence("taskruns.json", found)
     stage.fact("taskruns", taskruns.outcomes(found))
     disagreeing = taskruns.disagreements(run, found)
     if disagreeing:
         text, status = disagreeing[0]
-        quote = failed_step_quote(stage, kube, namespace, status)
+        quote = failed_step_quote(stage, runtime_kube, namespace, status)
         more = f"; and {len(disagreeing) - 1} more" if len(disagreeing) > 1 else ""
         stage.fail(f"{name} says {condition.get('reason')} but {text}{quote}{more}")
     stage.fact("task_results", taskruns.results(found))

@@ -27,6 +27,8 @@ class FaultCase:
     teardown: str = "passed"
     teardown_keyword: str = ""
     own_stack: bool = False
+    #: Options of the main job besides the stage timeout (``--cluster-type virtual``); own_stack cases only.
+    options: tuple[str, ...] = ()
 
 
 CASES = [
@@ -124,6 +126,15 @@ CASES = [
         "remove-forgets-vault-secret", TEARDOWN, "/default/accesstoken-api (project access token)", "failed"
     ),
     FaultCase("remove-forgets-product-namespace", TEARDOWN, "left behind: namespace product-", "failed"),
+    # -- issue 11, virtual cluster (helper "virtual-cluster") --
+    # The host never installs the vcluster: the wait for its kubeconfig names what the host lacks.
+    FaultCase(
+        "vcluster-never-installed",
+        "register_cluster",
+        "host host-{suffix} runs no vcluster vcluster-{suffix}",
+        own_stack=True,
+        options=("--cluster-type", "virtual"),
+    ),
 ]
 
 

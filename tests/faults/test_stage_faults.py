@@ -124,7 +124,9 @@ def test_the_stage_that_names_the_breakage_catches_it(
 ) -> None:
     if case.own_stack:
         suffix = DEFAULT_SUFFIX
-        run = run_quickstart(tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S)
+        run = run_quickstart(
+            tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S, arguments=case.options
+        )
         acted = f"fault {case.fault} acts:" in run.stack_log()
     else:
         runs: WarmRuns = request.getfixturevalue("warm_runs")

@@ -53,7 +53,7 @@ def test_declares_the_quickstart_variables_and_notes(scenario: Scenario) -> None
     assert set(scenario.variables) == {
         "suffix", "cluster-name", "api-server", "cluster-ip", "product-name", "kubeconfig",
         "pipeline-runtime-cluster", "pipeline-runtime-name", "sc-repo-id", "sc-repo-url", "deploy-repo-url",
-        "registry-url", "kaniko-extra-args",
+        "registry-url", "kaniko-extra-args", "host-cluster", "vcluster-name", "api-server-port",
     }  # fmt: skip
     assert scenario.variables["suffix"].default == "quickstart"
     assert all(v.description for v in scenario.variables.values())

@@ -80,6 +80,18 @@ BUILTIN_TYPES = (
         builtin=True,
         categories=("all",),
     ),
+    # What a vcluster runs as on its host (chart 0.10.1, label app=vcluster): the cluster-operator finds it
+    # by that label (NAUTES app/cluster-operator/internal/secretclient/vault/vault.go getVClusterKubeConfig).
+    ResourceType(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        subresources=("status",),
+        short_names=("sts",),
+        builtin=True,
+        categories=("all",),
+    ),
     _rbac("Role", "roles", namespaced=True),
     _rbac("RoleBinding", "rolebindings", namespaced=True),
     _rbac("ClusterRole", "clusterroles", namespaced=False),

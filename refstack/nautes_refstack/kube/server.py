@@ -37,10 +37,11 @@ class KubeApiServer:
         """The PEM CA certificate clients must trust, or None when serving plain HTTP."""
         return None if self._certificate is None else self._certificate.ca_pem
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Listen on ``port`` of 127.0.0.1 (a free one by default; a virtual cluster's is its NodePort)."""
         app = self._api.application()
         context = None if self._certificate is None else self._certificate.server_context()
-        self._site = await serve(app, ssl_context=context)
+        self._site = await serve(app, port, ssl_context=context)
 
     async def stop(self) -> None:
         """Stop listening; open watch streams end at once (clients see the stream close, as on a restart)."""

@@ -18,12 +18,21 @@ stack settles the fight for the oldest registration still present (its applicati
 back) and hands the injector to the next one when that registration goes: the pipelines of a younger
 registration fail their Vault login ("invalid role name") for as long as an older one is registered, as
 they would on a real installation at any moment the older one's application wins.
+
+A virtual pipeline worker is handled by the runtime cluster that serves it (:mod:`nautes_refstack.vclusters`):
+the API server stored no kubeconfig for it, so the operator first reads it from the vcluster's Secret on the
+host and keeps it in Vault where a physical cluster's is (NAUTES v0.4.2 ``app/cluster-operator/internal/
+secretclient/vault/vault_sync.go`` ``SyncSecret``: ``createSecret`` for every non-physical cluster, then
+the auth mount for every worker). A host registration gets no auth mount (``syncAuth``: ``deleteAuth`` for
+a host); its runtime cluster installs the virtual clusters registered on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from nautes_refstack.kube import ObjectStore
 from nautes_refstack.kube.tls import self_signed_ca_pem
@@ -49,6 +58,28 @@ KUBECONFIG_SECRET_PATH = "kubernetes/{cluster}/default/admin"
 KUBECONFIG_POLICY = "kubernetes-{cluster}-default-admin"
 TOKEN_REVIEWER_ACCOUNT = "vault-auth"
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
+
+
+#: The kubeconfig of a virtual cluster as the operator reads it from its host (None while not there).
+VirtualKubeconfig = Callable[[Cluster], "str | None"]
+#: The cluster-operator's read policy of a kubeconfig (vault-proxy ``CreateCluster``; as
+#: ``nautes/vault_store.py`` writes it for a physical cluster).
+KUBECONFIG_POLICY_TEXT = """
+path "cluster/data/{path}" {{
+    capabilities = ["read"]
+}}
+
+path "auth/{cluster}/role/*" {{
+    capabilities = ["read"]
+}}"""
+
+
+class VirtualClusters(Protocol):
+    """The virtual clusters a runtime cluster hosts (``nautes_refstack.vclusters.VClusterHost``)."""
+
+    async def install(self, tenant: TenantSnapshot) -> None: ...
+
+    async def remove_gone(self, tenant: TenantSnapshot) -> None: ...
 
 
 def _vault_agent_injector(cluster: Cluster, vault_url: str) -> dict[str, Any]:
@@ -98,13 +129,20 @@ class ClusterOperator:
         kube_url: str,
         api_server: str,
         kube_ca_pem: str | None = None,
+        vclusters: VirtualClusters | None = None,
+        virtual_kubeconfig: VirtualKubeconfig | None = None,
     ) -> None:
         self._store = store
+        self._vclusters = vclusters
+        self._virtual_kubeconfig = virtual_kubeconfig
+        #: One pass at a time: a virtual cluster's host asks for its release while its reconciler may run.
+        self._lock = asyncio.Lock()
         self._vault = vault
         self._kube_url = kube_url
         self._api_server = api_server
         self._ca_pem = kube_ca_pem or self_signed_ca_pem("nautes-e2e runtime cluster CA")
         self._clusters: list[str] = []  # in the order they were registered: the oldest owns the injector
+        self._hosts: set[str] = set()  # host registrations of this cluster: no auth mount, a kubeconfig
         self._created: list[tuple[str, str, str | None, str]] = []
         self._fighting: tuple[str, ...] = ()  # the registrations last warned about
 
@@ -115,9 +153,20 @@ class ClusterOperator:
         ]
 
     async def install(self, tenant: TenantSnapshot) -> None:
-        """Install components and configure Vault for every Cluster CR of this cluster (idempotent)."""
+        """Install the hosted virtual clusters, then components and Vault for every Cluster CR of this
+        cluster (idempotent)."""
+        if self._vclusters is not None:
+            await self._vclusters.install(tenant)
+        async with self._lock:
+            await self._install(tenant)
+
+    async def _install(self, tenant: TenantSnapshot) -> None:
+        self._hosts |= self._hosts_here(tenant)
         ours = self.ours(tenant)
-        for cluster in ours:
+        for cluster in list(ours):
+            if cluster.is_virtual and not await self._keep_virtual_kubeconfig(cluster):
+                ours.remove(cluster)  # not there yet on the host: the next reconcile tries again
+                continue
             self._install_components(cluster)
             await self._configure_auth(cluster.name)
             if cluster.name not in self._clusters:
@@ -127,8 +176,41 @@ class ClusterOperator:
                 self._clusters.append(cluster.name)
         self._settle_injector({cluster.name: cluster for cluster in ours})
 
+    async def _keep_virtual_kubeconfig(self, cluster: Cluster) -> bool:
+        """``createSecret``: the vcluster's kubeconfig from its host, kept in Vault unless already there
+        (NAUTES v0.4.2 ``app/cluster-operator/internal/secretclient/vault/vault.go``). False while the
+        host has none (``getVClusterKubeConfig`` requeues: ``vcluster is none or not only``)."""
+        kubeconfig = None if self._virtual_kubeconfig is None else self._virtual_kubeconfig(cluster)
+        if kubeconfig is None:
+            return False
+        path = KUBECONFIG_SECRET_PATH.format(cluster=cluster.name)
+        if ((await self._vault.read_kv("cluster", path)) or {}).get("kubeconfig") != kubeconfig:
+            await self._vault.write(
+                f"sys/policies/acl/{KUBECONFIG_POLICY.format(cluster=cluster.name)}",
+                {"policy": KUBECONFIG_POLICY_TEXT.format(path=path, cluster=cluster.name)},
+            )
+            await self._vault.write(f"cluster/data/{path}", {"data": {"kubeconfig": kubeconfig}})
+        return True
+
     async def remove_gone(self, tenant: TenantSnapshot) -> None:
-        """Undo :meth:`install` for Cluster CRs that no longer point here."""
+        """Undo :meth:`install` for Cluster CRs that no longer point here, then uninstall the virtual
+        clusters whose registration went."""
+        async with self._lock:
+            await self._remove_gone(tenant)
+        if self._vclusters is not None:
+            await self._vclusters.remove_gone(tenant)
+
+    def _hosts_here(self, tenant: TenantSnapshot) -> set[str]:
+        return {
+            c.name for c in tenant.clusters.values() if c.usage == "host" and c.is_served_at(self._api_server)
+        }
+
+    async def _remove_gone(self, tenant: TenantSnapshot) -> None:
+        # ``Delete`` -> ``deleteCluster`` deletes every registration's secret, a host's too (vault_sync.go).
+        for host in sorted(self._hosts - self._hosts_here(tenant)):
+            await self._delete_kubeconfig_secret(host)
+            self._hosts.discard(host)
+            log.info("host cluster %s removed: its kubeconfig secret deleted", host)
         ours = {cluster.name: cluster for cluster in self.ours(tenant)}
         gone = [name for name in self._clusters if name not in ours]
         for name in gone:

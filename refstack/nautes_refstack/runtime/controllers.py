@@ -28,12 +28,12 @@ from nautes_refstack.runtime.argoevents.crashloop import CrashLoopingEventSource
 from nautes_refstack.runtime.argoevents.gitlab_hooks import GitlabHookManager
 from nautes_refstack.runtime.argoevents.sensor import SensorRunner
 from nautes_refstack.runtime.argoevents.webhook import WebhookReceiver
-from nautes_refstack.runtime.cluster_operator import ClusterOperator
+from nautes_refstack.runtime.cluster_operator import ClusterOperator, VirtualClusters, VirtualKubeconfig
 from nautes_refstack.runtime.kubernetes_actions import CLUSTER_TASK, run_kubernetes_actions
 from nautes_refstack.runtime.reconciler import Reconciler
 from nautes_refstack.runtime.runtime_operator import RuntimeOperator
 from nautes_refstack.runtime.runtime_plan import DEFAULT_EVENT_LISTENER_NAMESPACE
-from nautes_refstack.runtime.snapshots import RepositoryReader
+from nautes_refstack.runtime.snapshots import RepositoryReader, TenantSnapshot
 from nautes_refstack.runtime.vault_access import VaultAccess
 from nautes_refstack.runtime.vault_api import VaultApi
 from nautes_refstack.tekton.task_api import register_cluster_task
@@ -67,8 +67,13 @@ class RuntimeControllers:
         faults: Faults = NO_FAULTS,
         pace: Pace = INSTANT,
         argocd: ArgoCd | None = None,
+        vclusters: VirtualClusters | None = None,
+        virtual_kubeconfig: VirtualKubeconfig | None = None,
     ) -> None:
         self._store = store
+        self._vclusters = vclusters
+        self._virtual_kubeconfig = virtual_kubeconfig
+        self._cluster_operator: ClusterOperator | None = None
         self._gitlab = gitlab
         self._vault_url = vault_url
         self._vault_token = vault_token
@@ -100,10 +105,19 @@ class RuntimeControllers:
         sensors = SensorRunner(self._store, events_namespace, argo_events.serving)
         receiver = WebhookReceiver(self._store, events_namespace, sensors.dispatch, self._faults)
         self._site = await serve(receiver.app())
+        self._cluster_operator = ClusterOperator(
+            self._store,
+            vault,
+            self._kube_url,
+            self._api_server,
+            self._kube_ca_pem,
+            vclusters=self._vclusters,
+            virtual_kubeconfig=self._virtual_kubeconfig,
+        )
         reconciler = Reconciler(
             self._gitlab,
             self._tenant_repo,
-            ClusterOperator(self._store, vault, self._kube_url, self._api_server, self._kube_ca_pem),
+            self._cluster_operator,
             RuntimeOperator(
                 self._store,
                 VaultAccess(vault, self._store),
@@ -130,6 +144,12 @@ class RuntimeControllers:
         # Fault argo-events-crashloop, armed at start-up or later for one run: it judges each EventSource.
         crash_loops = CrashLoopingEventSources(self._store, events_namespace, self._faults)
         self._tasks.append(asyncio.create_task(crash_loops.run(), name="argo-events-crashloop"))
+
+    async def release(self, tenant: TenantSnapshot) -> None:
+        """The cluster-operator lets go of the registrations ``tenant`` no longer has (Vault's auth mount
+        and kubeconfig), now: a virtual cluster's, before its host uninstalls it."""
+        if self._cluster_operator is not None:
+            await self._cluster_operator.remove_gone(tenant)
 
     async def stop(self) -> None:
         """Stop reconciling, remove the GitLab hooks (``deleteHookOnFinish``), close the receiver."""

@@ -49,6 +49,8 @@ class Cluster:
     worker_type: str
     primary_domain: str
     components: dict[str, Component]
+    cluster_type: str = "physical"
+    host_cluster: str = ""
 
     @classmethod
     def parse(cls, document: dict[str, Any]) -> Cluster:
@@ -69,6 +71,8 @@ class Cluster:
             worker_type=str(spec.get("workerType") or ""),
             primary_domain=str(spec.get("primaryDomain") or ""),
             components=components,
+            cluster_type=str(spec.get("clusterType") or ""),
+            host_cluster=str(spec.get("hostCluster") or ""),
         )
 
     def is_served_at(self, api_server: str) -> bool:
@@ -78,6 +82,10 @@ class Cluster:
     @property
     def is_pipeline_worker(self) -> bool:
         return self.usage == "worker" and self.worker_type == "pipeline"
+
+    @property
+    def is_virtual(self) -> bool:
+        return self.cluster_type == "virtual"
 
     def component_namespace(self, category: str, default: str) -> str:
         component = self.components.get(category)

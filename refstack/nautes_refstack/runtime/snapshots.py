@@ -9,7 +9,9 @@ would fail and the cluster would keep its previous state).
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,6 +37,10 @@ MAIN = "main"
 TENANT_RESOURCES_DIR = "nautes/overlays/production/"
 PRODUCT_KUSTOMIZATION = "production/kustomization.yaml"
 PRODUCT_REPO = "default.project"
+#: Where the API server renders a virtual cluster's files on its host (cluster-templates v0.4.0
+#: ``host-clusters/_HOST_CLUSTER_/vclusters/_VCLUSTER_/``), and the Service that exposes its API.
+VCLUSTERS_ROOT = "host-clusters/"
+VCLUSTER_SERVICE = re.compile(r"host-clusters/[^/]+/vclusters/[^/]+/vcluster-initial/svc\.yaml")
 
 
 class SnapshotError(RuntimeError):
@@ -64,6 +70,9 @@ class RepositoryReader(Protocol):
 class TenantSnapshot:
     clusters: dict[str, Cluster] = field(default_factory=dict)
     providers: dict[str, CodeRepoProvider] = field(default_factory=dict)
+    #: Each virtual cluster's API NodePort on its host, from the ``svc-<vcluster>`` Service the API server
+    #: renders into ``host-clusters/<host>/vclusters/<vcluster>/vcluster-initial/svc.yaml`` (contract §3.1).
+    vcluster_node_ports: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,25 @@ def read_tenant(gitlab: RepositoryReader, tenant_repo: str, ref: str = MAIN) -> 
         if path.endswith((".yaml", ".yml"))
         for document in _documents(gitlab.read_file(project.id, ref, path) or b"", path)
     ]
-    return tenant_from_documents(documents)
+    snapshot = tenant_from_documents(documents)
+    ports = {
+        path.split("/")[3]: port
+        for path in gitlab.list_files(project.id, ref, VCLUSTERS_ROOT)
+        if VCLUSTER_SERVICE.fullmatch(path)
+        for port in _node_ports(gitlab.read_file(project.id, ref, path) or b"", path)
+    }
+    return dataclasses.replace(snapshot, vcluster_node_ports=ports)
+
+
+def _node_ports(text: bytes, path: str) -> list[int]:
+    """The ``nodePort`` of the vcluster Service's ``https`` port (CT ``vcluster-initial/svc.yaml``)."""
+    ports = [
+        port.get("nodePort")
+        for document in _documents(text, path)
+        for port in (document.get("spec") or {}).get("ports") or []
+        if isinstance(port, dict) and port.get("name") == "https"
+    ]
+    return [int(str(port)) for port in ports if str(port).isdigit()]
 
 
 def tenant_from_documents(documents: Sequence[dict[str, Any]]) -> TenantSnapshot:

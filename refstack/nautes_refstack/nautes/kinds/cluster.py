@@ -14,6 +14,7 @@ import base64
 import binascii
 import ipaddress
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -265,16 +266,45 @@ def _kubeconfig_text(body: Message) -> str:
     return raw
 
 
-def _vcluster_port(cluster: dict[str, Any], body: Message) -> None:
-    """``getVcluster``: a virtual cluster needs a port, from the request or the API server URL."""
+def _vcluster_port(cluster: dict[str, Any], body: Message) -> str:
+    """``getVcluster``: a virtual cluster needs a port, from the request or the API server URL (contract
+    §2.6.1 item 12); empty for a physical cluster."""
     if cluster["spec"]["clusterType"] == "physical":
-        return
+        return ""
     vcluster = body.child("vcluster")
     if vcluster is not None and vcluster.text("https_node_port"):
-        return
+        return vcluster.text("https_node_port")
     parts = urlsplit(cluster["spec"]["apiServer"])
     if parts.hostname and parts.port is None:
         raise errors.plain(f"address {parts.netloc}: missing port in address")
+    return str(parts.port or "")
+
+
+def _vcluster_dir(host: str, name: str) -> str:
+    """Where a virtual cluster's files go in the tenant repository (contract §3.1)."""
+    return f"host-clusters/{host}/vclusters/{name}"
+
+
+def _vcluster_service(name: str, node_port: str) -> str:
+    """cluster-templates v0.4.0 ``host-clusters/_HOST_CLUSTER_/vclusters/_VCLUSTER_/vcluster-initial/
+    svc.yaml``: the vcluster's API (its syncer's 8443) at ``https_node_port`` of every host node. The other
+    files of the directory (the vcluster chart's Application, the namespace, the CA Secret) are not
+    rendered; the host side of the stack acts on this one (``nautes_refstack/vclusters.py``)."""
+    port = int(node_port) if node_port.isdigit() else node_port
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": f"svc-{name}", "namespace": name},
+        "spec": {
+            "ports": [
+                {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443, "nodePort": port}
+            ],
+            "selector": {"app": "vcluster"},
+            "sessionAffinity": "None",
+            "type": "NodePort",
+        },
+    }
+    return str(yaml.safe_dump(service, sort_keys=False))
 
 
 # A clone of the cluster-templates repository from GitHub plus rendering its templates **(inferred: a
@@ -287,7 +317,7 @@ async def save(scope: RequestScope, request: Message) -> dict[str, Any]:
     body = request.child("body") or Message(CLUSTER_BODY)
     _service_checks(body)
     cluster = await _cluster_resource_of(name, body)
-    _vcluster_port(cluster, body)
+    node_port = _vcluster_port(cluster, body)
     kubeconfig = _kubeconfig_text(body)
     _validate_cluster(cluster)
     if cluster["spec"]["clusterType"] == "physical":
@@ -304,6 +334,9 @@ async def save(scope: RequestScope, request: Message) -> dict[str, Any]:
                 f"failed to get host cluster, err: cluster {cluster['spec']['hostCluster']} is not found"
             )
         copy.write(f"{CLUSTERS_DIR}/{name}.yaml", goyaml.dump(canonical(CLUSTER, cluster)))
+        if cluster["spec"]["clusterType"] == "virtual":
+            service = f"{_vcluster_dir(cluster['spec']['hostCluster'], name)}/vcluster-initial/svc.yaml"
+            copy.write(service, _vcluster_service(name, node_port))
         _write_clusters_kustomization(copy, [*existing, name] if name not in existing else existing)
         await _push(copy)
     return {"message": f"Successfully saved {name} cluster"}
@@ -357,6 +390,9 @@ async def delete(scope: RequestScope, request: Message) -> dict[str, Any]:
                         f"failed to remove cluster {name}, this cluster is referenced by {other}"
                     )
         os.remove(copy.path(f"{CLUSTERS_DIR}/{name}.yaml"))
+        if spec.get("clusterType") == "virtual":  # contract §3.1: the delete removes the vcluster directory
+            host = str(spec.get("hostCluster") or "")
+            shutil.rmtree(copy.path(_vcluster_dir(host, name)), ignore_errors=True)
         _write_clusters_kustomization(copy, others)
         await _push(copy)
     return {"message": f"Successfully deleted {name} cluster"}
