@@ -4,9 +4,11 @@ ignored â€” ``cmd &`` from a non-interactive shell, ``nohup``, some CI runners â
 run it starts (an ignored signal stays ignored across exec, and the harness keeps it so on purpose), so
 the session takes Python's default back before any test or worker starts.
 
-Under ``-n`` the tests are shared out by ``--dist loadgroup`` instead of xdist's default ``load``: as
-``load``, except that the tests of one ``xdist_group`` go to one worker, so the fault cases that share a
-warm stack all run in one process, which starts them side by side (``tests/faults/test_stage_faults.py``)."""
+Under ``-n`` the tests are shared out by work stealing (``--dist worksteal``) instead of xdist's default
+``load``: a few tests run a whole quickstart (tens of seconds) among a thousand that take milliseconds, and
+a worker that finished its share takes tests from the other's queue instead of idling at the end. (Not
+``loadgroup``: pytest-xdist 3.8 marks a test's group by renaming ``item._nodeid``, which pytest 9 no longer
+reads, so its groups are not kept together.)"""
 
 from __future__ import annotations
 
@@ -18,6 +20,6 @@ import pytest
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "dist", None) == "load" and getattr(config.option, "numprocesses", None):
-        config.option.dist = "loadgroup"
+        config.option.dist = "worksteal"
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -37,11 +37,6 @@ WARM_CONCURRENCY = 2
 #: Runtime clusters of the warm stack (the most it offers): one per concurrent run, and the rest to spare for
 #: runs whose breakage keeps their registration (a teardown that fails before it removes the cluster).
 WARM_CLUSTERS = "8"
-#: The xdist group of the warm cases: all on one test process, which starts them side by side.
-WARM_GROUP = "warm-stack"
-#: The ``--dist`` modes under which every warm case selected runs in this process: only then are they
-#: started ahead (otherwise each starts when its test does).
-WHOLE_GROUP_HERE = ("no", "loadgroup")
 
 
 @pytest.fixture(scope="session")
@@ -85,8 +80,11 @@ class WarmRuns:
 def warm_runs(
     request: pytest.FixtureRequest, warm_stack: WarmStack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WarmRuns]:
+    """Without xdist every warm case selected runs in this process: they are started ahead, side by side.
+    An xdist worker (``workerinput``) runs only the cases it is handed, each started when its test is: the
+    workers, each with a warm stack of its own, run cases side by side instead."""
     ahead: list[FaultCase] = []
-    if request.config.getoption("dist", "no") in WHOLE_GROUP_HERE:
+    if getattr(request.config, "workerinput", None) is None:
         for item in request.session.items:
             callspec = getattr(item, "callspec", None)
             case = callspec.params.get("case") if callspec is not None else None
@@ -112,13 +110,7 @@ def transitive_dependents(stages: dict[str, dict[str, Any]], root: str) -> set[s
     return dependents
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(case, id=case.fault, marks=() if case.own_stack else pytest.mark.xdist_group(WARM_GROUP))
-        for case in CASES
-    ],
-)
+@pytest.mark.parametrize("case", CASES, ids=[case.fault for case in CASES])
 def test_the_stage_that_names_the_breakage_catches_it(
     case: FaultCase, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
