@@ -27,13 +27,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.warm_stack import start_warm_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 300.0
@@ -59,28 +60,12 @@ class Run:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedStack]:
     """One standalone stack with two runtime clusters, as a user starts it (``nautes-e2e refstack up``)."""
-    directory = tmp_path_factory.mktemp("shared") / "world"
-    script = Path(sys.executable).with_name("nautes-e2e")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "nautes_e2e.cli"]
-    stack = subprocess.Popen(
-        [*command, "refstack", "up", "--dir", str(directory), "--clusters", "2"],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    stack = start_warm_stack(tmp_path_factory.mktemp("shared") / "world", "--clusters", "2")
     try:
-        deadline = time.monotonic() + 60
-        while not (directory / "ready").exists():
-            assert stack.poll() is None, f"the stack exited with {stack.returncode}"
-            assert time.monotonic() < deadline, "the stack was not ready within 60 s"
-            time.sleep(0.05)
-        credentials = dict(
-            line.split("=", 1) for line in (directory / "credentials.env").read_text().splitlines() if line
-        )
         inherited = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
-        yield SharedStack(directory, {**inherited, **credentials})
+        yield SharedStack(stack.directory, {**inherited, **stack.credentials})
     finally:
-        os.killpg(stack.pid, signal.SIGINT)
-        stack.wait(timeout=30)
+        stack.stop()
 
 
 def start_run(shared: SharedStack, suffix: str, work: Path, *extra: str) -> subprocess.Popen[str]:
