@@ -48,6 +48,8 @@ from nautes_refstack.nautes import errors
 from nautes_refstack.pace import INSTANT, Pace
 
 COMMIT_MESSAGE = "[API] Save operator"
+#: What ``git commit`` says (LANG=C) when the index is the commit it would make.
+NOTHING_TO_COMMIT = "nothing to commit"
 BRANCH = "main"
 #: ``retryAutoMerge``: a failed push after a merge runs ``PushToGit`` again, 3 s later, up to the 3rd time.
 PUSH_ATTEMPTS = 3
@@ -209,14 +211,30 @@ class WorkingCopy:
 
     async def _push_to_git(self, attempt: int) -> None:
         await self.git("fetch", "origin")
-        if await self._remote_has_branch() and await self.git("diff", BRANCH, f"remotes/origin/{BRANCH}"):
+        if await self._remote_moved():
             await self._retry_auto_merge(attempt)
             return
-        # SaveConfig: the remote had not moved at the fetch; a push that loses a race now fails the request
-        if not (await self.git("status", "--porcelain")).strip():
-            return
-        await self._commit()
+        # SaveConfig: the remote had not moved at the fetch; a push that loses a race now fails the request.
+        # Nothing changed (``status --porcelain`` empty), nothing pushed: after ``git add .`` the commit
+        # finds nothing to commit in exactly that case, one process fewer than asking ``status`` first.
+        await self.git("add", ".")
+        try:
+            await self.git("commit", "-m", COMMIT_MESSAGE)
+        except GitFailed as failure:
+            if NOTHING_TO_COMMIT in failure.output:
+                return
+            raise GitFailed(f"commit output: {failure.output}, err: exit status 1") from None
         await self._push()
+
+    async def _remote_moved(self) -> bool:
+        """Whether ``main`` differs from the fetched ``origin/main``, which is not there on an empty remote
+        (then nothing moved); whatever else makes ``git diff`` fail fails the request, as it does there."""
+        try:
+            return bool(await self.git("diff", BRANCH, f"remotes/origin/{BRANCH}"))
+        except GitFailed:
+            if await self._remote_has_branch():
+                raise
+            return False
 
     async def _remote_has_branch(self) -> bool:
         try:
