@@ -288,12 +288,15 @@ def git_environment(
     """A clean environment for git over HTTP as ``username``: the credentials go through git's
     environment-only config, never argv, the remote URL or a config file; no user or system config.
     ``identity`` (name, email) is ``user.name``/``user.email`` for the commits; automatic maintenance is
-    off (it would only start one more process after each fetch and commit)."""
+    off (it would only start one more process after each fetch and commit), and fetches speak git's
+    protocol v0, whose ref advertisement is one request where v2 asks for capabilities and refs in two
+    (what is fetched is the same; GitLab serves both)."""
     basic = base64.b64encode(f"{username}:{token}".encode()).decode()
     config = {
         "http.extraHeader": f"Authorization: Basic {basic}",
         "init.defaultBranch": BRANCH,
         "maintenance.auto": "false",
+        "protocol.version": "0",
     }
     if identity is not None:
         config["user.name"], config["user.email"] = identity
