@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 # KV v2 mounts the Nautes API server writes to (contract §3.4).
 KV_MOUNTS = ("git", "cluster", "pki")
 STARTUP_TIMEOUT_S = 15.0
+#: The pause between health probes of a starting OpenBao (healthy about 0.1 s after it starts): every
+#: stack's start waits for it, so a long pause is time lost.
+HEALTH_POLL_S = 0.01
 #: How long a stopped OpenBao's output is read to its end.
 OUTPUT_DRAIN_SECONDS = 2.0
 # OpenBao must be told its port, so the port is probed first; another process may take it meanwhile.
@@ -133,7 +136,7 @@ class OpenBao:
                     pass
                 if asyncio.get_running_loop().time() > deadline:
                     raise TimeoutError(f"OpenBao not healthy after {STARTUP_TIMEOUT_S}s; see {self.log_path}")
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(HEALTH_POLL_S)
 
     async def stop(self) -> None:
         process, self._process = self._process, None
