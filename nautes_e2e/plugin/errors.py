@@ -27,7 +27,6 @@ and kind targets do for the world config): it is still the error the new one was
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 
@@ -42,12 +41,13 @@ from nautes_e2e.stages.model import UNSUCCESSFUL, StageRecord
 from nautes_e2e.targets import TargetFileError
 
 
-@functools.cache
 def configuration_error_types() -> tuple[type[BaseException], ...]:
     """What the run was given and cannot use: each says which file and field (or which check) is at fault.
 
     The k3d/kind worlds' errors are imported when a report failed, not when the plugin loads: their
-    modules bring in Docker's and testcontainers' clients, start-up time every other run would pay."""
+    modules bring in Docker's and testcontainers' clients, start-up time every other run would pay. Not
+    cached: the classes are looked up in ``sys.modules`` each time, so a module imported afresh (pytester's
+    in-process runs restore ``sys.modules``) is still matched by its current classes."""
     from nautes_e2e.targets.cluster import PreflightError, ReuseError
     from nautes_e2e.worlds.settings import WorldConfigError
 

@@ -22,7 +22,12 @@ from tests.ci import templates
 from tests.ci.templates import PINNED_ACTIONS, Cell
 from tests.ci.validators import GITHUB_TEMPLATE, REPO_ROOT, tool_path
 
-EXPECTED_CELL_IDS = ["k3d-physical-k8s-1.21", "kind-physical-k8s-1.21"]
+EXPECTED_CELL_IDS = [
+    "k3d-physical-k8s-1.21",
+    "k3d-virtual-k8s-1.21",
+    "kind-physical-k8s-1.21",
+    "kind-virtual-k8s-1.21",
+]
 
 #: The node image of each provider for Kubernetes 1.21: the K3s of nautes-labs/installer v0.3.8 and the guide;
 #: kindest/node as kind v0.20.0's release notes list it ("Images pre-built for this release"), by digest.
@@ -50,7 +55,9 @@ def test_the_matrix_spans_provider_cluster_variant_and_kubernetes_version() -> N
     assert matrix["variant"] == ["physical", "virtual"]
     assert matrix["kubernetes"] == ["1.21"]
     assert templates.github()["jobs"]["quickstart"]["strategy"]["fail-fast"] is False
-    assert templates.github_cells() == [Cell("k3d", "physical", "1.21"), Cell("kind", "physical", "1.21")]
+    assert "exclude" not in matrix
+    assert [cell.id for cell in templates.github_cells()] == EXPECTED_CELL_IDS
+    assert templates.gitlab_cells() == templates.github_cells()
 
 
 @pytest.mark.parametrize("cell", templates.github_cells(), ids=lambda cell: cell.id)
@@ -97,18 +104,14 @@ def _suite_takes(option: str) -> bool:
     return option in done.stdout
 
 
-def test_the_virtual_variant_is_a_placeholder_exactly_while_the_suite_has_no_option_for_it() -> None:
-    """Issue 11 adds ``--cluster-type physical|virtual``; until then the matrix keeps the axis but excludes
-    the virtual cells. This fails the day the option lands, so the exclusion goes and the option is passed."""
-    assert not _suite_takes("--cluster-type"), (
-        "the suite now takes --cluster-type: drop the virtual exclusion from ci/github/nightly.yml, add "
-        "virtual to ci/gitlab/nightly.yml, pass --cluster-type in both and update EXPECTED_CELLS"
-    )
-    matrix = templates.github()["jobs"]["quickstart"]["strategy"]["matrix"]
-    assert matrix["exclude"] == [{"variant": "virtual"}]
-    assert {
-        entry["CLUSTER_VARIANT"][0] for entry in templates.gitlab()["quickstart"]["parallel"]["matrix"]
-    } == {"physical"}
+def test_each_cell_runs_the_suite_with_its_cluster_variant() -> None:
+    """The variant axis reaches the suite as ``--cluster-type``, an option the suite really takes."""
+    assert _suite_takes("--cluster-type")
+    github_run = templates.github_step("quickstart", "Run the quickstart")["run"]
+    assert '--cluster-type "$VARIANT"' in github_run
+    assert templates.github()["jobs"]["quickstart"]["env"]["VARIANT"] == "${{ matrix.variant }}"
+    gitlab_run = " ".join(str(line) for line in templates.gitlab()["quickstart"]["script"])
+    assert '--cluster-type "$CLUSTER_VARIANT"' in gitlab_run
 
 
 def test_every_action_is_pinned_to_the_commit_of_the_tag_beside_it() -> None:
@@ -185,7 +188,8 @@ def _expected_calls(cell: Cell, run_id: str) -> list[str]:
     world_config = f"world config: {cell.world_config}"
     return [
         *("world", "plan", "--target", cell.provider, world_config),
-        *("suites/quickstart", "--target", cell.provider, "--reports-dir", f"reports/{cell.id}"),
+        *("suites/quickstart", "--target", cell.provider, "--cluster-type", cell.variant),
+        *("--reports-dir", f"reports/{cell.id}"),
         *("--run-id", run_id, world_config),
     ]
 
@@ -330,12 +334,12 @@ def test_the_gate_jobs_pass_when_every_cell_passed_on_a_real_target(tmp_path: Pa
     _artifacts(tmp_path / "artifacts", prefix="reports-")
     gate, cells = _github_gate(tmp_path)
     assert (gate.returncode, cells.returncode) == (0, 0), gate.stdout + gate.stderr + cells.stdout
-    assert gate.stdout.splitlines()[-1] == "gate: passed (2 report(s))"
+    assert gate.stdout.splitlines()[-1] == f"gate: passed ({len(EXPECTED_CELL_IDS)} report(s))"
 
     _artifacts(tmp_path / "reports", prefix="")
     done = _gitlab_gate(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "gate: passed (2 report(s))" in done.stdout
+    assert f"gate: passed ({len(EXPECTED_CELL_IDS)} report(s))" in done.stdout
 
 
 def test_the_gate_jobs_fail_on_a_failed_stage_and_name_its_run(tmp_path: Path) -> None:

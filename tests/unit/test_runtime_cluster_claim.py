@@ -396,5 +396,11 @@ def test_when_no_cluster_answers_the_preflight_is_left_to_say_so(dead_cluster: C
 def test_the_runs_cluster_names_follow_the_suffix() -> None:
     scenario = Scenario.load(ROOT / "scenarios" / "quickstart")
 
-    assert scenario_cluster_names(scenario, "x1") == {"physical-worker-x1"}
-    assert scenario_cluster_names(scenario, None) == {"physical-worker-quickstart"}
+    # Every variant's registrations are the run's own: a physical run and a virtual one of one suffix share
+    # a product, and either may find the other's earlier registration on its cluster.
+    assert scenario_cluster_names(scenario, "x1") == {"physical-worker-x1", "host-x1", "vcluster-x1"}
+    assert scenario_cluster_names(scenario, None) == {
+        "physical-worker-quickstart",
+        "host-quickstart",
+        "vcluster-quickstart",
+    }
