@@ -561,7 +561,7 @@ def kept_world(objects: Objects, root: Path, name: str) -> StateFile:
     (world_dir / "kubeconfig.yaml").write_text(KUBECONFIG)
     (world_dir / "credentials.env").write_text(
         "NAUTES_E2E_GITLAB_TOKEN=glpat-kept-1\nNAUTES_E2E_VAULT_TOKEN=hvs.kept-2\n"
-        "NAUTES_E2E_REGISTRY_USERNAME=nautes-e2e\nNAUTES_E2E_REGISTRY_PASSWORD=kept-password-3\n"
+        "NAUTES_E2E_REGISTRY_USERNAME=pusher-kept-4\nNAUTES_E2E_REGISTRY_PASSWORD=kept-password-3\n"
     )
     (world_dir / "target.yaml").write_text(
         yaml.safe_dump(
