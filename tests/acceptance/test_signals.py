@@ -276,9 +276,16 @@ def in_bring_up(started: StartedQuickstart) -> bool:
 
 
 def in_a_stage(started: StartedQuickstart) -> bool:
-    """``initialise_product`` has begun: it told its first save (the stage then still waits for the
-    runtime's namespace, hook and Sensors, so a signal now lands inside it)."""
-    return "[initialise_product " in started.output()
+    """``initialise_product`` has begun: the stack answered its first save, the Product (the stage then
+    still saves the rest and waits for the runtime's namespace, hook and Sensors, so a signal now lands
+    inside it). Read from the stack's log, not the stage's progress lines: under ``-n`` those stay on the
+    worker."""
+    logs = (world / "stack" / "logs" / "refstack.log" for world in world_directories(started.work_dir))
+    return any(
+        "POST /api/v1/products/{product_name} ->" in log.read_text(errors="replace")
+        for log in logs
+        if log.exists()
+    )
 
 
 def in_the_teardown(started: StartedQuickstart) -> bool:
