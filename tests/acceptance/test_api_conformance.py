@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,8 @@ from typing import Any
 import gitlab
 import pytest
 import yaml
+
+from tests.support.warm_stack import WarmStack, start_warm_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = "run"
@@ -104,49 +104,24 @@ def test_conformance_on_the_embedded_stack(tmp_path: Path) -> None:
     assert_conformant(run_conformance(tmp_path, os.environ))
 
 
-@dataclass
-class StandaloneStack:
-    directory: Path
-    environ: dict[str, str]
-    target: dict[str, Any]
-
-
 @pytest.fixture
-def standalone(tmp_path: Path) -> Iterator[StandaloneStack]:
+def standalone(tmp_path: Path) -> Iterator[WarmStack]:
     """``nautes-e2e refstack up --dir D``, stopped with SIGINT (as a user's Ctrl-C) after the test."""
-    directory = tmp_path / "world"
-    script = Path(sys.executable).with_name("nautes-e2e")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "nautes_e2e.cli"]
-    stack = subprocess.Popen(
-        [*command, "refstack", "up", "--dir", str(directory)],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    stack = start_warm_stack(tmp_path / "world")
     try:
-        deadline = time.monotonic() + 60
-        while not (directory / "ready").exists():
-            assert stack.poll() is None, f"the stack exited with {stack.returncode}; see {directory}/logs"
-            assert time.monotonic() < deadline, "the stack was not ready within 60 s"
-            time.sleep(0.05)
-        lines = (directory / "credentials.env").read_text().splitlines()
-        credentials = dict(line.split("=", 1) for line in lines if line)
-        target = yaml.safe_load((directory / "target.yaml").read_text())
-        yield StandaloneStack(directory, {**os.environ, **credentials}, target)
+        yield stack
     finally:
-        if stack.poll() is None:
-            os.killpg(stack.pid, signal.SIGINT)
-            stack.wait(timeout=20)
+        stack.stop()
 
 
-def test_conformance_against_a_standalone_stack(standalone: StandaloneStack, tmp_path: Path) -> None:
+def test_conformance_against_a_standalone_stack(standalone: WarmStack, tmp_path: Path) -> None:
+    environ = {**os.environ, **standalone.credentials}
+    target_file = standalone.directory / "target.yaml"
     run = run_conformance(
-        tmp_path / "run",
-        standalone.environ,
-        "--target", "existing", "--target-file", str(standalone.directory / "target.yaml"), "--suffix", "ci",
-    )  # fmt: skip
-    assert_conformant(run)
-    client = gitlab.Gitlab(
-        standalone.target["gitlab"]["url"], private_token=standalone.environ["NAUTES_E2E_GITLAB_TOKEN"]
+        tmp_path / "run", environ, "--target", "existing", "--target-file", str(target_file), "--suffix", "ci"
     )
+    assert_conformant(run)
+    gitlab_url = yaml.safe_load(target_file.read_text())["gitlab"]["url"]
+    client = gitlab.Gitlab(gitlab_url, private_token=environ["NAUTES_E2E_GITLAB_TOKEN"])
     left = [group.full_path for group in client.groups.list(get_all=True)]
     assert not [path for path in left if path.startswith(GROUP_PREFIX)], f"groups left behind: {left}"
