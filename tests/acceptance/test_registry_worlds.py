@@ -11,32 +11,23 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.support.warm_stack import start_warm_stack
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(directory: Path, stack_args: list[str], edit: dict[str, Any] | None = None) -> dict[str, Any]:
     """Start the stack, optionally change target.yaml's ``registry``, run the main job; its report."""
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "nautes_refstack", "up", "--dir", str(directory), *stack_args],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    stack = start_warm_stack(directory, *stack_args)
     try:
-        deadline = time.monotonic() + 60
-        while not (directory / "ready").exists():
-            assert stack.poll() is None, f"the stack exited with {stack.returncode}; see {directory}/logs"
-            assert time.monotonic() < deadline, "the stack was not ready within 60 s"
-            time.sleep(0.05)
         target = yaml.safe_load((directory / "target.yaml").read_text())
         for key, value in (edit or {}).items():
             if value is None:
@@ -44,8 +35,7 @@ def _run(directory: Path, stack_args: list[str], edit: dict[str, Any] | None = N
             else:
                 target["registry"][key] = value
         (directory / "edited.yaml").write_text(yaml.safe_dump(target))
-        credentials = (directory / "credentials.env").read_text().splitlines()
-        environ = {**os.environ, **dict(line.split("=", 1) for line in credentials if line)}
+        environ = {**os.environ, **stack.credentials}
         subprocess.run(
             [sys.executable, "-m", "pytest", "suites/quickstart", "-q", "-p", "no:cacheprovider",
              "--target", "existing", "--target-file", str(directory / "edited.yaml"),
@@ -55,9 +45,7 @@ def _run(directory: Path, stack_args: list[str], edit: dict[str, Any] | None = N
         (report,) = (directory / "reports").glob("*/report.json")
         return {"target": target, **json.loads(report.read_text())}
     finally:
-        if stack.poll() is None:
-            os.killpg(stack.pid, signal.SIGINT)
-            stack.wait(timeout=20)
+        stack.stop()
 
 
 def _statuses(report: dict[str, Any]) -> dict[str, str]:
