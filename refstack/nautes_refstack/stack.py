@@ -253,13 +253,21 @@ async def _stop_bounded(piece: _Piece) -> None:
     name = type(piece).__name__
     log.info("stopping %s", name)
     started = time.monotonic()
+    # The stop runs as a task of its own and is waited for, not cancelled into: a piece whose stop swallows
+    # the cancel (or awaits more in a ``finally``) would otherwise hold this wait past its bound.
+    stopping = asyncio.ensure_future(piece.stop())
     try:
-        async with asyncio.timeout(PIECE_STOP_SECONDS):
-            await piece.stop()
-    except TimeoutError:
+        done, _ = await asyncio.wait({stopping}, timeout=PIECE_STOP_SECONDS)
+    except asyncio.CancelledError:
+        stopping.cancel()
+        raise
+    if not done:
+        stopping.cancel()
         log.error("%s did not stop within %.0f s: going on without it", name, PIECE_STOP_SECONDS)
-    except Exception:
-        log.exception("failed to stop %s", name)
+    elif stopping.cancelled():
+        log.error("the stop of %s was cancelled", name)
+    elif (error := stopping.exception()) is not None:
+        log.error("failed to stop %s", name, exc_info=error)
     else:
         log.info("stopped %s in %.2f s", name, time.monotonic() - started)
 

@@ -9,11 +9,12 @@ never returns, as seen under load (an idle event loop waiting on something that 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -101,8 +102,21 @@ def test_a_second_signal_ends_a_hanging_stop_at_once(hanging_stack: HangingStack
     assert "(second signal," in (directory / "logs" / "refstack.log").read_text()
 
 
+async def _waits_for_good() -> None:
+    await asyncio.Event().wait()
+
+
+async def _waits_for_good_despite_a_cancel() -> None:
+    """A stop that swallows its cancel and waits on, as one that awaits a task under
+    ``suppress(CancelledError)`` or more stops in a ``finally`` does."""
+    for _ in range(2):
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize("hang", [_waits_for_good, _waits_for_good_despite_a_cancel])
 def test_a_piece_whose_stop_hangs_is_cut_off_and_the_next_one_still_stops(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    hang: Callable[[], Awaitable[None]], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(stack_module, "PIECE_STOP_SECONDS", 0.2)
     stopped: list[str] = []
@@ -111,7 +125,7 @@ def test_a_piece_whose_stop_hangs_is_cut_off_and_the_next_one_still_stops(
         async def start(self) -> None: ...
 
         async def stop(self) -> None:
-            await asyncio.Event().wait()
+            await hang()
 
     class Stops:
         async def start(self) -> None: ...

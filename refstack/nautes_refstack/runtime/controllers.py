@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Protocol
 
 import aiohttp
@@ -155,9 +154,10 @@ class RuntimeControllers:
         """Stop reconciling, remove the GitLab hooks (``deleteHookOnFinish``), close the receiver."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # asyncio.wait, not ``await task`` under suppress(CancelledError): that would also swallow a
+            # cancel of this stop itself.
+            await asyncio.wait(self._tasks)
         self._tasks = []
         if self._hooks is not None:
             await self._hooks.stop()

@@ -109,8 +109,11 @@ class Reconciler:
     async def _operate(self, requeue: float) -> None:
         self._wakeup.set()
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that lands as the wait
+            # ends (python/cpython#86296), and this loop then outlives the stack's stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), requeue)
+                async with asyncio.timeout(requeue):
+                    await self._wakeup.wait()
             if not self._wakeup.is_set():
                 self._tenant_dirty = True  # the periodic requeue: everything
             self._wakeup.clear()
