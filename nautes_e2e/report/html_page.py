@@ -34,7 +34,9 @@ td, th, dd, li, p, pre, a { overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #d0d7de; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
-table.stages { table-layout: fixed; }
+table.stages, table.matrix { table-layout: fixed; }
+table.matrix td.failed, table.matrix td.error { background: #fff8f8; }
+table.matrix pre.diagnosis { font-size: 0.85em; margin: 0.3em 0 0 0; }
 dl.header { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.15em 1em; }
 dl.header dt { font-weight: 600; }
 dl.header dd { margin: 0; white-space: pre-wrap; }
