@@ -12,11 +12,19 @@ A run that was interrupted or stopped by an error (``run.result``, schema 2) fai
 the stages it names are not all the stages it had to run.
 
 By default the required stages are the ones a report names, so a report is judged by its own scenario; the
-teardown stage also counts when it was skipped because the run kept its environment (``--keep-env``).
-``--require STAGE`` replaces that list, and a required stage missing from a report fails it.
+teardown stage also counts when it was skipped because the run kept its environment (``--keep-env``), and
+a stage counts when a resumed run (``--from-stage``) restored it from a kept run in which it passed
+(``restored from ...``, :mod:`nautes_e2e.stages.saved_facts`). ``--require STAGE`` replaces that list, and a
+required stage missing from a report fails it.
 
-It prints only run ids, target and stage names and statuses: never a diagnosis, fact or endpoint, although
-the reports are already redacted.
+Each report stands for one instance of a matrix: named by the report (``instance``), else by its folder
+under ``instances/`` (a matrix run's layout), else by its run id. After one verdict line per instance the
+gate prints the instance-by-stage grid (:mod:`nautes_e2e.report.matrix`), and writes it with the verdicts as
+Markdown to ``--summary PATH`` (default: ``gate-summary.md`` in the folder, when the gate is given one
+folder; not ``summary.md``, which a matrix run writes there itself, with diagnoses).
+
+It prints only instance names, run ids, target and stage names and statuses: never a diagnosis, fact or
+endpoint, although the reports are already redacted.
 """
 
 from __future__ import annotations
@@ -24,14 +32,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from nautes_e2e.report.exit_codes import ExitCode
+from nautes_e2e.report.matrix import InstanceColumn, StageCell, grid_markdown, grid_text
 from nautes_e2e.report.model import READABLE_SCHEMA_VERSIONS
 from nautes_e2e.stages.model import KEPT_REASON, TEARDOWN_STAGE
+from nautes_e2e.stages.saved_facts import RESTORED_PREFIX
 
 STAGE_STATUSES = frozenset({"running", "passed", "failed", "skipped", "error"})
 #: Results (schema 2) of a run that did not finish: whatever its stages say, they are not all it had to do.
@@ -41,6 +52,10 @@ EXIT_PASSED = ExitCode.PASSED
 EXIT_FAILED = ExitCode.FAILED
 #: A report the gate cannot judge, or none at all: the gate's inputs are wrong, as a run's configuration.
 EXIT_ERROR = ExitCode.CONFIGURATION_ERROR
+#: Where the gate writes its Markdown summary when given one folder and no ``--summary``.
+DEFAULT_SUMMARY = "gate-summary.md"
+#: The folder a matrix run keeps each instance's reports in: ``instances/<name>/report.json``.
+INSTANCES_FOLDER = "instances"
 
 
 class ReportError(Exception):
@@ -58,6 +73,8 @@ class GatedReport:
     """What the gate reads from one ``report.json``."""
 
     path: Path
+    #: The instance the report stands for (its run id for a plain run).
+    name: str
     run_id: str
     result: str
     target: str | None
@@ -84,20 +101,29 @@ def run(args: argparse.Namespace) -> int:
             reports.append(load_report(path))
         except ReportError as error:
             errors.append(str(error))
+    reports = _distinct_names(reports)
     verdicts = [judge(report, args.require, allow_simulated=args.allow_simulated) for report in reports]
     for verdict in verdicts:
         print(describe(verdict))
+    columns = [_column(verdict) for verdict in verdicts]
+    if columns:
+        print()
+        print("\n".join(grid_text(columns, result_label="gate")))
     for message in errors:
         print(f"nautes-e2e gate: error: {message}", file=sys.stderr)
+    failed = [verdict.report.name for verdict in verdicts if not verdict.passed]
     if errors:
-        print(f"gate: error ({len(errors)} of the inputs could not be judged)")
-        return EXIT_ERROR
-    failed = sum(not verdict.passed for verdict in verdicts)
-    if failed:
-        print(f"gate: failed ({failed} of {len(verdicts)} report(s) failed)")
-        return EXIT_FAILED
-    print(f"gate: passed ({len(verdicts)} report(s))")
-    return EXIT_PASSED
+        code, conclusion = EXIT_ERROR, f"gate: error ({len(errors)} of the inputs could not be judged)"
+    elif failed:
+        code = EXIT_FAILED
+        conclusion = f"gate: failed ({len(failed)} of {len(verdicts)} report(s) failed: {', '.join(failed)})"
+    else:
+        code, conclusion = EXIT_PASSED, f"gate: passed ({len(verdicts)} report(s))"
+    summary = _summary_path(args)
+    if summary is not None:
+        _write_summary(summary, verdicts, columns, errors, conclusion)
+    print(conclusion)
+    return code
 
 
 #: The one-line description of the ``gate`` sub-command.
@@ -120,6 +146,69 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept runs on a simulated target (the embedded reference stack)",
     )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        metavar="PATH",
+        help="write the verdicts and the instance-by-stage grid as Markdown to PATH (e.g. "
+        f"$GITHUB_STEP_SUMMARY); default: {DEFAULT_SUMMARY} in the folder when given one folder",
+    )
+
+
+def _distinct_names(reports: Sequence[GatedReport]) -> list[GatedReport]:
+    """Reports that share a name (two plain runs with one run id, or matrices with the same instance names)
+    are told apart by their folder."""
+    counts = Counter(report.name for report in reports)
+    return [
+        replace(report, name=report.path.parent.as_posix()) if counts[report.name] > 1 else report
+        for report in reports
+    ]
+
+
+def _summary_path(args: argparse.Namespace) -> Path | None:
+    summary: Path | None = args.summary
+    if summary is None and len(args.reports) == 1 and Path(args.reports[0]).is_dir():
+        summary = Path(args.reports[0]) / DEFAULT_SUMMARY
+    return summary
+
+
+def _column(verdict: Verdict) -> InstanceColumn:
+    """The report as a column of the grid, its result the gate's verdict; an accepted skip reads as what it
+    stands for (``kept``, ``restored``)."""
+    report = verdict.report
+    cells = {}
+    for name, outcome in report.stages.items():
+        status = outcome.status
+        if status == "skipped" and _accepted(name, outcome):
+            status = "kept" if outcome.skip_reason == KEPT_REASON else "restored"
+        cells[name] = StageCell(status)
+    return InstanceColumn(report.name, "PASS" if verdict.passed else "FAIL", cells, report.path)
+
+
+def _write_summary(
+    path: Path,
+    verdicts: Sequence[Verdict],
+    columns: Sequence[InstanceColumn],
+    errors: Sequence[str],
+    conclusion: str,
+) -> None:
+    """The gate's Markdown summary: the conclusion, each instance's verdict and problems, the grid, and the
+    inputs that could not be judged (named by path only)."""
+    lines = [f"## nautes-e2e {conclusion}", ""]
+    for verdict in verdicts:
+        problems = "; ".join(verdict.problems) or "every required stage passed"
+        mark = "PASS" if verdict.passed else "FAIL"
+        report = verdict.report
+        lines.append(f"- {mark} **{report.name}** (run `{report.run_id}`): {problems}")
+    if columns:
+        lines += ["", *grid_markdown(columns, result_label="gate")]
+    if errors:
+        lines += ["", "### Inputs that could not be judged", "", *(f"- {message}" for message in errors)]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as error:
+        print(f"nautes-e2e gate: error: {path}: cannot write the summary ({error.strerror})", file=sys.stderr)
 
 
 def _report_paths(arguments: Sequence[Path]) -> tuple[list[Path], list[str]]:
@@ -175,14 +264,29 @@ def load_report(path: Path) -> GatedReport:
             raise ReportError(f"{path}: stage {name!r} has an unknown status {status!r}")
         skip_reason = stage.get("skip_reason")
         stages[name] = StageOutcome(status, skip_reason if isinstance(skip_reason, str) else None)
+    run_id = _field(path, run, "id", str)
     return GatedReport(
         path=path,
-        run_id=_field(path, run, "id", str),
+        name=_instance_name(path, document, run_id),
+        run_id=run_id,
         result=_field(path, run, "result", str),
         target=None if target is None else _field(path, target, "name", str),
         simulated=None if target is None else _field(path, target, "simulated", bool),
         stages=stages,
     )
+
+
+def _instance_name(path: Path, document: Mapping[str, Any], run_id: str) -> str:
+    """The report's ``instance`` (a name, or an object with a ``name``), else the folder a matrix run keeps
+    it in (``instances/<name>/``), else the run id."""
+    instance = document.get("instance")
+    if isinstance(instance, Mapping):
+        instance = instance.get("name")
+    if isinstance(instance, str) and instance:
+        return instance
+    if path.parent.parent.name == INSTANCES_FOLDER:
+        return path.parent.name
+    return run_id
 
 
 def _field(path: Path, mapping: Mapping[str, Any], key: str, kind: type[Any]) -> Any:
@@ -219,9 +323,15 @@ def judge(report: GatedReport, required: Sequence[str] | None, *, allow_simulate
 
 
 def _accepted(name: str, outcome: StageOutcome) -> bool:
+    """Passed; or skipped because the environment was kept (the teardown only), or restored by a resumed
+    run from a kept run in which it passed."""
     if outcome.status == "passed":
         return True
-    return name == TEARDOWN_STAGE and outcome.status == "skipped" and outcome.skip_reason == KEPT_REASON
+    if outcome.status != "skipped" or outcome.skip_reason is None:
+        return False
+    if name == TEARDOWN_STAGE and outcome.skip_reason == KEPT_REASON:
+        return True
+    return outcome.skip_reason.startswith(RESTORED_PREFIX)
 
 
 def describe(verdict: Verdict) -> str:
@@ -230,7 +340,8 @@ def describe(verdict: Verdict) -> str:
     target = report.target or "unknown target"
     if report.simulated:
         target += " (simulated)"
-    line = f"{'PASS' if verdict.passed else 'FAIL'}  {report.run_id}  {target}  run {report.result}"
+    who = report.run_id if report.name == report.run_id else f"{report.name} (run {report.run_id})"
+    line = f"{'PASS' if verdict.passed else 'FAIL'}  {who}  {target}  run {report.result}"
     if verdict.problems:
         line += "  " + "; ".join(verdict.problems)
     return f"{line}  [{report.path}]"

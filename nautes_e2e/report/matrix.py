@@ -94,12 +94,13 @@ def _status(column: InstanceColumn, stage: str) -> str:
     return ABSENT if cell is None else cell.status
 
 
-def grid_markdown(columns: Sequence[InstanceColumn]) -> list[str]:
-    """The grid as a Markdown table: a row of each instance's result, then one row per stage."""
+def grid_markdown(columns: Sequence[InstanceColumn], result_label: str = "result") -> list[str]:
+    """The grid as a Markdown table: a row of each instance's result (headed ``result_label``), then one
+    row per stage."""
     lines = [
         "| stage | " + " | ".join(_md(column.name) for column in columns) + " |",
         "|---|" + "---|" * len(columns),
-        "| **result** | " + " | ".join(f"**{_md(column.result)}**" for column in columns) + " |",
+        f"| **{result_label}** | " + " | ".join(f"**{_md(column.result)}**" for column in columns) + " |",
     ]
     for stage in stage_names(columns):
         cells = []
@@ -110,10 +111,11 @@ def grid_markdown(columns: Sequence[InstanceColumn]) -> list[str]:
     return lines
 
 
-def grid_text(columns: Sequence[InstanceColumn]) -> list[str]:
-    """The grid for a terminal: fixed-width columns, a row of results, then one row per stage."""
+def grid_text(columns: Sequence[InstanceColumn], result_label: str = "result") -> list[str]:
+    """The grid for a terminal: fixed-width columns, a row of results (headed ``result_label``), then one
+    row per stage."""
     stages = stage_names(columns)
-    first = max([len("stage"), *map(len, stages)])
+    first = max([len("stage"), len(result_label), *map(len, stages)])
     widths = [max(len(column.name), len(column.result), len("skipped")) for column in columns]
 
     def row(head: str, cells: Sequence[str]) -> str:
@@ -122,7 +124,7 @@ def grid_text(columns: Sequence[InstanceColumn]) -> list[str]:
         ).rstrip()
 
     lines = [row("stage", [column.name for column in columns])]
-    lines.append(row("result", [column.result for column in columns]))
+    lines.append(row(result_label, [column.result for column in columns]))
     lines += [row(stage, [_status(column, stage) for column in columns]) for stage in stages]
     return lines
 

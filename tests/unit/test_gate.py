@@ -84,7 +84,7 @@ def test_a_simulated_run_fails_the_gate_unless_simulation_is_allowed(
     code, out, _ = gate(capsys, report)
     assert code == 1
     assert "FAIL  run-sim  local (simulated)  run passed  simulated target" in out
-    assert out.splitlines()[-1] == "gate: failed (1 of 1 report(s) failed)"
+    assert out.splitlines()[-1] == "gate: failed (1 of 1 report(s) failed: run-sim)"
 
     code, out, _ = gate(capsys, "--allow-simulated", report)
     assert code == 0
@@ -169,7 +169,7 @@ def test_a_folder_means_every_report_below_it(tmp_path: Path, capsys: pytest.Cap
     lines = out.splitlines()
     assert lines[0].startswith("PASS  run-a  existing")
     assert lines[1].startswith("FAIL  run-b  existing  run failed  not passed: preflight (error)")
-    assert lines[2] == "gate: failed (1 of 2 report(s) failed)"
+    assert lines[-1] == "gate: failed (1 of 2 report(s) failed: run-b)"
 
 
 def test_an_interrupted_or_errored_run_fails_even_if_the_stages_it_names_passed(
