@@ -37,6 +37,7 @@ th { background: #f6f8fa; }
 table.stages, table.matrix { table-layout: fixed; }
 table.matrix td.failed, table.matrix td.error { background: #fff8f8; }
 table.matrix pre.diagnosis { font-size: 0.85em; margin: 0.3em 0 0 0; }
+table.matrix p.reason { font-size: 0.8em; color: #57606a; }
 dl.header { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.15em 1em; }
 dl.header dt { font-weight: 600; }
 dl.header dd { margin: 0; white-space: pre-wrap; }

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from nautes_e2e.report.html_page import Section, link, render_page, text
+from nautes_e2e.report.html_page import Section, definitions, link, render_page, text
 from nautes_e2e.report.summary import STATUS_MARKS
 from nautes_e2e.secrets import redact
 
@@ -159,11 +159,22 @@ def render_matrix_summary(run_id: str, columns: Sequence[InstanceColumn], run_di
 
 def render_matrix_html(run_id: str, columns: Sequence[InstanceColumn], run_dir: Path) -> str:
     """``report.html`` of a matrix run: the instance-by-stage grid on the single run's frame."""
-    failing = [column for column in columns if column.result != "passed"]
+    failing = [column.name for column in columns if column.result != "passed"]
     verdict = "passed" if columns and not failing else "failed"
+    overview = definitions(
+        {
+            "run": run_id,
+            "instances": str(len(columns)),
+            "not passed": ", ".join(failing) or "none",
+        },
+        css_class="header",
+    )
     return render_page(
         f"nautes-e2e matrix {run_id}: {verdict}",
-        [Section("Instances", [_grid_table(columns, run_dir)], id="grid")],
+        [
+            Section("Run", [overview], id="run"),
+            Section("Instances", [_grid_table(columns, run_dir)], id="grid"),
+        ],
     )
 
 

@@ -1,6 +1,8 @@
 """``report.html`` as a maintainer sees it: laid out by headless Chromium in a 1400 by 900 window, a failed
 quickstart's page shows each diagnosis on the first screen, whole and within the window's width, and neither
-a failed nor a passed page (the TaskRun map, the repository URLs) scrolls sideways.
+a failed nor a passed page (the TaskRun map, the repository URLs) scrolls sideways. A matrix run's page (eight
+instances by twelve stages) keeps its grid within the window, each column wide enough to read, each failed
+stage's first diagnosis line whole in its cell.
 
 The pages are rendered from report models shaped like real runs' (facts, diagnosis and evidence taken from
 quickstart reports), not by running the quickstart. Chromium's ``--dump-dom`` loads a copy of the page with a
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 
 from nautes_e2e.report import Report, RunSummary, ScenarioSummary, TargetSummary, write_reports
+from nautes_e2e.report.matrix import write_matrix_summary
 from nautes_e2e.scenario import Note
 from nautes_e2e.secrets import Secret
 from nautes_e2e.stages import StageRecord
@@ -39,8 +42,16 @@ addEventListener("load", () => {
     return {text: element.textContent, left: box.left, right: box.right, top: box.top, width: box.width,
             scrollWidth: element.scrollWidth, clientWidth: element.clientWidth};
   });
+  const columns = [...document.querySelectorAll("table.matrix tr:first-child th")].map((element) => {
+    const box = element.getBoundingClientRect();
+    return {text: element.textContent, left: box.left, right: box.right, width: box.width};
+  });
+  const cells = [...document.querySelectorAll("table.matrix td, table.matrix th")].map(
+    (element) => ({text: element.textContent, scrollWidth: element.scrollWidth,
+                   clientWidth: element.clientWidth}));
   document.body.setAttribute("data-layout", JSON.stringify({
-    scrollWidth: page.scrollWidth, clientWidth: page.clientWidth, innerWidth, innerHeight, diagnoses}));
+    scrollWidth: page.scrollWidth, clientWidth: page.clientWidth, innerWidth, innerHeight, diagnoses, columns,
+    cells}));
 });
 </script>"""
 
@@ -256,3 +267,70 @@ def test_a_passed_runs_page_with_structured_facts_does_not_scroll_sideways(
 
     assert measured["diagnoses"] == []
     assert measured["scrollWidth"] <= measured["clientWidth"], "the page scrolls sideways"
+
+
+#: A nightly matrix at its widest: two cluster types by four suffixes, each a quickstart of twelve stages.
+MATRIX_INSTANCES = tuple(
+    f"{kind}-nightly-{index}" for kind in ("physical", "virtual") for index in range(1, 5)
+)
+MATRIX_STAGES = (
+    "world-start",
+    "preflight",
+    "register_cluster",
+    "initialise_product",
+    "registry_auth",
+    "source_pushed",
+    "pipelinerun_succeeded",
+    "image_published",
+    "image_tag_rewritten",
+    "argocd_synced",
+    "deployment_ready",
+    "teardown",
+)
+#: A first diagnosis line as real ones read: a URL that no narrow column holds unbroken.
+MATRIX_DIAGNOSIS = (
+    f"GitLab at http://{PORT}/api/v4/projects/demo-quickstart%2Fcoderepo-sc-demo-quickstart/hooks?"
+    f"per_page=100&page={'9' * 40} did not answer: connection refused\n"
+    "  - the second line stays on the instance's page"
+)
+#: The narrowest an instance's column may be for its name, status and a diagnosis line to read.
+MIN_INSTANCE_COLUMN_PX = 110
+
+
+def matrix_instance(run_dir: Path, name: str, failing: bool) -> Path:
+    """One instance of the matrix under ``instances/<name>/``; a failing one's pipeline never ran."""
+    stages = [stage(name, index * 1.0, 1.0) for index, name in enumerate(MATRIX_STAGES)]
+    if failing:
+        pipeline = MATRIX_STAGES.index("pipelinerun_succeeded")
+        stages[pipeline].status, stages[pipeline].diagnosis = "failed", MATRIX_DIAGNOSIS
+        for later in stages[pipeline + 1 : -1]:
+            later.status, later.skip_reason = "skipped", "blocked by pipelinerun_succeeded"
+    folder = run_dir / "instances" / name
+    write_reports(report(stages), folder)
+    return folder / "report.json"
+
+
+def test_a_matrix_page_of_eight_instances_by_twelve_stages_reads_within_the_window(
+    browser: str, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    failing = {MATRIX_INSTANCES[1], MATRIX_INSTANCES[6]}
+    write_matrix_summary(
+        run_dir, {name: matrix_instance(run_dir, name, name in failing) for name in MATRIX_INSTANCES}
+    )
+    measured = layout(run_dir / "report.html", browser, tmp_path / "profile")
+
+    assert measured["scrollWidth"] <= measured["clientWidth"], "the page scrolls sideways"
+    first_line = " ".join(MATRIX_DIAGNOSIS.splitlines()[0].split())
+    assert [" ".join(d["text"].split()) for d in measured["diagnoses"]] == [first_line] * len(failing)
+    for diagnosis in measured["diagnoses"]:
+        assert 0 <= diagnosis["left"] < diagnosis["right"] <= measured["clientWidth"]
+        assert diagnosis["scrollWidth"] <= diagnosis["clientWidth"], "the diagnosis is cut inside its cell"
+    columns = measured["columns"]
+    assert [" ".join(column["text"].split()) for column in columns[1:]] == [
+        f"{name} {'failed' if name in failing else 'passed'}" for name in MATRIX_INSTANCES
+    ]
+    assert all(column["right"] <= measured["clientWidth"] for column in columns)
+    assert min(column["width"] for column in columns[1:]) >= MIN_INSTANCE_COLUMN_PX, "a column is too narrow"
+    overflowing = [cell["text"] for cell in measured["cells"] if cell["scrollWidth"] > cell["clientWidth"]]
+    assert overflowing == [], "cells whose content is cut"
