@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from nautes_refstack import fault_control
+from nautes_refstack import fault_control, routes
 from nautes_refstack.clusters import MAX_CLUSTERS
 from nautes_refstack.external import (
     REGISTRY_PASSWORD_ENV,
@@ -80,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
             "arm faults for one run on the stack running in DIR: arm --dir DIR --run SUFFIX NAME[=ARG] ...",
         ),
         ("disarm", "disarm the faults of one run: disarm --dir DIR --run SUFFIX"),
+        ("routes", "list every route the emulations serve, its handler and the source it follows [--json]"),
     ):
-        commands.add_parser(command, help=text)  # listed here, parsed by fault_control (see main)
+        commands.add_parser(command, help=text)  # listed here, parsed by fault_control/routes (see main)
     up = commands.add_parser(
         "up",
         help="start the embedded reference stack and keep it running until interrupted",
@@ -230,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] in (["arm"], ["disarm"]):
         return fault_control.main(arguments)
+    if arguments[:1] == ["routes"]:
+        return routes.main(arguments[1:])
     args = build_parser().parse_args(arguments)
     if args.command == "faults":
         print("\n".join(f"{fault.usage}\t{fault.breakage}" for fault in FAULTS.values()))
