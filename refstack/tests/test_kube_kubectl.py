@@ -88,3 +88,44 @@ def test_kubectl_sends_no_token_to_a_plain_http_server(tmp_path: Path) -> None:
         refused = kubectl_for(plain.kubeconfig(), tmp_path)("get", "ns")
     assert refused.returncode == 1
     assert "You must be logged in to the server" in refused.stderr
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          ports: [{name: http, containerPort: 8080}]
+"""
+
+
+def test_apply_validates_against_the_published_openapi_document(kubectl: Kubectl, namespace: str) -> None:
+    applied = kubectl("apply", "-n", namespace, "-f", "-", stdin=DEPLOYMENT)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip() == "deployment.apps/web created"
+
+    misspelt = DEPLOYMENT.replace("replicas: 1", "replicas: 1\n  replica: 2")
+    refused = kubectl("apply", "-n", namespace, "-f", "-", stdin=misspelt)
+    assert refused.returncode == 1
+    assert (
+        'error validating data: ValidationError(Deployment.spec): unknown field "replica" in '
+        "io.k8s.api.apps.v1.DeploymentSpec" in refused.stderr
+    )
+
+
+def test_explain_reads_the_published_descriptions(kubectl: Kubectl) -> None:
+    explained = kubectl("explain", "deployment.spec.replicas")
+    assert explained.returncode == 0, explained.stderr
+    assert "FIELD:    replicas <integer>" in explained.stdout
+    assert "Number of desired pods." in explained.stdout

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from nautes_refstack.faults import NO_FAULTS, Faults
-from nautes_refstack.kube import discovery, errors
+from nautes_refstack.kube import discovery, errors, openapi, openapi_proto
 from nautes_refstack.kube.auth import Authenticator, bearer_token_middleware
 from nautes_refstack.kube.errors import JsonObject, KubeError
 from nautes_refstack.kube.patches import PATCH_TYPES
@@ -136,6 +136,7 @@ class KubeApi:
         self._authenticator = authenticator
         self._faults = faults
         self._open_watches: set[WatchStream] = set()
+        self._openapi = openapi.PublishedSpec()
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[bearer_token_middleware(self._authenticator)])
@@ -148,6 +149,7 @@ class KubeApi:
         add("GET", "/apis", self._groups)
         add("GET", "/apis/{group}", self._group)
         add("GET", "/apis/{group}/{version}", self._group_resources)
+        add("GET", "/openapi/v2", self._openapi_v2)
         add("*", "/api/v1/{tail:.+}", self._resource)
         add("*", "/apis/{group}/{version}/{tail:.+}", self._resource)
         return app
@@ -182,6 +184,30 @@ class KubeApi:
         group, version = request.match_info["group"], request.match_info["version"]
         resources = discovery.api_resource_list(group, version, self._store.resource_types())
         return _json(resources) if resources["resources"] else _error(errors.resource_not_found())
+
+    async def _openapi_v2(self, request: web.Request) -> web.Response:
+        """kube-openapi 1.21 pkg/handler/handler.go: the first Accept clause (by quality) naming JSON or the
+        protobuf form wins, else 406; the body goes out through Go's ``http.ServeContent``, which honours
+        ``If-None-Match`` and, the path having no extension, sniffs the Content-Type (``text/plain`` for the
+        JSON, ``application/octet-stream`` for the protobuf)."""
+        media_type = openapi.negotiate(request.headers.get("Accept", ""))
+        if media_type is None:
+            return web.Response(status=406, headers={"Vary": "Accept"})
+        try:
+            crds = self._store.list("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None, None)
+        except KubeError:
+            crds = []  # a store serving no CustomResourceDefinitions
+        body, etag = self._openapi.render(self._store.resource_types(), crds, media_type)
+        headers = {"Vary": "Accept", "Etag": etag}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        sniffed = "application/octet-stream" if media_type == openapi_proto.MEDIA_TYPE else "text/plain"
+        return web.Response(
+            body=body,
+            headers=headers,
+            content_type=sniffed,
+            charset="utf-8" if sniffed == "text/plain" else None,
+        )
 
     # -- resources ------------------------------------------------------------------------------------
 
