@@ -6,19 +6,29 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nautes_e2e.plugin.instances import (
+    CLUSTER_TYPES as CLUSTER_TYPES,
+)
+from nautes_e2e.plugin.instances import (
+    INSTANCES_DIR,
+    Instance,
+    InstanceDefaults,
+    InstancesError,
+    instances_for_cluster_types,
+    load_instances,
+)
+from nautes_e2e.plugin.matrix_file import read_rerun
 from nautes_e2e.targets import TARGETS, TargetError, target_entry
 from nautes_e2e.targets.services import parse_services
 
 DEFAULT_TARGET = "local"
-#: ``--cluster-type``: how the runtime cluster is registered (the guide's two ways, "注册运行时集群").
-CLUSTER_TYPES = ("physical", "virtual")
 DEFAULT_CLUSTER_TYPE = "physical"
 #: The key under which an xdist worker receives the controller's run id (``workerinput``).
 RUN_ID_WORKERINPUT = "nautes_e2e_run_id"
@@ -50,10 +60,36 @@ class RunOptions:
     #: ``--cluster-type``: ``physical`` (a physical pipeline worker) or ``virtual`` (a host, then a virtual
     #: pipeline worker on it).
     cluster_type: str = DEFAULT_CLUSTER_TYPE
+    #: The run's scenario instances (``--instances``, a list of ``--cluster-type``, ``--rerun-failed``);
+    #: empty for a run of one (:mod:`~nautes_e2e.plugin.instances`).
+    instances: tuple[Instance, ...] = ()
+    #: The instance these options are of (see :meth:`for_instance`); ``None`` for the run's own.
+    instance: str | None = None
+    #: ``--rerun-failed``: the report or matrix file whose failed instances this run runs again.
+    rerun_of: Path | None = None
+
+    @property
+    def run_root(self) -> Path:
+        """The run's folder, ``<reports-dir>/<run-id>``."""
+        return self.reports_dir / self.run_id
 
     @property
     def run_dir(self) -> Path:
-        return self.reports_dir / self.run_id
+        """Where these options' reports and evidence go: the run's folder, or an instance's in it."""
+        if self.instance is None:
+            return self.run_root
+        return self.run_root / INSTANCES_DIR / self.instance
+
+    def for_instance(self, instance: Instance) -> RunOptions:
+        """The options one instance of the run runs with: its cluster type, suffix and scenario."""
+        return replace(
+            self,
+            cluster_type=instance.cluster_type,
+            suffix=instance.suffix,
+            scenario_dir=instance.scenario_dir,
+            instances=(),
+            instance=instance.name,
+        )
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> RunOptions:
@@ -78,8 +114,8 @@ class RunOptions:
             services=_services(config),
             reuse_env=config.getoption("nautes_reuse_env"),
             world_config=invocation_dir / world_config if world_config else None,
-            cluster_type=config.getoption("nautes_cluster_type"),
         )
+        options = _with_instances(config, options)
         entry = target_entry(options.target)
         if options.reuse_env is not None and not entry.reusable:
             raise pytest.UsageError(f"--reuse-env: the {options.target} target brings up no world to reuse")
@@ -99,6 +135,10 @@ class RunOptions:
         if options.cluster_type not in CLUSTER_TYPES:
             raise pytest.UsageError(
                 f"--cluster-type must be {' or '.join(CLUSTER_TYPES)}, not {options.cluster_type!r}"
+            )
+        if options.rerun_of is not None and not options.instances and not options.scenario_dir.is_dir():
+            raise pytest.UsageError(
+                f"--rerun-failed {options.rerun_of}: its scenario {options.scenario_dir} is no directory"
             )
         if options.stage_timeout_s is not None and options.stage_timeout_s <= 0:
             raise pytest.UsageError(f"--stage-timeout must be positive, not {options.stage_timeout_s:g}")
@@ -188,7 +228,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="TYPE",
         default=DEFAULT_CLUSTER_TYPE,
         help="how the runtime cluster is registered: 'physical' (a physical pipeline worker) or 'virtual' "
-        f"(a host cluster, then a virtual pipeline worker on it) (default: {DEFAULT_CLUSTER_TYPE}).",
+        f"(a host cluster, then a virtual pipeline worker on it) (default: {DEFAULT_CLUSTER_TYPE}); a comma "
+        "list (physical,virtual) runs one instance per type.",
+    )
+    group.addoption(
+        "--instances",
+        dest="nautes_instances",
+        metavar="FILE",
+        help="a matrix file (instances: [{name, clusterType, suffix, scenarioDir}]): run each instance as "
+        "its own stage chain, isolated, reported in instances/<name>/ with a matrix.json.",
+    )
+    group.addoption(
+        "--rerun-failed",
+        dest="nautes_rerun_failed",
+        metavar="REPORT_OR_DIR",
+        help="run again, with the same options, only the instances of an earlier run (its matrix.json, a "
+        "report.json, or its report folder) that did not pass; exits 0 at once when all passed.",
     )
     group.addoption(
         "--stage-timeout",
@@ -198,6 +253,55 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how long every stage waits for the world to reach a state (default: each stage's own, fit for "
         "a real installation, or what the target file's timeouts.stages say).",
     )
+
+
+def _with_instances(config: pytest.Config, options: RunOptions) -> RunOptions:
+    """The run's instances from ``--instances``, a comma list of ``--cluster-type`` or ``--rerun-failed``
+    (one of them at most), checked before anything starts; without them the options are a run of one."""
+    cluster_types = str(config.getoption("nautes_cluster_type"))
+    instances_file = config.getoption("nautes_instances")
+    rerun_from = config.getoption("nautes_rerun_failed")
+    given = [
+        name
+        for name, value in (
+            ("--instances", instances_file),
+            ("a list of --cluster-type", "," in cluster_types),
+            ("--rerun-failed", rerun_from),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise pytest.UsageError(
+            f"give one of {' and '.join(given)}, not both: each decides the run's instances"
+        )
+    if not given:
+        return replace(options, cluster_type=cluster_types)
+    invocation_dir = config.invocation_params.dir
+    single_type = cluster_types if "," not in cluster_types else DEFAULT_CLUSTER_TYPE
+    defaults = InstanceDefaults(single_type, options.suffix, options.scenario_dir)
+    try:
+        if instances_file:
+            instances = load_instances(invocation_dir / instances_file, defaults)
+        elif "," in cluster_types:
+            instances = instances_for_cluster_types(cluster_types, defaults)
+        else:
+            rerun = read_rerun(invocation_dir / rerun_from, invocation_dir)
+            if rerun.nothing_failed:
+                pytest.exit(f"nautes-e2e: nothing to rerun: every instance of {rerun.source} passed", 0)
+            if rerun.single is not None:
+                return replace(
+                    options,
+                    cluster_type=rerun.single.cluster_type or single_type,
+                    suffix=rerun.single.suffix or options.suffix,
+                    scenario_dir=rerun.single.scenario_dir or options.scenario_dir,
+                    rerun_of=rerun.source,
+                )
+            return replace(
+                options, cluster_type=single_type, instances=rerun.instances, rerun_of=rerun.source
+            )
+    except InstancesError as error:
+        raise pytest.UsageError(str(error)) from None
+    return replace(options, cluster_type=single_type, instances=instances)
 
 
 def _services(config: pytest.Config) -> Mapping[str, str]:
@@ -229,7 +333,7 @@ def _refuse_a_used_run_folder(options: RunOptions) -> None:
     """A run's folder holds that run's evidence only: a ``--run-id`` whose folder already holds anything (an
     earlier run's reports) is refused, rather than mixing two runs' evidence or deleting the earlier one.
     An empty folder (one a CI job made for the artifacts) is used."""
-    folder = options.run_dir
+    folder = options.run_root
     if folder.is_dir() and any(folder.iterdir()):
         raise pytest.UsageError(
             f"--run-id {options.run_id}: {folder} already holds the reports of an earlier run; give this run "

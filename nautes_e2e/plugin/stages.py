@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from nautes_e2e.plugin.run import run_state
+from nautes_e2e.plugin.run import instance_name, item_state
 from nautes_e2e.stages import StageContext, StageFailure, StageRecorder, StageStatus
 
 
@@ -71,9 +71,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Read every stage marker before deselection, so that ordering mistakes show whatever ``-k`` says."""
+    """Read every stage marker before deselection, so that ordering mistakes show whatever ``-k`` says.
+    Each instance of a run with instances is a chain of its own."""
     specs = [(item, spec) for item in items if (spec := StageSpec.of(item)) is not None]
-    _check_order(specs)
+    chains: dict[str | None, list[tuple[pytest.Item, StageSpec]]] = {}
+    for item, spec in specs:
+        chains.setdefault(instance_name(item), []).append((item, spec))
+    for chain in chains.values():
+        _check_order(chain)
     for item, spec in specs:
         item.stash[SPEC_KEY] = spec
 
@@ -84,7 +89,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
     spec = stage_spec(item)
     if spec is None:
         return (yield)
-    recorder = run_state(item.config).recorder
+    recorder = item_state(item).recorder
     recorder.begin(spec.name, spec.needs, test_id=item.nodeid, timeout_s=spec.timeout_s)
     blocker = recorder.blocker(spec.needs)
     if blocker is not None:
@@ -98,7 +103,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
     spec = stage_spec(item)
     if spec is None:
         return (yield)
-    recorder = run_state(item.config).recorder
+    recorder = item_state(item).recorder
     recorder.count_attempt(spec.name)
     with _interrupt_recorded(recorder, spec.name):
         return (yield)
@@ -126,8 +131,8 @@ def pytest_runtest_makereport(
     spec = stage_spec(item)
     if spec is None:
         return report
-    _record_phase(item.config, spec.name, report, call)
-    record = run_state(item.config).recorder.records[spec.name]
+    _record_phase(item_state(item).recorder, spec.name, report, call)
+    record = item_state(item).recorder.records[spec.name]
     if report.skipped and record.blocked:
         # "SKIPPED ... blocked by <stage>" points at the stage's test, not at this plugin.
         path, line, _ = item.reportinfo()
@@ -148,13 +153,12 @@ def stage(request: pytest.FixtureRequest) -> StageContext:
         pytest.fail(
             f"{request.node.nodeid}: the 'stage' fixture needs @pytest.mark.stage(...)", pytrace=False
         )
-    return run_state(request.config).recorder.context(spec.name)
+    return item_state(request.node).recorder.context(spec.name)
 
 
 def _record_phase(
-    config: pytest.Config, name: str, report: pytest.TestReport, call: pytest.CallInfo[None]
+    recorder: StageRecorder, name: str, report: pytest.TestReport, call: pytest.CallInfo[None]
 ) -> None:
-    recorder = run_state(config).recorder
     # The last test's teardown phase also runs the session finalizers (``nautes remove``, stopping the
     # world); that time belongs to the ``teardown`` stage, which records it itself.
     if report.when != "teardown":
@@ -171,7 +175,7 @@ def _record_phase(
 def _failure_text(name: str, item: pytest.Item, call: pytest.CallInfo[None]) -> str:
     """A decided failure reads as its diagnosis, where it was raised, and the evidence kept; the traceback
     through waits and clients would bury it."""
-    state = run_state(item.config)
+    state = item_state(item)
     record = state.recorder.records[name]
     assert call.excinfo is not None  # only called for a failed phase
     in_test_file = [entry for entry in call.excinfo.traceback if entry.path == item.path]

@@ -1,10 +1,12 @@
 """pytest-xdist: a suite's stage chain runs on one worker, and the controller gets every worker's records.
 
 Stages of a suite share one world and need each other's outcomes, so a chain must not be split over
-workers. The one mechanism for that: with ``-n``, a run that selects ``suites/`` is scheduled by module
-(``LoadScopeScheduling``), whatever ``--dist`` asks for. ``xdist_group`` would be the finer tool, but
-pytest-xdist 3.8 cannot tag items on pytest 9.2 (pytest-dev/pytest-xdist#1386). The harness's own tests keep
-xdist's default.
+workers. The one mechanism for that: with ``-n``, a run that selects ``suites/`` is scheduled by
+:class:`ChainScheduling`, whatever ``--dist`` asks for: xdist's ``LoadScopeScheduling`` with a module and
+an instance (:mod:`~nautes_e2e.plugin.instances`) as the unit, so that each instance's chain runs on one
+worker, in order, and instances run in parallel. ``xdist_group`` would be xdist's own tool, but pytest-xdist
+3.8 cannot tag items on pytest 9.2 (pytest-dev/pytest-xdist#1386, still open; it works with pytest 9.1).
+The harness's own tests keep xdist's default.
 
 Workers write no reports: each ships its recorder's state on the test reports it sends, and the controller
 takes it over, so that the controller's reports are complete.
@@ -17,7 +19,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
+from nautes_e2e.plugin.instances import instance_in_nodeid
 from nautes_e2e.plugin.options import RUN_ID_WORKERINPUT
 from nautes_e2e.plugin.run import run_state
 from nautes_e2e.plugin.stages import stage_spec
@@ -42,16 +46,30 @@ def is_xdist_worker(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """With ``-n``, keep each stage suite's module on one worker, in order."""
+    """With ``-n``, keep each stage suite's module (of each instance) on one worker, in order."""
     if str(config.getoption("dist", "no")) not in ("load", "loadgroup", "worksteal"):
         return None
     selected = [Path(arg.split("::")[0]).resolve() for arg in config.args]
     suites = config.rootpath / SUITES_DIR
     if not any(path == suites or suites in path.parents for path in selected):
         return None
-    from xdist.scheduler import LoadScopeScheduling
+    return ChainScheduling(config, log)
 
-    return LoadScopeScheduling(config, log)
+
+class ChainScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no type hints
+    """xdist's scheduling by scope, the scope being a test's module and instance: one chain of stages."""
+
+    def __init__(self, config: pytest.Config, log: Any = None) -> None:
+        super().__init__(config, log)
+        self.instances = list(run_state(config).instances)
+
+    def _split_scope(self, nodeid: str) -> str:
+        """``suites/quickstart/test_quickstart.py[physical]`` for every stage of that module and instance;
+        xdist's own scope (the module) in a run of one."""
+        name = instance_in_nodeid(nodeid, self.instances)
+        if name is None:
+            return str(super()._split_scope(nodeid))
+        return f"{nodeid.split('::', 1)[0]}[{name}]"
 
 
 @pytest.hookimpl(optionalhook=True)

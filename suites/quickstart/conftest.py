@@ -77,9 +77,9 @@ def names(scenario: Scenario, target_values: dict[str, str], cluster_group: str)
 
 
 @pytest.fixture(scope="session")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Scratch space for the working copies the stages clone and push."""
-    return tmp_path_factory.mktemp("quickstart")
+def workdir(e2e_run: RunState, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Scratch space for the working copies the stages clone and push: one per scenario instance."""
+    return tmp_path_factory.mktemp(f"quickstart-{e2e_run.options.instance or 'run'}")
 
 
 @pytest.fixture(scope="session")
