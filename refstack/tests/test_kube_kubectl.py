@@ -129,3 +129,36 @@ def test_explain_reads_the_published_descriptions(kubectl: Kubectl) -> None:
     assert explained.returncode == 0, explained.stderr
     assert "FIELD:    replicas <integer>" in explained.stdout
     assert "Number of desired pods." in explained.stdout
+
+
+def _config_map(name: str, namespace: str) -> str:
+    return json.dumps(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
+    )
+
+
+def test_server_side_dry_run_answers_without_storing(kubectl: Kubectl, namespace: str) -> None:
+    tried = kubectl(
+        "apply", "--dry-run=server", "-f", "-", "-o", "json", stdin=_config_map("tried", namespace)
+    )
+    assert tried.returncode == 0, tried.stderr
+    answer = json.loads(tried.stdout)
+    assert answer["metadata"]["uid"]
+    assert "resourceVersion" not in answer["metadata"]  # etcd assigned none
+    missing = kubectl("get", "configmap", "tried", "-n", namespace)
+    assert missing.stderr.strip() == 'Error from server (NotFound): configmaps "tried" not found'
+
+    assert kubectl("apply", "-f", "-", stdin=_config_map("kept", namespace)).returncode == 0
+    deleted = kubectl("delete", "configmap", "kept", "-n", namespace, "--dry-run=server")
+    assert deleted.stdout.strip() == 'configmap "kept" deleted (server dry run)', deleted.stderr
+    assert kubectl("get", "configmap", "kept", "-n", namespace).returncode == 0
+
+
+def test_an_unknown_dry_run_value_is_refused(kubectl: Kubectl, namespace: str) -> None:
+    path = f"/api/v1/namespaces/{namespace}/configmaps?dryRun=Some"
+    refused = kubectl("create", "--raw", path, "-f", "-", stdin=_config_map("odd", namespace))
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        'The CreateOptions "" is invalid: dryRun: Unsupported value: []string{"Some"}: '
+        'supported values: "All"'
+    )

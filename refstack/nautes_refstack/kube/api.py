@@ -36,6 +36,14 @@ _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 # kubernetes Python client and ``kubectl create/apply -f`` send (kubectl's generators, e.g. ``kubectl create
 # namespace x``, send protobuf and get a 415 here).
 _BODY_TYPES = ("application/json",)
+# The writes that take ``dryRun``, and the options kind naming it in a validation error.
+_DRY_RUN_OPTIONS = {
+    "create": "CreateOptions",
+    "update": "UpdateOptions",
+    "patch": "PatchOptions",
+    "delete": "DeleteOptions",
+    "deletecollection": "DeleteOptions",
+}
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,52 @@ class KubeApi:
         raise errors.method_not_allowed()
 
     async def _dispatch(self, request: web.Request, target: Target, verb: str) -> web.StreamResponse:
+        dry_run = request.query.getall("dryRun", [])
+        if verb in ("delete", "deletecollection"):  # kubectl sends it in the DeleteOptions body
+            dry_run = (await self._delete_options(request)).get("dryRun") or dry_run
+        if dry_run and verb in _DRY_RUN_OPTIONS:
+            return await self._dry_run(request, target, verb, dry_run)
+        return await self._handle(request, target, verb)
+
+    async def _dry_run(
+        self, request: web.Request, target: Target, verb: str, values: list[str]
+    ) -> web.StreamResponse:
+        """``dryRun=All``: the write is defaulted, admitted and validated and answered, then forgotten
+        (k8s.io/apiserver/pkg/registry/generic/registry/dryrun.go). The answer carries what etcd would
+        not have assigned: no resourceVersion for a create, the current one for an update or delete."""
+        if any(value != "All" for value in values):
+            # k8s.io/apimachinery/pkg/apis/meta/v1/validation ValidateDryRun
+            given = "[]string{" + ", ".join(json.dumps(value) for value in values) + "}"
+            options = _DRY_RUN_OPTIONS[verb]
+            raise errors.invalid(
+                "meta.k8s.io", options, "", "dryRun", f"Unsupported value: {given}", 'supported values: "All"'
+            )
+        rt = target.resource_type
+        current_version = None
+        if target.name is not None:
+            try:
+                current = self._store.get(rt.api_version, rt.kind, target.namespace, target.name)
+                current_version = current["metadata"].get("resourceVersion")
+            except KubeError:
+                pass  # the handler answers the NotFound
+        await request.read()  # now, so that nothing else runs on the loop until forget() is called
+        forget = self._store.begin_dry_run()
+        try:
+            response = await self._handle(request, target, verb)
+        finally:
+            forget()
+        if not isinstance(response, web.Response) or response.content_type != "application/json":
+            return response
+        answer = json.loads(response.body)  # type: ignore[arg-type]
+        metadata = answer.get("metadata") if answer.get("kind") != "Status" else None
+        if isinstance(metadata, dict) and "resourceVersion" in metadata:
+            if current_version is None:
+                del metadata["resourceVersion"]
+            else:
+                metadata["resourceVersion"] = current_version
+        return _json(answer, response.status)
+
+    async def _handle(self, request: web.Request, target: Target, verb: str) -> web.StreamResponse:
         handlers = {
             "get": self._get,
             "list": self._list,
@@ -354,7 +408,7 @@ class KubeApi:
         return _json(patched)
 
     async def _delete_options(self, request: web.Request) -> JsonObject:
-        options = await _read_json(request) if request.can_read_body else None
+        options = await _read_json(request) if request.body_exists else None
         options = options if isinstance(options, dict) else {}
         if "propagationPolicy" in request.query:
             options["propagationPolicy"] = request.query["propagationPolicy"]

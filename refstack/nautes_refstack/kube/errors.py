@@ -79,10 +79,10 @@ def invalid(group: str, kind: str, name: str, field: str, cause: str, detail: st
     qualified_kind = f"{kind}.{group}" if group else kind
     message = f'{qualified_kind} "{name}" is invalid: {field}: {cause}: {detail}'
     details = _details(name, group, kind)
-    reason_by_cause = {"Required value": "FieldValueRequired"}
+    reason_by_cause = {"Required value": "FieldValueRequired", "Unsupported value": "FieldValueNotSupported"}
     details["causes"] = [
         {
-            "reason": reason_by_cause.get(cause, "FieldValueInvalid"),
+            "reason": reason_by_cause.get(cause.split(":")[0], "FieldValueInvalid"),
             "message": f"{cause}: {detail}",
             "field": field,
         }

@@ -472,6 +472,25 @@ class ObjectStore:
     def _key_of(obj: JsonObject) -> ObjectKey:
         return (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
 
+    # -- server-side dry run --------------------------------------------------------------------------
+
+    def begin_dry_run(self) -> Callable[[], None]:
+        """``?dryRun=All``: writes made until the returned function is called go through defaulting,
+        admission and validation and answer as usual, and that call then forgets them (no object,
+        resourceVersion, history or watch event remains), as the apiserver's DryRunnableStorage
+        (k8s.io/apiserver/pkg/registry/generic/registry/dryrun.go) never reaches etcd."""
+        objects = {key: dict(stored) for key, stored in self._objects.items()}
+        types = (dict(self._types_by_kind), dict(self._types_by_plural))
+        counters = (self._resource_version, self._forgotten_up_to, self._history.copy(), dict(self._pod_logs))
+        watchers, self._watchers = self._watchers, set()
+
+        def forget() -> None:
+            self._objects, (self._types_by_kind, self._types_by_plural) = objects, types
+            self._resource_version, self._forgotten_up_to, self._history, self._pod_logs = counters
+            self._watchers = watchers
+
+        return forget
+
     # -- commit and watch -----------------------------------------------------------------------------
 
     def _commit(
