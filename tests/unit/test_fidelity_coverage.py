@@ -10,6 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from benchmarks import fidelity
 from benchmarks.route_coverage import (
     NO_SOURCE,
     Evidence,
@@ -21,6 +24,8 @@ from benchmarks.route_coverage import (
     read_traces,
     render,
 )
+from tests.fidelity.plugins import route_trace
+from tests.fidelity.runner import run_upstream_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = ROOT / "benchmarks" / "fidelity.py"
@@ -145,3 +150,43 @@ def test_a_route_served_but_missing_from_the_table_fails_the_check(tmp_path: Pat
     assert checked.returncode == 1
     assert "out of date" in checked.stderr
     assert "/api/v4/projects/{id}" in checked.stderr
+
+
+# An upstream test standing in for one that calls the stack: the stack's answer is a line in its route log.
+UPSTREAM_TESTS = """
+import json, os
+
+def answer(route):
+    with open(os.environ["NAUTES_E2E_REFSTACK_ROUTE_LOG"], "a") as log:
+        log.write(json.dumps({"server": "gitlab", "method": "GET", "route": route, "status": 200}) + "\\n")
+
+def test_reads_a_project():
+    answer("/api/v4/projects/{id}")
+
+def test_fails_without_a_request():
+    assert False
+"""
+
+
+def test_upstream_sessions_started_by_the_runner_trace_their_own_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    (upstream / "test_up.py").write_text(UPSTREAM_TESTS)
+    log, trace = tmp_path / "routes.jsonl", tmp_path / "trace.jsonl"
+    # What benchmarks/fidelity.py sets for the session that runs a fidelity suite.
+    monkeypatch.setenv(route_trace.ROUTE_LOG_ENV, str(log))
+    monkeypatch.setenv(route_trace.TRACE_ENV, str(trace))
+    monkeypatch.setenv("PYTEST_PLUGINS", "route_trace")
+
+    result = run_upstream_suite("demo", upstream, ["test_up.py"])
+
+    run = SuiteRun("demo", "client", read_traces(trace.read_text(), excluded_root=str(fidelity.ROOT)))
+    attribute(run, log.read_bytes(), ROUTES)
+    assert [(test.test, test.outcome) for test in run.tests] == [
+        ("test_up.py::test_reads_a_project", "passed"),
+        ("test_up.py::test_fails_without_a_request", "failed"),
+    ]
+    assert run.exercised == {"gitlab GET /api/v4/projects/{id}": ["test_up.py::test_reads_a_project"]}
+    assert figure_of(run, None).ratio == result.ratio
