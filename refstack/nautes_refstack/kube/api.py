@@ -20,6 +20,7 @@ from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import discovery, errors, openapi, openapi_proto
 from nautes_refstack.kube.auth import Authenticator, bearer_token_middleware
 from nautes_refstack.kube.errors import JsonObject, KubeError
+from nautes_refstack.kube.partial_metadata import partial_metadata_middleware
 from nautes_refstack.kube.patches import PATCH_TYPES
 from nautes_refstack.kube.resource_type import SUBRESOURCE_VERBS, ResourceType
 from nautes_refstack.kube.store import ObjectStore
@@ -147,7 +148,9 @@ class KubeApi:
         self._openapi = openapi.PublishedSpec()
 
     def application(self) -> web.Application:
-        app = web.Application(middlewares=[bearer_token_middleware(self._authenticator)])
+        app = web.Application(
+            middlewares=[bearer_token_middleware(self._authenticator), partial_metadata_middleware]
+        )
         add = app.router.add_route
         add("GET", "/version", self._version)
         for probe in ("/healthz", "/livez", "/readyz"):

@@ -1,9 +1,8 @@
 """The three PATCH flavours the apiserver accepts for JSON bodies.
 
 * JSON merge patch (RFC 7386): objects merge recursively, ``null`` deletes a key, lists are replaced.
-* Strategic merge patch: applied as a merge patch. Kubernetes merges some lists by key (containers by
-  ``name``) and honours ``$patch`` directives; the emulation replaces lists instead, which is exact for
-  every patch the reference stack and the kubernetes client send on maps and scalars.
+* Strategic merge patch: a merge patch that merges some lists by key (containers by ``name``) and honours
+  ``$patch`` directives (:mod:`.strategic_merge`).
 * JSON patch (RFC 6902): ``add``, ``remove``, ``replace``, ``move``, ``copy``, ``test``; a failing
   operation is a 422, as in the apiserver.
 """
@@ -14,6 +13,7 @@ import copy
 from typing import Any
 
 from nautes_refstack.kube.errors import bad_request, unprocessable
+from nautes_refstack.kube.strategic_merge import strategic_merge
 
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -138,6 +138,8 @@ def apply_patch(target: dict[str, Any], patch: Any, patch_type: str) -> dict[str
     """Apply a patch of one of :data:`PATCH_TYPES`; the result must still be an object."""
     if patch_type == JSON_PATCH:
         result = json_patch(target, patch)
+    elif isinstance(patch, dict) and patch_type == STRATEGIC_MERGE_PATCH:
+        result = strategic_merge(target, patch)  # lists merged by their merge keys (.strategic_merge)
     elif isinstance(patch, dict):
         result = merge_patch(target, patch)
     else:

@@ -57,6 +57,16 @@ BUILTIN_TYPES = (
         short_names=("ns",),
         field_labels=("status.phase",),
     ),
+    # K3s registers its one server as a Node (kubernetes pkg/registry/core/node/strategy.go: the only field
+    # label beyond name is spec.unschedulable; nodes/proxy is not served by the emulation).
+    _core(
+        "Node",
+        "nodes",
+        namespaced=False,
+        subresources=("status",),
+        short_names=("no",),
+        field_labels=("spec.unschedulable",),
+    ),
     _core("ConfigMap", "configmaps", short_names=("cm",), delete_returns_object=False),
     _core("Secret", "secrets", field_labels=("type",), delete_returns_object=False),
     _core("ServiceAccount", "serviceaccounts", subresources=("token",), short_names=("sa",)),
@@ -69,6 +79,18 @@ BUILTIN_TYPES = (
         categories=("all",),
     ),
     _core("Service", "services", subresources=("status",), short_names=("svc",), categories=("all",)),
+    # Served by every 1.21 apiserver (pkg/registry/core/replicationcontroller); with no kubelet its pods
+    # never run, so status.replicas stays 0. The field label is pkg/registry/core/replicationcontroller/
+    # strategy.go ControllerToSelectableFields; /scale is not served by the emulation.
+    _core(
+        "ReplicationController",
+        "replicationcontrollers",
+        subresources=("status",),
+        short_names=("rc",),
+        categories=("all",),
+        has_generation=True,
+        field_labels=("status.replicas",),
+    ),
     _core("Event", "events", short_names=("ev",), field_labels=_EVENT_FIELDS, delete_returns_object=False),
     ResourceType(
         "apps",
@@ -116,6 +138,22 @@ BUILTIN_TYPES = (
         builtin=True,
         has_generation=False,
         delete_returns_object=False,
+    ),
+    # CRDs, served by the apiextensions-apiserver inside kube-apiserver in both versions in 1.21 (v1beta1 is
+    # removed in 1.22); one set of objects, converted per version (:mod:`.crds`). Their objects are native
+    # types there: strategic merge patches apply and typed lists leave out each item's apiVersion/kind.
+    *(
+        ResourceType(
+            "apiextensions.k8s.io",
+            version,
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            namespaced=False,
+            short_names=("crd", "crds"),
+            categories=("api-extensions",),
+            builtin=True,
+        )
+        for version in ("v1", "v1beta1")
     ),
     ResourceType(
         "authentication.k8s.io",

@@ -21,7 +21,10 @@ Behaviour copied from kube-apiserver, because controllers and clients depend on 
 * deleting a Namespace marks it ``Terminating``, deletes everything in it, and removes it once empty;
 * removing an object garbage-collects the objects whose ``ownerReferences`` all point at removed owners
   (synchronously, where the real garbage collector runs a moment later);
-* every new Namespace gets a ``default`` ServiceAccount, as the service-account controller does.
+* every new Namespace gets a ``default`` ServiceAccount, as the service-account controller does;
+* the cluster has one Ready Node (:mod:`.nodes`), and its custom resources are defined by
+  CustomResourceDefinition objects: creating one serves its resources, deleting one deletes them
+  (:mod:`.crds`).
 """
 
 from __future__ import annotations
@@ -36,13 +39,16 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from nautes_refstack.kube import errors
+from nautes_refstack.kube import crds, errors
 from nautes_refstack.kube.admission import prepare_for_create, prepare_for_update, validate_name
+from nautes_refstack.kube.crd_versions import convert, with_defaults
 from nautes_refstack.kube.errors import JsonObject
+from nautes_refstack.kube.nodes import DEFAULT_NODE_NAME, node_manifest
 from nautes_refstack.kube.patches import MERGE_PATCH, STRATEGIC_MERGE_PATCH, apply_patch
 from nautes_refstack.kube.resource_type import ResourceType, split_api_version
 from nautes_refstack.kube.resources import DEFAULT_RESOURCE_TYPES, INITIAL_NAMESPACES
 from nautes_refstack.kube.selectors import FieldSelector, LabelSelector
+from nautes_refstack.kube.services import default_service, default_service_update, kubernetes_service
 from nautes_refstack.kube.tokens import TokenSigner, service_account_claims
 from nautes_refstack.kube.watch import (
     Change,
@@ -57,6 +63,7 @@ DEFAULT_HISTORY_LIMIT = 10_000
 _GENERATE_NAME_ALPHABET = string.ascii_lowercase + string.digits
 _CUSTOM_RESOURCE_PATCH_TYPES = ("application/json-patch+json", MERGE_PATCH, "application/apply-patch+yaml")
 _NAMESPACE_KEY = ("", "namespaces")
+_SERVICE_KEY = ("", "services")
 ObjectKey = tuple[str, str]  # (namespace or "", name)
 
 
@@ -94,6 +101,7 @@ class ObjectStore:
         self,
         resource_types: Iterable[ResourceType] = DEFAULT_RESOURCE_TYPES,
         history_limit: int = DEFAULT_HISTORY_LIMIT,
+        node_name: str = DEFAULT_NODE_NAME,
     ) -> None:
         self._types_by_kind: dict[tuple[str, str, str], ResourceType] = {}
         self._types_by_plural: dict[tuple[str, str, str], ResourceType] = {}
@@ -108,6 +116,13 @@ class ObjectStore:
             self.register(resource_type)
         for namespace in INITIAL_NAMESPACES:
             self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        # The kubelet registers its Node, then posts its status (kubelet_node_status.go).
+        node = node_manifest(node_name, _now())
+        self.create({key: value for key, value in node.items() if key != "status"})
+        self.update_status(node)
+        self.create(kubernetes_service())
+        for crd in crds.manifests_for(self.resource_types()):
+            self.create(crd)
 
     # -- resource types -------------------------------------------------------------------------------
 
@@ -117,6 +132,12 @@ class ObjectStore:
         self._types_by_kind[(group, version, resource_type.kind)] = resource_type
         self._types_by_plural[(group, version, resource_type.plural)] = resource_type
         self._objects.setdefault(resource_type.storage_key, {})
+
+    def unregister(self, resource_type: ResourceType) -> None:
+        """Stop serving one version of a resource (its CRD is gone or no longer serves it)."""
+        group, version = resource_type.group_version
+        self._types_by_kind.pop((group, version, resource_type.kind), None)
+        self._types_by_plural.pop((group, version, resource_type.plural), None)
 
     def resource_types(self) -> builtins.list[ResourceType]:
         """Every registered resource, in registration order (discovery lists them this way)."""
@@ -199,7 +220,15 @@ class ObjectStore:
         if rt.has_generation:
             metadata["generation"] = 1
         prepare_for_create(rt, new)
+        if rt.storage_key == _SERVICE_KEY:
+            taken = {s.get("spec", {}).get("clusterIP") for s in self._objects[_SERVICE_KEY].values()}
+            default_service(new, {ip for ip in taken if isinstance(ip, str)})
+        if rt.storage_key == crds.STORAGE_KEY:
+            new = self._admit_crd(rt, new)
+            new["status"] = crds.initial_status(convert(new, "v1"))
         created = self._commit(rt, (namespace, name), new, None)
+        if rt.storage_key == crds.STORAGE_KEY:
+            self._run_crd_controllers(name)
         if rt.storage_key == _NAMESPACE_KEY:
             self.create(
                 {
@@ -313,7 +342,71 @@ class ObjectStore:
         else:
             new = _with_status(proposed, current.get("status") if rt.has_status else proposed.get("status"))
             prepare_for_update(rt, new)
-        return self._update(rt, current, new)
+            if rt.storage_key == _SERVICE_KEY:
+                default_service_update(new, current)
+            if rt.storage_key == crds.STORAGE_KEY:
+                new = self._admit_crd(rt, new)
+        updated = self._update(rt, current, new)
+        if rt.storage_key == crds.STORAGE_KEY:
+            self._run_crd_controllers(name)
+        return updated
+
+    # -- custom resource definitions ------------------------------------------------------------------
+
+    @staticmethod
+    def _admit_crd(rt: ResourceType, crd: JsonObject) -> JsonObject:
+        """Default and validate a CRD written as ``rt.version`` (kept in that version, as written)."""
+        defaulted = with_defaults(crd)
+        crds.validate(convert(defaulted, "v1"), written_as=rt.version)
+        return defaulted
+
+    def _run_crd_controllers(self, name: str) -> None:
+        """What the naming and establishing controllers do once a CRD is written: accept its names (or
+        not) and serve exactly the versions it serves."""
+        stored = self._objects[crds.STORAGE_KEY].get(("", name))
+        if stored is None:
+            return
+        rt = self._storage_type_of(stored)
+        view = convert(stored, "v1")
+        own_key = (view["spec"]["group"], view["spec"]["names"]["plural"])
+        if "deletionTimestamp" not in stored["metadata"]:
+            others = [t for t in self.resource_types() if t.storage_key != own_key]
+            status = crds.accepted_status(view, crds.names_clash(view, others), _now())
+            if status != view.get("status"):
+                stored = self._update(rt, stored, {**copy.deepcopy(stored), "status": status})
+        served = crds.served_types(convert(stored, "v1"))
+        for stale in [t for t in self.resource_types() if t.storage_key == own_key and t not in served]:
+            self.unregister(stale)
+        for resource_type in served:
+            self.register(resource_type)
+
+    def _storage_type_of(self, obj: JsonObject) -> ResourceType:
+        group, version = split_api_version(obj["apiVersion"])
+        return self._types_by_kind[(group, version, obj["kind"])]
+
+    def _delete_crd(self, rt: ResourceType, current: JsonObject) -> JsonObject:
+        """Mark the CRD terminating, then (the finalizing controller) delete its custom resources, stop
+        serving them and drop the cleanup finalizer; the CRD goes once no other finalizer holds it."""
+        marked = self._marked_for_deletion(rt, current)
+        finalizers = marked["metadata"].setdefault("finalizers", [])
+        if crds.CLEANUP_FINALIZER not in finalizers:
+            finalizers.append(crds.CLEANUP_FINALIZER)
+        marked["status"] = crds.terminating_status(convert(current, "v1"), _now())
+        answer = self._commit(rt, self._key_of(current), marked, current)
+        view = convert(marked, "v1")
+        own_key = (view["spec"]["group"], view["spec"]["names"]["plural"])
+        served = [t for t in self.resource_types() if t.storage_key == own_key]
+        for victim in list(self._objects.get(own_key, {}).values()) if served else []:
+            self._delete(served[0], victim)
+        if self._objects.get(own_key):
+            return answer  # custom resources still held by finalizers: the CRD stays terminating
+        for resource_type in served:
+            self.unregister(resource_type)
+        stored = self._objects[crds.STORAGE_KEY][self._key_of(current)]
+        finalized = copy.deepcopy(stored)
+        finalized["metadata"]["finalizers"] = [f for f in finalizers if f != crds.CLEANUP_FINALIZER]
+        self._update(self._storage_type_of(stored), stored, finalized)
+        return answer
 
     def _update(self, rt: ResourceType, current: JsonObject, new: JsonObject) -> JsonObject:
         """Commit ``new`` over ``current`` keeping system metadata; no-op writes change nothing."""
@@ -331,7 +424,8 @@ class ObjectStore:
             if system_field in current["metadata"]:
                 metadata[system_field] = current["metadata"][system_field]
         ignored = ("status",) if rt.has_status else ()
-        if rt.has_generation and _content_without(new, *ignored) != _content_without(current, *ignored):
+        changed = _content_without(stamp(rt, new), *ignored) != _content_without(stamp(rt, current), *ignored)
+        if rt.has_generation and changed:
             metadata["generation"] = current["metadata"].get("generation", 0) + 1
         if stamp(rt, new) == stamp(rt, current):
             return stamp(rt, current)
@@ -391,6 +485,8 @@ class ObjectStore:
     ) -> JsonObject:
         if rt.storage_key == _NAMESPACE_KEY:
             return self._delete_namespace(current)
+        if rt.storage_key == crds.STORAGE_KEY and "deletionTimestamp" not in current["metadata"]:
+            return self._delete_crd(rt, current)
         if not current["metadata"].get("finalizers"):
             return self._remove(rt, current, orphan_dependents=orphan_dependents)
         if "deletionTimestamp" in current["metadata"]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from nautes_refstack.kube import crd_versions
 from nautes_refstack.kube.resource_type import ResourceType
 from nautes_refstack.kube.selectors import FieldSelector, LabelSelector
 
@@ -40,7 +41,12 @@ class Change:
 
 
 def stamp(resource_type: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of ``obj`` as served at ``resource_type``'s version (``apiVersion`` and ``kind`` first)."""
+    """A deep copy of ``obj`` as served at ``resource_type``'s version (``apiVersion`` and ``kind`` first).
+
+    Every version of a resource shows the same fields, except CustomResourceDefinitions, whose v1 and
+    v1beta1 shapes differ (:mod:`.crd_versions`)."""
+    if resource_type.storage_key == (crd_versions.GROUP, "customresourcedefinitions"):
+        obj = crd_versions.convert(obj, resource_type.version)
     body = {key: copy.deepcopy(value) for key, value in obj.items() if key not in ("apiVersion", "kind")}
     return {"apiVersion": resource_type.api_version, "kind": resource_type.kind, **body}
 
