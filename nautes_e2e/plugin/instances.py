@@ -117,20 +117,25 @@ class _InstancesFile(StrictModel):
 def load_instances(path: Path, defaults: InstanceDefaults) -> tuple[Instance, ...]:
     """The instances of the matrix file ``path``; a relative ``scenarioDir`` is relative to the file."""
     file = load_file(path, _InstancesFile, InstancesError)
-    instances = tuple(
-        Instance(
-            name=entry.name,
-            cluster_type=entry.cluster_type or defaults.cluster_type,
-            suffix=entry.suffix or defaults.suffix_of(entry.name),
-            scenario_dir=(path.parent / entry.scenario_dir).resolve()
-            if entry.scenario_dir
-            else defaults.scenario_dir,
+    instances = []
+    for index, entry in enumerate(file.instances):
+        scenario_dir = defaults.scenario_dir
+        if entry.scenario_dir:
+            scenario_dir = (path.parent / entry.scenario_dir).resolve()
+            if not scenario_dir.is_dir():
+                raise InstancesError(
+                    f"{path}: instances[{index}].scenarioDir: no such directory: {scenario_dir}"
+                )
+        instances.append(
+            Instance(
+                name=entry.name,
+                cluster_type=entry.cluster_type or defaults.cluster_type,
+                suffix=entry.suffix or defaults.suffix_of(entry.name),
+                scenario_dir=scenario_dir,
+            )
         )
-        for entry in file.instances
-    )
     _check_suffixes(instances, lambda index: f"{path}: instances[{index}].suffix")
-    _check_scenarios(instances, lambda index: f"{path}: instances[{index}].scenarioDir")
-    return instances
+    return tuple(instances)
 
 
 def instances_for_cluster_types(value: str, defaults: InstanceDefaults) -> tuple[Instance, ...]:
@@ -164,12 +169,6 @@ def _check_suffixes(instances: Sequence[Instance], where: _Where) -> None:
                 f"{seen[instance.suffix]}: instances with one suffix would share their product"
             )
         seen[instance.suffix] = instance.name
-
-
-def _check_scenarios(instances: Sequence[Instance], where: _Where) -> None:
-    for index, instance in enumerate(instances):
-        if not instance.scenario_dir.is_dir():
-            raise InstancesError(f"{where(index)}: no such directory: {instance.scenario_dir}")
 
 
 def instance_in_nodeid(nodeid: str, names: Sequence[str]) -> str | None:
