@@ -34,6 +34,7 @@ from nautes_e2e import gate
 from nautes_e2e.containers.docker_env import docker_client
 from nautes_e2e.report.exit_codes import ExitCode
 from nautes_e2e.targets.cluster import world_plan
+from nautes_e2e.targets.kept_stack import release_kept_stacks
 from nautes_e2e.targets.local import REFSTACK_INSTALL_HINT, REFSTACK_MODULE, refstack_available
 from nautes_e2e.targets.workdir import sweep_orphaned
 from nautes_e2e.worlds import prune
@@ -110,6 +111,8 @@ def run_world(args: argparse.Namespace) -> int:
         # The local target's world directories a run killed outright left (no Docker needed for those).
         for directory in sweep_orphaned(dry_run=args.dry_run):
             print(f"{'would remove' if args.dry_run else 'removed'} {directory} (its run was killed)")
+    for line in release_kept_stacks(state_root(os.environ), args.world, dry_run=args.dry_run):
+        print(line)  # the local target's kept stacks: processes, not Docker objects
     try:
         client = docker_client()
         failed = prune.prune(client, state_root(os.environ), args.world, dry_run=args.dry_run)

@@ -23,6 +23,7 @@ pytest_plugins = [
     "nautes_e2e.plugin.options",
     "nautes_e2e.plugin.run",
     "nautes_e2e.plugin.stages",
+    "nautes_e2e.plugin.resume",
     "nautes_e2e.plugin.xdist",
     "nautes_e2e.plugin.signals",
     "nautes_e2e.plugin.errors",

@@ -117,7 +117,7 @@ class RunOptions:
         )
         options = _with_instances(config, options)
         entry = target_entry(options.target)
-        if options.reuse_env is not None and not entry.reusable:
+        if options.reuse_env is not None and not entry.keeps_worlds:
             raise pytest.UsageError(f"--reuse-env: the {options.target} target brings up no world to reuse")
         if options.world_config is not None and not entry.reusable:
             raise pytest.UsageError(
@@ -189,6 +189,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="nautes_reuse_env",
         metavar="NAME",
         help="use the world NAME that an earlier --keep-env run left up, instead of bringing one up.",
+    )
+    group.addoption(
+        "--from-stage",
+        dest="nautes_from_stage",
+        metavar="STAGE",
+        help="with --reuse-env: resume from STAGE, the earlier stages restored from what the kept run saved "
+        "(implies --keep-env; see nautes_e2e.plugin.resume).",
     )
     group.addoption(
         "--world-config",

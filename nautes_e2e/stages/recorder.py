@@ -26,6 +26,7 @@ from nautes_e2e.stages.model import (
     describe_exception,
     utc_now_iso,
 )
+from nautes_e2e.stages.saved_facts import is_restored
 from nautes_e2e.stages.timeouts import StageTimeouts
 
 #: The diagnosis of a stage that was still running when the run was stopped, when nothing says by what.
@@ -77,7 +78,7 @@ class StageRecorder:
             record = self.records.get(need)
             if record is None:
                 return need
-            if record.status != "passed":
+            if record.status != "passed" and not is_restored(record):  # restored: passed in a kept run
                 return (self.blocker(record.needs) if record.blocked else None) or need
             upstream = self.blocker(record.needs)
             if upstream is not None:

@@ -8,6 +8,7 @@ called any number of times.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from types import TracebackType
 
 from nautes_e2e.targets.world import World
@@ -15,6 +16,10 @@ from nautes_e2e.targets.world import World
 
 class Target(ABC):
     """A world for the stages. Use it as ``with target as world: ...`` (or ``start()``/``stop()``)."""
+
+    #: The directory of the world's state when the world outlives the run for ``--reuse-env`` (kept by
+    #: ``stop`` under ``--keep-env``, or reused); the run's stages are saved there for ``--from-stage``.
+    kept_state: Path | None = None
 
     @abstractmethod
     def _start(self) -> World:

@@ -163,6 +163,7 @@ class ClusterWorldTarget(Target):
                 )
             step.fact("world", name)
             step.fact("target_file", state.target_file)
+        self.kept_state = StateFile(self.root, name).directory
         return self._load(Path(state.target_file))
 
     def stop(self) -> None:
@@ -179,6 +180,7 @@ class ClusterWorldTarget(Target):
         name = state.directory.name
         if self.keep_env:
             state.update(kept=True)
+            self.kept_state = state.directory
             with self.bringup.step(KEEP_STEP) as step:
                 say(
                     step,

@@ -62,9 +62,25 @@ class TargetEntry:
     #: Whether the target brings up a world it can keep: ``--reuse-env NAME`` and ``--world-config PATH``
     #: mean something only then.
     reusable: bool = False
+    #: Whether ``--keep-env`` leaves a world that ``--reuse-env NAME`` uses again (every ``reusable`` target,
+    #: and the local one: its stack is left running, :mod:`nautes_e2e.targets.kept_stack`).
+    keeps_worlds: bool = False
 
 
 def _local(request: TargetRequest) -> Target:
+    if request.keep_env or request.reuse_env is not None:
+        from nautes_e2e.targets.kept_stack import KeptLocalTarget
+        from nautes_e2e.worlds.state import state_root
+
+        return KeptLocalTarget(
+            request.work_dir,
+            state_root=state_root(request.environ),
+            keep_env=request.keep_env,
+            reuse_env=request.reuse_env,
+            environ=request.environ,
+            services=request.services,
+            bringup=request.bringup,
+        )
     return LocalTarget(
         request.work_dir, environ=request.environ, services=request.services, bringup=request.bringup
     )
@@ -104,6 +120,7 @@ TARGETS: Mapping[str, TargetEntry] = MappingProxyType(
                 description="starts the embedded reference stack for the run "
                 "(--service vault=container / registry=container swap in the real service)",
                 swappable_services=("vault", "registry"),
+                keeps_worlds=True,
             ),
             TargetEntry(
                 "existing",
@@ -122,6 +139,7 @@ TARGETS: Mapping[str, TargetEntry] = MappingProxyType(
                 "Docker and installs Nautes with its installer; needs Docker, k3d, kubectl and the images "
                 "(see 'nautes-e2e world plan --target k3d')",
                 reusable=True,
+                keeps_worlds=True,
             ),
             TargetEntry(
                 "kind",
@@ -131,6 +149,7 @@ TARGETS: Mapping[str, TargetEntry] = MappingProxyType(
                 description="the same world on a kind cluster (Kubernetes v1.21.14); needs Docker, kind, "
                 "kubectl and the images (see 'nautes-e2e world plan --target kind')",
                 reusable=True,
+                keeps_worlds=True,
             ),
         )
     }

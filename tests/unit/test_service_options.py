@@ -57,10 +57,10 @@ def test_a_target_without_swappable_services_refuses_any(pytester: pytest.Pytest
 def test_reuse_env_is_refused_where_there_is_no_world_to_reuse(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
 
-    result = pytester.runpytest("--target", "local", "--reuse-env", "nightly")
+    result = pytester.runpytest("--target", "existing", "--target-file", "t.yaml", "--reuse-env", "nightly")
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--reuse-env: the local target brings up no world to reuse*"])
+    result.stderr.fnmatch_lines(["*--reuse-env: the existing target brings up no world to reuse*"])
 
 
 def test_world_config_is_refused_where_no_world_is_brought_up(pytester: pytest.Pytester) -> None:
