@@ -21,6 +21,7 @@ from nautes_refstack.gitlab.repository import BareRepository, GitCommandError
 from nautes_refstack.gitlab.repository_hooks import hook_source
 from nautes_refstack.gitlab.rest import build_app
 from nautes_refstack.gitlab.rest.context import ApiContext
+from nautes_refstack.gitlab.root_user import seed_root
 from nautes_refstack.gitlab.state import GitLabState
 from nautes_refstack.gitlab.urls import GitLabUrls
 from nautes_refstack.http import LOOPBACK, RunningSite, bind_loopback, serve
@@ -66,6 +67,7 @@ class GitLab:
 
     async def start(self) -> None:
         self._state.repositories_root.mkdir(parents=True, exist_ok=True)
+        seed_root(self._state, self.data_dir)
         # The HTTP URL must be known before serving (hooks and SSH sessions call it): hold the port bound.
         http_socket = bind_loopback()
         try:

@@ -309,6 +309,12 @@ class BareRepository:
         args = ["log", f"--format={_LOG_FORMAT}", ref, "--"]
         return [commit for commit, _ in _parse_log(self._text(*args, *([path] if path else [])))]
 
+    def log_all(self) -> list[CommitInfo]:
+        """Commits reachable from any ref, newest first (``git log --all``)."""
+        return [
+            commit for commit, _ in _parse_log(self._text("log", "--all", f"--format={_LOG_FORMAT}", "--"))
+        ]
+
     def commits(self, ids: Sequence[str]) -> list[CommitInfo]:
         if not ids:
             return []

@@ -99,6 +99,31 @@ class GitLabState:
         self._user_namespaces[namespace_id] = user.id
         return user
 
+    def user_by_email(self, email: str) -> User | None:
+        return next((u for u in self.users.values() if u.email.lower() == email.lower()), None)
+
+    def delete_user(self, user: User, hard_delete: bool) -> None:
+        """Remove a user with their personal projects, memberships, tokens and SSH keys. The groups they
+        alone own go too with ``hard_delete``; without it such a user stays (GitLab orphans no group)."""
+        solo_owned = [
+            g
+            for g in self.groups.values()
+            if [m.user_id for m in self.members_of("Namespace", g.id) if m.access_level == AccessLevel.OWNER]
+            == [user.id]
+        ]
+        if solo_owned and not hard_delete:
+            return
+        for group in solo_owned:
+            if group.id in self.groups:
+                self.delete_group(group)
+        for project in [p for p in self.projects.values() if p.namespace_id == user.namespace_id]:
+            self.delete_project(project)
+        self.memberships = [m for m in self.memberships if m.user_id != user.id]
+        self.tokens = {i: t for i, t in self.tokens.items() if t.user_id != user.id}
+        self.keys = {i: k for i, k in self.keys.items() if k.deploy or k.user_id != user.id}
+        del self._user_namespaces[user.namespace_id]
+        del self.users[user.id]
+
     def user_by_username(self, username: str) -> User | None:
         return next((u for u in self.users.values() if u.username.lower() == username.lower()), None)
 

@@ -15,14 +15,17 @@ from nautes_refstack.gitlab.rest import (
     internal,
     members,
     projects,
+    user_admin,
     users,
 )
+from nautes_refstack.gitlab.rest.content_type import plain_json_content_type
 from nautes_refstack.gitlab.rest.context import CONTEXT, ApiContext
 from nautes_refstack.gitlab.rest.errors import render_api_errors
 from nautes_refstack.gitlab.rest.restarting import bad_gateway_on_first_request
 
 _RESOURCE_FAMILIES = (
     users,
+    user_admin,
     groups,
     projects,
     members,
@@ -41,6 +44,7 @@ def build_app(ctx: ApiContext) -> web.Application:
     502 (fault ``gitlab-502-first-request``) comes first: it answers before Puma would."""
     app = web.Application(middlewares=[bad_gateway_on_first_request(), render_api_errors])
     app[CONTEXT] = ctx
+    app.on_response_prepare.append(plain_json_content_type)
     for family in _RESOURCE_FAMILIES:
         app.router.add_routes(family.routes)
     return app

@@ -53,9 +53,26 @@ def caller(request: web.Request) -> Caller:
         authenticated = context(request).state.authenticate(token_text)
         if authenticated is None:
             raise errors.unauthorized()
-        found = Caller(*authenticated)
+        found = _sudo(request, Caller(*authenticated))
     request[_CALLER] = found
     return found
+
+
+def _sudo(request: web.Request, found: Caller) -> Caller:
+    """An administrator's token with the ``sudo`` scope acts as the user the ``Sudo`` header (or ``sudo``
+    parameter) names, by id or username; anyone else is refused (``sudo!``, gitlab ``lib/api/helpers.rb``)."""
+    identifier = request.headers.get("Sudo") or request.query.get("sudo")
+    if not identifier:
+        return found
+    if found.user is None or not found.user.is_admin:
+        raise errors.forbidden("Must be admin to use sudo")
+    if found.token is None or "sudo" not in found.token.scopes:
+        raise errors.insufficient_scope("sudo")
+    state = context(request).state
+    target = state.users.get(int(identifier)) if identifier.isdigit() else state.user_by_username(identifier)
+    if target is None:
+        raise errors.not_found(f"User with ID or username '{identifier}'")
+    return Caller(target, found.token)
 
 
 def _check_scopes(

@@ -14,8 +14,9 @@ from aiohttp import web
 from nautes_refstack.gitlab import git_access, permissions
 from nautes_refstack.gitlab.git_access import GitActor
 from nautes_refstack.gitlab.model import ZERO_SHA, AccessLevel, Project, ProtectedBranch, RefChange, User
-from nautes_refstack.gitlab.repository import CommitInfo
+from nautes_refstack.gitlab.repository import CommitInfo, FileChange, Signature
 from nautes_refstack.gitlab.rest import entities, errors
+from nautes_refstack.gitlab.rest.commit_writes import commit_to_branch
 from nautes_refstack.gitlab.rest.context import ApiContext, context
 from nautes_refstack.gitlab.rest.lookup import project_with_role, readable_project
 from nautes_refstack.gitlab.rest.pagination import paginate
@@ -92,6 +93,8 @@ async def create_branch(request: web.Request) -> web.Response:
     params.require("branch", "ref")
     name = params.text("branch")
     repository = ctx.state.repository(project)
+    if await asyncio.to_thread(repository.is_empty):
+        await _create_default_branch(ctx, user, project)
     target = await asyncio.to_thread(repository.resolve_commit, params.text("ref"))
     if target is None:
         raise errors.bad_request("Invalid reference name: " + params.text("ref"))
@@ -100,6 +103,16 @@ async def create_branch(request: web.Request) -> web.Response:
     await move_ref(ctx, user, project, RefChange(ZERO_SHA, target, f"refs/heads/{name}"), refusal_status=403)
     commit = (await asyncio.to_thread(repository.commits, [target]))[0]
     return web.json_response(_branch_entity(ctx, project, user, name, commit, False), status=201)
+
+
+async def _create_default_branch(ctx: ApiContext, user: User, project: Project) -> None:
+    """On an empty repository GitLab first commits an empty ``README.md`` ("Add README.md") to the default
+    branch, so ``ref=main`` names a commit (``Branches::CreateService#create_default_branch``, gitlab
+    ``app/services/branches/create_service.rb``)."""
+    readme = FileChange("README.md", b"")
+    author = Signature(user.name, user.email)
+    branch = project.default_branch
+    await commit_to_branch(ctx, user, project, branch, (None, None), [readme], "Add README.md", author)
 
 
 # --- protected branches ---------------------------------------------------------------------------

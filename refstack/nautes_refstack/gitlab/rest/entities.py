@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from nautes_refstack.gitlab.history import FileDiff
 from nautes_refstack.gitlab.model import (
     VISIBILITY_LEVELS,
     AccessLevel,
@@ -370,4 +371,33 @@ def commit(ctx: ApiContext, path_with_namespace: str, record: CommitInfo) -> Jso
         "committed_date": record.committed_date,
         "trailers": {},
         "web_url": ctx.urls.commit_web(path_with_namespace, record.id),
+    }
+
+
+def blame_commit(record: CommitInfo) -> Json:
+    """``Entities::BlameRangeCommit`` (gitlab ``lib/api/entities/blame_range_commit.rb``)."""
+    return {
+        "id": record.id,
+        "parent_ids": record.parent_ids,
+        "message": record.message,
+        "authored_date": record.authored_date,
+        "author_name": record.author_name,
+        "author_email": record.author_email,
+        "committed_date": record.committed_date,
+        "committer_name": record.committer_name,
+        "committer_email": record.committer_email,
+    }
+
+
+def diff(record: FileDiff) -> Json:
+    """``Entities::Diff`` as GitLab 15.10 has it (gitlab ``lib/api/entities/diff.rb``)."""
+    return {
+        "diff": record.diff,
+        "new_path": record.new_path,
+        "old_path": record.old_path,
+        "a_mode": record.a_mode,
+        "b_mode": record.b_mode,
+        "new_file": record.new_file,
+        "renamed_file": record.renamed_file,
+        "deleted_file": record.deleted_file,
     }

@@ -1,27 +1,24 @@
-"""The repository files API: read a file at a ref, and create/update/delete one with a real commit.
-
-A write is a commit built on the branch's tip and moved in through the same checks and post-receive path
-as a ``git push``: protected branches apply and ``on_push``/webhooks fire.
+"""The repository files API: read a file at a ref (its metadata also as ``X-Gitlab-*`` headers, on GET and
+HEAD), blame it, and create/update/delete one with a real commit (``commit_writes``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import hashlib
 
 from aiohttp import web
 
-from nautes_refstack.gitlab import git_access, permissions
-from nautes_refstack.gitlab.git_access import GitActor
-from nautes_refstack.gitlab.model import ZERO_SHA, AccessLevel, RefChange, User
-from nautes_refstack.gitlab.repository import BareRepository, Blob, FileChange, Signature
-from nautes_refstack.gitlab.rest import errors
+from nautes_refstack.gitlab import permissions
+from nautes_refstack.gitlab.history import blame
+from nautes_refstack.gitlab.model import AccessLevel
+from nautes_refstack.gitlab.repository import BareRepository, Blob, FileChange
+from nautes_refstack.gitlab.rest import entities, errors
+from nautes_refstack.gitlab.rest.commit_writes import author_of, commit_to_branch, decoded, parent_of
 from nautes_refstack.gitlab.rest.context import context
 from nautes_refstack.gitlab.rest.lookup import project_with_role, readable_project
 from nautes_refstack.gitlab.rest.params import Params
-from nautes_refstack.gitlab.rest.ref_updates import move_ref
 
 routes = web.RouteTableDef()
 FILES = "/api/v4/projects/{id}/repository/files/{file_path:.+}"
@@ -43,45 +40,78 @@ async def _read(request: web.Request, ref: str | None) -> tuple[str, Blob, BareR
     return commit, blob, repository
 
 
+def _blob_data(ref: str | None, commit: str, blob: Blob, path: str, last_commit: str) -> dict[str, object]:
+    """GitLab's ``blob_data`` (gitlab ``lib/api/files.rb``): the file's metadata, the JSON reply's fields
+    and, as ``X-Gitlab-*`` headers, what a HEAD request or a raw read answers."""
+    return {
+        "file_name": path.rsplit("/", 1)[-1],
+        "file_path": path,
+        "size": len(blob.data),
+        "encoding": "base64",
+        "content_sha256": hashlib.sha256(blob.data).hexdigest(),
+        "ref": ref,
+        "blob_id": blob.id,
+        "commit_id": commit,
+        "last_commit_id": last_commit,
+        "execute_filemode": blob.executable,
+    }
+
+
+def _headers(data: dict[str, object]) -> dict[str, str]:
+    """``set_http_headers`` (gitlab ``lib/api/helpers.rb``): ``X-Gitlab-`` and the key's words capitalised
+    (``last_commit_id`` -> ``X-Gitlab-Last-Commit-Id``), each value as Ruby's ``to_s`` prints it."""
+    return {
+        "X-Gitlab-" + "-".join(w.capitalize() for w in key.split("_")): _ruby_s(v) for key, v in data.items()
+    }
+
+
+def _ruby_s(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def _metadata(request: web.Request, ref: str | None) -> tuple[dict[str, object], Blob, str]:
+    commit, blob, repository = await _read(request, ref)
+    path = request.match_info["file_path"]
+    last_commit = await asyncio.to_thread(repository.last_commit_touching, commit, path)
+    return _blob_data(ref, commit, blob, path, last_commit), blob, commit
+
+
+def _required_ref(request: web.Request) -> str:
+    ref = request.query.get("ref")
+    if not ref:
+        raise errors.missing("ref")
+    return ref
+
+
 @routes.get(FILES + "/raw")
 async def get_raw_file(request: web.Request) -> web.Response:
-    _, blob, _ = await _read(request, request.query.get("ref"))
-    return web.Response(body=blob.data, content_type="text/plain", charset="utf-8")
+    """``ref`` is optional here (the default branch); GET and HEAD both carry the ``X-Gitlab-*`` headers."""
+    data, blob, _ = await _metadata(request, request.query.get("ref"))
+    return web.Response(body=blob.data, content_type="text/plain", charset="utf-8", headers=_headers(data))
+
+
+@routes.get(FILES + "/blame")
+async def get_blame(request: web.Request) -> web.Response:
+    """Blame ranges (``Entities::BlameRange``): each run of lines one commit last changed."""
+    data, _, commit = await _metadata(request, _required_ref(request))
+    path = request.match_info["file_path"]
+    repository = context(request).state.repository(readable_project(request)[1])
+    ranges = await asyncio.to_thread(blame, repository, commit, path)
+    body = [{"commit": entities.blame_commit(c), "lines": lines} for c, lines in ranges]
+    return web.json_response(body, headers=_headers(data))
 
 
 @routes.get(FILES)
 async def get_file(request: web.Request) -> web.Response:
-    ref = request.query.get("ref")
-    if not ref:
-        raise errors.missing("ref")
-    commit, blob, repository = await _read(request, ref)
-    path = request.match_info["file_path"]
-    last_commit = await asyncio.to_thread(repository.last_commit_touching, commit, path)
+    """HEAD answers the same headers with no body (GitLab's ``head ":id/repository/files/:file_path"``)."""
+    data, blob, _ = await _metadata(request, _required_ref(request))
     return web.json_response(
-        {
-            "file_name": path.rsplit("/", 1)[-1],
-            "file_path": path,
-            "size": len(blob.data),
-            "encoding": "base64",
-            "content_sha256": hashlib.sha256(blob.data).hexdigest(),
-            "ref": ref,
-            "blob_id": blob.id,
-            "commit_id": commit,
-            "last_commit_id": last_commit,
-            "execute_filemode": blob.executable,
-            "content": base64.b64encode(blob.data).decode(),
-        }
+        {**data, "content": base64.b64encode(blob.data).decode()}, headers=_headers(data)
     )
-
-
-def _content(params: Params) -> bytes:
-    text = params.text("content") if params.has("content") else ""
-    if (params.get_str("encoding") or "text") == "base64":
-        try:
-            return base64.b64decode(text, validate=True)
-        except binascii.Error as error:
-            raise errors.bad_request("Invalid base64 content") from error
-    return text.encode()
 
 
 async def _write(request: web.Request, action: str) -> web.Response:
@@ -92,9 +122,8 @@ async def _write(request: web.Request, action: str) -> web.Response:
     branch = params.text("branch")
     path = request.match_info["file_path"]
     repository = ctx.state.repository(project)
-    tip, parent = await _parent(repository, branch, params.get_str("start_branch"))
-    if not git_access.can_push_to_branch(ctx.state, GitActor(user), project, branch, parent is None):
-        raise errors.bad_request("You are not allowed to push into this branch")
+    tips = await parent_of(repository, branch, params.get_str("start_branch"))
+    parent = tips[1]
     existing = await asyncio.to_thread(repository.read_blob, parent, path) if parent else None
     if action == "create" and existing is not None:
         raise errors.bad_request("A file with this name already exists")
@@ -108,45 +137,14 @@ async def _write(request: web.Request, action: str) -> web.Response:
         raise errors.bad_request(
             "You are attempting to update a file that has changed since you started editing it."
         )
-    change = FileChange(
-        path,
-        None if action == "delete" else _content(params),
-        params.flag("execute_filemode", existing.executable if existing else False),
-    )
-    commit = await asyncio.to_thread(
-        repository.write_commit,
-        parent,
-        [change],
-        params.text("commit_message"),
-        _author(user, params),
-        Signature(user.name, user.email),
-    )
-    await move_ref(
-        ctx, user, project, RefChange(tip or ZERO_SHA, commit, f"refs/heads/{branch}"), refusal_status=400
-    )
+    content = None if action == "delete" else decoded(params.text("content"), params.get_str("encoding"))
+    executable = params.flag("execute_filemode", existing.executable if existing else False)
+    change = FileChange(path, content, executable)
+    message = params.text("commit_message")
+    await commit_to_branch(ctx, user, project, branch, tips, [change], message, author_of(user, params))
     if action == "delete":
         return web.Response(status=204)
     return web.json_response({"file_path": path, "branch": branch}, status=201 if action == "create" else 200)
-
-
-async def _parent(
-    repository: BareRepository, branch: str, start_branch: str | None
-) -> tuple[str | None, str | None]:
-    """The branch's current tip (``None`` for a new branch) and the commit to build on."""
-    branches = await asyncio.to_thread(repository.branches)
-    if branch in branches:
-        return branches[branch], branches[branch]
-    if start_branch:
-        if start_branch not in branches:
-            raise errors.bad_request(f"Cannot find start_branch {start_branch}")
-        return None, branches[start_branch]
-    if branches:
-        raise errors.bad_request("You can only create or edit files when you are on a branch")
-    return None, None
-
-
-def _author(user: User, params: Params) -> Signature:
-    return Signature(params.get_str("author_name") or user.name, params.get_str("author_email") or user.email)
 
 
 @routes.post(FILES)

@@ -1,0 +1,1 @@
+"""python-gitlab's own functional tests, run against the reference stack's GitLab emulation."""
