@@ -5,9 +5,9 @@ run left up, from STAGE on, with the earlier stages' facts restored from what th
 The stages before STAGE (in the suite's order) are not run: each is recorded as ``skipped`` with the reason
 ``restored from <file> (passed in run <id>)`` and its saved facts, which the stages after it read as if it
 had just run; the release gate counts it as passed. Refused with exit 4 before anything is touched:
-``--from-stage`` without ``--reuse-env`` or with several instances, a world with no saved stages, a stage
-name the suite does not have (the message lists its stages), and a stage before STAGE the kept run did not
-pass or whose facts held a secret.
+``--from-stage`` without ``--reuse-env``, under ``-n`` or with several instances, a world with no saved
+stages, a stage name the suite does not have (the message lists its stages), and a stage before STAGE the
+kept run did not pass or whose facts held a secret.
 
 A resumed run leaves the world as it found it, kept: it implies ``--keep-env`` (its teardown is skipped as
 under ``--keep-env``; it removes nothing the kept run applied and it did not), and it saves its own stages
@@ -68,6 +68,9 @@ def pytest_configure(config: pytest.Config) -> None:
             f"--from-stage {stage} resumes a kept world: give it with --reuse-env NAME (the world an earlier "
             "--keep-env run left up)"
         )
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        # The suite's stages are known only where it is collected: on an xdist worker, too late to refuse.
+        raise pytest.UsageError(f"--from-stage {stage} resumes one stage chain: run it without -n")
     if state.instances:
         raise pytest.UsageError(
             f"--from-stage {stage} resumes the one stage chain a kept world holds, not a run of instances "

@@ -114,6 +114,16 @@ def test_from_stage_without_reuse_env_is_refused(pytester: pytest.Pytester, stat
     )
 
 
+def test_from_stage_under_xdist_is_refused(pytester: pytest.Pytester, state_root: Path) -> None:
+    kept_world(state_root, record("preflight"))
+    pytester.makepyfile(test_chain=CHAIN)
+
+    result = pytester.runpytest("-n", "2", "--reuse-env", WORLD, "--from-stage", "push_pipeline")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--from-stage push_pipeline resumes one stage chain: run it without -n*"])
+
+
 def test_a_world_without_saved_stages_is_refused_naming_the_file(
     pytester: pytest.Pytester, state_root: Path
 ) -> None:
