@@ -162,3 +162,11 @@ def test_an_unknown_dry_run_value_is_refused(kubectl: Kubectl, namespace: str) -
         'The CreateOptions "" is invalid: dryRun: Unsupported value: []string{"Some"}: '
         'supported values: "All"'
     )
+
+
+def test_get_prints_the_columns_the_server_renders(kubectl: Kubectl, namespace: str) -> None:
+    listed = kubectl("get", "namespace", namespace)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["NAME", "STATUS", "AGE"]
+    assert row.split()[:2] == [namespace, "Active"]

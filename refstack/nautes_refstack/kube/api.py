@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from nautes_refstack.faults import NO_FAULTS, Faults
-from nautes_refstack.kube import discovery, errors, openapi, openapi_proto
+from nautes_refstack.kube import discovery, errors, openapi, openapi_proto, tables
 from nautes_refstack.kube.auth import Authenticator, bearer_token_middleware
 from nautes_refstack.kube.errors import JsonObject, KubeError
 from nautes_refstack.kube.partial_metadata import partial_metadata_middleware
@@ -204,11 +204,7 @@ class KubeApi:
         media_type = openapi.negotiate(request.headers.get("Accept", ""))
         if media_type is None:
             return web.Response(status=406, headers={"Vary": "Accept"})
-        try:
-            crds = self._store.list("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None, None)
-        except KubeError:
-            crds = []  # a store serving no CustomResourceDefinitions
-        body, etag = self._openapi.render(self._store.resource_types(), crds, media_type)
+        body, etag = self._openapi.render(self._store.resource_types(), self._crds(), media_type)
         headers = {"Vary": "Accept", "Etag": etag}
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers=headers)
@@ -219,6 +215,21 @@ class KubeApi:
             content_type=sniffed,
             charset="utf-8" if sniffed == "text/plain" else None,
         )
+
+    def _crds(self) -> list[JsonObject]:
+        try:
+            return self._store.list("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None, None)
+        except KubeError:
+            return []  # a store serving no CustomResourceDefinitions
+
+    def _maybe_table(
+        self, request: web.Request, rt: ResourceType, objects: list[JsonObject], rv: str
+    ) -> JsonObject | None:
+        """The objects as a ``Table`` when the client asked for one (``kubectl get``), else None."""
+        version = tables.table_version(request.headers.get("Accept", ""))
+        if version is None:
+            return None
+        return tables.table(version, tables.columns_for(rt, self._crds()), objects, rv)
 
     # -- resources ------------------------------------------------------------------------------------
 
@@ -317,7 +328,9 @@ class KubeApi:
             if tail_lines is not None and tail_lines.isdigit():
                 text = "".join(text.splitlines(keepends=True)[-int(tail_lines) :] if int(tail_lines) else [])
             return web.Response(text=text, content_type="text/plain")
-        return _json(self._store.get(rt.api_version, rt.kind, target.namespace, name))
+        obj = self._store.get(rt.api_version, rt.kind, target.namespace, name)
+        as_table = self._maybe_table(request, rt, [obj], str(obj["metadata"].get("resourceVersion", "")))
+        return _json(obj if as_table is None else as_table)
 
     async def _list(self, request: web.Request, target: Target) -> web.StreamResponse:
         rt = target.resource_type
@@ -328,13 +341,17 @@ class KubeApi:
             request.query.get("labelSelector"),
             request.query.get("fieldSelector"),
         )
+        resource_version = str(self._store.resource_version)
+        as_table = self._maybe_table(request, rt, items, resource_version)
+        if as_table is not None:
+            return _json(as_table)
         if rt.builtin:  # typed lists of built-in resources leave out each item's apiVersion and kind
             items = [{k: v for k, v in item.items() if k not in ("apiVersion", "kind")} for item in items]
         return _json(
             {
                 "kind": rt.list_kind_name,
                 "apiVersion": rt.api_version,
-                "metadata": {"resourceVersion": str(self._store.resource_version)},
+                "metadata": {"resourceVersion": resource_version},
                 "items": items,
             }
         )
