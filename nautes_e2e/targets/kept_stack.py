@@ -52,6 +52,8 @@ class KeptLocalTarget(LocalTarget):
         self.state_root = state_root
         self.keep_env = keep_env
         self.reuse_env = reuse_env
+        #: Whether the stack this run started became ready: one that did not is stopped, never kept.
+        self._ready = False
 
     @property
     def command(self) -> list[str]:
@@ -60,7 +62,9 @@ class KeptLocalTarget(LocalTarget):
 
     def _start(self) -> World:
         if self.reuse_env is None:
-            return super()._start()
+            world = super()._start()
+            self._ready = True
+            return world
         with self.bringup.step(REUSE_STEP) as step:
             target_file = kept_target_file(self.state_root, self.reuse_env)
             step.fact("world", self.reuse_env)
@@ -70,11 +74,11 @@ class KeptLocalTarget(LocalTarget):
         return load_target_file(target_file, {**self.environ, **credentials}, target_name=self.name)
 
     def stop(self) -> None:
-        """Under ``--keep-env`` a stack that runs is left running and recorded as a kept world (so are its
-        service containers); otherwise it stops as the local target's does. A reused stack is never
-        stopped here: ``world prune`` stops it."""
+        """Under ``--keep-env`` a stack that became ready and runs is left running and recorded as a kept
+        world (so are its service containers); otherwise it stops as the local target's does. A reused
+        stack is never stopped here: ``world prune`` stops it."""
         process = self._process
-        if not self.keep_env or process is None or process.poll() is not None:
+        if not self.keep_env or not self._ready or process is None or process.poll() is not None:
             super().stop()
             return
         self._process, self._containers = None, None

@@ -19,6 +19,7 @@ from nautes_e2e.targets.kept_stack import (
     release_kept_stacks,
 )
 from nautes_e2e.targets.processes import process
+from nautes_e2e.targets.target_file import TargetError
 from nautes_e2e.targets.workdir import PROCESSES_FILE
 from nautes_e2e.worlds.state import StateFile
 
@@ -115,3 +116,21 @@ def test_prune_stops_a_kept_stack_and_removes_its_directories(
     assert sleeper.wait(timeout=10) != 0
     assert not (tmp_path / "tmp" / NAME).exists()
     assert not (root / NAME).exists()
+
+
+def test_a_stack_that_never_became_ready_is_stopped_not_kept(tmp_path: Path) -> None:
+    (tmp_path / "never_ready.py").write_text("import time\ntime.sleep(60)\n")
+    work_dir = tmp_path / "work"
+    work_dir.mkdir()
+    target = KeptLocalTarget(
+        work_dir, state_root=tmp_path / "state", keep_env=True, environ={"PYTHONPATH": str(tmp_path)}
+    )
+    target.module, target.startup_timeout_s = "never_ready", 0.5
+
+    with pytest.raises(TargetError, match=r"was not ready after 0\.5s"):
+        target.start()
+
+    assert target.kept_state is None
+    assert not (tmp_path / "state").exists()
+    started = (work_dir / PROCESSES_FILE).read_text().split()
+    assert not process(int(started[0])).alive(), "the stack that never became ready still runs"
