@@ -2,8 +2,8 @@
 session fixtures that hand it to the fixture modules (``fixtures/``).
 
 A run with scenario instances (:mod:`~nautes_e2e.plugin.instances`) holds one :class:`RunState` per
-instance besides its own: every stage test is parametrized with the session-scoped ``instance`` fixture
-(pytest then runs each instance's items together, and makes the session fixtures that depend on
+instance besides its own: every test of the run is parametrized with the session-scoped ``instance``
+fixture (pytest then runs each instance's items together, and makes the session fixtures that depend on
 ``instance`` again for each), and ``e2e_run`` is the state of the test's instance, so that every fixture
 reading the suffix, cluster type, scenario or recorder reads its instance's. The run's own recorder is then
 an :class:`InstanceRecorders`: it records nothing itself, and carries the instances' records between an
@@ -24,7 +24,7 @@ import pytest
 from nautes_e2e.plugin.options import RunOptions
 from nautes_e2e.stages import EvidenceStore, ProgressSink, StageRecorder
 
-#: The fixture every stage test is parametrized with in a run with instances; its param is the name.
+#: The fixture every test is parametrized with in a run with instances; its param is the instance's name.
 INSTANCE_FIXTURE = "instance"
 
 
@@ -124,11 +124,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """In a run with instances, every stage test runs once per instance: parametrized with the session
-    fixture ``instance`` (its id first in the test's id, ``test_preflight[physical]``), so that each
-    instance is one chain of the stages, its session fixtures made for it alone."""
+    """In a run with instances, every test runs once per instance: parametrized with the session fixture
+    ``instance`` (its id first in the test's id, ``test_preflight[physical]``), so that each instance is one
+    chain of the stages, its session fixtures made for it alone. Every test, not only those marked as
+    stages where they are defined: a stage may be marked on a parametrized case (``pytest.param(...,
+    marks=...)``), which is known only once the test is parametrized."""
     names = list(run_state(metafunc.config).instances)
-    if not names or metafunc.definition.get_closest_marker("stage") is None:
+    if not names:
         return
     if INSTANCE_FIXTURE not in metafunc.fixturenames:
         metafunc.fixturenames.append(INSTANCE_FIXTURE)

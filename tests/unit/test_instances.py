@@ -233,3 +233,22 @@ def test_what_is_no_report_or_matrix_is_refused_naming_the_file(
     with pytest.raises(InstancesError) as raised:
         read_rerun(tmp_path, tmp_path)
     assert error in str(raised.value)
+
+
+def test_a_stage_marked_on_a_parametrized_case_runs_in_each_instance(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_cases="""
+        import pytest
+
+        @pytest.mark.parametrize("case", [pytest.param("x", marks=pytest.mark.stage("refuses-x"))])
+        def test_refused(case, stage):
+            stage.fact("case", case)
+        """
+    )
+
+    result = pytester.runpytest("--run-id", "run", "--cluster-type", "physical,virtual")
+
+    result.assert_outcomes(passed=2)
+    for name in ("physical", "virtual"):
+        report = json.loads((run_dir(pytester) / "instances" / name / "report.json").read_text())
+        assert [stage["test_id"] for stage in report["stages"]] == [f"test_cases.py::test_refused[{name}-x]"]
