@@ -18,10 +18,14 @@ a stage counts when a resumed run (``--from-stage``) restored it from a kept run
 required stage missing from a report fails it.
 
 Each report stands for one instance of a matrix: named by the report (``instance``), else by its folder
-under ``instances/`` (a matrix run's layout), else by its run id. After one verdict line per instance the
-gate prints the instance-by-stage grid (:mod:`nautes_e2e.report.matrix`), and writes it with the verdicts as
-Markdown to ``--summary PATH`` (default: ``gate-summary.md`` in the folder, when the gate is given one
-folder; not ``summary.md``, which a matrix run writes there itself, with diagnoses).
+under ``instances/`` (a matrix run's layout), else by its run id. A matrix run's index (``matrix.json``,
+found in a folder or given itself) must be whole: an instance it lists without a report (never run, or its
+report lost) fails the gate by name, and an index that cannot be read is an error (4).
+
+After one verdict line per instance the gate prints the instance-by-stage grid
+(:mod:`nautes_e2e.report.matrix`), and writes it with the verdicts as Markdown to ``--summary PATH``
+(default: ``gate-summary.md`` in the folder, when the gate is given one folder; not ``summary.md``, which a
+matrix run writes there itself, with diagnoses).
 
 It prints only instance names, run ids, target and stage names and statuses: never a diagnosis, fact or
 endpoint, although the reports are already redacted.
@@ -56,6 +60,8 @@ EXIT_ERROR = ExitCode.CONFIGURATION_ERROR
 DEFAULT_SUMMARY = "gate-summary.md"
 #: The folder a matrix run keeps each instance's reports in: ``instances/<name>/report.json``.
 INSTANCES_FOLDER = "instances"
+#: A matrix run's index of its instances, beside ``instances/``: every instance it lists must have passed.
+MATRIX_INDEX = "matrix.json"
 
 
 class ReportError(Exception):
@@ -94,7 +100,16 @@ class Verdict:
 
 def run(args: argparse.Namespace) -> int:
     """Judge the reports the parsed command line names (see :func:`add_arguments`); the exit status."""
-    paths, errors = _report_paths([Path(argument) for argument in args.reports])
+    paths, indexes, errors = _report_paths([Path(argument) for argument in args.reports])
+    unreported: list[Verdict] = []
+    for index in indexes:
+        try:
+            listed, missing = read_matrix_index(index)
+        except ReportError as error:
+            errors.append(str(error))
+            continue
+        paths += [path for path in listed if path.resolve() not in {known.resolve() for known in paths}]
+        unreported += missing
     reports: list[GatedReport] = []
     for path in paths:
         try:
@@ -103,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             errors.append(str(error))
     reports = _distinct_names(reports)
     verdicts = [judge(report, args.require, allow_simulated=args.allow_simulated) for report in reports]
+    verdicts += unreported
     for verdict in verdicts:
         print(describe(verdict))
     columns = [_column(verdict) for verdict in verdicts]
@@ -211,29 +227,65 @@ def _write_summary(
         print(f"nautes-e2e gate: error: {path}: cannot write the summary ({error.strerror})", file=sys.stderr)
 
 
-def _report_paths(arguments: Sequence[Path]) -> tuple[list[Path], list[str]]:
-    """The report files the arguments name, and an error for each argument that names none.
+def _report_paths(arguments: Sequence[Path]) -> tuple[list[Path], list[Path], list[str]]:
+    """The report files and the matrix runs' indexes (``matrix.json``) the arguments name, and an error for
+    each argument that names none.
 
     A folder's ``report.json`` files inside some run's ``evidence/`` are not reports: a stage may keep an
     evidence file of that name.
     """
     paths: list[Path] = []
+    indexes: list[Path] = []
     errors: list[str] = []
     for argument in arguments:
         if argument.is_dir():
-            found = sorted(
-                path
-                for path in argument.rglob("report.json")
-                if "evidence" not in path.relative_to(argument).parts[:-1]
-            )
-            if not found:
+            found = {name: _below(argument, name) for name in ("report.json", MATRIX_INDEX)}
+            if not any(found.values()):
                 errors.append(f"{argument}: no report.json below this folder")
-            paths += found
+            paths += found["report.json"]
+            indexes += found[MATRIX_INDEX]
         elif argument.is_file():
-            paths.append(argument)
+            (indexes if argument.name == MATRIX_INDEX else paths).append(argument)
         else:
             errors.append(f"{argument}: no such file or folder")
-    return paths, errors
+    return paths, indexes, errors
+
+
+def _below(folder: Path, name: str) -> list[Path]:
+    """The files called ``name`` below ``folder``, outside any ``evidence/``."""
+    found = folder.rglob(name)
+    return sorted(path for path in found if "evidence" not in path.relative_to(folder).parts[:-1])
+
+
+def read_matrix_index(index: Path) -> tuple[list[Path], list[Verdict]]:
+    """The reports a matrix run's ``matrix.json`` lists, and a failing verdict for each instance it lists
+    without a report (not run, or its report lost): a matrix passes only whole. :class:`ReportError` when
+    the index cannot be read."""
+    try:
+        document = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReportError(f"{index}: cannot be read ({type(error).__name__})") from None
+    except json.JSONDecodeError as error:
+        raise ReportError(f"{index}: not JSON (line {error.lineno}, column {error.colno})") from None
+    if not isinstance(document, dict):
+        raise ReportError(f"{index}: not a matrix index (a JSON object is expected)")
+    run_id = str(_field(index, _field(index, document, "run", dict), "id", str))
+    listed: list[Path] = []
+    missing: list[Verdict] = []
+    for entry in _field(index, document, "instances", list):
+        if not isinstance(entry, dict):
+            raise ReportError(f"{index}: an instance is not an object")
+        name = _field(index, entry, "name", str)
+        report = entry.get("report")
+        path = index.parent / report if isinstance(report, str) else None
+        if path is not None and path.is_file():
+            listed.append(path)
+            continue
+        result = str(entry.get("result"))
+        problem = f"no report ({'not run' if path is None else f'{report} is missing'}, result {result})"
+        stand_in = GatedReport(index, name, run_id, result, None, None, {})
+        missing.append(Verdict(stand_in, (problem,)))
+    return listed, missing
 
 
 def load_report(path: Path) -> GatedReport:

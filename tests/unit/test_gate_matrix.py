@@ -9,14 +9,25 @@ from pathlib import Path
 
 import pytest
 
+from nautes_e2e.plugin.instances import Instance
+from nautes_e2e.plugin.matrix_file import NOT_RUN, MatrixEntry, instance_report_path, write_matrix
+from nautes_e2e.report import ExitCode
 from nautes_e2e.stages import StageStatus
 from nautes_e2e.stages.saved_facts import RESTORED_PREFIX
-from tests.unit.test_gate import STAGES, gate, write_report
+from tests.unit.test_gate import STAGES, STARTED, gate, write_report
+
+INSTANCES = ("physical-a", "virtual-b", "physical-c")
 
 
-def matrix_run(run_dir: Path, failing: str | None = "virtual-b") -> Path:
-    """A matrix run's folder with three instances on a real target, ``failing`` with a failed stage."""
-    for name in ("physical-a", "virtual-b", "physical-c"):
+def matrix_run(run_dir: Path, failing: str | None = "virtual-b", not_run: str | None = None) -> Path:
+    """A matrix run's folder with three instances on a real target, ``failing`` with a failed stage,
+    ``not_run`` never begun; its ``matrix.json`` written by the plugin's own writer."""
+    entries = []
+    for name in INSTANCES:
+        instance = Instance(name, "physical", name, Path("scenarios/quickstart"))
+        if name == not_run:
+            entries.append(MatrixEntry(instance, NOT_RUN, ExitCode.INTERRUPTED, None))
+            continue
         statuses: dict[str, StageStatus] = (
             {"pipelinerun_succeeded": "failed", "teardown": "skipped"} if name == failing else {}
         )
@@ -25,7 +36,11 @@ def matrix_run(run_dir: Path, failing: str | None = "virtual-b") -> Path:
         document["run"]["id"] = run_dir.name  # the instances of a matrix share the run's id
         document["stages"][0]["diagnosis"] = "token glpat-should-not-print"
         path.write_text(json.dumps(document))
-    (run_dir / "matrix.json").write_text(json.dumps({"schema_version": 1, "run_id": run_dir.name}))
+        code = ExitCode.FAILED if name == failing else ExitCode.PASSED
+        entries.append(MatrixEntry(instance, document["run"]["result"], code, instance_report_path(name)))
+    write_matrix(
+        run_dir, run_id=run_dir.name, started=STARTED, finished=STARTED, entries=entries, rerun_of=None
+    )
     return run_dir
 
 
@@ -145,3 +160,37 @@ def test_stages_restored_by_a_resumed_run_are_accepted_and_read_as_restored(
     code, out, _ = gate(capsys, other_skip)
     assert code == 1
     assert "not passed: preflight (skipped)" in out
+
+
+def test_an_instance_the_matrix_lists_without_a_report_fails_the_gate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A matrix passes only whole: an instance that never ran, or whose report is lost, is a failure named
+    by ``matrix.json``, whether the gate is given the run's folder or its index."""
+    run_dir = matrix_run(tmp_path / "run-9", failing=None, not_run="virtual-b")
+    lost = run_dir / "instances" / "physical-c"
+    (lost / "report.json").rename(lost / "report.json.lost")
+
+    for given in (run_dir, run_dir / "matrix.json"):
+        code, out, _ = gate(capsys, given)
+
+        assert code == 1
+        index = run_dir / "matrix.json"
+        never = "no report (not run, result not-run)"
+        assert f"FAIL  virtual-b (run run-9)  unknown target  run not-run  {never}  [{index}]" in out
+        missing = "no report (instances/physical-c/report.json is missing, result passed)"
+        assert f"FAIL  physical-c (run run-9)  unknown target  run passed  {missing}  [{index}]" in out
+        assert out.splitlines()[0].startswith("PASS  physical-a (run run-9)")
+        assert out.splitlines()[-1] == "gate: failed (2 of 3 report(s) failed: virtual-b, physical-c)"
+
+
+def test_an_unreadable_matrix_index_exits_4_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = matrix_run(tmp_path / "run-9", failing=None)
+    (run_dir / "matrix.json").write_text('{"schema_version": 1, "run": {"id": "run-9"}}')
+
+    code, _, err = gate(capsys, run_dir)
+
+    assert code == 4
+    assert f"{run_dir / 'matrix.json'}: 'instances' is missing or not of type list" in err
