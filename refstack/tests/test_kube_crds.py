@@ -168,3 +168,54 @@ def test_adding_a_served_version_serves_it(store: ObjectStore) -> None:
     crd["spec"]["versions"].append(extra)
     store.replace(crd)
     assert store.create({**widget(), "apiVersion": "example.com/v2"})["apiVersion"] == "example.com/v2"
+
+
+def typed_widget_crd(**spec: Any) -> dict[str, Any]:
+    crd = widget_crd(**spec)
+    size = {"type": "integer", "minimum": 1, "default": 1}
+    properties = {"size": size, "colour": {"type": "string", "enum": ["red", "blue"]}}
+    crd["spec"]["versions"][0]["schema"] = {
+        "openAPIV3Schema": {
+            "type": "object",
+            "properties": {
+                "spec": {"type": "object", "required": ["colour"], "properties": properties},
+                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            },
+        }
+    }
+    return crd
+
+
+def test_a_custom_resource_is_pruned_and_defaulted_by_its_schema(store: ObjectStore) -> None:
+    store.create(typed_widget_crd())
+    body = widget()
+    body["spec"] = {"colour": "red", "shape": "round"}
+    body["extra"] = True
+    created = store.create(body)
+    assert created["spec"] == {"colour": "red", "size": 1}
+    assert "extra" not in created
+    assert created["metadata"]["namespace"] == "default"
+
+
+def test_a_custom_resource_breaking_its_schema_is_refused_naming_each_field(store: ObjectStore) -> None:
+    store.create(typed_widget_crd())
+    body = widget()
+    body["spec"] = {"size": "three"}
+    with pytest.raises(KubeError) as refused:
+        store.create(body)
+    assert refused.value.code == 422
+    assert refused.value.message == (
+        'Widget.example.com "w1" is invalid: [spec.size: Invalid value: "three": spec.size in body must be of '
+        'type integer: "string", spec.colour: Required value]'
+    )
+    store.create({**body, "spec": {"colour": "red", "size": 2}})
+    patch = {"spec": {"colour": "green"}}
+    with pytest.raises(KubeError) as unsupported:
+        store.patch("example.com/v1", "Widget", "default", "w1", patch)
+    assert 'spec.colour: Unsupported value: "green": supported values: "red", "blue"' in unsupported.value.message
+
+
+def test_a_v1beta1_crd_keeps_unknown_fields(store: ObjectStore) -> None:
+    crd = widget_crd(V1BETA1, validation={"openAPIV3Schema": {"type": "object", "properties": {"spec": {}}}})
+    store.create(crd)
+    assert store.create({**widget(), "extra": 1})["extra"] == 1

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from nautes_refstack.kube import crds, errors
+from nautes_refstack.kube import crd_schema, crds, errors
 from nautes_refstack.kube.admission import prepare_for_create, prepare_for_update, validate_name
 from nautes_refstack.kube.crd_versions import convert, with_defaults
 from nautes_refstack.kube.errors import JsonObject
@@ -223,6 +223,8 @@ class ObjectStore:
         if rt.storage_key == _SERVICE_KEY:
             taken = {s.get("spec", {}).get("clusterIP") for s in self._objects[_SERVICE_KEY].values()}
             default_service(new, {ip for ip in taken if isinstance(ip, str)})
+        if not rt.builtin:
+            new = self._admit_custom_resource(rt, new)
         if rt.storage_key == crds.STORAGE_KEY:
             new = self._admit_crd(rt, new)
             new["status"] = crds.initial_status(convert(new, "v1"))
@@ -346,6 +348,8 @@ class ObjectStore:
                 default_service_update(new, current)
             if rt.storage_key == crds.STORAGE_KEY:
                 new = self._admit_crd(rt, new)
+        if not rt.builtin:
+            new = self._admit_custom_resource(rt, new)
         updated = self._update(rt, current, new)
         if rt.storage_key == crds.STORAGE_KEY:
             self._run_crd_controllers(name)
@@ -359,6 +363,26 @@ class ObjectStore:
         defaulted = with_defaults(crd)
         crds.validate(convert(defaulted, "v1"), written_as=rt.version)
         return defaulted
+
+    def _admit_custom_resource(self, rt: ResourceType, obj: JsonObject) -> JsonObject:
+        """Prune, default and validate a custom resource with its CRD's schema for ``rt``'s version
+        (:mod:`.crd_schema`)."""
+        crd = self._objects[crds.STORAGE_KEY].get(("", f"{rt.plural}.{rt.group}"))
+        if crd is None:
+            return obj
+        spec = convert(crd, "v1")["spec"]
+        version: JsonObject = next((v for v in spec["versions"] if v["name"] == rt.version), {})
+        schema = (version.get("schema") or {}).get("openAPIV3Schema")
+        if not schema:
+            return obj
+        if not spec.get("preserveUnknownFields"):
+            obj = crd_schema.prune(obj, schema, root=True)
+        crd_schema.with_defaults(obj, schema)
+        problems = crd_schema.violations(obj, schema)
+        if problems:
+            name = str(_metadata(obj).get("name", ""))
+            raise crd_schema.invalid(rt.group, rt.kind, name, problems)
+        return obj
 
     def _run_crd_controllers(self, name: str) -> None:
         """What the naming and establishing controllers do once a CRD is written: accept its names (or
