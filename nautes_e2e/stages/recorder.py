@@ -11,8 +11,10 @@ import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
+from nautes_e2e.scenario import Note
 from nautes_e2e.secrets import redact
 from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.evidence import EvidenceStore
@@ -192,6 +194,11 @@ class StageRecorder:
         return {
             "stages": [record.to_dict() for record in self.records.values()],
             "facts": json.loads(json.dumps(self.facts, default=str)),
+            # The world and the scenario too: described on the worker, reported by the controller.
+            "target": None if self.target is None else asdict(self.target),
+            "scenario": None
+            if self.scenario is None
+            else {"name": self.scenario.name, "notes": [note.model_dump() for note in self.scenario.notes]},
         }
 
     def absorb(self, exported: Mapping[str, Any]) -> None:
@@ -200,3 +207,8 @@ class StageRecorder:
             record = StageRecord.from_dict(data)
             self.records[record.name] = record
         self.facts.update(exported["facts"])
+        if exported.get("target") is not None:
+            self.target = TargetSummary(**exported["target"])
+        if exported.get("scenario") is not None:
+            notes = tuple(Note(**note) for note in exported["scenario"]["notes"])
+            self.scenario = ScenarioSummary(exported["scenario"]["name"], notes)
