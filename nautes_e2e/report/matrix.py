@@ -30,7 +30,7 @@ ABSENT = "-"
 #: The result of an instance whose report.json could not be read: the page still shows the others.
 UNREADABLE = "unreadable"
 #: The stage column's share of the page; the instances share the rest (``table-layout: fixed``).
-STAGE_COLUMN_PERCENT = 18
+STAGE_COLUMN_PERCENT = 22
 
 
 @dataclass(frozen=True)
