@@ -17,6 +17,7 @@ for the next resume. ``nautes-e2e world prune --world NAME`` removes the world.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -143,3 +144,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     for kept in session.config.stash.get(KEPT_WORLDS_KEY, []):
         records = kept.recorder.records.values()
         keep_stages(kept.state_directory, records, kept.options.run_id, kept.options.keep_env)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """``SKIPPED ... restored from ...`` points at the stage's test, as a blocked stage's skip does, not at
+    this plugin."""
+    report = yield
+    resume = item.config.stash.get(RESUME_KEY, None)
+    spec = stage_spec(item)
+    if resume is not None and spec is not None and spec.name in resume.restore and report.skipped:
+        path, line, _ = item.reportinfo()
+        reason = restored_reason(resume.saved.path, resume.restore[spec.name])
+        report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {reason}")
+    return report
