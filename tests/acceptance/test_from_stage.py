@@ -52,5 +52,6 @@ def test_a_kept_run_resumed_from_a_later_stage_passes_on_the_restored_facts(
         report = tmp_path / "resumed" / "reports" / RUN_ID / "report.json"
         assert cli_main(["gate", "--allow-simulated", str(report)]) == 0, capsys.readouterr().out
     finally:
-        cli_main(["world", "prune", "--world", (next(state_root.iterdir(), Path("-"))).name])
+        for state in state_root.glob("*/state.json"):
+            cli_main(["world", "prune", "--world", state.parent.name])
     assert processes_of_run(kept) == [], "world prune left the kept stack running"
