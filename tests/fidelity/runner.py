@@ -26,6 +26,8 @@ SUITE_TIMEOUT_S = 900.0
 #: pytest's exit codes for a session that did not run the selection at all (interrupted, internal error,
 #: usage error such as a node id that is not there, nothing collected).
 BROKEN_SESSION = {2, 3, 4, 5}
+#: Settings meant for our own pytest session (``-n``, plugins), which the upstream session must not take.
+_OUR_PYTEST_SETTINGS = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def run_upstream_suite(
         for plugin in (PLUGINS / "fidelity_outcomes.py", *plugins):
             command += ["-p", plugin.stem]
         paths = [str(PLUGINS), *{str(plugin.parent) for plugin in plugins}]
-        environment = {**os.environ, **(env or {}), fidelity_outcomes.OUTCOMES_ENV: str(outcomes_file)}
+        inherited = {k: v for k, v in os.environ.items() if k not in _OUR_PYTEST_SETTINGS}
+        environment = {**inherited, **(env or {}), fidelity_outcomes.OUTCOMES_ENV: str(outcomes_file)}
         environment["PYTHONPATH"] = os.pathsep.join(paths)
         try:
             result = subprocess.run(

@@ -7,7 +7,9 @@ only the REST API, each with the real ``git`` on the bare repository.
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
 from dataclasses import dataclass
 
 from nautes_refstack.gitlab.repository import BareRepository, CommitInfo
@@ -95,3 +97,22 @@ def is_signed(repository: BareRepository, commit_id: str) -> bool:
     """Whether the commit object carries a signature (a ``gpgsig`` header)."""
     header = repository.git("cat-file", "commit", commit_id).split(b"\n\n", 1)[0]
     return any(line.startswith(b"gpgsig") for line in header.splitlines())
+
+
+def blob_by_id(repository: BareRepository, blob_id: str) -> bytes | None:
+    """The blob ``blob_id`` names (a full or abbreviated id); ``None`` if it is no blob of this repository."""
+    if not re.fullmatch(r"[0-9a-f]{4,40}", blob_id):
+        return None
+    kind = repository.git("cat-file", "-t", blob_id, check=False).decode().strip()
+    return repository.git("cat-file", "blob", blob_id) if kind == "blob" else None
+
+
+def snapshot(repository: BareRepository) -> bytes:
+    """A tar of the bare repository as it is on disk (``GET /projects/:id/snapshot``: gitlab
+    ``lib/api/project_snapshots.rb``, Gitaly's ``GetSnapshot``), for an administrator's backup."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path in sorted(repository.path.rglob("*")):
+            if path.is_file() and not path.name.endswith(".lock"):
+                archive.add(path, arcname=str(path.relative_to(repository.path)), recursive=False)
+    return buffer.getvalue()

@@ -111,6 +111,17 @@ class Membership:
 
 
 @dataclass
+class GroupLink:
+    """A group shared with another (GitLab's ``group_group_links``): the members of ``shared_with_group_id``
+    get up to ``group_access`` on ``shared_group_id`` and the groups below it."""
+
+    shared_group_id: int
+    shared_with_group_id: int
+    group_access: AccessLevel
+    expires_at: dt.date | None = None
+
+
+@dataclass
 class SshKey:
     """A user's SSH key, or a deploy key (``deploy``); ``user_id`` is the owner (the deploy key's creator)."""
 
@@ -133,6 +144,7 @@ class DeployKeyLink:
     project_id: int
     can_push: bool
     created_at: dt.datetime = field(default_factory=utc_now)
+    id: int = 0
 
 
 HOOK_EVENT_FLAGS = (

@@ -22,6 +22,7 @@ from nautes_refstack.gitlab.model import (
     BranchAccessRule,
     DeployKeyLink,
     Group,
+    GroupLink,
     Membership,
     Project,
     ProjectHook,
@@ -71,6 +72,7 @@ class GitLabState:
         self.groups: dict[int, Group] = {}
         self.projects: dict[int, Project] = {}
         self.memberships: list[Membership] = []
+        self.group_links: list[GroupLink] = []
         self.keys: dict[int, SshKey] = {}
         self.deploy_links: list[DeployKeyLink] = []
         self.hooks: dict[int, ProjectHook] = {}
@@ -266,6 +268,11 @@ class GitLabState:
         self.memberships = [
             m for m in self.memberships if (m.source_type, m.source_id) != ("Namespace", group.id)
         ]
+        self.group_links = [
+            link
+            for link in self.group_links
+            if group.id not in (link.shared_group_id, link.shared_with_group_id)
+        ]
         del self.groups[group.id]
 
     # --- projects ---------------------------------------------------------------------------------
@@ -373,10 +380,22 @@ class GitLabState:
         return [m for m in self.memberships if m.source_type == source_type and m.source_id == source_id]
 
     def group_access_level(self, user: User, group: Group) -> AccessLevel:
-        """The highest role ``user`` holds on ``group`` or any group above it (members are inherited)."""
+        """The highest role ``user`` holds on ``group`` or any group above it (members are inherited), or
+        through a group one of those is shared with, capped at the share's access (shares do not chain)."""
+        chain = self.group_ancestors(group)
+        levels = [self._direct_group_level(user, chain)]
+        for link in self.group_links:
+            if any(link.shared_group_id == ancestor.id for ancestor in chain):
+                with_group = self.groups.get(link.shared_with_group_id)
+                if with_group is not None:
+                    through = self._direct_group_level(user, self.group_ancestors(with_group))
+                    levels.append(min(through, link.group_access))
+        return max(levels)
+
+    def _direct_group_level(self, user: User, chain: list[Group]) -> AccessLevel:
         levels = [
             m.access_level
-            for ancestor in self.group_ancestors(group)
+            for ancestor in chain
             if (m := self.membership("Namespace", ancestor.id, user)) is not None
         ]
         return max(levels, default=AccessLevel.NO_ACCESS)
@@ -428,7 +447,7 @@ class GitLabState:
     def enable_deploy_key(self, key: SshKey, project: Project, can_push: bool = False) -> DeployKeyLink:
         link = self.deploy_link(key, project)
         if link is None:
-            link = DeployKeyLink(key.id, project.id, can_push)
+            link = DeployKeyLink(key.id, project.id, can_push, id=self.next_id("deploy_keys_projects"))
             self.deploy_links.append(link)
         return link
 

@@ -16,6 +16,7 @@ from nautes_refstack.gitlab.git_access import GitActor
 from nautes_refstack.gitlab.model import ZERO_SHA, AccessLevel, Project, ProtectedBranch, RefChange, User
 from nautes_refstack.gitlab.repository import CommitInfo, FileChange, Signature
 from nautes_refstack.gitlab.rest import entities, errors
+from nautes_refstack.gitlab.rest.auth import current_user
 from nautes_refstack.gitlab.rest.commit_writes import commit_to_branch
 from nautes_refstack.gitlab.rest.context import ApiContext, context
 from nautes_refstack.gitlab.rest.lookup import project_with_role, readable_project
@@ -103,6 +104,23 @@ async def create_branch(request: web.Request) -> web.Response:
     await move_ref(ctx, user, project, RefChange(ZERO_SHA, target, f"refs/heads/{name}"), refusal_status=403)
     commit = (await asyncio.to_thread(repository.commits, [target]))[0]
     return web.json_response(_branch_entity(ctx, project, user, name, commit, False), status=201)
+
+
+@routes.delete("/api/v4/projects/{id}/repository/branches/{branch:.+}")
+async def delete_branch(request: web.Request) -> web.Response:
+    """``Branches::DeleteService`` (gitlab ``app/services/branches/delete_service.rb``): 405 without push
+    rights, 404 "No such branch", the push checks' refusal (a protected branch) as a 400; 204 once gone."""
+    user = current_user(request)
+    _, project = readable_project(request)
+    ctx = context(request)
+    if not permissions.has_project_role(ctx.state, user, project, AccessLevel.DEVELOPER):
+        raise errors.ApiError(405, {"message": "You dont have permission to delete the branch"})
+    name = request.match_info["branch"]
+    sha = (await asyncio.to_thread(ctx.state.repository(project).branches)).get(name)
+    if sha is None:
+        raise errors.ApiError(404, {"message": "No such branch"})
+    await move_ref(ctx, user, project, RefChange(sha, ZERO_SHA, f"refs/heads/{name}"), refusal_status=400)
+    return web.Response(status=204)
 
 
 async def _create_default_branch(ctx: ApiContext, user: User, project: Project) -> None:

@@ -4,14 +4,16 @@ actions) and one commit's detail, diff, containing refs, merge requests and sign
 from __future__ import annotations
 
 import asyncio
+import base64
 
 from aiohttp import web
 
 from nautes_refstack.gitlab import permissions
-from nautes_refstack.gitlab.history import commit_diff, is_signed, refs_containing
+from nautes_refstack.gitlab.history import blob_by_id, commit_diff, is_signed, refs_containing, snapshot
 from nautes_refstack.gitlab.model import AccessLevel, Project
 from nautes_refstack.gitlab.repository import BareRepository, FileChange, TreeEntry
 from nautes_refstack.gitlab.rest import entities, errors
+from nautes_refstack.gitlab.rest.auth import admin_user
 from nautes_refstack.gitlab.rest.commit_actions import planned_changes
 from nautes_refstack.gitlab.rest.commit_writes import author_of, commit_to_branch, parent_of
 from nautes_refstack.gitlab.rest.context import ApiContext, context
@@ -50,6 +52,40 @@ async def list_tree(request: web.Request) -> web.Response:
     if entries is None:
         raise errors.not_found("Tree")
     return paginate(request, entries, _tree_entry)
+
+
+@routes.get("/api/v4/projects/{id}/repository/blobs/{sha}/raw")
+async def get_raw_blob(request: web.Request) -> web.Response:
+    """A blob's bytes by its id (gitlab ``lib/api/repositories.rb``, ``send_git_blob``)."""
+    _, repository = _code(request)
+    data = await asyncio.to_thread(blob_by_id, repository, request.match_info["sha"])
+    if data is None:
+        raise errors.not_found("Blob")
+    return web.Response(body=data, content_type="text/plain", charset="utf-8")
+
+
+@routes.get("/api/v4/projects/{id}/repository/blobs/{sha}")
+async def get_blob(request: web.Request) -> web.Response:
+    """A blob's size and base64 content (gitlab ``lib/api/repositories.rb``)."""
+    _, repository = _code(request)
+    sha = request.match_info["sha"]
+    data = await asyncio.to_thread(blob_by_id, repository, sha)
+    if data is None:
+        raise errors.not_found("Blob")
+    content = base64.b64encode(data).decode()
+    return web.json_response({"size": len(data), "encoding": "base64", "content": content, "sha": sha})
+
+
+@routes.get("/api/v4/projects/{id}/snapshot")
+async def get_snapshot(request: web.Request) -> web.Response:
+    """The repository as a tar, for administrators (gitlab ``lib/api/project_snapshots.rb``)."""
+    admin_user(request)
+    project, repository = _code(request)
+    body = await asyncio.to_thread(snapshot, repository)
+    disposition = f'attachment; filename="{project.path}.tar"'
+    return web.Response(
+        body=body, content_type="application/x-tar", headers={"Content-Disposition": disposition}
+    )
 
 
 @routes.get("/api/v4/projects/{id}/repository/commits")

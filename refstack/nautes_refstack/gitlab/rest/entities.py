@@ -13,6 +13,7 @@ from nautes_refstack.gitlab.model import (
     BranchAccessRule,
     DeployKeyLink,
     Group,
+    GroupLink,
     Membership,
     Project,
     ProjectHook,
@@ -151,7 +152,29 @@ def group(ctx: ApiContext, group: Group) -> Json:
 
 
 def group_detail(ctx: ApiContext, group_record: Group, projects: list[Json]) -> Json:
-    return {**group(ctx, group_record), "projects": projects, "shared_projects": [], "shared_with_groups": []}
+    shared_with = [
+        _shared_with_group(ctx, link)
+        for link in ctx.state.group_links
+        if link.shared_group_id == group_record.id
+    ]
+    return {
+        **group(ctx, group_record),
+        "projects": projects,
+        "shared_projects": [],
+        "shared_with_groups": shared_with,
+    }
+
+
+def _shared_with_group(ctx: ApiContext, link: GroupLink) -> Json:
+    """One entry of ``shared_with_groups`` (gitlab ``lib/api/entities/group_detail.rb``)."""
+    with_group = ctx.state.groups[link.shared_with_group_id]
+    return {
+        "group_id": with_group.id,
+        "group_name": with_group.name,
+        "group_full_path": ctx.state.group_full_path(with_group),
+        "group_access_level": int(link.group_access),
+        "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+    }
 
 
 def project(ctx: ApiContext, record: Project, user: User | None) -> Json:

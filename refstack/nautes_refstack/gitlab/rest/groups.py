@@ -62,6 +62,8 @@ async def list_groups(request: web.Request) -> web.Response:
         groups = [g for g in groups if state.group_access_level(user, g) >= AccessLevel.OWNER]
     if user is not None and (min_level := params.get_int("min_access_level")) is not None:
         groups = [g for g in groups if state.group_access_level(user, g) >= min_level]
+    if skipped := params.get_strings("skip_groups"):
+        groups = [g for g in groups if str(g.id) not in skipped]
     if params.flag("top_level_only", False):
         groups = [g for g in groups if g.parent_id is None]
     if search := (params.get_str("search") or "").lower():
@@ -73,10 +75,10 @@ async def list_groups(request: web.Request) -> web.Response:
 @routes.get("/api/v4/groups/{id}")
 async def get_group(request: web.Request) -> web.Response:
     _, group = readable_group(request)
-    return web.json_response(_detail(request, group))
+    return web.json_response(group_detail_of(request, group))
 
 
-def _detail(request: web.Request, group: Group) -> entities.Json:
+def group_detail_of(request: web.Request, group: Group) -> entities.Json:
     ctx = context(request)
     viewer = optional_user(request)
     projects = [p for p in ctx.state.projects.values() if p.namespace_id == group.id]
@@ -110,7 +112,7 @@ async def create_group(request: web.Request) -> web.Response:
         )
     except ValidationFailed as failure:
         raise errors.bad_request(f"Failed to save group {ruby_inspect(failure.errors)}") from failure
-    return web.json_response(_detail(request, group), status=201)
+    return web.json_response(group_detail_of(request, group), status=201)
 
 
 @routes.put("/api/v4/groups/{id}")
@@ -127,7 +129,7 @@ async def update_group(request: web.Request) -> web.Response:
         )
     except ValidationFailed as failure:
         raise errors.validation_failed(failure.errors) from failure
-    return web.json_response(_detail(request, group))
+    return web.json_response(group_detail_of(request, group))
 
 
 @routes.delete("/api/v4/groups/{id}")

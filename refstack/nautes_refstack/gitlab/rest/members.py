@@ -66,9 +66,36 @@ def _access_level(params: Params) -> AccessLevel:
 
 
 async def _list(request: web.Request, target: Group | Project, inherited: bool) -> web.Response:
+    """``user_ids`` narrows the list to those users (gitlab ``lib/api/members.rb``)."""
     ctx = context(request)
+    params = await Params.of(request)
     members = _inherited(ctx.state, target) if inherited else ctx.state.members_of(*_source(target))
+    if (user_ids := params.get_strings("user_ids")) is not None:
+        members = [m for m in members if str(m.user_id) in user_ids]
     return paginate(request, members, lambda m: entities.member(ctx, m))
+
+
+def _direct_member(request: web.Request, target: Group | Project) -> Membership:
+    state = context(request).state
+    user_id = request.match_info["user_id"]
+    user = state.users.get(int(user_id)) if user_id.isdigit() else None
+    membership = state.membership(*_source(target), user) if user else None
+    if membership is None:
+        raise errors.not_found("Member")
+    return membership
+
+
+async def _get(request: web.Request, target: Group | Project) -> web.Response:
+    return web.json_response(entities.member(context(request), _direct_member(request, target)))
+
+
+async def _edit(request: web.Request, target: Group | Project) -> web.Response:
+    """``PUT .../members/:user_id`` with ``access_level`` (required): the member's new role."""
+    membership = _direct_member(request, target)
+    params = await Params.of(request)
+    params.require("access_level")
+    membership.access_level = _access_level(params)
+    return web.json_response(entities.member(context(request), membership))
 
 
 async def _add(request: web.Request, target: Group | Project) -> web.Response:
@@ -114,6 +141,26 @@ async def add_project_member(request: web.Request) -> web.Response:
 @routes.delete("/api/v4/projects/{id}/members/{user_id}")
 async def remove_project_member(request: web.Request) -> web.Response:
     return await _remove(request, project_with_role(request, AccessLevel.MAINTAINER)[1])
+
+
+@routes.get("/api/v4/projects/{id}/members/{user_id:\\d+}")
+async def get_project_member(request: web.Request) -> web.Response:
+    return await _get(request, readable_project(request)[1])
+
+
+@routes.put("/api/v4/projects/{id}/members/{user_id}")
+async def edit_project_member(request: web.Request) -> web.Response:
+    return await _edit(request, project_with_role(request, AccessLevel.MAINTAINER)[1])
+
+
+@routes.get("/api/v4/groups/{id}/members/{user_id:\\d+}")
+async def get_group_member(request: web.Request) -> web.Response:
+    return await _get(request, readable_group(request)[1])
+
+
+@routes.put("/api/v4/groups/{id}/members/{user_id}")
+async def edit_group_member(request: web.Request) -> web.Response:
+    return await _edit(request, group_with_role(request, AccessLevel.OWNER)[1])
 
 
 @routes.get("/api/v4/groups/{id}/members")

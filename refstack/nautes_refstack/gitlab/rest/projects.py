@@ -14,8 +14,9 @@ import re
 
 from aiohttp import web
 
+from nautes_refstack.gitlab import permissions
 from nautes_refstack.gitlab.git_access import GitActor
-from nautes_refstack.gitlab.model import ZERO_SHA, AccessLevel, Project, RefChange, User
+from nautes_refstack.gitlab.model import ZERO_SHA, AccessLevel, Group, Project, RefChange, User
 from nautes_refstack.gitlab.permissions import can_create_project_in
 from nautes_refstack.gitlab.repository import FileChange, Signature
 from nautes_refstack.gitlab.rest import entities, errors
@@ -121,3 +122,22 @@ async def delete_project(request: web.Request) -> web.Response:
     _, project = project_with_role(request, AccessLevel.OWNER)
     context(request).deletions.delete_project(project)
     return web.json_response(ACCEPTED, status=202)
+
+
+@routes.get("/api/v4/projects/{id}/groups")
+async def list_project_groups(request: web.Request) -> web.Response:
+    """The project's ancestor groups, nearest first (gitlab ``lib/api/projects.rb``, ``ProjectsGroupsFinder``;
+    projects shared with groups are not emulated), as ``Entities::PublicGroupDetails``; ``search`` narrows."""
+    user, project = readable_project(request)
+    ctx = context(request)
+    owner = ctx.state.namespace_owner(project.namespace_id)
+    groups = [] if owner is not None else ctx.state.group_ancestors(ctx.state.groups[project.namespace_id])
+    groups = [g for g in groups if permissions.can_read_group(ctx.state, user, g)]
+    if search := request.query.get("search", "").lower():
+        groups = [g for g in groups if search in g.name.lower() or search in g.path.lower()]
+
+    def public_details(group: Group) -> entities.Json:
+        full = entities.group(ctx, group)
+        return {key: full[key] for key in ("id", "web_url", "name", "avatar_url", "full_name", "full_path")}
+
+    return paginate(request, groups, public_details)
