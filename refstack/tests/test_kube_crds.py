@@ -49,7 +49,17 @@ def store() -> ObjectStore:
 
 def test_the_installed_components_crds_are_listed_established(store: ObjectStore) -> None:
     names = {crd["metadata"]["name"] for crd in store.list(V1, CRD)}
-    assert {"pipelineruns.tekton.dev", "eventsources.argoproj.io", "applications.argoproj.io"} <= names
+    installed = {
+        "pipelineruns.tekton.dev",
+        "resolutionrequests.resolution.tekton.dev",
+        "eventsources.argoproj.io",
+        "applications.argoproj.io",
+        "applicationsets.argoproj.io",
+        "rollouts.argoproj.io",
+        "subnamespaceanchors.hnc.x-k8s.io",
+        "externalsecrets.external-secrets.io",
+    }
+    assert installed <= names
     pipeline_runs = store.get(V1, CRD, None, "pipelineruns.tekton.dev")
     assert conditions(pipeline_runs) == {"NamesAccepted": "True", "Established": "True"}
     versions = {v["name"]: v["storage"] for v in pipeline_runs["spec"]["versions"]}

@@ -169,8 +169,11 @@ BUILTIN_TYPES = (
 )
 
 
+_TEKTON_CATEGORIES = ("tekton", "tekton-pipelines")
+
+
 def _tekton(version: str) -> tuple[ResourceType, ...]:
-    categories = ("tekton", "tekton-pipelines")
+    categories = _TEKTON_CATEGORIES
     return (
         ResourceType(
             "tekton.dev",
@@ -191,9 +194,26 @@ def _tekton(version: str) -> tuple[ResourceType, ...]:
     )
 
 
+_ROLLOUTS = partial(ResourceType, "argoproj.io", "v1alpha1", subresources=())
+
+# The CRDs of every component on a runtime cluster, as their manifests declare them (TRT v0.4.2
+# tekton/base/tekton-pipelines-v0.37.5.yaml, argoevents/base/install-v1.7.1.yaml, argorollouts/base/
+# install-v1.2.1.yaml, argocd/base/install-v2.4.0.yaml, hnc/base/hnc-v1.0.0-default.yaml; CT runtimes/
+# _RUNTIME_/production/*-app.yaml installs them there). Scale subresources (Rollouts) are not served.
 CUSTOM_TYPES = (
     *_tekton("v1beta1"),
     *_tekton("v1alpha1"),
+    ResourceType(
+        "tekton.dev", "v1alpha1", "PipelineResource", "pipelineresources", categories=_TEKTON_CATEGORIES
+    ),
+    ResourceType("tekton.dev", "v1alpha1", "Run", "runs", categories=_TEKTON_CATEGORIES),
+    ResourceType(
+        "resolution.tekton.dev",
+        "v1alpha1",
+        "ResolutionRequest",
+        "resolutionrequests",
+        categories=("all", "tekton"),
+    ),
     ResourceType("argoproj.io", "v1alpha1", "EventSource", "eventsources", short_names=("es",)),
     ResourceType("argoproj.io", "v1alpha1", "Sensor", "sensors", short_names=("sn",)),
     ResourceType("argoproj.io", "v1alpha1", "EventBus", "eventbus", short_names=("eb",)),
@@ -212,7 +232,23 @@ CUSTOM_TYPES = (
         "hnc.x-k8s.io", "v1alpha2", "HierarchyConfiguration", "hierarchyconfigurations", subresources=()
     ),
     ResourceType(
+        "argoproj.io", "v1alpha1", "ApplicationSet", "applicationsets", short_names=("appset", "appsets")
+    ),
+    _ROLLOUTS("Rollout", "rollouts", subresources=("status",), short_names=("ro",)),
+    _ROLLOUTS("AnalysisRun", "analysisruns", short_names=("ar",)),
+    _ROLLOUTS("AnalysisTemplate", "analysistemplates", short_names=("at",)),
+    _ROLLOUTS("ClusterAnalysisTemplate", "clusteranalysistemplates", namespaced=False, short_names=("cat",)),
+    _ROLLOUTS("Experiment", "experiments", short_names=("exp",)),
+    ResourceType(
         "hnc.x-k8s.io", "v1alpha2", "HNCConfiguration", "hncconfigurations", namespaced=False, subresources=()
+    ),
+    ResourceType(
+        "hnc.x-k8s.io",
+        "v1alpha2",
+        "SubnamespaceAnchor",
+        "subnamespaceanchors",
+        subresources=(),
+        short_names=("subns",),
     ),
     ResourceType("external-secrets.io", "v1beta1", "ExternalSecret", "externalsecrets", short_names=("es",)),
     ResourceType("external-secrets.io", "v1beta1", "SecretStore", "secretstores", short_names=("ss",)),
