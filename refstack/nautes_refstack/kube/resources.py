@@ -229,9 +229,6 @@ CUSTOM_TYPES = (
         short_names=("appproj", "appprojs"),
     ),
     ResourceType(
-        "hnc.x-k8s.io", "v1alpha2", "HierarchyConfiguration", "hierarchyconfigurations", subresources=()
-    ),
-    ResourceType(
         "argoproj.io", "v1alpha1", "ApplicationSet", "applicationsets", short_names=("appset", "appsets")
     ),
     _ROLLOUTS("Rollout", "rollouts", subresources=("status",), short_names=("ro",)),
@@ -239,6 +236,9 @@ CUSTOM_TYPES = (
     _ROLLOUTS("AnalysisTemplate", "analysistemplates", short_names=("at",)),
     _ROLLOUTS("ClusterAnalysisTemplate", "clusteranalysistemplates", namespaced=False, short_names=("cat",)),
     _ROLLOUTS("Experiment", "experiments", short_names=("exp",)),
+    ResourceType(
+        "hnc.x-k8s.io", "v1alpha2", "HierarchyConfiguration", "hierarchyconfigurations", subresources=()
+    ),
     ResourceType(
         "hnc.x-k8s.io", "v1alpha2", "HNCConfiguration", "hncconfigurations", namespaced=False, subresources=()
     ),
