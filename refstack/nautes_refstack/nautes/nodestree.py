@@ -156,7 +156,7 @@ def _read_resource(path: str, name: str) -> dict[str, Any]:
     if not text:
         raise errors.plain(f"invalid file, content is empty in {path}")
     try:
-        content = yaml.safe_load(text)
+        content = goyaml.load(text)
     except yaml.YAMLError as failure:
         raise errors.plain(f"conversion yaml to json, err: {failure}") from None
     if not isinstance(content, dict):

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from nautes_refstack.nautes import goyaml
 from nautes_refstack.nautes.gitlab_api import GitLabApi
 
 CLUSTERS_DIR = "nautes/overlays/production/clusters"
@@ -38,7 +39,7 @@ class TenantView:
         if path not in self._files:
             text = await self._gitlab.raw_file(self._tenant_repo, path, self._ref)
             try:
-                parsed = yaml.safe_load(text) if text else None
+                parsed = goyaml.load(text) if text else None
             except yaml.YAMLError:
                 parsed = None
             self._files[path] = parsed if isinstance(parsed, dict) else None

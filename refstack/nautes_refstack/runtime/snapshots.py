@@ -87,9 +87,14 @@ class ProductSnapshot:
     runtimes: dict[str, ProjectPipelineRuntime] = field(default_factory=dict)
 
 
+#: PyYAML's safe loader in C where PyYAML has libyaml: the same documents as the pure-Python one, several
+#: times faster, and the operators read every synced file again at each reconcile.
+_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _documents(text: bytes, path: str) -> list[dict[str, Any]]:
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = list(yaml.load_all(text, Loader=_SAFE_LOADER))
     except yaml.YAMLError as error:
         raise SnapshotError(f"{path} is not valid YAML: {error}") from error
     return [doc for doc in documents if isinstance(doc, dict)]

@@ -65,7 +65,7 @@ def _read_cluster(copy: WorkingCopy, name: str) -> dict[str, Any]:
     path = copy.path(f"{CLUSTERS_DIR}/{name}.yaml")
     if not path.is_file():
         raise errors.plain(f"the cluster resource {name} is not found")
-    document = yaml.safe_load(path.read_text())
+    document = goyaml.load(path.read_text())
     return document if isinstance(document, dict) else {}
 
 
@@ -111,7 +111,7 @@ async def list_items(scope: RequestScope, request: Message) -> dict[str, Any]:
     items = []
     async with await _tenant_checkout(scope) as copy:
         for path in _cluster_files(copy):
-            cluster = yaml.safe_load(path.read_text())
+            cluster = goyaml.load(path.read_text())
             if not isinstance(cluster, dict) or cluster.get("kind") != "Cluster":
                 continue
             spec = cluster.get("spec") or {}
