@@ -64,7 +64,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not state.recorder.records:
         return
     errors = session_errors(config)
-    report = _report(config, state, exitstatus, errors, session.testsfailed)
+    ok = exitstatus == pytest.ExitCode.OK
+    report = _report(config, state, exitstatus, errors, session.testsfailed, session_ok=ok)
     written: dict[str | None, Report] = {None: report}
     config.stash[REPORT_KEY] = written
     if session.exitstatus in _VERDICT_STATUSES:
@@ -72,17 +73,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _report(
-    config: pytest.Config, state: RunState, exitstatus: int, errors: SessionErrors, tests_failed: int
+    config: pytest.Config,
+    state: RunState,
+    exitstatus: int,
+    errors: SessionErrors,
+    tests_failed: int,
+    *,
+    session_ok: bool,
 ) -> Report:
-    """Write the reports of the run (or of one instance: its state, errors and failed tests) into its
-    folder."""
+    """Write the reports of the run (or of one instance: its state, errors and failed tests, and whether
+    its tests all passed) into its folder."""
     recorder = state.recorder
     recorder.close_unfinished()
     stages = tuple(recorder.records.values())
     options = state.options
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     error = None if interrupted else errors.run_error(stages, exitstatus, tests_failed)
-    session_ok = exitstatus == pytest.ExitCode.OK or (exitstatus in _VERDICT_STATUSES and not tests_failed)
     summary = RunSummary(
         id=options.run_id,
         started=state.started,
@@ -152,7 +158,8 @@ def _finish_instances(session: pytest.Session, state: RunState, exitstatus: int)
             },
             harness=errors.harness,
         )
-        report = _report(config, own, exitstatus, own_errors, failed[name])
+        ok = exitstatus in _VERDICT_STATUSES and not failed[name]
+        report = _report(config, own, exitstatus, own_errors, failed[name], session_ok=ok)
         reports[name] = report
         entries.append(
             MatrixEntry(instance, report.run.result, report.run.exit_code, instance_report_path(name))
