@@ -149,7 +149,10 @@ DESCRIPTION = "Pass only if every report's required stages passed on a real (non
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``gate`` sub-command's arguments, added to the parser :mod:`nautes_e2e.cli` gives it."""
     parser.add_argument(
-        "reports", nargs="+", metavar="REPORT", help="a report.json, or a folder searched for report.json"
+        "reports",
+        nargs="+",
+        metavar="REPORT",
+        help="a report.json, a matrix run's matrix.json, or a folder searched for both",
     )
     parser.add_argument(
         "--require",
