@@ -68,6 +68,9 @@ BUILTIN_TYPES = (
         field_labels=("spec.unschedulable",),
     ),
     _core("ConfigMap", "configmaps", short_names=("cm",), delete_returns_object=False),
+    # What a pipeline runtime's additional resources hold in the quickstart (sourcecode/test/), and what
+    # Tekton's volumeClaimTemplate workspaces create.
+    _core("PersistentVolumeClaim", "persistentvolumeclaims", subresources=("status",), short_names=("pvc",)),
     _core("Secret", "secrets", field_labels=("type",), delete_returns_object=False),
     _core("ServiceAccount", "serviceaccounts", subresources=("token",), short_names=("sa",)),
     _core(

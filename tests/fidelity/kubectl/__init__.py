@@ -1,0 +1,1 @@
+"""Everyday kubectl against the reference stack's emulated Kubernetes: the kubectl set of issue 10."""
