@@ -12,8 +12,9 @@ last run's evidence: a route added since shows as exercised by nothing until the
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,16 +78,15 @@ class SuiteRun:
         return Counter(test.outcome for test in self.tests)
 
 
-def read_traces(text: str, excluded_root: str | None = None) -> list[TracedTest]:
-    """The traced tests of a run, leaving out those run with rootdir ``excluded_root`` (the sessions that
-    only started an upstream suite: its own tests are the ones that count)."""
-    tests = []
-    for line in text.splitlines():
-        entry = json.loads(line)
-        if excluded_root is not None and entry["root"] == excluded_root:
-            continue
-        tests.append(TracedTest(entry["test"], entry["outcome"], entry["start"], entry["end"]))
-    return tests
+def read_traces(text: str, counted: Callable[[str], bool] = lambda root: True) -> list[TracedTest]:
+    """The traced tests of a run whose session's rootdir is ``counted`` (an upstream suite's own tests
+    count, not the session of ours that started them)."""
+    entries = [json.loads(line) for line in text.splitlines()]
+    return [
+        TracedTest(entry["test"], entry["outcome"], entry["start"], entry["end"])
+        for entry in entries
+        if counted(entry["root"])
+    ]
 
 
 def attribute(run: SuiteRun, log: bytes, routes: Sequence[Route]) -> None:
@@ -296,6 +296,23 @@ def _unlisted(evidence: Evidence) -> list[str]:
         counts = ", ".join(f"{suite}: {count}" for suite, count in sorted(suites.items()))
         lines.append(f"| {server} | {method} | `{_cell(pattern)}` | {status} | {counts} |")
     return [*lines, ""]
+
+
+_SERVER_HEADING = re.compile(r"^## (\S+) \(\d+ routes\)$")
+_ROUTE_ROW = re.compile(r"^\| (\S+) \| `(.+?)` \|")
+
+
+def routes_on_page(page: str) -> set[str]:
+    """The keys of the routes a rendered page lists (to name what a stale page lacks or has too many)."""
+    keys, server = set(), None
+    for line in page.splitlines():
+        if heading := _SERVER_HEADING.match(line):
+            server = heading.group(1)
+        elif line.startswith("## "):
+            server = None
+        elif server is not None and (row := _ROUTE_ROW.match(line)):
+            keys.add(route_key(server, row.group(1), row.group(2).replace("\\|", "|")))
+    return keys
 
 
 def _cell(text: str) -> str:

@@ -97,7 +97,8 @@ def run_upstream_suite(
         outcomes_file = Path(scratch) / "outcomes.json"
         command = [sys.executable, "-m", "pytest", "--rootdir", str(upstream_root), "--noconftest"]
         command += ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:nautes_e2e", "-q", "--tb=short"]
-        for plugin in (PLUGINS / "fidelity_outcomes.py", *plugins):
+        # route_trace notes each test's stretch of the stack's route log, when benchmarks/fidelity.py asks.
+        for plugin in (PLUGINS / "fidelity_outcomes.py", PLUGINS / "route_trace.py", *plugins):
             command += ["-p", plugin.stem]
         paths = [str(PLUGINS), *{str(plugin.parent) for plugin in plugins}]
         inherited = {k: v for k, v in os.environ.items() if k not in _OUR_PYTEST_SETTINGS}

@@ -1,14 +1,13 @@
 """Notes, per test, which stretch of the reference stack's route log it caused and how it ended, so
 ``benchmarks/fidelity.py`` can say which routes each test exercised.
 
-Loaded through pytest's own ``PYTEST_PLUGINS=route_trace`` (with this directory on ``PYTHONPATH``): by the
-session ``benchmarks/fidelity.py`` starts and, because :func:`tests.fidelity.runner.run_upstream_suite`
-passes the environment on and puts this directory on the path, by every upstream suite that session runs.
-With ``NAUTES_E2E_REFSTACK_ROUTE_LOG`` (the stack's route log) and ``NAUTES_E2E_ROUTE_TRACE`` set, each test
-appends one JSON line to the trace: its rootdir (the upstream tree's for an upstream test), node id, outcome
-and the log's size before and after it. The stack writes a request's line before the client has its answer,
-so the lines between the two sizes are the test's requests (and whatever the stack did meanwhile on its
-own). Without the variables it does nothing.
+Loaded by every upstream session :func:`tests.fidelity.runner.run_upstream_suite` starts, and through pytest's
+own ``PYTEST_PLUGINS=route_trace`` (with this directory on ``PYTHONPATH``) by the sessions
+``benchmarks/fidelity.py`` starts. With ``NAUTES_E2E_REFSTACK_ROUTE_LOG`` (the stack's route log) and
+``NAUTES_E2E_ROUTE_TRACE`` set, each test appends one JSON line to the trace: its rootdir (the upstream
+tree's for an upstream test), node id, outcome and the log's size before and after it. The stack writes a
+request's line before the client has its answer, so the lines between the two sizes are the test's
+requests (and whatever the stack did meanwhile on its own). Without the variables it does nothing.
 """
 
 from __future__ import annotations
