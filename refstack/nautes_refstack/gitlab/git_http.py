@@ -9,6 +9,9 @@ then checked ref by ref by the repository hooks.
 Request bodies are streamed into the CGI as aiohttp hands them over: it has already undone chunked transfer
 encoding (large pushes) and ``Content-Encoding: gzip`` (git compresses fetch negotiations), so neither
 ``CONTENT_LENGTH`` nor ``HTTP_CONTENT_ENCODING`` is passed and http-backend reads the body to EOF.
+
+Follows https://git-scm.com/docs/http-protocol and gitlab
+``app/controllers/repositories/git_http_controller.rb``.
 """
 
 from __future__ import annotations

@@ -17,6 +17,12 @@ class Selection:
     in_scope: tuple[str, ...]
     #: A file or a ``file::function`` -> why it is not served.
     out_of_scope: dict[str, str]
+    #: In-scope ``file::function`` -> why it fails against the stack today.
+    known_failures: dict[str, str]
+
+    def known_to_fail(self, node_id: str) -> bool:
+        """Whether a collected test (``file::function[params]``) is a known failure."""
+        return node_id.split("[", 1)[0] in self.known_failures
 
     def sorted_out(self, test_id: str) -> bool:
         """Whether ``file::function`` is in either list (a file entry covers its functions)."""
@@ -29,17 +35,21 @@ def load_selection(path: Path = SELECTION_FILE) -> Selection:
     data = tomllib.loads(path.read_text())
     in_scope = tuple(data.get("in_scope", ()))
     out_of_scope = dict(data.get("out_of_scope", {}))
+    known_failures = dict(data.get("known_failures", {}))
     for entry in (*in_scope, *out_of_scope):
         if not isinstance(entry, str) or not entry.startswith(UPSTREAM_TESTS + "/"):
             raise ValueError(f"{path}: {entry!r} is not an id under {UPSTREAM_TESTS}/")
-    for entry, reason in out_of_scope.items():
-        if not isinstance(reason, str) or not reason.strip():
-            raise ValueError(f"{path}: out_of_scope {entry!r} has no reason")
+    for table, entries in (("out_of_scope", out_of_scope), ("known_failures", known_failures)):
+        for entry, reason in entries.items():
+            if not isinstance(reason, str) or not reason.strip():
+                raise ValueError(f"{path}: {table} {entry!r} has no reason")
+    if strays := sorted(set(known_failures) - set(in_scope)):
+        raise ValueError(f"{path}: known_failures not in scope: {', '.join(strays)}")
     if both := sorted(set(in_scope) & set(out_of_scope)):
         raise ValueError(f"{path}: both in and out of scope: {', '.join(both)}")
     if len(set(in_scope)) != len(in_scope):
         raise ValueError(f"{path}: in_scope lists an id twice")
-    return Selection(in_scope, out_of_scope)
+    return Selection(in_scope, out_of_scope, known_failures)
 
 
 def upstream_test_functions(upstream_root: Path) -> list[str]:

@@ -3,6 +3,8 @@
 The token authenticates the REST API and git over HTTP like a personal access token; revoking it blocks
 the bot and drops its membership. The Nautes API server creates one per code repo (``accesstoken-api``,
 scope ``api``, Maintainer) and stores it in Vault for Argo Events.
+
+Follows gitlab ``lib/api/resource_access_tokens.rb``; https://docs.gitlab.com/ee/api/project_access_tokens.html.
 """
 
 from __future__ import annotations

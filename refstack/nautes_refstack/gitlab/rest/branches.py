@@ -3,6 +3,9 @@
 The default branch becomes protected (Maintainers push, no force push) when it is first created, like
 GitLab's default "fully protected" setting; the quickstart then asks users to allow force push on ``main``,
 which ``PATCH /protected_branches/main`` with ``allow_force_push`` does.
+
+Follows gitlab ``lib/api/branches.rb`` and ``lib/api/protected_branches.rb``;
+https://docs.gitlab.com/ee/api/branches.html and https://docs.gitlab.com/ee/api/protected_branches.html
 """
 
 from __future__ import annotations

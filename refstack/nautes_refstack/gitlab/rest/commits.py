@@ -1,5 +1,9 @@
 """History and trees: ``/repository/tree``, ``/repository/commits`` (listing, creating a commit of several
-actions) and one commit's detail, diff, containing refs, merge requests and signature."""
+actions) and one commit's detail, diff, containing refs, merge requests and signature.
+
+Follows gitlab ``lib/api/commits.rb`` and ``lib/api/repositories.rb``;
+https://docs.gitlab.com/ee/api/commits.html and https://docs.gitlab.com/ee/api/repositories.html
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ As in GitLab, adding a key that already exists on another project the caller mai
 key; ``POST .../deploy_keys/:key_id/enable`` does it by id. The key's owner is whoever created it, and a
 push made with it acts for that owner (see ``git_access.py``). Removing a key from its last project
 destroys it.
+
+Follows gitlab ``lib/api/deploy_keys.rb``; https://docs.gitlab.com/ee/api/deploy_keys.html.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The repository files API: read a file at a ref (its metadata also as ``X-Gitlab-*`` headers, on GET and
 HEAD), blame it, and create/update/delete one with a real commit (``commit_writes``).
+
+Follows gitlab ``lib/api/files.rb``; https://docs.gitlab.com/ee/api/repository_files.html.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 The creator of a group becomes its Owner; members of a group are members of everything inside it. Deleting
 a group answers ``202 Accepted`` as GitLab does and deletes its subgroups, projects and repositories: at once
 under the ``instant`` pace, in GitLab CE's background job under ``real`` (:mod:`..deletion`).
+
+Follows gitlab ``lib/api/groups.rb``; https://docs.gitlab.com/ee/api/groups.html.
 """
 
 from __future__ import annotations

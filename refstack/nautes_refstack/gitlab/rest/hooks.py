@@ -3,6 +3,8 @@
 GitLab blocks hooks to local addresses unless an administrator allows them; every receiver of this stack
 listens on 127.0.0.1, so the emulation behaves as an instance with "allow requests to the local network
 from webhooks" switched on. The hook's secret token is stored but never returned.
+
+Follows gitlab ``lib/api/project_hooks.rb``; https://docs.gitlab.com/ee/api/projects.html#hooks.
 """
 
 from __future__ import annotations

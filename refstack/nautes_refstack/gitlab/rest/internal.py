@@ -3,6 +3,8 @@
 As in GitLab, only holders of the instance's shared secret may call it (the emulation hands the secret to
 the git processes it starts, never to API clients). ``gl_id`` names the pusher (``user-<id>`` or
 ``key-<id>``), ``gl_repository`` the project (``project-<id>``).
+
+Follows gitlab ``lib/api/internal/base.rb``; https://docs.gitlab.com/ee/development/internal_api/.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Group members are members of every subgroup and project inside (``/members/all`` lists them with the
 inherited ones); adding a member needs Owner on a group and Maintainer on a project.
+
+Follows gitlab ``lib/api/members.rb``; https://docs.gitlab.com/ee/api/members.html.
 """
 
 from __future__ import annotations

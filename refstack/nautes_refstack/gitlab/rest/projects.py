@@ -5,6 +5,8 @@ A project is a real bare repository under ``repositories/<namespace>/<path>.git`
 branch through the same push path as any push, so that branch gets protected and ``on_push`` fires.
 Deleting a project answers ``202 Accepted`` as GitLab does; the project is destroyed at once under the
 ``instant`` pace, by a background job under ``real`` (:mod:`..deletion`).
+
+Follows gitlab ``lib/api/projects.rb``; https://docs.gitlab.com/ee/api/projects.html.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Users: ``/user``, ``/users``, the caller's SSH keys (``/user/keys``), and ``/version``."""
+"""Users: ``/user``, ``/users``, the caller's SSH keys (``/user/keys``), and ``/version``.
+
+Follows gitlab ``lib/api/users.rb`` and ``lib/api/version.rb``; https://docs.gitlab.com/ee/api/users.html.
+"""
 
 from __future__ import annotations
 
