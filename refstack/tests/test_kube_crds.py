@@ -3,10 +3,11 @@ v1beta1, and serving (then no longer serving) the resources they define."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
-from nautes_refstack.kube import KubeError, ObjectStore
+from nautes_refstack.kube import KubeError, ObjectStore, WatchEvent, WatchStream
 from nautes_refstack.kube.discovery import api_group, api_resource_list
 from nautes_refstack.kube.resources import CUSTOM_TYPES
 
@@ -215,17 +216,51 @@ def test_a_custom_resource_breaking_its_schema_is_refused_naming_each_field(stor
         store.create(body)
     assert refused.value.code == 422
     assert refused.value.message == (
-        'Widget.example.com "w1" is invalid: [spec.size: Invalid value: "three": spec.size in body must be of '
-        'type integer: "string", spec.colour: Required value]'
+        'Widget.example.com "w1" is invalid: [spec.size: Invalid value: "three": '
+        'spec.size in body must be of type integer: "string", spec.colour: Required value]'
     )
     store.create({**body, "spec": {"colour": "red", "size": 2}})
     patch = {"spec": {"colour": "green"}}
     with pytest.raises(KubeError) as unsupported:
         store.patch("example.com/v1", "Widget", "default", "w1", patch)
-    assert 'spec.colour: Unsupported value: "green": supported values: "red", "blue"' in unsupported.value.message
+    assert (
+        'spec.colour: Unsupported value: "green": supported values: "red", "blue"'
+        in unsupported.value.message
+    )
 
 
 def test_a_v1beta1_crd_keeps_unknown_fields(store: ObjectStore) -> None:
     crd = widget_crd(V1BETA1, validation={"openAPIV3Schema": {"type": "object", "properties": {"spec": {}}}})
     store.create(crd)
     assert store.create({**widget(), "extra": 1})["extra"] == 1
+
+
+def test_a_crd_whose_resources_have_finalizers_stays_terminating_until_they_are_gone(
+    store: ObjectStore,
+) -> None:
+    store.create(widget_crd())
+    held = widget()
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    store.create(held)
+    watch = store.watch("example.com/v1", "Widget", resource_version=str(store.resource_version))
+
+    store.delete(V1, CRD, None, "widgets.example.com")
+
+    assert conditions(store.get(V1, CRD, None, "widgets.example.com"))["Terminating"] == "True"
+    with pytest.raises(KubeError) as refused:
+        store.create(widget("w2"))
+    assert refused.value.code == 405
+    assert refused.value.message == "create not allowed while custom resource definition is terminating"
+    store.patch("example.com/v1", "Widget", "default", "w1", {"metadata": {"finalizers": None}})
+    with pytest.raises(KubeError):
+        store.get(V1, CRD, None, "widgets.example.com")
+    events = asyncio.run(drain(watch))
+    assert [event.type for event in events] == ["MODIFIED", "DELETED"]
+    assert watch.closed
+
+
+async def drain(stream: WatchStream) -> list[WatchEvent]:
+    events = []
+    while (event := await stream.next_event(0.01)) is not None:
+        events.append(event)
+    return events

