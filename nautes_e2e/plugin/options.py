@@ -24,7 +24,7 @@ from nautes_e2e.plugin.instances import (
     instances_for_cluster_types,
     load_instances,
 )
-from nautes_e2e.plugin.matrix_file import read_rerun
+from nautes_e2e.plugin.matrix_file import Rerun, read_rerun
 from nautes_e2e.targets import TARGETS, TargetError, target_entry
 from nautes_e2e.targets.services import parse_services
 
@@ -135,10 +135,6 @@ class RunOptions:
         if options.cluster_type not in CLUSTER_TYPES:
             raise pytest.UsageError(
                 f"--cluster-type must be {' or '.join(CLUSTER_TYPES)}, not {options.cluster_type!r}"
-            )
-        if options.rerun_of is not None and not options.instances and not options.scenario_dir.is_dir():
-            raise pytest.UsageError(
-                f"--rerun-failed {options.rerun_of}: its scenario {options.scenario_dir} is no directory"
             )
         if options.stage_timeout_s is not None and options.stage_timeout_s <= 0:
             raise pytest.UsageError(f"--stage-timeout must be positive, not {options.stage_timeout_s:g}")
@@ -292,23 +288,33 @@ def _with_instances(config: pytest.Config, options: RunOptions) -> RunOptions:
         elif "," in cluster_types:
             instances = instances_for_cluster_types(cluster_types, defaults)
         else:
-            rerun = read_rerun(invocation_dir / rerun_from, invocation_dir)
-            if rerun.nothing_failed:
-                pytest.exit(f"nautes-e2e: nothing to rerun: every instance of {rerun.source} passed", 0)
-            if rerun.single is not None:
-                return replace(
-                    options,
-                    cluster_type=rerun.single.cluster_type or single_type,
-                    suffix=rerun.single.suffix or options.suffix,
-                    scenario_dir=rerun.single.scenario_dir or options.scenario_dir,
-                    rerun_of=rerun.source,
-                )
-            return replace(
-                options, cluster_type=single_type, instances=rerun.instances, rerun_of=rerun.source
+            return _rerun_options(
+                options, read_rerun(invocation_dir / rerun_from, invocation_dir), single_type
             )
     except InstancesError as error:
         raise pytest.UsageError(str(error)) from None
     return replace(options, cluster_type=single_type, instances=instances)
+
+
+def _rerun_options(options: RunOptions, rerun: Rerun, cluster_type: str) -> RunOptions:
+    """``--rerun-failed``: the instances that did not pass, or the run of one with the options it ran with;
+    nothing to do (exit 0, said in a line) when everything passed."""
+    if rerun.nothing_failed:
+        pytest.exit(f"nautes-e2e: nothing to rerun: everything {rerun.source} reports passed", 0)
+    if rerun.single is None:
+        return replace(options, cluster_type=cluster_type, instances=rerun.instances, rerun_of=rerun.source)
+    scenario_dir = rerun.single.scenario_dir
+    if scenario_dir is not None and not scenario_dir.is_dir():
+        raise InstancesError(
+            f"--rerun-failed {rerun.source}: its --scenario-dir {scenario_dir} is no directory"
+        )
+    return replace(
+        options,
+        cluster_type=rerun.single.cluster_type or cluster_type,
+        suffix=rerun.single.suffix or options.suffix,
+        scenario_dir=scenario_dir or options.scenario_dir,
+        rerun_of=rerun.source,
+    )
 
 
 def _services(config: pytest.Config) -> Mapping[str, str]:

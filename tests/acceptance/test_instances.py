@@ -122,5 +122,5 @@ def test_a_failed_instance_fails_the_run_and_is_all_that_reruns(
     )
 
     assert again.returncode == 0, again.tail()
-    assert f"nothing to rerun: every instance of {rerun_dir / 'matrix.json'} passed" in again.output
+    assert f"nothing to rerun: everything {rerun_dir / 'matrix.json'} reports passed" in again.output
     assert not (tmp_path / "again" / "reports").exists()

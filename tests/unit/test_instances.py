@@ -252,3 +252,37 @@ def test_a_stage_marked_on_a_parametrized_case_runs_in_each_instance(pytester: p
     for name in ("physical", "virtual"):
         report = json.loads((run_dir(pytester) / "instances" / name / "report.json").read_text())
         assert [stage["test_id"] for stage in report["stages"]] == [f"test_cases.py::test_refused[{name}-x]"]
+
+
+def test_a_rerun_of_a_failed_run_of_one_runs_it_again_with_its_suffix(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_chain=CHAIN.replace('== "bad"', "is None and e2e_run.options.suffix == 'bad'"))
+    pytester.runpytest("--run-id", "run", "--suffix", "bad")
+
+    result = pytester.runpytest("--run-id", "again", "--rerun-failed", "reports/run/report.json")
+
+    result.assert_outcomes(passed=1, failed=1)
+    again = json.loads((pytester.path / "reports" / "again" / "report.json").read_text())
+    assert again["facts"]["suffix"] == "bad"
+    assert not (pytester.path / "reports" / "again" / "matrix.json").exists(), "a run of one stays one"
+
+
+def test_a_rerun_when_nothing_failed_says_so_and_exits_0(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_chain=CHAIN)
+    pytester.makefile(".yaml", matrix="instances: [{name: good}]\n")
+    pytester.runpytest("--run-id", "run", "--instances", "matrix.yaml")
+
+    result = pytester.runpytest("--run-id", "again", "--rerun-failed", "reports/run")
+
+    assert result.ret == ExitCode.PASSED
+    result.stderr.fnmatch_lines(["*nautes-e2e: nothing to rerun: everything */matrix.json reports passed*"])
+    assert not (pytester.path / "reports" / "again").exists()
+
+
+def test_a_rerun_of_a_file_that_is_no_report_exits_4_naming_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_chain=CHAIN)
+    pytester.makefile(".json", notes='{"hello": 1}')
+
+    result = pytester.runpytest("--rerun-failed", "notes.json")
+
+    assert result.ret == ExitCode.CONFIGURATION_ERROR
+    result.stderr.fnmatch_lines(["*--rerun-failed: */notes.json is neither a matrix.json nor a report.json*"])
