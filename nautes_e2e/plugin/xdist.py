@@ -5,8 +5,9 @@ workers. The one mechanism for that: with ``-n``, a run that selects ``suites/``
 :class:`ChainScheduling`, whatever ``--dist`` asks for: xdist's ``LoadScopeScheduling`` with a module and
 an instance (:mod:`~nautes_e2e.plugin.instances`) as the unit, so that each instance's chain runs on one
 worker, in order, and instances run in parallel. ``xdist_group`` would be xdist's own tool, but pytest-xdist
-3.8 cannot tag items on pytest 9.2 (pytest-dev/pytest-xdist#1386, still open; it works with pytest 9.1).
-The harness's own tests keep xdist's default.
+3.8 cannot tag items on pytest 9.2 (pytest-dev/pytest-xdist#1386, still open; pytest 9.1.1 with xdist 3.8.0
+does group), and where it works it renames every test (``test_preflight[physical]@physical``), which the
+reports' test ids would carry. The harness's own tests keep xdist's default.
 
 Workers write no reports: each ships its recorder's state on the test reports it sends, and the controller
 takes it over, so that the controller's reports are complete.
