@@ -216,7 +216,7 @@ def test_a_custom_resource_breaking_its_schema_is_refused_naming_each_field(stor
         store.create(body)
     assert refused.value.code == 422
     assert refused.value.message == (
-        'Widget.example.com "w1" is invalid: [spec.size: Invalid value: "three": '
+        'Widget.example.com "w1" is invalid: [spec.size: Invalid value: "string": '
         'spec.size in body must be of type integer: "string", spec.colour: Required value]'
     )
     store.create({**body, "spec": {"colour": "red", "size": 2}})

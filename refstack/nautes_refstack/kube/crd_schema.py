@@ -84,15 +84,12 @@ def _type_of(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def _shown(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else _type_of(value)
-
-
 def _type_problem(value: Any, expected: str, path: str) -> Violation | None:
     actual = _type_of(value)
     if actual == expected or (expected == "number" and actual == "integer"):
         return None
-    return (path, f"Invalid value: {_shown(value)}", f'{path} in body must be of type {expected}: "{actual}"')
+    # kube-openapi validate/type.go reports the type it found as the value (field.TypeInvalid)
+    return (path, f'Invalid value: "{actual}"', f'{path} in body must be of type {expected}: "{actual}"')
 
 
 def _bound_problems(value: Any, schema: JsonObject, path: str) -> list[Violation]:
@@ -119,7 +116,7 @@ def _bound_problems(value: Any, schema: JsonObject, path: str) -> list[Violation
             problems.append(
                 (
                     path,
-                    f"Invalid value: {_shown(value)}",
+                    f"Invalid value: {json.dumps(value)}",
                     f"{path} in body should be at least {schema['minLength']} chars long",
                 )
             )
@@ -129,7 +126,7 @@ def _bound_problems(value: Any, schema: JsonObject, path: str) -> list[Violation
             problems.append(
                 (
                     path,
-                    f"Invalid value: {_shown(value)}",
+                    f"Invalid value: {json.dumps(value)}",
                     f"{path} in body should match '{schema['pattern']}'",
                 )
             )
@@ -180,6 +177,17 @@ def violations(value: Any, schema: JsonObject, path: str = "") -> list[Violation
     return problems
 
 
+def _cause_reason(cause: str, detail: str) -> str:
+    """k8s.io/apimachinery/pkg/util/validation/field ErrorType of a violation."""
+    if cause == "Required value":
+        return "FieldValueRequired"
+    if cause.startswith("Unsupported value"):
+        return "FieldValueNotSupported"
+    if cause in ("Too long", "Too many"):
+        return "FieldValueTooLong" if cause == "Too long" else "FieldValueTooMany"
+    return "FieldValueTypeInvalid" if " must be of type " in detail else "FieldValueInvalid"
+
+
 def invalid(group: str, kind: str, name: str, problems: list[Violation]) -> KubeError:
     """The 422 the apiserver answers for a custom resource breaking its schema (every cause listed)."""
     causes = [
@@ -189,7 +197,7 @@ def invalid(group: str, kind: str, name: str, problems: list[Violation]) -> Kube
     details: JsonObject = {"name": name, "group": group, "kind": kind}
     details["causes"] = [
         {
-            "reason": "FieldValueRequired" if cause == "Required value" else "FieldValueInvalid",
+            "reason": _cause_reason(cause, detail),
             "message": f"{cause}: {detail}" if detail else cause,
             "field": field,
         }
