@@ -76,9 +76,9 @@ def _kubernetes_out_of_scope() -> int:
 
 @dataclass(frozen=True)
 class Suite:
-    """A suite to run: ``upstream`` when the tests that count run in upstream sessions its own tests start
-    (from the upstream tree in the cache; the outer tests only start them). ``out_of_scope`` counts the
-    upstream tests its selection leaves out, with a reason each."""
+    """A suite to run: ``upstream`` when the tests that count run in sessions its own tests start with
+    :func:`tests.fidelity.runner.run_upstream_suite` (the outer tests only start them). ``out_of_scope``
+    counts the upstream tests its selection leaves out, with a reason each."""
 
     name: str
     path: str
@@ -87,16 +87,20 @@ class Suite:
     out_of_scope: Callable[[], int] | None = None
 
     def counts(self, root: str) -> bool:
-        """Whether a test run with rootdir ``root`` is one of this suite's."""
-        if self.upstream:
-            return Path(root).resolve().is_relative_to(cache_root().resolve())
-        return Path(root).resolve() == ROOT
+        """Whether a test run with rootdir ``root`` is one of this suite's: for an upstream suite, one run
+        from an upstream tree in the cache or from the suite's own folder (the kubectl set's checks)."""
+        path = Path(root).resolve()
+        if not self.upstream:
+            return path == ROOT
+        return path != ROOT and any(
+            path.is_relative_to(r) for r in (cache_root().resolve(), ROOT / self.path)
+        )
 
 
 SUITES = (
     Suite("python-gitlab", "tests/fidelity/gitlab", "client", True, _gitlab_out_of_scope),
     Suite("kubernetes-client", "tests/fidelity/kubernetes", "client", True, _kubernetes_out_of_scope),
-    Suite("kubectl", "tests/fidelity/kubectl", "client"),
+    Suite("kubectl", "tests/fidelity/kubectl", "client", True),
     Suite("quickstart", "suites/quickstart", "ours"),
     Suite("api_conformance", "suites/api_conformance", "ours"),
 )
