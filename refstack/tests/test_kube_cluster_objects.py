@@ -133,3 +133,15 @@ def test_a_single_object_asked_for_only_as_a_list_is_not_acceptable(kube: Runnin
     assert read(kube, "/api/v1/namespaces/default", PARTIAL_LIST).status_code == 406
     single = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io"
     assert read(kube, "/api/v1/namespaces/default", single).json()["kind"] == "PartialObjectMetadata"
+
+
+def test_v1beta1_crds_answer_with_the_deprecation_warning(kube: RunningKube) -> None:
+    path = "/apis/apiextensions.k8s.io/v1beta1/customresourcedefinitions/pipelineruns.tekton.dev"
+    warning = read(kube, path, "application/json").headers["Warning"]
+    assert warning == (
+        '299 - "apiextensions.k8s.io/v1beta1 CustomResourceDefinition is deprecated in v1.16+, '
+        'unavailable in v1.22+; use apiextensions.k8s.io/v1 CustomResourceDefinition"'
+    )
+    v1 = read(kube, path.replace("v1beta1", "v1"), "application/json")
+    assert v1.status_code == 200
+    assert "Warning" not in v1.headers

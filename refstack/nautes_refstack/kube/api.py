@@ -19,6 +19,7 @@ from aiohttp import web
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import discovery, errors, openapi, openapi_proto, tables
 from nautes_refstack.kube.auth import Authenticator, bearer_token_middleware
+from nautes_refstack.kube.deprecation import deprecation_warning
 from nautes_refstack.kube.errors import JsonObject, KubeError
 from nautes_refstack.kube.partial_metadata import partial_metadata_middleware
 from nautes_refstack.kube.patches import PATCH_TYPES
@@ -151,6 +152,7 @@ class KubeApi:
         app = web.Application(
             middlewares=[bearer_token_middleware(self._authenticator), partial_metadata_middleware]
         )
+        app.on_response_prepare.append(deprecation_warning)
         add = app.router.add_route
         add("GET", "/version", self._version)
         for probe in ("/healthz", "/livez", "/readyz"):
