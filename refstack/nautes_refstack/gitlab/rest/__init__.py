@@ -18,6 +18,7 @@ from nautes_refstack.gitlab.rest import (
     members,
     namespaces,
     projects,
+    repositories,
     tags,
     user_admin,
     users,
@@ -43,6 +44,7 @@ _RESOURCE_FAMILIES = (
     tags,
     files,
     commits,
+    repositories,
     internal,
 )
 
