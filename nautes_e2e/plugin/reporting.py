@@ -18,6 +18,7 @@ import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -42,11 +43,14 @@ from nautes_e2e.report import (
     terminal_table,
     write_reports,
 )
-from nautes_e2e.report.matrix import write_matrix_summary
+from nautes_e2e.report.matrix import grid_text, read_instance, write_matrix_summary
+from nautes_e2e.report.terminal import TerminalLines
 from nautes_e2e.secrets import redact
 
 #: The reports written, by instance name (``None``: the run of one).
 REPORT_KEY = pytest.StashKey[dict[str | None, Report]]()
+#: A run with instances: each instance's ``report.json`` that was written, by name, for the terminal's grid.
+MATRIX_KEY = pytest.StashKey[dict[str, Path]]()
 #: pytest's statuses that mean "the tests ran to the end": the stages' outcome decides between them.
 _VERDICT_STATUSES = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 
@@ -175,29 +179,44 @@ def _finish_instances(session: pytest.Session, state: RunState, exitstatus: int)
         entries=entries,
         rerun_of=state.options.rerun_of,
     )
-    write_matrix_summary(
-        state.options.run_root,
-        {entry.instance.name: state.options.run_root / str(entry.report) for entry in ran},
-    )
+    written = {entry.instance.name: state.options.run_root / str(entry.report) for entry in ran}
+    write_matrix_summary(state.options.run_root, written)
     config.stash[REPORT_KEY] = reports
+    config.stash[MATRIX_KEY] = written
     if session.exitstatus in _VERDICT_STATUSES:
         session.exitstatus = worst_exit_code(entry.exit_code for entry in ran)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """A run of one: its stage table and why it did not pass. A run with instances: the stage-by-instance
+    grid, then why each instance that did not pass did not (each one's table is in its summary.md)."""
     reports = config.stash.get(REPORT_KEY, None)
     if reports is None:
         return
-    width = config.get_terminal_writer().fullwidth
-    for name, report in reports.items():
-        whose = "" if name is None else f" of instance {name}"
-        terminalreporter.write_sep("=", f"nautes-e2e stages{whose}: {report.run.verdict}")
-        for line, status in [*terminal_table(report, width), *terminal_diagnoses(report)]:
-            terminalreporter.write_line(
-                redact(line),
-                bold=status is None,
-                green=status == "passed",
-                red=status in ("failed", "error"),
-                yellow=status == "skipped",
-            )
+    matrix = config.stash.get(MATRIX_KEY, None)
+    if matrix is None:
+        report = reports[None]
+        terminalreporter.write_sep("=", f"nautes-e2e stages: {report.run.verdict}")
+        width = config.get_terminal_writer().fullwidth
+        _write(terminalreporter, [*terminal_table(report, width), *terminal_diagnoses(report)])
+    else:
+        unsuccessful = [name for name, report in reports.items() if report.run.result != "passed"]
+        verdict = f"{', '.join(map(str, unsuccessful))} did not pass" if unsuccessful else "all passed"
+        terminalreporter.write_sep("=", f"nautes-e2e instances: {verdict}")
+        columns = [read_instance(name, path) for name, path in matrix.items()]
+        terminalreporter.write_line(redact("\n".join(grid_text(columns))))
+        for name in unsuccessful:
+            terminalreporter.write_sep("-", f"instance {name}: {reports[name].run.verdict}")
+            _write(terminalreporter, terminal_diagnoses(reports[name]))
     terminalreporter.write_line(f"reports: {run_state(config).options.run_root}")
+
+
+def _write(terminalreporter: pytest.TerminalReporter, lines: TerminalLines) -> None:
+    for line, status in lines:
+        terminalreporter.write_line(
+            redact(line),
+            bold=status is None,
+            green=status == "passed",
+            red=status in ("failed", "error"),
+            yellow=status == "skipped",
+        )

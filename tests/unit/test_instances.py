@@ -171,6 +171,15 @@ def test_each_instance_is_judged_and_reported_on_its_own(pytester: pytest.Pytest
             f"test_chain.py::test_register_cluster[{name}]",
         ]
     assert "| register_cluster |" in (run_dir(pytester) / "summary.md").read_text()
+    result.stdout.fnmatch_lines(
+        [
+            "*= nautes-e2e instances: bad did not pass =*",
+            "stage *good*bad",
+            "register_cluster *passed*failed",
+            "*- instance bad: failed -*",
+            "register_cluster: GET cluster physical-worker-bad answered 404",
+        ]
+    )
 
 
 def test_a_rerun_runs_the_failed_instances_only(pytester: pytest.Pytester) -> None:
