@@ -14,10 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from nautes_refstack.faults import NO_FAULTS, Faults
-from nautes_refstack.kube import discovery, errors, openapi, openapi_proto, tables
+from nautes_refstack.kube import discovery, errors, openapi, openapi_proto, protobuf_bodies, tables
 from nautes_refstack.kube.auth import Authenticator, bearer_token_middleware
 from nautes_refstack.kube.deprecation import deprecation_warning
 from nautes_refstack.kube.errors import JsonObject, KubeError
@@ -34,10 +35,12 @@ BOOKMARK_BEFORE_DEADLINE_S = 2.0
 # How often an idle watch checks whether its client went away.
 LIVENESS_CHECK_S = 1.0
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-# kube-apiserver also reads YAML and protobuf bodies; the emulation reads JSON only, which is what the
-# kubernetes Python client and ``kubectl create/apply -f`` send (kubectl's generators, e.g. ``kubectl create
-# namespace x``, send protobuf and get a 415 here).
-_BODY_TYPES = ("application/json",)
+# The bodies kube-apiserver reads for objects: JSON (the kubernetes Python client, ``kubectl create/apply
+# -f``), YAML, and protobuf (kubectl's generators: ``kubectl create namespace x``) for built-in kinds only
+# (k8s.io/apiextensions-apiserver: custom resources have no protobuf encoding). The protobuf bodies read here
+# are those of the kinds kubectl's generators create (:mod:`.protobuf_bodies`).
+_BODY_TYPES = ("application/json", "application/yaml", protobuf_bodies.MEDIA_TYPE)
+_CUSTOM_BODY_TYPES = ("application/json", "application/yaml")
 # The writes that take ``dryRun``, and the options kind naming it in a validation error.
 _DRY_RUN_OPTIONS = {
     "create": "CreateOptions",
@@ -100,17 +103,29 @@ def _content_type(request: web.Request) -> str:
     return request.content_type if "Content-Type" in request.headers else "application/json"
 
 
-async def _read_json(request: web.Request) -> Any:
-    if _content_type(request) not in ("application/json", *PATCH_TYPES):
-        raise errors.unsupported_media_type(_BODY_TYPES)
+async def _read_json(request: web.Request, *, builtin: bool = True) -> Any:
+    content_type = _content_type(request)
+    accepted = _BODY_TYPES if builtin else _CUSTOM_BODY_TYPES
+    if content_type == protobuf_bodies.MEDIA_TYPE and builtin:
+        try:
+            return protobuf_bodies.decode(await request.read())
+        except protobuf_bodies.UnreadableKind:
+            raise errors.unsupported_media_type(_CUSTOM_BODY_TYPES) from None
+    if content_type == "application/yaml":
+        try:
+            return yaml.safe_load(await request.read() or b"null")
+        except yaml.YAMLError as problem:
+            raise errors.bad_request(f"yaml parse error: {problem}") from None
+    if content_type not in ("application/json", *PATCH_TYPES):
+        raise errors.unsupported_media_type(accepted)
     try:
         return json.loads(await request.read() or b"null")
     except ValueError as problem:
         raise errors.bad_request(f"json parse error: {problem}") from None
 
 
-async def _read_object(request: web.Request) -> JsonObject:
-    body = await _read_json(request)
+async def _read_object(request: web.Request, *, builtin: bool = True) -> JsonObject:
+    body = await _read_json(request, builtin=builtin)
     if not isinstance(body, dict):
         raise errors.bad_request("Object 'Kind' is missing in the request body")
     return body
@@ -360,7 +375,7 @@ class KubeApi:
 
     async def _create(self, request: web.Request, target: Target) -> web.StreamResponse:
         rt = target.resource_type
-        body = await _read_object(request)
+        body = await _read_object(request, builtin=rt.builtin)
         if target.subresource == "token":
             answer = self._authenticator.request_token(str(target.namespace), str(target.name), body)
             return _json(answer, 201)
@@ -407,7 +422,7 @@ class KubeApi:
             )
 
     async def _update(self, request: web.Request, target: Target) -> web.StreamResponse:
-        body = await _read_object(request)
+        body = await _read_object(request, builtin=target.resource_type.builtin)
         self._check_body(target, body)
         if target.subresource == "status":
             return _json(self._store.update_status(body))
