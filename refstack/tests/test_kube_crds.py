@@ -264,3 +264,23 @@ async def drain(stream: WatchStream) -> list[WatchEvent]:
     while (event := await stream.next_event(0.01)) is not None:
         events.append(event)
     return events
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda spec: spec.update(group="other.example.com"), "spec.group"),
+        (lambda spec: spec.update(scope="Cluster"), "spec.scope"),
+        (lambda spec: spec["names"].update(kind="Gadget"), "spec.names.kind"),
+        (lambda spec: spec["versions"][0].update(name="v2"), "status.storedVersions[0]"),
+    ],
+)
+def test_what_an_established_crd_may_not_change(store: ObjectStore, change: Any, field: str) -> None:
+    store.create(widget_crd())
+    crd = store.get(V1, CRD, None, "widgets.example.com")
+    change(crd["spec"])
+    with pytest.raises(KubeError) as refused:
+        store.replace(crd)
+    assert refused.value.code == 422
+    assert refused.value.details is not None
+    assert refused.value.details["causes"][0]["field"] == field

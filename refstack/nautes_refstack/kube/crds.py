@@ -45,9 +45,10 @@ def _invalid(name: str, field: str, cause: str, detail: str) -> errors.KubeError
     return errors.invalid(GROUP, KIND, name, field, cause, detail)
 
 
-def validate(crd: JsonObject, *, written_as: str) -> None:
+def validate(crd: JsonObject, *, written_as: str, created: bool = True) -> None:
     """Raise the apiserver's 422 for a CRD (``crd`` in its v1 form) it would refuse; ``written_as`` is the
-    version the client used (only v1 requires schemas)."""
+    version the client used (only v1 requires schemas). The name rule applies on create only (an update's
+    name cannot change, and its group and plural are immutable: :func:`validate_update`)."""
     name = str(crd.get("metadata", {}).get("name", ""))
     spec = crd.get("spec")
     if not isinstance(spec, dict):
@@ -62,7 +63,7 @@ def validate(crd: JsonObject, *, written_as: str) -> None:
     for field in ("plural", "kind"):
         if not names.get(field):
             raise _invalid(name, f"spec.names.{field}", "Required value", f"{field} is required")
-    if name != f"{names['plural']}.{group}":
+    if created and name != f"{names['plural']}.{group}":
         raise _invalid(
             name, "metadata.name", f'Invalid value: "{name}"', 'must be spec.names.plural+"."+spec.group'
         )
@@ -81,6 +82,30 @@ def validate(crd: JsonObject, *, written_as: str) -> None:
             if not (version.get("schema") or {}).get("openAPIV3Schema"):
                 field = f"spec.versions[{index}].schema.openAPIV3Schema"
                 raise _invalid(name, field, "Required value", "schemas are required")
+
+
+def validate_update(crd: JsonObject, current: JsonObject) -> None:
+    """validation.go ``ValidateCustomResourceDefinitionSpecUpdate``/``...StoredVersions``: the group and
+    plural never change, the scope and kind not once established, and every stored version stays listed."""
+    name = str(current["metadata"]["name"])
+    spec, old = crd["spec"], current["spec"]
+    immutable = [("spec.group", spec.get("group"), old["group"])]
+    immutable.append(("spec.names.plural", spec.get("names", {}).get("plural"), old["names"]["plural"]))
+    if is_established(current):
+        immutable.append(("spec.scope", spec.get("scope"), old["scope"]))
+        immutable.append(("spec.names.kind", spec.get("names", {}).get("kind"), old["names"]["kind"]))
+    for field, value, was in immutable:
+        if value != was:
+            raise _invalid(name, field, f'Invalid value: "{value}"', "field is immutable")
+    listed = [version["name"] for version in spec.get("versions") or []]
+    for index, stored in enumerate((current.get("status") or {}).get("storedVersions") or []):
+        if stored not in listed:
+            raise _invalid(
+                name,
+                f"status.storedVersions[{index}]",
+                f'Invalid value: "{stored}"',
+                "must appear in spec.versions",
+            )
 
 
 def storage_version(crd: JsonObject) -> str:

@@ -353,7 +353,7 @@ class ObjectStore:
             if rt.storage_key == _SERVICE_KEY:
                 default_service_update(new, current)
             if rt.storage_key == crds.STORAGE_KEY:
-                new = self._admit_crd(rt, new)
+                new = self._admit_crd(rt, new, current)
         if not rt.builtin:
             new = self._admit_custom_resource(rt, new)
         updated = self._update(rt, current, new)
@@ -364,10 +364,13 @@ class ObjectStore:
     # -- custom resource definitions ------------------------------------------------------------------
 
     @staticmethod
-    def _admit_crd(rt: ResourceType, crd: JsonObject) -> JsonObject:
-        """Default and validate a CRD written as ``rt.version`` (kept in that version, as written)."""
+    def _admit_crd(rt: ResourceType, crd: JsonObject, current: JsonObject | None = None) -> JsonObject:
+        """Default and validate a CRD written as ``rt.version`` (kept in that version, as written), and
+        an update of ``current`` against it."""
         defaulted = with_defaults(crd)
-        crds.validate(convert(defaulted, "v1"), written_as=rt.version)
+        crds.validate(convert(defaulted, "v1"), written_as=rt.version, created=current is None)
+        if current is not None:
+            crds.validate_update(convert(defaulted, "v1"), convert(current, "v1"))
         return defaulted
 
     def _admit_custom_resource(self, rt: ResourceType, obj: JsonObject) -> JsonObject:
