@@ -207,10 +207,10 @@ def merged_evidence(runs: Sequence[SuiteRun], figures: list[Figure], previous: E
         for suite, tests in suites.items():
             if suite not in rerun:
                 fresh.exercised.setdefault(key, {})[suite] = tests
-    for key, counts in previous.unlisted.items():
-        for suite, count in counts.items():
+    for key, by_suite in previous.unlisted.items():
+        for suite, tests in by_suite.items():
             if suite not in rerun:
-                fresh.unlisted.setdefault(key, {})[suite] = count
+                fresh.unlisted.setdefault(key, {})[suite] = tests
     fresh.kinds = {**{s: k for s, k in previous.kinds.items() if s not in rerun}, **fresh.kinds}
     return fresh
 

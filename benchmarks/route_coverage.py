@@ -70,8 +70,8 @@ class SuiteRun:
     tests: list[TracedTest] = field(default_factory=list)
     #: route key -> node ids of the tests that exercised it.
     exercised: dict[str, list[str]] = field(default_factory=dict)
-    #: (server, method, pattern) answered but not in the route list -> how often, and the statuses.
-    unlisted: Counter[tuple[str, str, str, int]] = field(default_factory=Counter)
+    #: (server, method, pattern, status) answered but not in the route list -> the test of each request.
+    unlisted: dict[tuple[str, str, str, int], list[str]] = field(default_factory=dict)
 
     @property
     def outcomes(self) -> Counter[str]:
@@ -103,7 +103,8 @@ def attribute(run: SuiteRun, log: bytes, routes: Sequence[Route]) -> None:
         entry = json.loads(raw)
         key = _listed_key(entry, listed)
         if key is None:
-            run.unlisted[(entry["server"], entry["method"], entry["route"], int(entry["status"]))] += 1
+            answered = (entry["server"], entry["method"], entry["route"], int(entry["status"]))
+            run.unlisted.setdefault(answered, []).append(owner.test)
             continue
         tests = run.exercised.setdefault(key, [])
         if owner.test not in tests:
@@ -158,17 +159,18 @@ class Evidence:
     exercised: dict[str, dict[str, list[str]]]
     kinds: dict[str, str]
     #: "server method pattern status" -> suite -> count.
-    unlisted: dict[str, dict[str, int]]
+    #: "server method pattern status" -> suite -> the test of each request.
+    unlisted: dict[str, dict[str, list[str]]]
 
     @classmethod
     def of(cls, generated: str, runs: Sequence[SuiteRun], figures: list[Figure]) -> Evidence:
         exercised: dict[str, dict[str, list[str]]] = {}
-        unlisted: dict[str, dict[str, int]] = {}
+        unlisted: dict[str, dict[str, list[str]]] = {}
         for run in runs:
             for key, tests in run.exercised.items():
                 exercised.setdefault(key, {})[run.suite] = sorted(tests)
-            for (server, method, pattern, status), count in run.unlisted.items():
-                unlisted.setdefault(f"{server} {method} {pattern} {status}", {})[run.suite] = count
+            for (server, method, pattern, status), tests in run.unlisted.items():
+                unlisted.setdefault(f"{server} {method} {pattern} {status}", {})[run.suite] = sorted(tests)
         kinds = {run.suite: run.kind for run in runs}
         return cls(generated, figures, exercised, kinds, unlisted)
 
@@ -278,6 +280,14 @@ def _short(test: str) -> str:
     return path.rsplit("/", 1)[-1] + separator + rest
 
 
+def _requests_cell(tests: list[str]) -> str:
+    """How many requests, and from which tests."""
+    distinct = list(dict.fromkeys(tests))
+    shown = ", ".join(f"`{_cell(_short(test))}`" for test in distinct[:TESTS_SHOWN])
+    more = f" +{len(distinct) - TESTS_SHOWN} more" if len(distinct) > TESTS_SHOWN else ""
+    return f"{len(tests)} ({shown}{more})"
+
+
 def _unlisted(evidence: Evidence) -> list[str]:
     if not evidence.unlisted:
         return []
@@ -293,7 +303,7 @@ def _unlisted(evidence: Evidence) -> list[str]:
     for key, suites in sorted(evidence.unlisted.items()):
         server, method, rest = key.split(" ", 2)
         pattern, status = rest.rsplit(" ", 1)
-        counts = ", ".join(f"{suite}: {count}" for suite, count in sorted(suites.items()))
+        counts = "; ".join(f"{suite}: {_requests_cell(tests)}" for suite, tests in sorted(suites.items()))
         lines.append(f"| {server} | {method} | `{_cell(pattern)}` | {status} | {counts} |")
     return [*lines, ""]
 
