@@ -224,3 +224,26 @@ def test_deleting_a_user_keeps_the_groups_they_alone_own_unless_hard_deleted(
             {"email": "admin@example.com", "username": unique("u"), "name": "U", "password": "long-enough-1"}
         )
     assert (taken.value.response_code, taken.value.error_message) == (409, "Email has already been taken")
+
+
+def test_pushes_and_project_creation_are_events(
+    gitlab_server: RunningGitLab, api: gitlab.Gitlab, owner: Account
+) -> None:
+    project = api.projects.create({"name": unique("events"), "initialize_with_readme": True})
+    project.files.create({"file_path": "a", "branch": "main", "content": "a", "commit_message": "add a"})
+    project.branches.create({"branch": "side", "ref": "main"})
+    events = [e.attributes for e in project.events.list(get_all=True)]
+    assert [e["action_name"] for e in events] == ["pushed new", "pushed to", "pushed new", "created"]
+    side, update, first, _ = (e.get("push_data") for e in events)
+    assert (side["ref"], side["action"], side["commit_count"]) == ("side", "created", 0)
+    assert (update["ref"], update["action"], update["commit_count"], update["commit_title"]) == (
+        "main",
+        "pushed",
+        1,
+        "add a",
+    )
+    assert (first["commit_from"], first["commit_count"]) == (None, 1)
+    assert {e["author_username"] for e in events} == {owner.username}
+    assert [e.action_name for e in project.events.list(action="created")] == ["created"]
+    stranger = gitlab_server.client(gitlab_server.account().token)
+    assert not stranger.users.get(owner.user_id, lazy=True).events.list()

@@ -56,6 +56,8 @@ class PushReceiver:
                 allow_force_push=False,
             )
         project.last_activity_at = utc_now()
+        for change in changes:
+            self._state.record_push(project, actor.user, change, branches)
         self._dispatcher.submit(
             Push(
                 project=self._snapshot(project),

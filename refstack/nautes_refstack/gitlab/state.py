@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from nautes_refstack.gitlab.activity import Event, PushRecord, push_action
 from nautes_refstack.gitlab.model import (
     AccessLevel,
     AccessToken,
@@ -27,6 +28,7 @@ from nautes_refstack.gitlab.model import (
     Project,
     ProjectHook,
     ProtectedBranch,
+    RefChange,
     SshKey,
     User,
     Visibility,
@@ -73,6 +75,7 @@ class GitLabState:
         self.projects: dict[int, Project] = {}
         self.memberships: list[Membership] = []
         self.group_links: list[GroupLink] = []
+        self.events: list[Event] = []
         self.keys: dict[int, SshKey] = {}
         self.deploy_links: list[DeployKeyLink] = []
         self.hooks: dict[int, ProjectHook] = {}
@@ -350,10 +353,24 @@ class GitLabState:
             m for m in self.memberships if (m.source_type, m.source_id) != ("Project", project.id)
         ]
         self.hooks = {i: h for i, h in self.hooks.items() if h.project_id != project.id}
+        self.events = [e for e in self.events if e.project_id != project.id]
         self.protected_branches = {
             i: pb for i, pb in self.protected_branches.items() if pb.project_id != project.id
         }
         del self.projects[project.id]
+
+    # --- events -----------------------------------------------------------------------------------
+
+    def record_project_created(self, project: Project, author: User) -> None:
+        self.events.append(Event(self.next_id("events"), project.id, author.id, "created"))
+
+    def record_push(
+        self, project: Project, author: User, change: RefChange, branches: dict[str, str]
+    ) -> None:
+        """One event per moved ref; for a new branch, the other branches' tips as they were."""
+        others = tuple(sha for name, sha in branches.items() if f"refs/heads/{name}" != change.ref)
+        record = PushRecord(change, others if change.is_creation else ())
+        self.events.append(Event(self.next_id("events"), project.id, author.id, push_action(change), record))
 
     # --- members ----------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from nautes_refstack.gitlab.rest import (
     branches,
     commits,
     deploy_keys,
+    events,
     files,
     group_sharing,
     groups,
@@ -45,6 +46,7 @@ _RESOURCE_FAMILIES = (
     files,
     commits,
     repositories,
+    events,
     internal,
 )
 

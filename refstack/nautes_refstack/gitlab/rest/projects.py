@@ -82,6 +82,7 @@ async def create_project(request: web.Request) -> web.Response:
         )
     except ValidationFailed as failure:
         raise errors.validation_failed(failure.errors) from failure
+    ctx.state.record_project_created(project, user)
     if params.flag("initialize_with_readme", False):
         await _commit_readme(ctx, project, user)
     return web.json_response(entities.project(ctx, project, user), status=201)
