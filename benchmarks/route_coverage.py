@@ -294,10 +294,10 @@ def _unlisted(evidence: Evidence) -> list[str]:
     lines = [
         "## Answered on routes the list does not name",
         "",
-        "The list is a fresh stack's routes. A client can make more exist: a CustomResourceDefinition it creates "
-        "has its resources served (those answers are 2xx here). A 404 or 405 here is what a client asked for "
-        "that the emulation does not serve; `(no route)` means no router pattern matched, so none can name it "
-        "(the concrete path is never logged).",
+        "The list is a fresh stack's routes. A client can make more exist: a CustomResourceDefinition it "
+        "creates has its resources served (those answers are 2xx here). A 404 or 405 here is what a client "
+        "asked for that the emulation does not serve; `(no route)` means no router pattern matched, so none "
+        "can name it (the concrete path is never logged).",
         "",
         "| Server | Method | Route | Status | Requests by suite |",
         "|---|---|---|---|---|",
