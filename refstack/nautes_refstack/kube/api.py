@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -507,7 +508,10 @@ class KubeApi:
         self._open_watches.add(stream)
         try:
             await response.prepare(request)
-            await self._pump(request, response, stream, timeout, _flag(request, "allowWatchBookmarks"))
+            render = self._watch_rendering(request, rt)
+            await self._pump(
+                request, response, stream, timeout, _flag(request, "allowWatchBookmarks"), render
+            )
             await response.write_eof()
         except ConnectionError:
             pass  # the client went away
@@ -516,6 +520,30 @@ class KubeApi:
             self._open_watches.discard(stream)
         return response
 
+    def _watch_rendering(
+        self, request: web.Request, rt: ResourceType
+    ) -> Callable[[str, JsonObject], JsonObject]:
+        """How each event's object goes out: as is, or (``kubectl get -w``) as a one-row Table, the column
+        definitions in the first event only (k8s.io/apiserver/pkg/endpoints/handlers/watch.go with
+        ``tableOptions.NoHeaders`` set after it)."""
+        version = tables.table_version(request.headers.get("Accept", ""))
+        if version is None:
+            return lambda event_type, obj: obj
+        columns = tables.columns_for(rt, self._crds())
+        headers_sent = False
+
+        def as_table(event_type: str, obj: JsonObject) -> JsonObject:
+            nonlocal headers_sent
+            if event_type not in ("ADDED", "MODIFIED", "DELETED"):
+                return obj
+            rendered = tables.table(version, columns, [obj], str(obj["metadata"].get("resourceVersion", "")))
+            if headers_sent:
+                rendered["columnDefinitions"] = None
+            headers_sent = True
+            return rendered
+
+        return as_table
+
     async def _pump(
         self,
         request: web.Request,
@@ -523,6 +551,7 @@ class KubeApi:
         stream: WatchStream,
         timeout: float,
         bookmarks: bool,
+        render: Callable[[str, JsonObject], JsonObject],
     ) -> None:
         """Copy events to the client until the timeout, the client leaving, or the stream closing."""
         clock = asyncio.get_running_loop().time
@@ -537,5 +566,6 @@ class KubeApi:
                 next_bookmark = _next_bookmark(now, deadline)
             event = await stream.next_event(min(deadline, next_bookmark, now + LIVENESS_CHECK_S) - now)
             if event is not None:
-                line = json.dumps({"type": event.type, "object": event.object}, separators=(",", ":"))
+                rendered = {"type": event.type, "object": render(event.type, event.object)}
+                line = json.dumps(rendered, separators=(",", ":"))
                 await response.write(line.encode() + b"\n")

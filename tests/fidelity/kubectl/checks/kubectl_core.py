@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 import yaml
@@ -264,3 +265,26 @@ def test_server_side_dry_run_still_validates(kubectl: Kubectl, namespace: str) -
     assert (
         'The ConfigMap "Not_A_Name" is invalid: metadata.name: Invalid value: "Not_A_Name"' in refused.stderr
     )
+
+
+def test_watch_prints_each_change_as_a_row(kubectl: Kubectl, namespace: str) -> None:
+    watch = ("get", "configmaps", "-n", namespace, "-l", "watched=yes", "-w", "--output-watch-events")
+    watcher = kubectl.start(*watch, "--request-timeout=4s")
+    time.sleep(1.0)  # the watch is set up; a change made earlier would show in its initial list instead
+    watched = SETTINGS.replace("name: settings", "name: watched").replace("app: demo", 'watched: "yes"')
+    kubectl.ok("apply", "-n", namespace, "-f", "-", stdin=watched)
+    kubectl.ok("label", "configmap", "watched", "-n", namespace, "step=two")
+    kubectl.ok("delete", "configmap", "watched", "-n", namespace)
+    output, errors = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, errors
+    lines = [line.split() for line in output.splitlines()]
+    assert lines[0] == ["EVENT", "NAME", "DATA", "AGE"]
+    assert [line[:3] for line in lines[1:]] == [
+        ["ADDED", "watched", "2"],
+        ["MODIFIED", "watched", "2"],
+        [
+            "DELETED",
+            "watched",
+            "2",
+        ],
+    ]

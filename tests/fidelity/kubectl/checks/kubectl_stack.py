@@ -40,6 +40,12 @@ class Kubectl:
             check=False,
         )
 
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """``kubectl ARGS`` left running (``get -w``), its output read when it ends."""
+        return subprocess.Popen(
+            [*self._prefix, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
     def ok(self, *args: str, stdin: str | None = None) -> str:
         """The command's standard output; fails the check with kubectl's own error otherwise."""
         result = self(*args, stdin=stdin)
