@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.fidelity.runner import SuiteDidNotRun, SuiteResult, run_upstream_suite
-from tests.fidelity.upstream import pinned_version
+from tests.fidelity.upstream import UpstreamUnavailable, pinned_version, upstream_tree, upstream_tree_or_skip
 
 UPSTREAM_TESTS = """
 import pytest
@@ -52,3 +52,23 @@ def test_the_version_is_pyprojects_pin() -> None:
     assert pinned_version("Python_GitLab") == pinned_version("python-gitlab")
     with pytest.raises(LookupError, match="no-such-distribution"):
         pinned_version("no-such-distribution")
+
+
+def test_without_a_reachable_index_the_upstream_tests_skip_saying_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NAUTES_E2E_CACHE", str(tmp_path))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    with pytest.raises(UpstreamUnavailable, match=r"pip download python-gitlab==1\.2\.3 \(sdist\) failed"):
+        upstream_tree("python-gitlab", "1.2.3", "sdist")
+    with pytest.raises(pytest.skip.Exception, match="upstream tests unavailable: pip download"):
+        upstream_tree_or_skip("python-gitlab", "sdist")
+    assert not (tmp_path / "upstream" / "python-gitlab-1.2.3" / "sdist").exists()
+
+
+def test_an_unpacked_release_is_taken_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NAUTES_E2E_CACHE", str(tmp_path))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip would fail: the cache must answer
+    top = tmp_path / "upstream" / "python-gitlab-1.2.3" / "sdist" / "python_gitlab-1.2.3"
+    top.mkdir(parents=True)
+    assert upstream_tree("python_gitlab", "1.2.3", "sdist") == top
