@@ -111,12 +111,20 @@ def _hoist(spec: JsonObject, versions: list[JsonObject], top: str, per_version: 
 
 def with_defaults(crd: JsonObject) -> JsonObject:
     """``crd`` as the apiserver stores it after decoding: in the version it was written in, with what that
-    version leaves implicit filled in (a round trip through v1, plus the names' defaults of
-    v1/defaults.go ``SetDefaults_CustomResourceDefinitionSpec``)."""
+    version leaves implicit filled in (v1beta1: a round trip through v1; v1: the conversion strategy and
+    ``preserveUnknownFields`` as the round trip would leave them), plus the names' defaults of
+    v1/defaults.go ``SetDefaults_CustomResourceDefinitionSpec``."""
     version = str(crd.get("apiVersion", "")).rpartition("/")[2]
     if not isinstance(crd.get("spec"), dict):
         return crd
-    result = convert(convert(crd, "v1" if version == "v1beta1" else "v1beta1"), version)
+    if version == "v1beta1":
+        result = convert(convert(crd, "v1"), version)
+    else:
+        result = {**crd, "spec": copy.deepcopy(crd["spec"])}
+        spec = result["spec"]
+        spec["conversion"] = _conversion_to_v1(_conversion_to_v1beta1(spec.get("conversion") or {}))
+        if spec.get("preserveUnknownFields") is False:
+            del spec["preserveUnknownFields"]
     names = result["spec"].get("names")
     if isinstance(names, dict) and names.get("kind"):
         names.setdefault("singular", str(names["kind"]).lower())
