@@ -5,7 +5,8 @@ The stack is found through its directory (``nautes-e2e refstack up --dir DIR``):
 ``target.yaml``, and the administrator's token the emulated GitLab writes at start (``gitlab/
 root-personal-access-token``, its counterpart of minting root's token with ``gitlab-rails runner`` as the
 upstream suite's own ``set_token.rb`` does): their tests create users and use ``sudo``, which only an
-administrator may.
+administrator may. Their session runs in the sdist's root, so the ``gitlab`` package their tests import is
+the sdist's own: the same release as the one pinned and installed.
 """
 
 from __future__ import annotations
