@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ from nautes_e2e.report import (
 from nautes_e2e.report.matrix import grid_text, read_instance, write_matrix_summary
 from nautes_e2e.report.terminal import TerminalLines
 from nautes_e2e.secrets import redact
+from nautes_e2e.stages.model import StageRecord
 
 #: The reports written, by instance name (``None``: the run of one).
 REPORT_KEY = pytest.StashKey[dict[str | None, Report]]()
@@ -84,9 +86,10 @@ def _report(
     tests_failed: int,
     *,
     session_ok: bool,
+    finished: datetime | None = None,
 ) -> Report:
-    """Write the reports of the run (or of one instance: its state, errors and failed tests, and whether
-    its tests all passed) into its folder."""
+    """Write the reports of the run (or of one instance: its state, errors and failed tests, whether its
+    tests all passed, and when its last stage ended) into its folder."""
     recorder = state.recorder
     recorder.close_unfinished()
     stages = tuple(recorder.records.values())
@@ -96,7 +99,7 @@ def _report(
     summary = RunSummary(
         id=options.run_id,
         started=state.started,
-        finished=datetime.now(UTC),
+        finished=finished or datetime.now(UTC),
         result=run_result(stages, session_ok=session_ok, interrupted=interrupted, error=error),
         command_line=shlex.join(["pytest", *config.invocation_params.args]),
         kept_environment=options.keep_env,
@@ -138,6 +141,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(counter, "nautes-e2e-failed-tests")
 
 
+def _span(stages: Iterable[StageRecord], run_started: datetime) -> tuple[datetime, datetime]:
+    """When an instance began (its first stage) and ended (its last stage's end): instances run side by side
+    or one after another within the run, and an instance's report tells its own time."""
+    starts = [(datetime.fromisoformat(stage.start), stage.duration_s) for stage in stages if stage.start]
+    times = [(begun, begun + timedelta(seconds=duration)) for begun, duration in starts]
+    if not times:
+        return run_started, datetime.now(UTC)
+    return min(begun for begun, _ in times), max(ended for _, ended in times)
+
+
 def _finish_instances(session: pytest.Session, state: RunState, exitstatus: int) -> None:
     """Each instance's reports, then ``matrix.json`` and the run's summary and page; the run exits with the
     worst instance's code."""
@@ -163,7 +176,8 @@ def _finish_instances(session: pytest.Session, state: RunState, exitstatus: int)
             harness=errors.harness,
         )
         ok = exitstatus in _VERDICT_STATUSES and not failed[name]
-        report = _report(config, own, exitstatus, own_errors, failed[name], session_ok=ok)
+        own.started, finished = _span(own.recorder.records.values(), state.started)
+        report = _report(config, own, exitstatus, own_errors, failed[name], session_ok=ok, finished=finished)
         reports[name] = report
         entries.append(
             MatrixEntry(instance, report.run.result, report.run.exit_code, instance_report_path(name))

@@ -295,3 +295,26 @@ def test_a_rerun_of_a_file_that_is_no_report_exits_4_naming_it(pytester: pytest.
 
     assert result.ret == ExitCode.CONFIGURATION_ERROR
     result.stderr.fnmatch_lines(["*--rerun-failed: */notes.json is neither a matrix.json nor a report.json*"])
+
+
+def test_an_instance_report_tells_its_own_time(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_chain="""
+        import time
+        import pytest
+
+        @pytest.mark.stage("preflight")
+        def test_preflight(stage, e2e_run):
+            time.sleep(0.3 if e2e_run.options.instance == "slow" else 0)
+        """
+    )
+
+    pytester.makefile(".yaml", matrix="instances: [{name: slow}, {name: quick}]\n")
+    pytester.runpytest("--run-id", "run", "--instances", "matrix.yaml")
+
+    def duration(name: str) -> float:
+        report = json.loads((run_dir(pytester) / "instances" / name / "report.json").read_text())
+        return float(report["run"]["duration_s"])
+
+    assert duration("slow") >= 0.3
+    assert duration("quick") < 0.3, "the other instance's time is not its own"
