@@ -8,6 +8,7 @@ with this name doesn't exist", "The file has changed since you started editing i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nautes_refstack.gitlab.repository import BareRepository, FileChange
@@ -53,7 +54,11 @@ def planned_changes(
 
 
 def _applied(
-    kind: str, action: dict[str, Any], path: str, existing: FileChange | None, current: Any
+    kind: str,
+    action: dict[str, Any],
+    path: str,
+    existing: FileChange | None,
+    current: Callable[[str], FileChange | None],
 ) -> list[FileChange]:
     executable = action.get("execute_filemode") in _TRUE
     content = decoded(str(action.get("content") or ""), action.get("encoding"))
