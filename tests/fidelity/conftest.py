@@ -1,5 +1,6 @@
-"""What every fidelity suite shares: the ``fidelity`` marker and one standalone reference stack per test
-process (``nautes-e2e refstack up``, as a user starts it), which the upstream suites are pointed at."""
+"""What every fidelity suite shares: one standalone reference stack per test process (``nautes-e2e refstack
+up``, as a user starts it), which the upstream suites are pointed at (the ``fidelity`` marker is declared in
+pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.warm_stack import WarmStack, start_warm_stack
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "fidelity: runs an upstream client's own tests against a standalone reference stack"
-    )
 
 
 @pytest.fixture(scope="session")
