@@ -75,10 +75,12 @@ def test_a_strategic_merge_patch_merges_service_ports_by_port(store: ObjectStore
 
 
 def test_a_strategic_merge_patch_deletes_and_replaces_on_directive(store: ObjectStore) -> None:
-    store.create(service("web"))
+    two_ports = service("web")
+    two_ports["spec"]["ports"].append({"name": "https", "port": 443})
+    store.create(two_ports)
     deleted = {"spec": {"ports": [{"port": 80, "$patch": "delete"}]}}
     patched = store.patch("v1", "Service", "default", "web", deleted, STRATEGIC_MERGE_PATCH)
-    assert patched["spec"]["ports"] == []
+    assert [port["port"] for port in patched["spec"]["ports"]] == [443]
     selector = {"spec": {"selector": {"$patch": "replace", "tier": "db"}}}
     patched = store.patch("v1", "Service", "default", "web", selector, STRATEGIC_MERGE_PATCH)
     assert patched["spec"]["selector"] == {"tier": "db"}
@@ -145,3 +147,30 @@ def test_v1beta1_crds_answer_with_the_deprecation_warning(kube: RunningKube) -> 
     v1 = read(kube, path.replace("v1beta1", "v1"), "application/json")
     assert v1.status_code == 200
     assert "Warning" not in v1.headers
+
+
+@pytest.mark.parametrize(
+    ("ports", "cause"),
+    [
+        ([], "spec.ports: Required value"),
+        (
+            [{"port": 80}, {"port": 81}],
+            "[spec.ports[0].name: Required value, spec.ports[1].name: Required value]",
+        ),
+        ([{"name": "a", "port": 80}, {"name": "a", "port": 81}], 'spec.ports[1].name: Duplicate value: "a"'),
+        ([{"port": 0}], "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive"),
+        (
+            [{"port": 80, "protocol": "HTTP"}],
+            'spec.ports[0].protocol: Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP"',
+        ),
+    ],
+)
+def test_an_invalid_service_is_refused_naming_the_field(
+    store: ObjectStore, ports: list[dict[str, Any]], cause: str
+) -> None:
+    body = service("web")
+    body["spec"]["ports"] = ports
+    with pytest.raises(KubeError) as refused:
+        store.create(body)
+    assert refused.value.code == 422
+    assert refused.value.message == f'Service "web" is invalid: {cause}'

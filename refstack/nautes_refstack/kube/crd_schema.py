@@ -23,10 +23,10 @@ import json
 import re
 from typing import Any
 
-from nautes_refstack.kube.errors import JsonObject, KubeError
+from nautes_refstack.kube.errors import JsonObject
+from nautes_refstack.kube.field_errors import Violation
 
 _ROOT_KEPT = ("apiVersion", "kind", "metadata")
-Violation = tuple[str, str, str]  # (field path, cause, detail)
 
 
 def _declared(schema: JsonObject, key: str) -> JsonObject | None:
@@ -175,32 +175,3 @@ def violations(value: Any, schema: JsonObject, path: str = "") -> list[Violation
         for index, item in enumerate(value):
             problems += violations(item, schema["items"], f"{path}[{index}]")
     return problems
-
-
-def _cause_reason(cause: str, detail: str) -> str:
-    """k8s.io/apimachinery/pkg/util/validation/field ErrorType of a violation."""
-    if cause == "Required value":
-        return "FieldValueRequired"
-    if cause.startswith("Unsupported value"):
-        return "FieldValueNotSupported"
-    if cause in ("Too long", "Too many"):
-        return "FieldValueTooLong" if cause == "Too long" else "FieldValueTooMany"
-    return "FieldValueTypeInvalid" if " must be of type " in detail else "FieldValueInvalid"
-
-
-def invalid(group: str, kind: str, name: str, problems: list[Violation]) -> KubeError:
-    """The 422 the apiserver answers for a custom resource breaking its schema (every cause listed)."""
-    causes = [
-        f"{field}: {cause}: {detail}" if detail else f"{field}: {cause}" for field, cause, detail in problems
-    ]
-    listed = causes[0] if len(causes) == 1 else f"[{', '.join(causes)}]"
-    details: JsonObject = {"name": name, "group": group, "kind": kind}
-    details["causes"] = [
-        {
-            "reason": _cause_reason(cause, detail),
-            "message": f"{cause}: {detail}" if detail else cause,
-            "field": field,
-        }
-        for field, cause, detail in problems
-    ]
-    return KubeError(422, "Invalid", f'{kind}.{group} "{name}" is invalid: {listed}', details)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from nautes_refstack.kube import crd_schema, crds, errors
+from nautes_refstack.kube import crd_schema, crds, errors, field_errors
 from nautes_refstack.kube.admission import prepare_for_create, prepare_for_update, validate_name
 from nautes_refstack.kube.crd_versions import convert, with_defaults
 from nautes_refstack.kube.errors import JsonObject
@@ -48,7 +48,12 @@ from nautes_refstack.kube.patches import MERGE_PATCH, STRATEGIC_MERGE_PATCH, app
 from nautes_refstack.kube.resource_type import ResourceType, split_api_version
 from nautes_refstack.kube.resources import DEFAULT_RESOURCE_TYPES, INITIAL_NAMESPACES
 from nautes_refstack.kube.selectors import FieldSelector, LabelSelector
-from nautes_refstack.kube.services import default_service, default_service_update, kubernetes_service
+from nautes_refstack.kube.services import (
+    default_service,
+    default_service_update,
+    kubernetes_service,
+    service_problems,
+)
 from nautes_refstack.kube.tokens import TokenSigner, service_account_claims
 from nautes_refstack.kube.watch import (
     Change,
@@ -223,6 +228,7 @@ class ObjectStore:
         if rt.storage_key == _SERVICE_KEY:
             taken = {s.get("spec", {}).get("clusterIP") for s in self._objects[_SERVICE_KEY].values()}
             default_service(new, {ip for ip in taken if isinstance(ip, str)})
+            self._refuse(rt, new, service_problems(new))
         if not rt.builtin:
             new = self._admit_custom_resource(rt, new)
             if self._terminating_crd(rt) is not None:
@@ -352,6 +358,7 @@ class ObjectStore:
             prepare_for_update(rt, new)
             if rt.storage_key == _SERVICE_KEY:
                 default_service_update(new, current)
+                self._refuse(rt, new, service_problems(new))
             if rt.storage_key == crds.STORAGE_KEY:
                 new = self._admit_crd(rt, new, current)
         if not rt.builtin:
@@ -360,6 +367,12 @@ class ObjectStore:
         if rt.storage_key == crds.STORAGE_KEY:
             self._run_crd_controllers(name)
         return updated
+
+    @staticmethod
+    def _refuse(rt: ResourceType, obj: JsonObject, problems: builtins.list[field_errors.Violation]) -> None:
+        """Raise the apiserver's 422 listing ``problems`` (if any) of ``obj``."""
+        if problems:
+            raise field_errors.invalid(rt.group, rt.kind, str(_metadata(obj).get("name", "")), problems)
 
     # -- custom resource definitions ------------------------------------------------------------------
 
@@ -388,9 +401,7 @@ class ObjectStore:
             obj = crd_schema.prune(obj, schema, root=True)
         crd_schema.with_defaults(obj, schema)
         problems = crd_schema.violations(obj, schema)
-        if problems:
-            name = str(_metadata(obj).get("name", ""))
-            raise crd_schema.invalid(rt.group, rt.kind, name, problems)
+        self._refuse(rt, obj, problems)
         return obj
 
     def _run_crd_controllers(self, name: str) -> None:
