@@ -12,7 +12,7 @@ version). For them the pattern is the one their own router resolves, so the rout
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
@@ -60,21 +60,28 @@ def request_pattern(server: str, request: web.Request) -> str:
     resource = request.match_info.route.resource
     if resource is None:
         return NO_ROUTE
-    canonical = resource.canonical
+    return below_catch_all(server, request.method, request.match_info) or resource.canonical
+
+
+def below_catch_all(server: str, method: str, match: Mapping[str, str]) -> str | None:
+    """The pattern ``server``'s own router resolves below its catch-all route, given the catch-all's
+    variables (``match``); None for a route of the aiohttp router itself."""
     refine = _REFINERS.get(server)
-    refined = refine(request.method, canonical, request.match_info) if refine else None
-    return refined or canonical
+    return refine(method, match) if refine else None
 
 
-def _nautes_pattern(method: str, canonical: str, match: web.UrlMappingMatchInfo) -> str | None:
-    path = "/" + match.get("tail", "")
+def _nautes_pattern(method: str, match: Mapping[str, str]) -> str | None:
+    tail = match.get("tail")
+    if tail is None:
+        return None
+    path = "/" + tail
     for route in nautes_routing.ROUTES:
         if route.method == method and route.pattern.match(path):
             return route.template
     return NO_ROUTE
 
 
-def _registry_pattern(method: str, canonical: str, match: web.UrlMappingMatchInfo) -> str | None:
+def _registry_pattern(method: str, match: Mapping[str, str]) -> str | None:
     tail = match.get("tail")
     if tail is None:
         return None
@@ -84,7 +91,7 @@ def _registry_pattern(method: str, canonical: str, match: web.UrlMappingMatchInf
     return next((template for template, pattern in routes if pattern.match(tail)), NO_ROUTE)
 
 
-def _kube_pattern(method: str, canonical: str, match: web.UrlMappingMatchInfo) -> str | None:
+def _kube_pattern(method: str, match: Mapping[str, str]) -> str | None:
     tail = match.get("tail")
     if tail is None:
         return None
@@ -109,7 +116,7 @@ def kube_resource_pattern(prefix: str, parts: list[str]) -> str:
     return pattern
 
 
-_REFINERS: dict[str, Callable[[str, str, web.UrlMappingMatchInfo], str | None]] = {
+_REFINERS: dict[str, Callable[[str, Mapping[str, str]], str | None]] = {
     "nautes-api": _nautes_pattern,
     "registry": _registry_pattern,
     "kubernetes": _kube_pattern,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from nautes_refstack.http import ROUTE_LOG_ENV
 from nautes_refstack.kube import KubeApiServer, ObjectStore
 from nautes_refstack.nautes import NautesApiServer
 from nautes_refstack.registry import Registry
-from nautes_refstack.route_patterns import NO_ROUTE
+from nautes_refstack.route_patterns import NO_ROUTE, below_catch_all
 from nautes_refstack.routes import NO_SOURCE, ServedRoute, citations, merged, served_routes
 from support.loop import BackgroundLoop
 
@@ -136,6 +137,33 @@ def test_the_list_names_every_emulations_routes_as_the_log_does(listed: list[Ser
     )
     assert nautes_save.handler == "nautes_refstack.nautes.kinds.cluster.save"
     assert all(route.sources for route in listed)
+
+
+def catch_all_variables(server: str, pattern: str) -> dict[str, str]:
+    """What a request on ``pattern`` (placeholders filled in) gives ``server``'s catch-all route."""
+    path = re.sub(r"{[^}]+}", NAME, pattern)
+    if server == "kubernetes" and path.startswith("/apis/"):
+        group, version, tail = path.removeprefix("/apis/").split("/", 2)
+        return {"group": group, "version": version, "tail": tail}
+    prefix = {"kubernetes": "/api/v1/", "registry": "/v2/", "nautes-api": "/"}[server]
+    return {"tail": path.removeprefix(prefix)}
+
+
+def below_a_catch_all(route: ServedRoute) -> bool:
+    if route.server == "kubernetes":  # the rest (discovery, /version, /openapi/v2) are aiohttp routes
+        return route.pattern.startswith("/api/v1/") or route.pattern.count("/") >= 4
+    return route.server in ("nautes-api", "registry")
+
+
+def test_every_route_listed_below_a_catch_all_is_what_the_log_names_its_requests(
+    listed: list[ServedRoute],
+) -> None:
+    below = [route for route in listed if below_a_catch_all(route)]
+    assert len(below) > 400
+
+    logged = {r: below_catch_all(r.server, r.method, catch_all_variables(r.server, r.pattern)) for r in below}
+
+    assert [r for r, pattern in logged.items() if pattern != r.pattern] == []
 
 
 def test_routes_command_prints_json(tmp_path: Path) -> None:
