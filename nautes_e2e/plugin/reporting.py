@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from nautes_e2e.plugin.errors import SessionErrors, session_errors
-from nautes_e2e.plugin.instances import instance_in_nodeid
+from nautes_e2e.plugin.instances import Instance, instance_in_nodeid
 from nautes_e2e.plugin.matrix_file import (
     NOT_RUN,
     MatrixEntry,
@@ -87,6 +87,7 @@ def _report(
     *,
     session_ok: bool,
     finished: datetime | None = None,
+    instance: Instance | None = None,
 ) -> Report:
     """Write the reports of the run (or of one instance: its state, errors and failed tests, whether its
     tests all passed, and when its last stage ended) into its folder."""
@@ -112,6 +113,7 @@ def _report(
         stages=stages,
         facts=recorder.facts,
         environment=collect_environment(),
+        instance=None if instance is None else instance.to_dict(),
     )
     write_reports(report, options.run_dir)
     return report
@@ -177,7 +179,16 @@ def _finish_instances(session: pytest.Session, state: RunState, exitstatus: int)
         )
         ok = exitstatus in _VERDICT_STATUSES and not failed[name]
         own.started, finished = _span(own.recorder.records.values(), state.started)
-        report = _report(config, own, exitstatus, own_errors, failed[name], session_ok=ok, finished=finished)
+        report = _report(
+            config,
+            own,
+            exitstatus,
+            own_errors,
+            failed[name],
+            session_ok=ok,
+            finished=finished,
+            instance=instance,
+        )
         reports[name] = report
         entries.append(
             MatrixEntry(instance, report.run.result, report.run.exit_code, instance_report_path(name))

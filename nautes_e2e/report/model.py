@@ -4,7 +4,9 @@ schema version 2; the other formats render from the same object.
 Schema 2 (over 1): ``run.result`` may also be ``interrupted`` or ``error``; ``run.exit_code`` is the
 process's exit status (:class:`~nautes_e2e.report.exit_codes.ExitCode`); ``run.error`` says, for a run that
 ended in ``error``, whether the configuration (``configuration``) or the harness (``harness``) was at fault,
-and why. The gate reads both schemas.
+and why. ``instance`` is null for a run of one; for an instance of a matrix run it holds the instance's
+name and options as the matrix file gives them (``name``, ``clusterType``, ``suffix``, ``scenarioDir``), so a
+report says by itself which chain it stands for. The gate reads both schemas.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class Report:
     stages: tuple[StageRecord, ...]
     facts: Mapping[str, Any]
     environment: Mapping[str, str]
+    #: The matrix instance this report stands for (its name and options), ``None`` for a run of one.
+    instance: Mapping[str, str] | None = None
 
     @property
     def failed_stages(self) -> tuple[StageRecord, ...]:
@@ -103,6 +107,7 @@ class Report:
                 "command_line": self.run.command_line,
                 "kept_environment": self.run.kept_environment,
             },
+            "instance": None if self.instance is None else dict(self.instance),
             "target": _target_dict(self.target),
             "scenario": _scenario_dict(self.scenario),
             "stages": [_stage_dict(stage) for stage in self.stages],
