@@ -219,3 +219,44 @@ def test_describe_the_pod(kubectl: Kubectl, namespace: str, finished_run: str) -
     assert fields["Controlled By"] == "TaskRun/hello-say-hello"
     assert "  step-git:\n" in described
     assert "      Reason:       Completed\n      Exit Code:    0\n" in described
+
+
+def _reasons(kubectl: Kubectl, namespace: str, selector: str) -> list[str]:
+    listed = kubectl.ok(
+        "get", "events", "-n", namespace, "--field-selector", selector, "-o", "jsonpath={.items[*].reason}"
+    )
+    return listed.split()
+
+
+def test_the_events_of_the_pod(kubectl: Kubectl, namespace: str, finished_run: str) -> None:
+    reasons = _reasons(kubectl, namespace, f"involvedObject.kind=Pod,involvedObject.name={POD}")
+    assert reasons == ["Scheduled", "Pulled", "Created", "Started"]
+    lines = kubectl.ok(
+        "get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={POD}"
+    ).splitlines()
+    assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert lines[1].split()[1:4] == ["Normal", "Scheduled", f"pod/{POD}"]
+
+
+def test_the_events_of_the_runs(kubectl: Kubectl, namespace: str, finished_run: str) -> None:
+    pipeline_run = _reasons(
+        kubectl, namespace, f"involvedObject.kind=PipelineRun,involvedObject.name={finished_run}"
+    )
+    assert pipeline_run[0] == "Started"
+    assert pipeline_run[-1] == "Succeeded"
+    task_run = _reasons(kubectl, namespace, "involvedObject.kind=TaskRun,involvedObject.name=hello-say-hello")
+    assert (task_run[0], task_run[-1]) == ("Started", "Succeeded")
+    described = kubectl.ok("describe", "pipelinerun", finished_run, "-n", namespace)
+    events = described[described.index("\nEvents:\n") :].splitlines()
+    assert events[2].split() == ["Type", "Reason", "Age", "From", "Message"]
+    assert events[-1].split()[:2] == ["Normal", "Succeeded"]
+    assert "PipelineRun  Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0" in events[-1]
+
+
+def test_the_pod_ran_on_the_node(kubectl: Kubectl, namespace: str, finished_run: str) -> None:
+    node = kubectl.ok("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}")
+    pod = json.loads(kubectl.ok("get", "pod", POD, "-n", namespace, "-o", "json"))
+    assert pod["spec"]["nodeName"] == node
+    assert pod["status"]["podIP"].startswith("10.42.")  # K3s's pod network
+    on_node = kubectl.ok("get", "pods", "-A", "--field-selector", f"spec.nodeName={node}", "-o", "name")
+    assert f"pod/{POD}" in on_node.split()
