@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
-from nautes_refstack.kube import errors
+from nautes_refstack.kube import errors, printer_columns
 from nautes_refstack.kube.crd_versions import GROUP
 from nautes_refstack.kube.errors import JsonObject
 from nautes_refstack.kube.resource_type import ResourceType, version_priority
@@ -224,6 +224,8 @@ def _manifest(versions: list[ResourceType]) -> JsonObject:
         entry["schema"] = copy.deepcopy(_OPEN_SCHEMA)
         if rt.has_status:
             entry["subresources"] = {"status": {}}
+        if columns := printer_columns.declared(rt.group, rt.plural):
+            entry["additionalPrinterColumns"] = columns
         entries.append(entry)
     return {
         "apiVersion": f"{GROUP}/v1",

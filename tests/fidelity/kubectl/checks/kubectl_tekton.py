@@ -260,3 +260,14 @@ def test_the_pod_ran_on_the_node(kubectl: Kubectl, namespace: str, finished_run:
     assert pod["status"]["podIP"].startswith("10.42.")  # K3s's pod network
     on_node = kubectl.ok("get", "pods", "-A", "--field-selector", f"spec.nodeName={node}", "-o", "name")
     assert f"pod/{POD}" in on_node.split()
+
+
+def test_the_runs_columns(kubectl: Kubectl, namespace: str, finished_run: str) -> None:
+    runs = kubectl.ok("get", "pipelineruns", "-n", namespace).splitlines()
+    assert runs[0].split() == ["NAME", "SUCCEEDED", "REASON", "STARTTIME", "COMPLETIONTIME"]
+    assert runs[1].split()[:3] == [finished_run, "True", "Succeeded"]
+    task_runs = kubectl.ok("get", "taskruns", "-n", namespace).splitlines()
+    assert task_runs[0].split() == ["NAME", "SUCCEEDED", "REASON", "STARTTIME", "COMPLETIONTIME"]
+    assert task_runs[1].split()[:3] == ["hello-say-hello", "True", "Succeeded"]
+    tasks = kubectl.ok("get", "clustertasks", "git-cli").splitlines()
+    assert tasks[0].split() == ["NAME", "AGE"]
