@@ -211,6 +211,10 @@ def merged_evidence(runs: Sequence[SuiteRun], figures: list[Figure], previous: E
         for suite, tests in by_suite.items():
             if suite not in rerun:
                 fresh.unlisted.setdefault(key, {})[suite] = tests
+    for key, statuses in previous.answers.items():
+        for suite, codes in statuses.items():
+            if suite not in rerun:
+                fresh.answers.setdefault(key, {})[suite] = codes
     fresh.kinds = {**{s: k for s, k in previous.kinds.items() if s not in rerun}, **fresh.kinds}
     return fresh
 

@@ -70,6 +70,8 @@ class SuiteRun:
     tests: list[TracedTest] = field(default_factory=list)
     #: route key -> node ids of the tests that exercised it.
     exercised: dict[str, list[str]] = field(default_factory=dict)
+    #: route key -> the statuses it answered with.
+    answers: dict[str, set[int]] = field(default_factory=dict)
     #: (server, method, pattern, status) answered but not in the route list -> the test of each request.
     unlisted: dict[tuple[str, str, str, int], list[str]] = field(default_factory=dict)
 
@@ -106,6 +108,7 @@ def attribute(run: SuiteRun, log: bytes, routes: Sequence[Route]) -> None:
             answered = (entry["server"], entry["method"], entry["route"], int(entry["status"]))
             run.unlisted.setdefault(answered, []).append(owner.test)
             continue
+        run.answers.setdefault(key, set()).add(int(entry["status"]))
         tests = run.exercised.setdefault(key, [])
         if owner.test not in tests:
             tests.append(owner.test)
@@ -158,21 +161,24 @@ class Evidence:
     #: route key -> suite -> node ids.
     exercised: dict[str, dict[str, list[str]]]
     kinds: dict[str, str]
-    #: "server method pattern status" -> suite -> count.
     #: "server method pattern status" -> suite -> the test of each request.
     unlisted: dict[str, dict[str, list[str]]]
+    #: route key -> suite -> the statuses it answered that suite's tests with.
+    answers: dict[str, dict[str, list[int]]]
 
     @classmethod
     def of(cls, generated: str, runs: Sequence[SuiteRun], figures: list[Figure]) -> Evidence:
         exercised: dict[str, dict[str, list[str]]] = {}
         unlisted: dict[str, dict[str, list[str]]] = {}
+        answers: dict[str, dict[str, list[int]]] = {}
         for run in runs:
             for key, tests in run.exercised.items():
                 exercised.setdefault(key, {})[run.suite] = sorted(tests)
+                answers.setdefault(key, {})[run.suite] = sorted(run.answers.get(key, ()))
             for (server, method, pattern, status), tests in run.unlisted.items():
                 unlisted.setdefault(f"{server} {method} {pattern} {status}", {})[run.suite] = sorted(tests)
         kinds = {run.suite: run.kind for run in runs}
-        return cls(generated, figures, exercised, kinds, unlisted)
+        return cls(generated, figures, exercised, kinds, unlisted, answers)
 
     def to_json(self) -> str:
         data = {
@@ -181,6 +187,7 @@ class Evidence:
             "kinds": self.kinds,
             "exercised": {key: self.exercised[key] for key in sorted(self.exercised)},
             "unlisted": {key: self.unlisted[key] for key in sorted(self.unlisted)},
+            "answers": {key: self.answers[key] for key in sorted(self.answers)},
         }
         return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
@@ -192,7 +199,8 @@ class Evidence:
     def read_json(cls, text: str) -> Evidence:
         data = json.loads(text)
         figures = [Figure(**figure) for figure in data["figures"]]
-        return cls(data["generated"], figures, data["exercised"], data["kinds"], data["unlisted"])
+        fields = ("exercised", "kinds", "unlisted", "answers")
+        return cls(data["generated"], figures, *(data.get(name, {}) for name in fields))
 
 
 # -- the page -----------------------------------------------------------------------------------------
@@ -205,8 +213,9 @@ stack serves now and the last run's evidence (`docs/refstack-coverage.json`), an
 `tests/unit/test_fidelity_coverage.py` fails when this page does not list exactly the routes the stack
 serves. A route is named by its pattern; *client tests* are the clients' own tests (python-gitlab's
 functional tests, the kubernetes client's e2e tests, the kubectl set), *our suites* are this project's
-(with how many of their tests). A cell counts the tests whose stretch of the route log holds a request on
-that route, the stack's own requests during the test included (its git hooks call GitLab's internal API).
+(with how many of their tests), *answers* the statuses the route answered them with. A cell counts the tests
+whose stretch of the route log holds a request on that route, the stack's own requests during the test
+included (its git hooks call GitLab's internal API).
 The source is what the handler's docstring and comments cite (`module:` when only its module's docstring
 does); "no source cited" is a finding about the emulation.
 """
@@ -228,8 +237,8 @@ def render(routes: Sequence[Route], evidence: Evidence) -> str:
         served = [route for route in routes if route.server == server]
         lines += [f"## {server} ({len(served)} routes)", ""]
         lines += [
-            "| Method | Route | Client tests | Our suites | Handler | Source |",
-            "|---|---|---|---|---|---|",
+            "| Method | Route | Client tests | Our suites | Answers | Handler | Source |",
+            "|---|---|---|---|---|---|---|",
         ]
         lines += [_row(route, evidence) for route in served]
         lines.append("")
@@ -262,9 +271,11 @@ def _row(route: Route, evidence: Evidence) -> str:
         client_cell = "**not exercised**"
     handler = route.handler.replace("nautes_refstack.", "")
     sources = "; ".join(route.sources)
+    statuses = sorted({code for codes in evidence.answers.get(route.key, {}).values() for code in codes})
+    answers = ", ".join(str(code) for code in statuses)
     return (
-        f"| {route.method} | `{_cell(route.pattern)}` | {client_cell} | {ours_cell} | `{_cell(handler)}` "
-        f"| {_cell(sources)} |"
+        f"| {route.method} | `{_cell(route.pattern)}` | {client_cell} | {ours_cell} | {answers} "
+        f"| `{_cell(handler)}` | {_cell(sources)} |"
     )
 
 

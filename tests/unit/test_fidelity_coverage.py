@@ -92,6 +92,7 @@ def test_each_log_line_goes_to_the_test_whose_stretch_holds_it() -> None:
         "gitlab GET /api/v4/projects/{id}": ["a.py::test_get"],
     }
     assert run.unlisted == {("gitlab", "GET", "/api/v4/nowhere", 404): ["a.py::test_get"]}
+    assert run.answers == {"gitlab POST /api/v4/projects": {201}, "gitlab GET /api/v4/projects/{id}": {200}}
     figure = figure_of(run, out_of_scope=4)
     assert (figure.passed, figure.in_scope, figure.line()) == (
         1,
@@ -105,19 +106,22 @@ def test_the_table_shows_who_exercised_each_route_and_which_routes_nobody_did() 
         "python-gitlab", "client", [TracedTest("tests/functional/api/test_p.py::test_get", "passed", 0, 9)]
     )
     client.exercised = {ROUTES[0].key: ["tests/functional/api/test_p.py::test_get"]}
+    client.answers = {ROUTES[0].key: {404}}
     ours = SuiteRun("quickstart", "ours", [TracedTest("suites/q.py::test_q", "passed", 0, 9)])
     ours.exercised = {ROUTES[0].key: ["suites/q.py::test_q"], ROUTES[1].key: ["suites/q.py::test_q"]}
+    ours.answers = {ROUTES[0].key: {200}, ROUTES[1].key: {201}}
     evidence = Evidence.of(
         "2026-01-01 00:00 UTC", [client, ours], [figure_of(client, None), figure_of(ours, None)]
     )
 
     page = render(ROUTES, evidence)
 
-    assert (
-        "| GET | `/api/v4/projects/{id}` | python-gitlab: 1 (`test_p.py::test_get`) | quickstart: 1 |" in page
+    exercised_both = (
+        "| GET | `/api/v4/projects/{id}` | python-gitlab: 1 (`test_p.py::test_get`) | quickstart: 1 |"
     )
-    assert "| POST | `/api/v4/projects` |  | quickstart: 1 |" in page
-    assert "| * | `/{path}` | **not exercised** |  |" in page
+    assert exercised_both + " 200, 404 |" in page
+    assert "| POST | `/api/v4/projects` |  | quickstart: 1 | 201 |" in page
+    assert "| * | `/{path}` | **not exercised** |  |  |" in page
     assert "| python-gitlab | client | 1/1 | 100.0% |  |" in page
     assert (
         "exercised by client tests: 1; by our suites: 2; by nothing: 1; handlers citing no source: 1" in page
