@@ -151,7 +151,11 @@ def _kube_routes(route: web.AbstractRoute) -> list[ServedRoute] | None:
     found = []
     for rt in owner._store.resource_types():
         if (rt.group == "") == core:
-            found += [_served("kubernetes", m, p, getattr(owner, h)) for m, p, h in _kube_methods(rt)]
+            # A verb handler of another name is still answered by the catch-all: listed under it.
+            found += [
+                _served("kubernetes", method, pattern, getattr(owner, handler, route.handler))
+                for method, pattern, handler in _kube_methods(rt)
+            ]
     return found
 
 
