@@ -184,7 +184,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         install_tekton(store)
         install_vault_agent_injector(store)
         await controller.start()
-        admin = gitlab_server.create_user("root", "Administrator", "admin@example.com", is_admin=True)
+        # GitLab seeds ``root`` itself (gitlab/root_user.py): the test's own administrator is another user.
+        admin = gitlab_server.create_user("pipeline-admin", "Admin", "admin@pipeline.test", is_admin=True)
         return gitlab_server.create_personal_access_token(admin, "e2e", ["api"])
 
     async def stop() -> None:
