@@ -7,13 +7,13 @@
 Runs the fidelity suites (python-gitlab's functional tests, the kubernetes client's e2e tests, the kubectl
 set: ``tests/fidelity/*``) and our own suites (``suites/quickstart``, ``suites/api_conformance``), each as a
 pytest session of its own with the stack's route log on (``NAUTES_E2E_REFSTACK_ROUTE_LOG``) and the
-``route_trace`` plugin noting each test's stretch of it; the upstream sessions those suites start inherit
-both. It prints each suite's pass ratio (passed over the tests in scope; a skip is not a pass) with the
-out-of-scope count, and writes ``docs/refstack-coverage.md`` (every route the stack serves: which client
-tests and which of our suites exercised it, its handler, the source it follows) and the evidence behind it,
-``docs/refstack-coverage.json``. A suite's own verdict (its 95 % floor) does not stop the others: the figures
-are what this command is for. CPU seconds (user + system of the sessions and what they waited for) are
-printed per suite.
+``route_trace`` plugin noting each test's stretch of it (the sessions those suites start for the upstream
+tests load it too, ``tests/fidelity/runner.py``, and inherit the log). It prints each suite's pass ratio
+(passed over the tests in scope; a skip is not a pass) with the out-of-scope count, and writes
+``docs/refstack-coverage.md`` (every route the stack serves: which client tests and which of our suites
+exercised it, its handler, the source it follows) and the evidence behind it, ``docs/refstack-coverage.json``.
+A suite's own verdict (its 95 % floor) does not stop the others: the figures are what this command is for. CPU
+seconds (user + system of the sessions and what they waited for) are printed per suite.
 """
 
 from __future__ import annotations
@@ -130,8 +130,9 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_suite(suite: Suite, routes: Sequence[Route], scratch: Path) -> tuple[SuiteRun, int]:
-    """Run ``suite`` with the route log and the trace on; its tests, what they exercised, pytest's status."""
+def run_suite(suite: Suite, routes: Sequence[Route], scratch: Path) -> tuple[SuiteRun, int, list[str]]:
+    """Run ``suite`` with the route log and the trace on: its tests, what they exercised, pytest's status
+    and what pytest said went wrong (node ids and its summary line; no message, which may quote a secret)."""
     log, trace = scratch / f"{suite.name}.routes.jsonl", scratch / f"{suite.name}.trace.jsonl"
     python_path = [str(PLUGINS), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     environment = {
@@ -155,7 +156,9 @@ def run_suite(suite: Suite, routes: Sequence[Route], scratch: Path) -> tuple[Sui
     run = SuiteRun(suite.name, suite.kind, read_traces(traces, suite.counts))
     if log.exists():
         attribute(run, log.read_bytes(), routes)
-    return run, completed.returncode
+    lines = completed.stdout.splitlines()
+    problems = [line.split(" - ", 1)[0] for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    return run, completed.returncode, problems + lines[-1:]
 
 
 def _out_of_scope(suite: Suite) -> int | None:
@@ -177,7 +180,7 @@ def run_all(suites: Sequence[Suite], routes: Sequence[Route]) -> tuple[list[Suit
                 print(figures[-1].line(), flush=True)
                 continue
             cpu, started = _children_cpu_s(), time.perf_counter()
-            run, status = run_suite(suite, routes, Path(scratch))
+            run, status, problems = run_suite(suite, routes, Path(scratch))
             figure = figure_of(run, _out_of_scope(suite))
             if not run.tests:
                 figure = Figure(suite.name, suite.kind, 0, 0, None, f"no test ran (pytest exit {status})")
@@ -188,6 +191,8 @@ def run_all(suites: Sequence[Suite], routes: Sequence[Route]) -> tuple[list[Suit
                 f"{time.perf_counter() - started:.0f} s, pytest exit {status}]",
                 flush=True,
             )
+            if status != 0:
+                print("\n".join(f"  {line}" for line in problems), file=sys.stderr, flush=True)
     return runs, figures
 
 
