@@ -11,6 +11,7 @@ import base64
 import re
 from typing import Any
 
+from nautes_refstack.kube.defaults import apply_defaults
 from nautes_refstack.kube.errors import invalid
 from nautes_refstack.kube.resource_type import ResourceType
 
@@ -81,6 +82,7 @@ def prepare_for_create(resource_type: ResourceType, obj: dict[str, Any]) -> None
     """Server-side defaulting on create (``status`` is reset for every resource with a status subresource)."""
     if resource_type.has_status:
         obj.pop("status", None)
+    apply_defaults(resource_type, obj)
     if resource_type.group != "":
         return
     if resource_type.kind == "Namespace":
@@ -95,5 +97,6 @@ def prepare_for_create(resource_type: ResourceType, obj: dict[str, Any]) -> None
 
 def prepare_for_update(resource_type: ResourceType, obj: dict[str, Any]) -> None:
     """Server-side normalisation on update."""
+    apply_defaults(resource_type, obj)
     if resource_type.group == "" and resource_type.kind == "Secret":
         _fold_string_data(obj)
