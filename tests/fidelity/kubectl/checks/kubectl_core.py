@@ -288,3 +288,8 @@ def test_watch_prints_each_change_as_a_row(kubectl: Kubectl, namespace: str) -> 
             "2",
         ],
     ]
+
+
+def test_a_namespace_is_labelled_with_its_name(kubectl: Kubectl, namespace: str) -> None:
+    labelled = kubectl.ok("get", "namespaces", "-l", f"kubernetes.io/metadata.name={namespace}", "-o", "name")
+    assert labelled == f"namespace/{namespace}\n"

@@ -4,6 +4,7 @@ against the server's OpenAPI document first), rendered with the quickstart's tem
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,4 +96,28 @@ def test_describe_the_deployment(kubectl: Kubectl, namespace: str, applied: None
     assert (fields["Name"], fields["Namespace"]) == ("devops-sample", namespace)
     assert fields["Selector"] == "app.kubernetes.io/name=devops-sample"
     assert fields["Replicas"].startswith("1 desired | ")
+    assert fields["StrategyType"] == "RollingUpdate"
+    assert fields["RollingUpdateStrategy"] == "25% max unavailable, 25% max surge"
+    assert (
+        "    Readiness:     http-get http://:http/ delay=0s timeout=1s period=5s #success=1 #failure=30"
+        in described
+    )
     assert "    Image:      ghcr.io/lanbingcloud/devops-sample:" in described
+
+
+def test_the_deployment_as_stored(kubectl: Kubectl, namespace: str, applied: None) -> None:
+    spec = json.loads(
+        kubectl.ok("get", "deployment", "devops-sample", "-n", namespace, "-o", "jsonpath={.spec}")
+    )
+    assert (spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"]) == (10, 600)
+    pod = spec["template"]["spec"]
+    assert (pod["dnsPolicy"], pod["restartPolicy"], pod["terminationGracePeriodSeconds"]) == (
+        "ClusterFirst",
+        "Always",
+        30,
+    )
+    container = pod["containers"][0]
+    assert (container["terminationMessagePath"], container["terminationMessagePolicy"]) == (
+        "/dev/termination-log",
+        "File",
+    )
