@@ -7,7 +7,7 @@ point here is whose each object is and what the teardown says about it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import cast
 
@@ -20,6 +20,7 @@ from nautes_e2e.stages import AppliedDocuments, EvidenceStore, StageRecord, Stag
 from nautes_e2e.stages.inventory import InventoryClients, Item, Owner, RunNames, Snapshot, WorldInventory
 from nautes_e2e.stages.inventory import check as check_module
 from nautes_e2e.stages.inventory.check import component_namespaces
+from nautes_e2e.stages.inventory.items import SERVICES
 
 QUICKSTART = Path(__file__).parents[2] / "scenarios" / "quickstart"
 NAMES = RunNames.from_names(
@@ -104,12 +105,12 @@ class Snapshots:
         ]
         self.looks = 0
 
-    def __call__(self, clients: InventoryClients) -> Snapshot:
+    def __call__(self, clients: InventoryClients, services: Collection[str] = SERVICES) -> Snapshot:
         self.looks += 1
         answer = self.answers[min(self.looks, len(self.answers)) - 1]
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return Snapshot.of({item for item in answer.items if item.service in services}, answer.paths)
 
 
 @pytest.fixture

@@ -6,7 +6,10 @@ which ``repo-<id>`` and ``product-<id>`` were the run's once GitLab has deleted 
 checks with the removal (:meth:`WorldInventory.check_removal`):
 
 * nothing of this run's may be left: listed again and again within the teardown's timeout until nothing
-  is, every object still there named (``left behind: ...``), whatever its kind;
+  is, every object still there named (``left behind: ...``), whatever its kind. Once a look found the
+  run's objects in some services only, the next looks list those alone (the wait can last the whole
+  timeout, and listing all four services five times a second was most of a failing teardown's work);
+  nothing is left only when a look at all four says so, so an object that comes back anywhere is found;
 * nothing that was there before the run may be gone, unless it was this run's (a kept run of the same
   suffix) or another run's (runs sharing the world end meanwhile), or is one of the runtime components a
   cluster registration installs and its removal prunes (their namespaces: an earlier registration of the
@@ -17,12 +20,12 @@ Objects other runs create meanwhile are neither; they are counted, never reporte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from nautes_e2e.clients import Document
 from nautes_e2e.stages.applied import AppliedDocuments
 from nautes_e2e.stages.context import StageContext
-from nautes_e2e.stages.inventory.items import Item, Snapshot, ordered
+from nautes_e2e.stages.inventory.items import SERVICES, Item, Snapshot, ordered
 from nautes_e2e.stages.inventory.listing import InventoryClients, take_snapshot
 from nautes_e2e.stages.inventory.owners import Owner, RunNames
 from nautes_e2e.stages.model import describe_exception
@@ -37,6 +40,10 @@ class WorldInventory:
         self.before: Snapshot | None = None
         self._paths: dict[str, str] = {}
         self._last: Snapshot | None = None
+        #: The services the last look found this run's objects in (None: look at all of them).
+        self._still_holding: frozenset[str] | None = None
+        #: Whether the last look listed only some services (then ``_last`` is not the whole world).
+        self._looked_at_some = False
         self._component_namespaces: frozenset[str] = frozenset()
 
     def take(self, stage: StageContext) -> None:
@@ -70,14 +77,32 @@ class WorldInventory:
         applied.expect_kept(self._gone_since_before)
 
     def _left_behind(self) -> str | None:
-        self._last = None  # until this look succeeds
-        self._last = self._snapshot()
-        left = self._of(self._last, Owner.THIS_RUN)
-        return ", ".join(str(item) for item in left) if left else None
+        services = self._still_holding or frozenset(SERVICES)
+        self._last, self._looked_at_some = None, False  # until this look succeeds
+        snapshot = self._snapshot(services)
+        if services == frozenset(SERVICES):
+            self._last = snapshot
+        else:
+            self._looked_at_some = True
+        left = self._of(snapshot, Owner.THIS_RUN)
+        if left:
+            self._still_holding = frozenset(item.service for item in left)
+            return ", ".join(str(item) for item in left)
+        if self._still_holding is not None:  # those are clear: all four must say so too
+            self._still_holding = None
+            return self._left_behind()
+        return None
 
     def _gone_since_before(self) -> list[str]:
         """What was there before the run and is not now, and was no run's (never listed when the wait's
-        last look failed: the failure is reported instead)."""
+        last look failed: the failure is reported instead). A wait that ended on a look at some services
+        only gets one look at all of them first."""
+        if self._looked_at_some:
+            self._looked_at_some = False
+            try:
+                self._last = self._snapshot(SERVICES)
+            except Exception:  # as after a failed last look: no diff (the stage fails naming what is left)
+                return []
         if self.before is None or self._last is None:
             return []
         gone = Snapshot.of(self.before.items - self._last.items, {})
@@ -87,8 +112,8 @@ class WorldInventory:
             if item.namespace not in self._component_namespaces
         ]
 
-    def _snapshot(self) -> Snapshot:
-        snapshot = take_snapshot(self._clients)
+    def _snapshot(self, services: Collection[str] = SERVICES) -> Snapshot:
+        snapshot = take_snapshot(self._clients, services)
         self._paths.update(snapshot.paths)  # ids stay known once GitLab deleted what they stand for
         return snapshot
 

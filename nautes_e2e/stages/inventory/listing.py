@@ -18,7 +18,7 @@ What is listed is what Nautes makes (contract §3.3, §3.4, §4.2, §4.3) and wh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +31,7 @@ from nautes_e2e.clients import (
     NautesClient,
     VaultClient,
 )
-from nautes_e2e.stages.inventory.items import NAMESPACE, Item, Snapshot
+from nautes_e2e.stages.inventory.items import NAMESPACE, SERVICES, Item, Snapshot
 
 #: The KV v2 engines Nautes keeps secrets in (contract §3.4).
 KV_MOUNTS = ("git", "cluster", "pki")
@@ -74,16 +74,17 @@ class InventoryClients:
     kube: KubeClient
 
 
-def take_snapshot(clients: InventoryClients) -> Snapshot:
-    """Everything listed now. Any error but "there is nothing" propagates: an inventory that could not
-    look is no proof that nothing is there."""
+def take_snapshot(clients: InventoryClients, services: Collection[str] = SERVICES) -> Snapshot:
+    """Everything ``services`` (by default all four) hold now. Any error but "there is nothing"
+    propagates: an inventory that could not look is no proof that nothing is there."""
     paths: dict[str, str] = {}
-    listings: tuple[Callable[[], list[Item]], ...] = (
-        lambda: list(_nautes(clients.nautes)),
-        lambda: list(_gitlab(clients.gitlab, paths)),
-        lambda: list(_vault(clients.vault)),
-        lambda: list(_kubernetes(clients.kube)),
-    )
+    every_listing: dict[str, Callable[[], list[Item]]] = {
+        "Nautes": lambda: list(_nautes(clients.nautes)),
+        "GitLab": lambda: list(_gitlab(clients.gitlab, paths)),
+        "Vault": lambda: list(_vault(clients.vault)),
+        "Kubernetes": lambda: list(_kubernetes(clients.kube)),
+    }
+    listings = [listing for service, listing in every_listing.items() if service in services]
     with ThreadPoolExecutor(max_workers=len(listings), thread_name_prefix="inventory") as pool:
         futures = [pool.submit(listing) for listing in listings]
         items = [item for future in futures for item in future.result()]
