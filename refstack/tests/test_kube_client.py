@@ -319,8 +319,17 @@ def test_token_request_mints_a_usable_token(kube: RunningKube, api: client.ApiCl
 
 def test_pod_logs_are_served_as_text(kube: RunningKube, api: client.ApiClient, namespace: str) -> None:
     core = client.CoreV1Api(api)
-    pod = {"metadata": {"name": "step"}, "spec": {"containers": [{"name": "main", "image": "busybox"}]}}
-    assert core.create_namespaced_pod(namespace, pod).status.phase == "Pending"
+    spec = {"nodeName": "k3s-server-0", "containers": [{"name": "main", "image": "busybox"}]}
+    assert (
+        core.create_namespaced_pod(namespace, {"metadata": {"name": "step"}, "spec": spec}).status.phase
+        == "Pending"
+    )
+    started = api.sanitize_for_serialization(core.read_namespaced_pod("step", namespace))
+    started["status"] = {
+        "phase": "Running",
+        "containerStatuses": [{"name": "main", "state": {"running": {}}}],
+    }
+    kube.call(kube.store.update_status, started)  # the kubelet has no log of a container before it starts
     kube.call(kube.store.append_pod_log, namespace, "step", "main", "cloning...\n")
     kube.call(kube.store.append_pod_log, namespace, "step", "main", "done\n")
 

@@ -19,7 +19,7 @@ import yaml
 from aiohttp import web
 
 from nautes_refstack.faults import NO_FAULTS, Faults
-from nautes_refstack.kube import discovery, errors, openapi, openapi_proto, protobuf_bodies, tables
+from nautes_refstack.kube import discovery, errors, openapi, openapi_proto, pod_logs, protobuf_bodies, tables
 from nautes_refstack.kube.auth import Authenticator, bearer_token_middleware
 from nautes_refstack.kube.deprecation import deprecation_warning
 from nautes_refstack.kube.errors import JsonObject, KubeError
@@ -341,14 +341,33 @@ class KubeApi:
     async def _get(self, request: web.Request, target: Target) -> web.StreamResponse:
         rt, name = target.resource_type, str(target.name)
         if target.subresource == "log":
-            text = self._store.pod_log(str(target.namespace), name, request.query.get("container"))
-            tail_lines = request.query.get("tailLines")
-            if tail_lines is not None and tail_lines.isdigit():
-                text = "".join(text.splitlines(keepends=True)[-int(tail_lines) :] if int(tail_lines) else [])
-            return web.Response(text=text, content_type="text/plain")
+            return await self._log(request, str(target.namespace), name)
         obj = self._store.get(rt.api_version, rt.kind, target.namespace, name)
         as_table = self._maybe_table(request, rt, [obj], str(obj["metadata"].get("resourceVersion", "")))
         return _json(obj if as_table is None else as_table)
+
+    async def _log(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+        """A container's log (:mod:`.pod_logs`): refused before it starts, followed with ``follow=true``."""
+        pod = self._store.get("v1", "Pod", namespace, name)
+        container = pod_logs.container_name(pod, request.query.get("container"))
+        text = self._store.pod_log(namespace, name, container or None)
+        if not pod_logs.scheduled(pod):
+            return web.Response(text="", content_type="text/plain")
+        pod_logs.check_started(pod, container)
+        shown = pod_logs.tail(text, request.query.get("tailLines"))
+        if not _flag(request, "follow"):
+            return web.Response(text=shown, content_type="text/plain")
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            await response.write(shown.encode())
+            async for more in pod_logs.follow(self._store, namespace, name, container, len(text)):
+                await response.write(more.encode())
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away
+        return response
 
     async def _list(self, request: web.Request, target: Target) -> web.StreamResponse:
         rt = target.resource_type

@@ -198,6 +198,7 @@ def test_the_step_logs(kubectl: Kubectl, namespace: str, finished_run: str) -> N
     logs = kubectl.ok("logs", POD, "-n", namespace, "-c", "step-git")
     assert "hello from the step\n" in logs
     assert kubectl.ok("logs", POD, "-n", namespace) == logs  # the one container is the default
+    assert kubectl.ok("logs", POD, "-n", namespace, "-c", "step-git", "--follow") == logs  # it has ended
     tail = kubectl.ok("logs", POD, "-n", namespace, "-c", "step-git", "--tail=1")
     assert tail == logs.splitlines(keepends=True)[-1]
     by_label = kubectl.ok("logs", "-n", namespace, "-l", f"tekton.dev/pipelineRun={finished_run}", "--prefix")
