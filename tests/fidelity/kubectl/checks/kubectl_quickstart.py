@@ -121,3 +121,15 @@ def test_the_deployment_as_stored(kubectl: Kubectl, namespace: str, applied: Non
         "/dev/termination-log",
         "File",
     )
+
+
+def test_diff_against_the_cluster(kubectl: Kubectl, namespace: str, quickstart: Path, applied: None) -> None:
+    manifest = _rendered(quickstart, "deployment/deployments/test/devops-sample.yaml")
+    same = kubectl("diff", "-n", namespace, "-f", "-", stdin=manifest)
+    assert (same.returncode, same.stdout, same.stderr) == (0, "", "")
+    scaled = kubectl("diff", "-n", namespace, "-f", "-", stdin=manifest.replace("replicas: 1", "replicas: 3"))
+    assert scaled.returncode == 1, scaled.stderr  # kubectl diff exits 1 when it found differences
+    changed = [
+        line for line in scaled.stdout.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ]
+    assert changed == ["-  generation: 1", "+  generation: 2", "-  replicas: 1", "+  replicas: 3"]
