@@ -32,6 +32,7 @@ from nautes_refstack.external import ExternalRegistry, ExternalServices, Externa
 from nautes_refstack.fault_control import FaultControl
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import GitLab
+from nautes_refstack.management import ManagementCluster
 from nautes_refstack.nautes import NautesApiServer
 from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.registry import Registry
@@ -59,6 +60,8 @@ TOKEN_ENV = {
     "registry_username": "NAUTES_E2E_REGISTRY_USERNAME",
     "registry_password": "NAUTES_E2E_REGISTRY_PASSWORD",
 }
+#: The tenant management cluster's admin kubeconfig, beside the runtime clusters' (tidied with them).
+MANAGEMENT_KUBECONFIG = KUBECONFIG_PATTERN.replace("*", "management")
 #: ``--registry-tls``: HTTPS with a private CA, which target.yaml gives as ``registry.caBundle`` ("ca") or
 #: tells the harness and kaniko not to verify (``registry.insecure``, "insecure").
 REGISTRY_TLS_MODES = ("ca", "insecure")
@@ -112,6 +115,8 @@ class ReferenceStack:
             RuntimeCluster(name, self.faults, pace, directory / TEKTON_DIR / name)
             for name in cluster_names(clusters)
         ]
+        # The tenant management cluster (Argo CD, the Nautes CRDs and CRs): for kubectl, not for the harness.
+        self.management = ManagementCluster(self.faults)
         self.registry: Registry | ExternalRegistry
         if external.registry is not None:
             self.registry = external.registry
@@ -134,12 +139,18 @@ class ReferenceStack:
         for line in self.faults.describe() or ["none"]:
             log.info("fault selected: %s", line)
         log.info("pace: %s", self.pace.describe())
-        await _start_together(self.vault, _TenantOnGitLab(self), self.registry, *self.clusters)
+        await _start_together(
+            self.vault, _TenantOnGitLab(self), self.registry, self.management, *self.clusters
+        )
         self.faults.arm()
         self.fault_control.create()
         self.faults.arm_per_run(self.fault_control)
         self.argocd = ArgoCd(self.gitlab, TENANT_REPO, self.pace, self.faults)
         await self.argocd.start()
+        management = await self.management.start_sync(
+            self.gitlab, self.argocd, TENANT_REPO, self.gitlab.ssh_url_base, self.pace
+        )
+        self.gitlab.on_push(management.on_push)
         self.nautes = NautesApiServer(
             self.gitlab.url,
             self.vault.url,
@@ -160,6 +171,7 @@ class ReferenceStack:
         """Stop in reverse order; every piece is stopped even if another one fails to."""
         pieces: list[_Piece | None] = [
             *reversed(self.clusters),
+            self.management,
             self.nautes,
             self.argocd,
             self.registry,
@@ -184,6 +196,8 @@ class ReferenceStack:
                     "ip": "127.0.0.1",
                 }
             )
+        # Not in target.yaml, whose strict reader knows no such cluster: the harness never needs it.
+        _write_private(self.directory / MANAGEMENT_KUBECONFIG, self.management.kubeconfig())
         target = {
             "schema": 1,
             "simulated": True,

@@ -100,18 +100,26 @@ def _documents(text: bytes, path: str) -> list[dict[str, Any]]:
     return [doc for doc in documents if isinstance(doc, dict)]
 
 
-def read_tenant(gitlab: RepositoryReader, tenant_repo: str, ref: str = MAIN) -> TenantSnapshot:
-    """Cluster CRs and CodeRepoProviders of the tenant repository (empty when it does not exist yet)."""
+def tenant_documents(gitlab: RepositoryReader, tenant_repo: str, ref: str = MAIN) -> list[dict[str, Any]]:
+    """Every document under the tenant repository's ``nautes/overlays/production/`` (none when the
+    repository does not exist yet): what Argo CD syncs into namespace ``nautes``."""
     project = gitlab.find_project(tenant_repo)
     if project is None:
-        return TenantSnapshot()
-    documents = [
+        return []
+    return [
         document
         for path in gitlab.list_files(project.id, ref, TENANT_RESOURCES_DIR)
         if path.endswith((".yaml", ".yml"))
         for document in _documents(gitlab.read_file(project.id, ref, path) or b"", path)
     ]
-    snapshot = tenant_from_documents(documents)
+
+
+def read_tenant(gitlab: RepositoryReader, tenant_repo: str, ref: str = MAIN) -> TenantSnapshot:
+    """Cluster CRs and CodeRepoProviders of the tenant repository (empty when it does not exist yet)."""
+    project = gitlab.find_project(tenant_repo)
+    if project is None:
+        return TenantSnapshot()
+    snapshot = tenant_from_documents(tenant_documents(gitlab, tenant_repo, ref))
     ports = {
         path.split("/")[3]: port
         for path in gitlab.list_files(project.id, ref, VCLUSTERS_ROOT)
@@ -142,8 +150,27 @@ def tenant_from_documents(documents: Sequence[dict[str, Any]]) -> TenantSnapshot
     )
 
 
+@dataclass(frozen=True)
+class ProductFiles:
+    """A product's metadata repository as Argo CD syncs it: the GitLab group's and project's ids, and the
+    documents of the files its kustomization lists."""
+
+    group_id: int
+    project_id: int
+    documents: list[dict[str, Any]]
+
+
 def read_product(gitlab: RepositoryReader, group_path: str, ref: str = MAIN) -> ProductSnapshot | None:
     """The product whose metadata repository is ``<group_path>/default.project``; None once it is gone."""
+    files = product_files(gitlab, group_path, ref)
+    if files is None:
+        return None
+    return product_from_documents(f"product-{files.group_id}", group_path, files.documents)
+
+
+def product_files(gitlab: RepositoryReader, group_path: str, ref: str = MAIN) -> ProductFiles | None:
+    """What ``<group_path>/default.project``'s ``production/kustomization.yaml`` lists at ``ref``; None once
+    the group or the project is gone."""
     group = gitlab.find_group(group_path)
     project = gitlab.find_project(f"{group_path}/{PRODUCT_REPO}")
     if group is None or project is None:
@@ -161,7 +188,7 @@ def read_product(gitlab: RepositoryReader, group_path: str, ref: str = MAIN) -> 
                 f"accumulating resources: {path} does not exist in {group_path}/{PRODUCT_REPO}"
             )
         documents.extend(_documents(content, path))
-    return product_from_documents(f"product-{group.id}", group_path, documents)
+    return ProductFiles(group.id, project.id, documents)
 
 
 def product_from_documents(

@@ -1,0 +1,49 @@
+"""What the tenant management cluster serves: Kubernetes' built-in resources, Argo CD's, and Nautes' CRDs.
+
+The Nautes CRDs are the files of NAUTES v0.4.2 ``config/crd/bases/`` (13 kinds of group
+``nautes.resource.nautes.io``, version ``v1alpha1``), vendored unchanged as package data (``crds/``, with
+their licence and NOTICE): their schemas are what the apiserver validates custom resources against and what
+``kubectl explain`` and client-side validation read, so they are the real ones rather than a derivation. The
+tenant repository template installs the same files (TRT v0.4.2 ``nautes/base/crd/bases/``).
+
+Argo CD v2.4.0 (INST ``nautes/roles/nautes/tasks/main.yml``: upstream ``install.yaml`` in the vcluster)
+brings Application and AppProject (its ApplicationSets are not used on this cluster by Nautes v0.4): they
+are declared the way the runtime clusters declare them (:mod:`nautes_refstack.kube.resources`).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from nautes_refstack.kube import ResourceType
+from nautes_refstack.kube.resources import BUILTIN_TYPES, CUSTOM_TYPES
+
+NAUTES_GROUP = "nautes.resource.nautes.io"
+NAUTES_API_VERSION = f"{NAUTES_GROUP}/v1alpha1"
+ARGO_CD_API_VERSION = "argoproj.io/v1alpha1"
+_ARGO_CD_PLURALS = ("applications", "appprojects")
+_CRD_FILES = "crds"
+#: PyYAML's safe loader in C where PyYAML has libyaml (the same documents, several times faster).
+_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def management_resource_types() -> tuple[ResourceType, ...]:
+    """The built-in resources and Argo CD's (the Nautes ones come from their CRDs: :func:`nautes_crds`)."""
+    argo_cd = tuple(rt for rt in CUSTOM_TYPES if rt.group == "argoproj.io" and rt.plural in _ARGO_CD_PLURALS)
+    return BUILTIN_TYPES + argo_cd
+
+
+def nautes_crds() -> list[dict[str, Any]]:
+    """The 13 Nautes CRDs as NAUTES v0.4.2 ships them, sorted by file name."""
+    folder = resources.files(__package__).joinpath(_CRD_FILES)
+    files = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda entry: entry.name
+    )
+    documents: list[dict[str, Any]] = []
+    for entry in files:
+        loaded = yaml.load_all(entry.read_text(), Loader=_SAFE_LOADER)
+        documents.extend(doc for doc in loaded if isinstance(doc, dict))
+    return documents

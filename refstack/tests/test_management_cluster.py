@@ -1,0 +1,214 @@
+"""The tenant management cluster, looked at with the real kubectl: the Nautes CRDs, and the CRs the
+reconciliation chain creates from the tenant repository and a product's ``default.project`` (contract §3.5).
+
+One module-wide world (OpenBao, GitLab bootstrapped like the installer, Argo CD, the Nautes API server and the
+management cluster, ``instant`` pace): the quickstart's saves go through the Nautes API as the CLI sends them,
+then kubectl reads what Argo CD and the base operator made of them; removing the product's resources through
+the API takes their CRs away again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from nautes_refstack.argocd import ArgoCd
+from nautes_refstack.bootstrap import TenantBootstrap
+from nautes_refstack.faults import Faults
+from nautes_refstack.gitlab import GitLab
+from nautes_refstack.management import ManagementCluster
+from nautes_refstack.management.definitions import nautes_crds
+from nautes_refstack.nautes import NautesApiServer
+from nautes_refstack.pace import INSTANT
+from nautes_refstack.vault import OpenBao
+from support.loop import BackgroundLoop
+from support.wait import wait_for
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = [
+    pytest.mark.kubectl,
+    pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine"),
+]
+TENANT_REPO = "nautes/management"
+PRODUCT = "demo-management"
+CLUSTER = "physical-worker"
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: runtime
+  cluster: {server: "https://10.0.0.1:6443", insecure-skip-tls-verify: true}
+contexts:
+- name: runtime
+  context: {cluster: runtime, user: admin}
+current-context: runtime
+users:
+- name: admin
+  user: {token: not-a-real-token}
+"""
+CLUSTER_SPEC: dict[str, Any] = {
+    "name": CLUSTER,
+    "api_server": "https://127.0.0.1:6443",
+    "cluster_kind": "kubernetes",
+    "usage": "worker",
+    "cluster_type": "physical",
+    "worker_type": "pipeline",
+    "host_cluster": "",
+    "primary_domain": "",
+    "kubeconfig": KUBECONFIG,
+    "vcluster": {"https_node_port": ""},
+    "components_list": {},
+}
+PRODUCT_SAVES: list[tuple[str, dict[str, Any]]] = [
+    (
+        f"/api/v1/products/{PRODUCT}",
+        {"name": PRODUCT, "git": {"gitlab": {"name": PRODUCT, "path": PRODUCT, "visibility": "private"}}},
+    ),
+    (
+        f"/api/v1/products/{PRODUCT}/environments/env-dev-demo",
+        {"name": "env-dev-demo", "product": PRODUCT, "cluster": CLUSTER, "env_type": "dev"},
+    ),
+    (
+        f"/api/v1/products/{PRODUCT}/projects/project-demo",
+        {"name": "project-demo", "product": PRODUCT, "language": "golang"},
+    ),
+]
+
+
+@dataclass
+class World:
+    loop: BackgroundLoop
+    gitlab: GitLab
+    api: str
+    token: str
+    management: ManagementCluster
+    workdir: Path
+
+    def send(self, method: str, path: str, body: Any = None) -> requests.Response:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
+        data = json.dumps(body) if body is not None else None
+        return requests.request(method, self.api + path, headers=headers, data=data, timeout=60)
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        config = self.workdir / "kubeconfig"
+        if not config.exists():
+            config.write_text(self.management.kubeconfig())
+            config.chmod(0o600)
+        command = [
+            str(KUBECTL),
+            "--kubeconfig",
+            str(config),
+            "--cache-dir",
+            str(self.workdir / "cache"),
+            *args,
+        ]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+
+    def names(self, *args: str) -> set[str]:
+        listed = self.kubectl("get", *args, "-o", "name")
+        assert listed.returncode == 0, listed.stderr
+        return {line.rpartition("/")[2] for line in listed.stdout.split()}
+
+    def group_id(self) -> int:
+        group = self.gitlab.find_group(PRODUCT)
+        assert group is not None
+        return group.id
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    scratch = Path(tempfile.mkdtemp(prefix="management-cluster-test-"))
+    vault = OpenBao(scratch / "openbao.log")
+    gitlab = GitLab(scratch / "gitlab")
+    management = ManagementCluster(Faults())
+    pieces: list[Any] = []
+
+    async def start() -> tuple[str, str]:
+        await asyncio.gather(vault.start(), gitlab.start(), management.start())
+        pieces.extend([vault, gitlab, management])
+        token = await TenantBootstrap(gitlab, TENANT_REPO).run(scratch)
+        argocd = ArgoCd(gitlab, TENANT_REPO, INSTANT)
+        await argocd.start()
+        sync = await management.start_sync(gitlab, argocd, TENANT_REPO, gitlab.ssh_url_base, INSTANT)
+        gitlab.on_push(sync.on_push)
+        api = NautesApiServer(gitlab.url, vault.url, vault.root_token, TENANT_REPO)
+        await api.start()
+        pieces.append(api)
+        return api.url, token
+
+    async def stop() -> None:
+        for piece in reversed(pieces):
+            await piece.stop()
+
+    with BackgroundLoop("management-cluster-tests", timeout=60) as loop:
+        try:
+            url, token = loop.run(start())
+            (scratch / "kubectl").mkdir()
+            yield World(loop, gitlab, url, token, management, scratch / "kubectl")
+        finally:
+            loop.run(stop())
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_kubectl_get_crd_lists_the_nautes_crds_and_argo_cds(world: World) -> None:
+    nautes = {crd["metadata"]["name"] for crd in nautes_crds()}
+    assert len(nautes) == 13
+    assert nautes | {"applications.argoproj.io", "appprojects.argoproj.io"} <= world.names("crd")
+
+
+def test_kubectl_explain_reads_the_nautes_schemas(world: World) -> None:
+    explained = world.kubectl("explain", "projectpipelineruntimes.spec.pipelineSource")
+    assert explained.returncode == 0, explained.stderr
+    assert "KIND:     ProjectPipelineRuntime" in explained.stdout
+    assert "<string>" in explained.stdout
+
+
+def test_the_installation_left_argo_cd_applications_and_the_product_provider(world: World) -> None:
+    assert {"nautes-management", "nautes"} <= world.names("applications", "-n", "argocd")
+    assert world.names("productproviders", "-n", "nautes") == {"productprovider"}
+    assert world.names("coderepoproviders", "-n", "nautes") == {"gitlab-nautes"}
+
+
+def test_a_cluster_saved_through_the_nautes_api_appears_in_namespace_nautes(world: World) -> None:
+    saved = world.send("POST", f"/api/v1/clusters/{CLUSTER}", CLUSTER_SPEC)
+    assert saved.status_code == 200, saved.text
+    wait_for(lambda: CLUSTER in world.names("clusters.nautes.resource.nautes.io", "-n", "nautes"))
+    shown = world.kubectl("get", "clusters", CLUSTER, "-n", "nautes", "-o", "jsonpath={.spec.apiServer}")
+    assert shown.stdout == CLUSTER_SPEC["api_server"]
+    labels = world.kubectl("get", "clusters", CLUSTER, "-n", "nautes", "-o", "jsonpath={.metadata.labels}")
+    assert json.loads(labels.stdout)["app.kubernetes.io/instance"] == "nautes"
+
+
+def test_a_products_crs_appear_in_its_namespace_after_the_saves(world: World) -> None:
+    for path, body in PRODUCT_SAVES:
+        saved = world.send("POST", path, body)
+        assert saved.status_code == 200, f"{path}: {saved.text}"
+    product = f"product-{world.group_id()}"
+    wait_for(lambda: {"project-demo"} <= world.names("projects", "-n", product))
+    assert world.names("environments", "-n", product) == {"env-dev-demo"}
+    assert product in world.names("products", "-n", "nautes")
+    spec = world.kubectl("get", "product", product, "-n", "nautes", "-o", "jsonpath={.spec.name}")
+    assert spec.stdout == PRODUCT
+    namespace = world.kubectl("get", "namespace", product, "-o", "jsonpath={.metadata.labels}")
+    assert json.loads(namespace.stdout)["resource.nautes.io/reference"] == product
+    app = world.kubectl("get", "application", product, "-n", "argocd", "-o", "json")
+    assert json.loads(app.stdout)["status"]["sync"]["status"] == "Synced"
+
+
+def test_removed_resources_disappear_and_the_products_namespace_goes_with_the_product(world: World) -> None:
+    product = f"product-{world.group_id()}"
+    for kind in ("projects/project-demo", "environments/env-dev-demo"):
+        removed = world.send("DELETE", f"/api/v1/products/{PRODUCT}/{kind}")
+        assert removed.status_code == 200, removed.text
+    wait_for(
+        lambda: not world.names("projects", "-n", product) and not world.names("environments", "-n", product)
+    )
+    assert product in world.names("namespaces")
