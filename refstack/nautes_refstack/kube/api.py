@@ -191,25 +191,32 @@ class KubeApi:
     # -- discovery ------------------------------------------------------------------------------------
 
     async def _version(self, request: web.Request) -> web.Response:
+        """k8s.io/apiserver/pkg/server/routes/version.go: the server's version.Info."""
         return _json(discovery.SERVER_VERSION)
 
     async def _ok(self, request: web.Request) -> web.Response:
+        """k8s.io/apiserver/pkg/server/healthz/healthz.go: ``ok`` while every check passes."""
         return web.Response(text="ok")
 
     async def _core_versions(self, request: web.Request) -> web.Response:
+        """k8s.io/apiserver/pkg/endpoints/discovery/legacy.go: the legacy ``/api`` APIVersions."""
         return _json(discovery.core_api_versions(request.host))
 
     async def _core_resources(self, request: web.Request) -> web.Response:
+        """k8s.io/apiserver/pkg/endpoints/discovery/version.go: the core APIResourceList."""
         return _json(discovery.api_resource_list("", "v1", self._store.resource_types()))
 
     async def _groups(self, request: web.Request) -> web.Response:
+        """k8s.io/apiserver/pkg/endpoints/discovery/root.go: every named group's APIGroup."""
         return _json(discovery.api_group_list(self._store.resource_types()))
 
     async def _group(self, request: web.Request) -> web.Response:
+        """k8s.io/apiserver/pkg/endpoints/discovery/group.go: one APIGroup, 404 for a group nobody serves."""
         group = discovery.api_group(request.match_info["group"], self._store.resource_types())
         return _error(errors.resource_not_found()) if group is None else _json(group)
 
     async def _group_resources(self, request: web.Request) -> web.Response:
+        """k8s.io/apiserver/pkg/endpoints/discovery/version.go: one group version's resources."""
         group, version = request.match_info["group"], request.match_info["version"]
         resources = discovery.api_resource_list(group, version, self._store.resource_types())
         return _json(resources) if resources["resources"] else _error(errors.resource_not_found())
@@ -339,6 +346,8 @@ class KubeApi:
         return await handlers[verb](request, target)
 
     async def _get(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """k8s.io/apiserver/pkg/endpoints/handlers/get.go ``GetResource`` (a Table when asked for one:
+        handlers/response.go), or a pod's log (:meth:`_log`)."""
         rt, name = target.resource_type, str(target.name)
         if target.subresource == "log":
             return await self._log(request, str(target.namespace), name)
@@ -370,6 +379,8 @@ class KubeApi:
         return response
 
     async def _list(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """k8s.io/apiserver/pkg/endpoints/handlers/get.go ``ListResource``: a ``<Kind>List`` at the current
+        resourceVersion, or a Table (handlers/response.go)."""
         rt = target.resource_type
         items = self._store.list(
             rt.api_version,
@@ -394,6 +405,8 @@ class KubeApi:
         )
 
     async def _create(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """k8s.io/apiserver/pkg/endpoints/handlers/create.go: 201 with the stored object (a TokenRequest or
+        TokenReview is answered, not stored)."""
         rt = target.resource_type
         body = await _read_object(request, builtin=rt.builtin)
         if target.subresource == "token":
@@ -442,6 +455,7 @@ class KubeApi:
             )
 
     async def _update(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """k8s.io/apiserver/pkg/endpoints/handlers/update.go: PUT of the object or of its status."""
         body = await _read_object(request, builtin=target.resource_type.builtin)
         self._check_body(target, body)
         if target.subresource == "status":
@@ -449,6 +463,8 @@ class KubeApi:
         return _json(self._store.replace(body))
 
     async def _patch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """k8s.io/apiserver/pkg/endpoints/handlers/patch.go: JSON, merge and (built-in kinds) strategic merge
+        patches; other media types are a 415."""
         rt = target.resource_type
         if _content_type(request) not in PATCH_TYPES:
             raise errors.unsupported_media_type(PATCH_TYPES)
@@ -472,6 +488,8 @@ class KubeApi:
         return options
 
     async def _delete(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """k8s.io/apiserver/pkg/endpoints/handlers/delete.go ``DeleteResource``: the object (or a Status for
+        the kinds that answer one), with deletionTimestamp while finalizers hold it."""
         rt = target.resource_type
         options = await self._delete_options(request)
         deleted = self._store.delete(
@@ -486,6 +504,7 @@ class KubeApi:
         return _json(deleted if pending or rt.delete_returns_object else _success_status(rt, deleted))
 
     async def _delete_collection(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """k8s.io/apiserver/pkg/endpoints/handlers/delete.go ``DeleteCollection``: the deleted objects."""
         rt = target.resource_type
         deleted = self._store.delete_collection(
             rt.api_version,
@@ -502,6 +521,7 @@ class KubeApi:
     # -- watch ----------------------------------------------------------------------------------------
 
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        """k8s.io/apiserver/pkg/endpoints/handlers/watch.go: newline-delimited events until the timeout."""
         rt = target.resource_type
         response = web.StreamResponse(
             headers={"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
