@@ -9,13 +9,19 @@ from pathlib import Path
 
 import yaml
 
-from tests.fidelity.kubectl.checks.kubectl_stack import KUBECONFIG_ENV, QUICKSTART_ENV
+from tests.fidelity.kubectl.checks.kubectl_stack import (
+    KUBECONFIG_ENV,
+    MANAGEMENT_KUBECONFIG_ENV,
+    QUICKSTART_ENV,
+)
 from tests.fidelity.runner import SuiteResult, run_upstream_suite
 
 SUITE = "kubectl"
 CHECKS = Path(__file__).with_name("checks")
 PLUGIN = CHECKS / "kubectl_stack.py"
 QUICKSTART = Path(__file__).resolve().parents[3] / "scenarios" / "quickstart"
+# The tenant management cluster's kubeconfig in a stack's directory (``nautes-e2e refstack up --dir``).
+MANAGEMENT_KUBECONFIG = "kubeconfig-management.yaml"
 
 
 def check_files() -> list[str]:
@@ -31,7 +37,11 @@ def runtime_kubeconfig(stack_directory: Path) -> Path:
 
 def run_kubectl_set(stack_directory: Path, *, log_path: Path | None = None) -> SuiteResult:
     """Run the whole set against the stack in ``stack_directory`` (``nautes-e2e refstack up --dir``)."""
-    environment = {KUBECONFIG_ENV: str(runtime_kubeconfig(stack_directory)), QUICKSTART_ENV: str(QUICKSTART)}
+    environment = {
+        KUBECONFIG_ENV: str(runtime_kubeconfig(stack_directory)),
+        MANAGEMENT_KUBECONFIG_ENV: str(stack_directory / MANAGEMENT_KUBECONFIG),
+        QUICKSTART_ENV: str(QUICKSTART),
+    }
     return run_upstream_suite(
         SUITE, CHECKS, check_files(), plugins=[PLUGIN], env=environment, log_path=log_path
     )

@@ -1,6 +1,7 @@
 """pytest plugin for the kubectl set (``-p kubectl_stack``): the real ``kubectl`` binary pointed at the
-runtime cluster of a standalone reference stack (the kubeconfig named by :data:`KUBECONFIG_ENV`), and a
-namespace of its own for each module, deleted afterwards.
+runtime cluster of a standalone reference stack (the kubeconfig named by :data:`KUBECONFIG_ENV`) or at its
+tenant management cluster (:data:`MANAGEMENT_KUBECONFIG_ENV`), and a namespace of its own for each module,
+deleted afterwards.
 
 Every check runs ``kubectl`` as a user does (default validation, the server's table rendering, a discovery
 cache of its own) and compares its output, exit code and error text with what kubectl prints against a
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 KUBECONFIG_ENV = "NAUTES_E2E_FIDELITY_KUBECONFIG"
+MANAGEMENT_KUBECONFIG_ENV = "NAUTES_E2E_FIDELITY_MANAGEMENT_KUBECONFIG"
 QUICKSTART_ENV = "NAUTES_E2E_FIDELITY_QUICKSTART"
 COMMAND_TIMEOUT_S = 60.0
 
@@ -28,6 +30,7 @@ class Kubectl:
     """``kubectl --kubeconfig CONFIG --cache-dir CACHE ARGS`` with ``stdin``; never raises on failure."""
 
     def __init__(self, binary: str, config: Path, cache: Path) -> None:
+        self.binary = binary
         self._prefix = [binary, "--kubeconfig", str(config), "--cache-dir", str(cache)]
 
     def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -65,6 +68,13 @@ def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
     if binary is None:
         pytest.skip("kubectl is not installed on this machine")
     return Kubectl(binary, Path(os.environ[KUBECONFIG_ENV]), tmp_path_factory.mktemp("kubectl-cache"))
+
+
+@pytest.fixture(scope="session")
+def management(kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    """kubectl on the tenant management cluster, where Nautes' CRs live (contract §3.5)."""
+    config = Path(os.environ[MANAGEMENT_KUBECONFIG_ENV])
+    return Kubectl(kubectl.binary, config, tmp_path_factory.mktemp("kubectl-management-cache"))
 
 
 @pytest.fixture(scope="session")
