@@ -53,6 +53,8 @@ def _missing(expected: object, stored: object, path: str = "") -> list[str]:
         ["create", "deployment", "web", "--image=nginx:1.21", "--port=8080", "--replicas=0"],
         ["create", "role", "reader", "--verb=get,list", "--resource=pods,configmaps"],
         ["create", "rolebinding", "reads", "--role=reader", "--serviceaccount=other:robot", "--user=alice"],
+        ["create", "service", "clusterip", "web", "--tcp=80:8080", "--tcp=443:https"],
+        ["create", "service", "nodeport", "edge", "--tcp=80:8080", "--node-port=30080"],
     ],
 )
 def test_a_generator_creates_what_it_prints(kubectl: Kubectl, tmp_path: Path, generator: list[str]) -> None:

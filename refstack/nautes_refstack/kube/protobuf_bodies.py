@@ -31,7 +31,7 @@ _ZERO_TIME_SECONDS = -62135596800
 
 # A field: (JSON name, type). Types: "string", "bytes" (base64 in JSON), "int", "bool", "time",
 # "quantity", "intorstring", "map" (string to string), "bytesmap" (string to bytes), "quantitymap", or the
-# name of a message below; a list of one type marks a repeated field.
+# name of a message below; a list of one type marks a repeated field. "intorstring" is a number or a string.
 Field = tuple[str, Any]
 MESSAGES: dict[str, dict[int, Field]] = {
     "ObjectMeta": {
@@ -137,6 +137,23 @@ MESSAGES: dict[str, dict[int, Field]] = {
         4: ("protocol", "string"),
     },
     "ResourceRequirements": {1: ("limits", "quantitymap"), 2: ("requests", "quantitymap")},
+    "Service": {1: ("metadata", "ObjectMeta"), 2: ("spec", "ServiceSpec"), 3: ("status", "Empty")},
+    "ServiceSpec": {
+        1: ("ports", ["ServicePort"]),
+        2: ("selector", "map"),
+        3: ("clusterIP", "string"),
+        4: ("type", "string"),
+        5: ("externalIPs", ["string"]),
+        7: ("sessionAffinity", "string"),
+        10: ("externalName", "string"),
+    },
+    "ServicePort": {
+        1: ("name", "string"),
+        2: ("protocol", "string"),
+        3: ("port", "int"),
+        4: ("targetPort", "intorstring"),
+        5: ("nodePort", "int"),
+    },
     "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", ["PolicyRule"])},
     "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", ["PolicyRule"])},
     "PolicyRule": {
@@ -168,6 +185,7 @@ KINDS = {
     ("v1", "ServiceAccount"),
     ("authentication.k8s.io/v1", "TokenRequest"),
     ("apps/v1", "Deployment"),
+    ("v1", "Service"),
     ("rbac.authorization.k8s.io/v1", "Role"),
     ("rbac.authorization.k8s.io/v1", "ClusterRole"),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"),
@@ -246,6 +264,9 @@ def _scalar(kind: str, value: Any) -> Any:
         return bool(value)
     if kind == "time":
         return _time(value)
+    if kind == "intorstring":  # intstr.IntOrString {type = 1 (0: int, 1: string), intVal = 2, strVal = 3}
+        parts = dict((number, v) for number, _, v in _Reader(value).fields())
+        return parts.get(3, b"").decode() if parts.get(1, 0) == 1 else int(parts.get(2, 0))
     if kind == "quantity":  # resource.Quantity {string = 1}
         return dict((number, v) for number, _, v in _Reader(value).fields()).get(1, b"").decode()
     return _message(kind, value)

@@ -80,3 +80,21 @@ def test_create_a_service_account_token(kubectl: Kubectl, namespace: str) -> Non
     missing = kubectl("create", "token", "nobody", "-n", namespace)
     assert missing.returncode == 1
     assert missing.stderr.strip() == 'error: failed to create token: serviceaccounts "nobody" not found'
+
+
+def test_expose_a_deployment(kubectl: Kubectl, namespace: str) -> None:
+    kubectl.ok("create", "deployment", "exposed", "-n", namespace, "--image=nginx:1.21")
+    exposed = kubectl.ok(
+        "expose", "deployment", "exposed", "-n", namespace, "--port=80", "--target-port=8080"
+    )
+    assert exposed == "service/exposed exposed\n"
+    lines = kubectl.ok("get", "service", "exposed", "-n", namespace, "-o", "wide").splitlines()
+    name, kind, cluster_ip, external_ip, ports, _age, selector = lines[1].split()
+    assert (name, kind, external_ip, ports, selector) == (
+        "exposed",
+        "ClusterIP",
+        "<none>",
+        "80/TCP",
+        "app=exposed",
+    )
+    assert cluster_ip.startswith("10.43.")
