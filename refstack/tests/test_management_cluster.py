@@ -10,6 +10,7 @@ the API takes their CRs away again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import subprocess
@@ -19,18 +20,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gitlab
 import pytest
 import requests
+import yaml
 from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.bootstrap import TenantBootstrap
 from nautes_refstack.faults import Faults
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.management import ManagementCluster
-from nautes_refstack.management.definitions import nautes_crds
+from nautes_refstack.management.definitions import ARGO_CD_API_VERSION, NAUTES_API_VERSION, nautes_crds
+from nautes_refstack.management.sync import ManagementSync
 from nautes_refstack.nautes import NautesApiServer
 from nautes_refstack.pace import INSTANT
 from nautes_refstack.vault import OpenBao
 from support.loop import BackgroundLoop
+from support.nautes import cluster_cr
 from support.wait import wait_for
 
 KUBECTL = shutil.which("kubectl")
@@ -212,3 +217,101 @@ def test_removed_resources_disappear_and_the_products_namespace_goes_with_the_pr
         lambda: not world.names("projects", "-n", product) and not world.names("environments", "-n", product)
     )
     assert product in world.names("namespaces")
+
+
+@dataclass
+class GitWorld:
+    """GitLab (bootstrapped like the installer), Argo CD and the management cluster, without the API server:
+    the tests push the files the API server would."""
+
+    loop: BackgroundLoop
+    gitlab: gitlab.Gitlab
+    emulator: GitLab
+    management: ManagementCluster
+    sync: ManagementSync
+
+    def objects(self, kind: str, namespace: str | None) -> set[str]:
+        listed = self.loop.call(self.management.store.list, NAUTES_API_VERSION, kind, namespace)
+        return {obj["metadata"]["name"] for obj in listed}
+
+    def new_product(self, path: str) -> int:
+        """A GitLab group with a ``default.project`` holding an empty kustomization, as a product save leaves
+        it (contract §3.2); returns the group's id."""
+        group = self.gitlab.groups.create({"name": path, "path": path})
+        project = self.gitlab.projects.create({"name": "default.project", "namespace_id": group.id})
+        project.files.create(
+            {
+                "file_path": "production/kustomization.yaml",
+                "branch": "main",
+                "content": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n",
+                "commit_message": "[API] Save operator",
+            }
+        )
+        return int(group.id)
+
+
+@contextlib.contextmanager
+def git_world(faults: Faults) -> Iterator[GitWorld]:
+    scratch = Path(tempfile.mkdtemp(prefix="management-cluster-git-"))
+    emulator = GitLab(scratch / "gitlab")
+    management = ManagementCluster(faults)
+
+    async def start() -> tuple[str, ManagementSync]:
+        await asyncio.gather(emulator.start(), management.start())
+        token = await TenantBootstrap(emulator, TENANT_REPO).run(scratch)
+        faults.arm()  # as the stack does once the installation is done
+        argocd = ArgoCd(emulator, TENANT_REPO, INSTANT, faults)
+        await argocd.start()
+        sync = await management.start_sync(emulator, argocd, TENANT_REPO, emulator.ssh_url_base, INSTANT)
+        emulator.on_push(sync.on_push)
+        return token, sync
+
+    async def stop() -> None:
+        await management.stop()
+        await emulator.stop()
+
+    with BackgroundLoop("management-cluster-git-tests", timeout=60) as loop:
+        try:
+            token, sync = loop.run(start())
+            client = gitlab.Gitlab(emulator.url, private_token=token)
+            yield GitWorld(loop, client, emulator, management, sync)
+        finally:
+            loop.run(stop())
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.mark.parametrize("never_syncs", [False, True], ids=["synced", "tenant-repo-never-syncs"])
+def test_a_cluster_appears_only_once_argo_cd_synced_the_tenant_repository(never_syncs: bool) -> None:
+    faults = Faults({"tenant-repo-never-syncs": []} if never_syncs else None)
+    with git_world(faults) as world:
+        tenant = world.gitlab.projects.get(TENANT_REPO)
+        tenant.files.create(
+            {
+                "file_path": "nautes/overlays/production/clusters/worker-1.yaml",
+                "branch": "main",
+                "content": yaml.safe_dump(cluster_cr("worker-1", "https://127.0.0.1:6443")),
+                "commit_message": "[API] Save operator",
+            }
+        )
+        # Pushes are handled in order: once a later push's product is there, the tenant push was seen.
+        sentinel = world.new_product("sentinel")
+        wait_for(lambda: f"product-{sentinel}" in world.objects("Product", "nautes"))
+        assert ("worker-1" in world.objects("Cluster", "nautes")) is not never_syncs
+
+
+def test_a_product_whose_group_is_gone_goes_at_the_base_operators_next_poll() -> None:
+    with git_world(Faults()) as world:
+        group_id = world.new_product("gone-product")
+        product = f"product-{group_id}"
+        wait_for(lambda: product in world.objects("Product", "nautes"))
+        world.gitlab.groups.delete(group_id)
+        assert product in world.objects("Product", "nautes")  # nothing is pushed: only the poll notices
+        world.loop.call(world.sync.poll)
+        assert product not in world.objects("Product", "nautes")
+        namespaces = world.loop.call(world.management.store.list, "v1", "Namespace")
+        assert product not in {namespace["metadata"]["name"] for namespace in namespaces}
+        assert not world.objects("CodeRepo", "nautes") - {f"repo-{world.gitlab.projects.get(TENANT_REPO).id}"}
+        applications = world.loop.call(
+            world.management.store.list, ARGO_CD_API_VERSION, "Application", "argocd"
+        )
+        assert product not in {app["metadata"]["name"] for app in applications}

@@ -105,13 +105,20 @@ class ManagementSync:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(poll):
                     await self._wakeup.wait()
-            if not self._wakeup.is_set():
-                self._dirty_products |= set(self._base_operator.products())  # the poll: gone ones go
+            polled = not self._wakeup.is_set()
             self._wakeup.clear()
             try:
-                self.sync()
+                if polled:
+                    self.poll()
+                else:
+                    self.sync()
             except Exception:  # the controllers survive a failed round, as controller-runtime's do
                 log.exception("management cluster sync failed, retrying at the next change or poll")
+
+    def poll(self) -> None:
+        """The base operator's poll of GitLab: every product is looked at again (a gone one goes)."""
+        self._dirty_products |= set(self._base_operator.products())
+        self.sync()
 
     def sync(self) -> None:
         """One round: the tenant's application if it changed, then every changed product."""
