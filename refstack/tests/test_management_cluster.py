@@ -29,6 +29,7 @@ from nautes_refstack.bootstrap import TenantBootstrap
 from nautes_refstack.faults import Faults
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.management import ManagementCluster
+from nautes_refstack.management.argocd_apply import application, record_sync, sync_resources
 from nautes_refstack.management.definitions import ARGO_CD_API_VERSION, NAUTES_API_VERSION, nautes_crds
 from nautes_refstack.management.sync import ManagementSync
 from nautes_refstack.nautes import NautesApiServer
@@ -315,3 +316,38 @@ def test_a_product_whose_group_is_gone_goes_at_the_base_operators_next_poll() ->
             world.management.store.list, ARGO_CD_API_VERSION, "Application", "argocd"
         )
         assert product not in {app["metadata"]["name"] for app in applications}
+
+
+def _project(name: str, **spec: str) -> dict[str, Any]:
+    return {"apiVersion": NAUTES_API_VERSION, "kind": "Project", "metadata": {"name": name}, "spec": spec}
+
+
+def test_a_manifest_the_crd_schema_refuses_leaves_the_application_out_of_sync_and_the_rest_applied() -> None:
+    cluster = ManagementCluster(Faults())
+    store = cluster.store
+    store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "product-7"}})
+    store.create(application("product-7", "ssh://example/p.git", "production", "product-7", project="nautes"))
+    manifests = [
+        _project("good", product="product-7", language="golang"),
+        _project("bad", product="product-7"),
+    ]
+    problems = sync_resources(store, "product-7", "product-7", manifests, force_namespace=False)
+    record_sync(store, "product-7", "0" * 40, problems)
+    assert {p["metadata"]["name"] for p in store.list(NAUTES_API_VERSION, "Project", "product-7")} == {"good"}
+    status = store.get(ARGO_CD_API_VERSION, "Application", "argocd", "product-7")["status"]
+    assert status["sync"]["status"] == "OutOfSync"
+    assert "Project/bad" in status["conditions"][0]["message"]
+    assert "spec.language" in status["conditions"][0]["message"]
+
+
+def test_pruning_takes_only_what_the_application_applied() -> None:
+    store = ManagementCluster(Faults()).store
+    store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "product-7"}})
+    users = _project("by-hand", product="product-7", language="golang")
+    store.create({**users, "metadata": {"name": "by-hand", "namespace": "product-7"}})
+    synced = [_project("synced", product="product-7", language="golang")]
+    assert sync_resources(store, "product-7", "product-7", synced, force_namespace=False) == []
+    assert sync_resources(store, "product-7", "product-7", [], force_namespace=False) == []
+    assert {p["metadata"]["name"] for p in store.list(NAUTES_API_VERSION, "Project", "product-7")} == {
+        "by-hand"
+    }

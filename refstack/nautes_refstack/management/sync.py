@@ -116,9 +116,15 @@ class ManagementSync:
                 log.exception("management cluster sync failed, retrying at the next change or poll")
 
     def poll(self) -> None:
-        """The base operator's poll of GitLab: every product is looked at again (a gone one goes)."""
-        self._dirty_products |= set(self._base_operator.products())
-        self.sync()
+        """The base operator's poll of GitLab (``GetProducts``): the Product of a ``default.project`` that is
+        gone goes. Products still there are left alone: their CRs change only when Argo CD syncs."""
+        for group, name in self._base_operator.products().items():
+            if self._gone(group):
+                self._base_operator.delete_product(name)
+
+    def _gone(self, group: str) -> bool:
+        path = f"{group}/{PRODUCT_REPO}"
+        return self._gitlab.find_project(path) is None or self._gitlab.find_group(group) is None
 
     def sync(self) -> None:
         """One round: the tenant's application if it changed, then every changed product."""
@@ -138,8 +144,8 @@ class ManagementSync:
 
     def _sync_product(self, group: str) -> None:
         path = f"{group}/{PRODUCT_REPO}"
-        known = self._base_operator.products()
-        if self._gitlab.find_project(path) is None or self._gitlab.find_group(group) is None:
+        if self._gone(group):
+            known = self._base_operator.products()
             if group in known:
                 self._base_operator.delete_product(known[group])
             return
