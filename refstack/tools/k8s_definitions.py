@@ -32,6 +32,7 @@ KINDS = {
     ("authentication.k8s.io", "v1", "TokenReview"),
     ("authentication.k8s.io", "v1", "TokenRequest"),
     ("events.k8s.io", "v1", "Event"),
+    ("autoscaling", "v1", "Scale"),
     *(("rbac.authorization.k8s.io", "v1", kind) for kind in ("Role", "RoleBinding", "ClusterRole")),
     ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"),
     ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),

@@ -19,7 +19,16 @@ import yaml
 from aiohttp import web
 
 from nautes_refstack.faults import NO_FAULTS, Faults
-from nautes_refstack.kube import discovery, errors, openapi, openapi_proto, pod_logs, protobuf_bodies, tables
+from nautes_refstack.kube import (
+    discovery,
+    errors,
+    openapi,
+    openapi_proto,
+    pod_logs,
+    protobuf_bodies,
+    scale,
+    tables,
+)
 from nautes_refstack.kube.auth import Authenticator, bearer_token_middleware
 from nautes_refstack.kube.deprecation import deprecation_warning
 from nautes_refstack.kube.errors import JsonObject, KubeError
@@ -351,6 +360,8 @@ class KubeApi:
         rt, name = target.resource_type, str(target.name)
         if target.subresource == "log":
             return await self._log(request, str(target.namespace), name)
+        if target.subresource == "scale":
+            return _json(scale.scale_of(self._store.get(rt.api_version, rt.kind, target.namespace, name)))
         obj = self._store.get(rt.api_version, rt.kind, target.namespace, name)
         as_table = self._maybe_table(request, rt, [obj], str(obj["metadata"].get("resourceVersion", "")))
         return _json(obj if as_table is None else as_table)
@@ -457,6 +468,9 @@ class KubeApi:
     async def _update(self, request: web.Request, target: Target) -> web.StreamResponse:
         """k8s.io/apiserver/pkg/endpoints/handlers/update.go: PUT of the object or of its status."""
         body = await _read_object(request, builtin=target.resource_type.builtin)
+        if target.subresource == "scale":
+            rt = target.resource_type
+            return _json(scale.rescale(self._store, rt, target.namespace, str(target.name), body, None))
         self._check_body(target, body)
         if target.subresource == "status":
             return _json(self._store.update_status(body))
@@ -469,6 +483,11 @@ class KubeApi:
         if _content_type(request) not in PATCH_TYPES:
             raise errors.unsupported_media_type(PATCH_TYPES)
         patch = await _read_json(request)
+        if target.subresource == "scale":
+            patch_type = _content_type(request)
+            return _json(
+                scale.rescale(self._store, rt, target.namespace, str(target.name), patch, patch_type)
+            )
         patched = self._store.patch(
             rt.api_version,
             rt.kind,

@@ -31,7 +31,10 @@ SERVER_VERSION: JsonObject = {
 }
 
 # Subresources whose kind differs from their parent's: (kind, group, version).
-_SUBRESOURCE_KINDS = {"token": ("TokenRequest", "authentication.k8s.io", "v1")}
+_SUBRESOURCE_KINDS = {
+    "token": ("TokenRequest", "authentication.k8s.io", "v1"),
+    "scale": ("Scale", "autoscaling", "v1"),
+}
 
 
 def _storage_version_hash(resource_type: ResourceType) -> str:

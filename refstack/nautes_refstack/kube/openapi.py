@@ -55,6 +55,9 @@ _KIND_DESCRIPTION = (
     "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"
 )
 _VALUE_COMBINATORS = ("allOf", "oneOf", "anyOf", "not")
+# What the scale subresource of a workload reads and writes.
+SCALE = "io.k8s.api.autoscaling.v1.Scale"
+SCALE_GVK: JsonObject = {"group": "autoscaling", "kind": "Scale", "version": "v1"}
 
 
 @cache
@@ -268,7 +271,13 @@ class _PathBuilder:
         self.tag = f"{group_id[:1].lower()}{group_id[1:]}_{rt.version}"
 
     def operation(
-        self, verb: str, action: str, kind: str, parameters: list[JsonObject], response: str | None
+        self,
+        verb: str,
+        action: str,
+        kind: str,
+        parameters: list[JsonObject],
+        response: str | None,
+        gvk: JsonObject | None = None,
     ) -> JsonObject:
         rt = self.rt
         scope = "Namespaced" if rt.namespaced and not kind.startswith("ForAll") else ""
@@ -289,7 +298,7 @@ class _PathBuilder:
                 "401": {"description": "Unauthorized"},
             },
             "x-kubernetes-action": action,
-            _GVK: {"group": rt.group, "kind": rt.kind, "version": rt.version},
+            _GVK: gvk or {"group": rt.group, "kind": rt.kind, "version": rt.version},
         }
         return operation
 
@@ -332,6 +341,8 @@ class _PathBuilder:
             sub: JsonObject = {"parameters": [_path("name", f"name of the {kind}"), *shared, _PRETTY]}
             if subresource == "status":
                 self._item_operations(sub, f"{kind}Status", status=True)
+            elif subresource == "scale":
+                self._scale_operations(sub, kind)
             elif subresource == "log":
                 sub["get"] = self.operation("read", "get", f"{kind}Log", [], None)
             paths[f"{self.prefix}/{namespace}{rt.plural}/{{name}}/{subresource}"] = sub
@@ -365,6 +376,16 @@ class _PathBuilder:
                 "delete", "delete", kind, [body, *_DELETE_PARAMETERS], f"{_META}Status"
             )
 
+    def _scale_operations(self, item: JsonObject, kind: str) -> None:
+        """``{plural}/{name}/scale``: an autoscaling/v1 Scale (read, replace, patch)."""
+        writes = [_DRY_RUN, _FIELD_MANAGER]
+        item["get"] = self.operation("read", "get", f"{kind}Scale", [], SCALE, SCALE_GVK)
+        item["put"] = self.operation(
+            "replace", "put", f"{kind}Scale", [_body(SCALE), *writes], SCALE, SCALE_GVK
+        )
+        patch = [_body(f"{_META}Patch"), *writes, _FORCE]
+        item["patch"] = self.operation("patch", "patch", f"{kind}Scale", patch, SCALE, SCALE_GVK)
+
     def _list_definition(self) -> str | None:
         return None if self.kind_definition is None else f"{self.kind_definition}List"
 
@@ -392,6 +413,8 @@ def build_document(resource_types: Iterable[ResourceType], crds: Iterable[JsonOb
             custom[definition] = _custom_kind_definition(copy.deepcopy(schemas.get(gvk)), *gvk)
             custom[f"{definition}List"] = _custom_list_definition(definition, rt)
         paths.update(_PathBuilder(rt, definition).items())
+        if "scale" in rt.subresources:
+            roots.append(SCALE)
     definitions = _closure(roots, builtin) | _closure(custom, custom | builtin)
     return {
         "swagger": "2.0",

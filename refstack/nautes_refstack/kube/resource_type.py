@@ -8,7 +8,12 @@ from dataclasses import dataclass
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 # What each subresource the emulation serves allows (``pods/log`` is read-only, ``serviceaccounts/token``
 # only mints tokens).
-SUBRESOURCE_VERBS = {"status": ("get", "patch", "update"), "log": ("get",), "token": ("create",)}
+SUBRESOURCE_VERBS = {
+    "status": ("get", "patch", "update"),
+    "scale": ("get", "patch", "update"),
+    "log": ("get",),
+    "token": ("create",),
+}
 _VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
 
 

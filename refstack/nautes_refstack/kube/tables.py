@@ -440,7 +440,7 @@ def _container_images(obj: JsonObject) -> str:
     return ",".join(str(c.get("image")) for c in _containers(obj))
 
 
-def _label_selector(obj: JsonObject) -> str:
+def label_selector_text(obj: JsonObject) -> str:
     """``metav1.LabelSelectorAsSelector(...).String()`` for matchLabels (what the workloads use)."""
     selector = _path(obj, "spec", "selector") or {}
     parts = [f"{key}={value}" for key, value in sorted((selector.get("matchLabels") or {}).items())]
@@ -498,7 +498,10 @@ DEPLOYMENT = (
     AGE,
     *_WORKLOAD_WIDE,
     Column(
-        "Selector", _label_selector, description=("io.k8s.api.apps.v1.DeploymentSpec", "selector"), priority=1
+        "Selector",
+        label_selector_text,
+        description=("io.k8s.api.apps.v1.DeploymentSpec", "selector"),
+        priority=1,
     ),
 )
 STATEFUL_SET = (

@@ -98,3 +98,17 @@ def test_expose_a_deployment(kubectl: Kubectl, namespace: str) -> None:
         "app=exposed",
     )
     assert cluster_ip.startswith("10.43.")
+
+
+def test_scale_a_deployment(kubectl: Kubectl, namespace: str) -> None:
+    kubectl.ok("create", "deployment", "scaled", "-n", namespace, "--image=nginx:1.21")
+    assert kubectl.ok("scale", "deployment", "scaled", "-n", namespace, "--replicas=3") == (
+        "deployment.apps/scaled scaled\n"
+    )
+    lines = kubectl.ok("get", "deployment", "scaled", "-n", namespace).splitlines()
+    assert lines[1].split()[:2] == ["scaled", "0/3"]
+    refused = kubectl(
+        "scale", "deployment", "scaled", "-n", namespace, "--replicas=1", "--current-replicas=2"
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "error: Expected replicas to be 2, was 3"
