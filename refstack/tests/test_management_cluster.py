@@ -167,7 +167,11 @@ def world() -> Iterator[World]:
 def test_kubectl_get_crd_lists_the_nautes_crds_and_argo_cds(world: World) -> None:
     nautes = {crd["metadata"]["name"] for crd in nautes_crds()}
     assert len(nautes) == 13
-    assert nautes | {"applications.argoproj.io", "appprojects.argoproj.io"} <= world.names("crd")
+    argo_cd = {"applications.argoproj.io", "appprojects.argoproj.io", "applicationsets.argoproj.io"}
+    assert nautes | argo_cd | {
+        "certificates.cert-manager.io",
+        "clusterissuers.cert-manager.io",
+    } <= world.names("crd")
 
 
 def test_kubectl_explain_reads_the_nautes_schemas(world: World) -> None:

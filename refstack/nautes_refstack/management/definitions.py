@@ -7,8 +7,11 @@ their licence and NOTICE): their schemas are what the apiserver validates custom
 tenant repository template installs the same files (TRT v0.4.2 ``nautes/base/crd/bases/``).
 
 Argo CD v2.4.0 (INST ``nautes/roles/nautes/tasks/main.yml``: upstream ``install.yaml`` in the vcluster)
-brings Application and AppProject (its ApplicationSets are not used on this cluster by Nautes v0.4): they
-are declared the way the runtime clusters declare them (:mod:`nautes_refstack.kube.resources`).
+brings Application, AppProject and ApplicationSet; the tenant's own application (TRT ``tenant/runtime``)
+installs cert-manager 1.8.0 (TRT ``cert-manager/base/cert-manager-1.8.0.yaml``: six CRDs, ``v1`` with a
+status subresource each). Both are declared the way the runtime clusters declare their components' CRDs
+(:mod:`nautes_refstack.kube.resources`: names, scopes, short names and categories as the manifests give
+them, schemas that keep every field).
 """
 
 from __future__ import annotations
@@ -24,16 +27,43 @@ from nautes_refstack.kube.resources import BUILTIN_TYPES, CUSTOM_TYPES
 NAUTES_GROUP = "nautes.resource.nautes.io"
 NAUTES_API_VERSION = f"{NAUTES_GROUP}/v1alpha1"
 ARGO_CD_API_VERSION = "argoproj.io/v1alpha1"
-_ARGO_CD_PLURALS = ("applications", "appprojects")
+_ARGO_CD_PLURALS = ("applications", "appprojects", "applicationsets")
+_CERT_MANAGER = ("cert-manager",)
+_ACME = ("cert-manager", "cert-manager-acme")
+CERT_MANAGER_TYPES = (
+    ResourceType(
+        "cert-manager.io",
+        "v1",
+        "CertificateRequest",
+        "certificaterequests",
+        short_names=("cr", "crs"),
+        categories=_CERT_MANAGER,
+    ),
+    ResourceType(
+        "cert-manager.io",
+        "v1",
+        "Certificate",
+        "certificates",
+        short_names=("cert", "certs"),
+        categories=_CERT_MANAGER,
+    ),
+    ResourceType("acme.cert-manager.io", "v1", "Challenge", "challenges", categories=_ACME),
+    ResourceType(
+        "cert-manager.io", "v1", "ClusterIssuer", "clusterissuers", namespaced=False, categories=_CERT_MANAGER
+    ),
+    ResourceType("cert-manager.io", "v1", "Issuer", "issuers", categories=_CERT_MANAGER),
+    ResourceType("acme.cert-manager.io", "v1", "Order", "orders", categories=_ACME),
+)
 _CRD_FILES = "crds"
 #: PyYAML's safe loader in C where PyYAML has libyaml (the same documents, several times faster).
 _SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def management_resource_types() -> tuple[ResourceType, ...]:
-    """The built-in resources and Argo CD's (the Nautes ones come from their CRDs: :func:`nautes_crds`)."""
+    """The built-in resources, Argo CD's and cert-manager's (the Nautes ones come from their CRDs:
+    :func:`nautes_crds`)."""
     argo_cd = tuple(rt for rt in CUSTOM_TYPES if rt.group == "argoproj.io" and rt.plural in _ARGO_CD_PLURALS)
-    return BUILTIN_TYPES + argo_cd
+    return BUILTIN_TYPES + argo_cd + CERT_MANAGER_TYPES
 
 
 def nautes_crds() -> list[dict[str, Any]]:
