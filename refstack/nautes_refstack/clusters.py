@@ -19,6 +19,7 @@ from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.faults import Faults
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
+from nautes_refstack.kube.endpoints import EndpointsController
 from nautes_refstack.kube.run_events import RunEvents
 from nautes_refstack.pace import Pace
 from nautes_refstack.runtime import RuntimeControllers
@@ -53,6 +54,7 @@ class RuntimeCluster:
         self.tekton: TektonController | None = None
         # The scheduler's, kubelet's and Tekton's Events about pipelines, and pods' placement.
         self.run_events = RunEvents(self.store)
+        self.endpoints = EndpointsController(self.store)
         self.runtime: RuntimeControllers | None = None
         self.vclusters: VClusterHost | None = None
 
@@ -111,6 +113,7 @@ class RuntimeCluster:
         )
         await self.tekton.start()
         await self.run_events.start()
+        await self.endpoints.start()
         await self.runtime.start()
 
     async def stop(self) -> None:
@@ -126,6 +129,7 @@ class RuntimeCluster:
             finally:
                 try:
                     await self.run_events.stop()
+                    await self.endpoints.stop()
                     if self.tekton is not None:
                         await self.tekton.stop()
                 finally:

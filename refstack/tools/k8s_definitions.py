@@ -33,6 +33,7 @@ KINDS = {
     ("authentication.k8s.io", "v1", "TokenRequest"),
     ("events.k8s.io", "v1", "Event"),
     ("autoscaling", "v1", "Scale"),
+    ("discovery.k8s.io", "v1", "EndpointSlice"),
     *(("rbac.authorization.k8s.io", "v1", kind) for kind in ("Role", "RoleBinding", "ClusterRole")),
     ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"),
     ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),

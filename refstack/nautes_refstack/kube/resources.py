@@ -81,6 +81,9 @@ BUILTIN_TYPES = (
         field_labels=_POD_FIELDS,
         categories=("all",),
     ),
+    # Kept by the endpoints controller (kube/endpoints.py); read by kubectl describe service/ingress.
+    _core("Endpoints", "endpoints", short_names=("ep",), delete_returns_object=False),
+    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", subresources=(), builtin=True),
     _core("Service", "services", subresources=("status",), short_names=("svc",), categories=("all",)),
     # Served by every 1.21 apiserver (pkg/registry/core/replicationcontroller); with no kubelet its pods
     # never run, so status.replicas stays 0. The field label is pkg/registry/core/replicationcontroller/

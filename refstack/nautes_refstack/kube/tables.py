@@ -338,6 +338,51 @@ def _event_source(event: JsonObject) -> str:
     return f"{component}, {host}" if host else str(component)
 
 
+def _endpoints(endpoints: JsonObject) -> str:
+    """printers.go ``formatEndpoints``: up to three ``ip:port``, then `` + N more...``."""
+    subsets = endpoints.get("subsets") or []
+    if not subsets:
+        return "<none>"
+    shown: list[str] = []
+    count = 0
+    for subset in subsets:
+        ips = [str(address.get("ip")) for address in subset.get("addresses") or []]
+        ports = subset.get("ports") or []
+        for target in ips if not ports else [f"{ip}:{port.get('port')}" for port in ports for ip in ips]:
+            if len(shown) < 3:
+                shown.append(target)
+            count += 1
+    more = f" + {count - 3} more..." if count > 3 else ""
+    return ",".join(shown) + more
+
+
+def _first_three(values: list[str]) -> str:
+    """printers.go ``formatDiscoveryPorts``/``formatDiscoveryEndpoints``: ``<unset>`` for none, at most three
+    then `` + N more...``."""
+    if not values:
+        return "<unset>"
+    more = f" + {len(values) - 3} more..." if len(values) > 3 else ""
+    return ",".join(values[:3]) + more
+
+
+_SLICE = "io.k8s.api.discovery.v1.EndpointSlice"
+ENDPOINT_SLICE = (
+    NAME,
+    Column("AddressType", lambda s: s.get("addressType"), description=(_SLICE, "addressType")),
+    Column(
+        "Ports",
+        lambda s: _first_three([str(p.get("port")) for p in s.get("ports") or []]),
+        description=(_SLICE, "ports"),
+    ),
+    Column(
+        "Endpoints",
+        lambda s: _first_three([str(a) for e in s.get("endpoints") or [] for a in e.get("addresses") or []]),
+        description=(_SLICE, "endpoints"),
+    ),
+    AGE,
+)
+
+
 _EVENT = f"{_CORE}Event"
 EVENT = (
     Column("Last Seen", _event_last_seen, description=(_EVENT, "lastTimestamp")),
@@ -660,6 +705,12 @@ BUILTIN_COLUMNS: dict[tuple[str, str], Sequence[Column]] = {
         AGE,
     ),
     ("", "Service"): SERVICE,
+    ("discovery.k8s.io", "EndpointSlice"): ENDPOINT_SLICE,
+    ("", "Endpoints"): (
+        NAME,
+        Column("Endpoints", _endpoints, description=(f"{_CORE}Endpoints", "subsets")),
+        AGE,
+    ),
     ("", "Event"): EVENT,
     ("", "Node"): NODE,
     ("", "PersistentVolumeClaim"): PERSISTENT_VOLUME_CLAIM,

@@ -133,3 +133,16 @@ def test_diff_against_the_cluster(kubectl: Kubectl, namespace: str, quickstart: 
         line for line in scaled.stdout.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
     ]
     assert changed == ["-  generation: 1", "+  generation: 2", "-  replicas: 1", "+  replicas: 3"]
+
+
+def test_the_services_endpoints(kubectl: Kubectl, namespace: str, applied: None) -> None:
+    endpoints = kubectl.ok("get", "endpoints", "devops-sample", "-n", namespace).splitlines()
+    assert endpoints[0].split() == ["NAME", "ENDPOINTS", "AGE"]
+    assert endpoints[1].split()[:2] == ["devops-sample", "<none>"]  # no pod runs the sample app here
+    slices = kubectl.ok(
+        "get", "endpointslices", "-n", namespace, "-l", "kubernetes.io/service-name=devops-sample"
+    ).splitlines()
+    assert slices[0].split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    assert slices[1].split()[1:4] == ["IPv4", "<unset>", "<unset>"]
+    described = kubectl.ok("describe", "ingress", "devops-sample", "-n", namespace)
+    assert "/   devops-sample:http ()" in described
