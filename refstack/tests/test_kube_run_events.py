@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from nautes_refstack.kube import ObjectStore
-from nautes_refstack.kube.run_events import RunEvents
+from nautes_refstack.kube.run_events import RunEvents, pod_conditions
 
 POD = {
     "apiVersion": "v1",
@@ -90,3 +90,26 @@ def test_each_change_of_a_run_condition_is_an_event() -> None:
         ("TaskRun", "Normal", "Running", "TaskRun"),
         ("TaskRun", "Warning", "Failed", "TaskRun"),
     ]
+
+
+def test_a_pods_conditions_follow_its_containers() -> None:
+    pod: dict[str, Any] = {"spec": {"nodeName": "n", "containers": [{"name": "step-a"}, {"name": "step-b"}]}}
+    assert [c["type"] for c in pod_conditions(pod, [], "t0")] == ["PodScheduled"]
+    pod["status"] = {
+        "phase": "Running",
+        "containerStatuses": [{"name": "step-a", "ready": True}, {"name": "step-b", "ready": False}],
+    }
+    running = {c["type"]: c for c in pod_conditions(pod, [], "t1")}
+    assert running["Initialized"]["status"] == "True"
+    assert running["Ready"] == {
+        "type": "Ready",
+        "status": "False",
+        "lastProbeTime": None,
+        "lastTransitionTime": "t1",
+        "reason": "ContainersNotReady",
+        "message": "containers with unready status: [step-b]",
+    }
+    pod["status"] = {"phase": "Succeeded", "containerStatuses": [{"name": "step-a"}, {"name": "step-b"}]}
+    done = {c["type"]: c for c in pod_conditions(pod, list(running.values()), "t2")}
+    assert done["ContainersReady"]["reason"] == "PodCompleted"
+    assert done["ContainersReady"]["lastTransitionTime"] == "t1"  # it was False already

@@ -9,7 +9,9 @@ debugging a run looks first; on a real cluster they hold, for each pipeline:
   (k8s.io/kubernetes/pkg/kubelet/kuberuntime/kuberuntime_container.go ``startContainer``; an image already
   on the node is ``Container image "<image>" already present on machine``), and the pod's ``hostIP``/
   ``podIP`` from the node and the pod network (K3s's flannel hands out 10.42.0.0/24 on a one-node
-  cluster);
+  cluster), and the pod's conditions as the kubelet's status manager computes them
+  (pkg/kubelet/status/generate.go: ``Initialized``, ``Ready``, ``ContainersReady``, and the scheduler's
+  ``PodScheduled``);
 * Tekton's reconcilers' events on every change of a PipelineRun's or TaskRun's ``Succeeded`` condition
   (tektoncd/pipeline v0.37 pkg/reconciler/events/event.go ``emitK8sEvents``: ``Started`` when the
   condition first appears, then the condition's reason and message, a ``Warning`` when it is ``False``),
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from nautes_refstack.kube.errors import KubeError
@@ -48,6 +51,68 @@ def _succeeded(obj: JsonObject) -> tuple[str, str, str] | None:
                 str(condition.get("message", "")),
             )
     return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _condition(
+    kind: str, ready: bool, reason: str, message: str, previous: list[JsonObject], at: str
+) -> JsonObject:
+    status = "True" if ready else "False"
+    before = next((c for c in previous if c.get("type") == kind), None)
+    since = before["lastTransitionTime"] if before and before.get("status") == status else at
+    condition: JsonObject = {
+        "type": kind,
+        "status": status,
+        "lastProbeTime": None,
+        "lastTransitionTime": since,
+    }
+    if not ready and reason:
+        condition["reason"] = reason
+        if message:
+            condition["message"] = message
+    return condition
+
+
+def pod_conditions(pod: JsonObject, previous: list[JsonObject], at: str) -> list[JsonObject]:
+    """generate.go ``GeneratePodInitializedCondition``, ``GenerateContainersReadyCondition`` and
+    ``GeneratePodReadyCondition`` (readiness gates aside), in the kubelet's order, after ``PodScheduled``
+    once the pod has a node and before the kubelet has reported any container."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    if not spec.get("nodeName"):
+        return previous
+    scheduled = _condition("PodScheduled", True, "", "", previous, at)
+    init_statuses = {s.get("name"): s for s in status.get("initContainerStatuses") or []}
+    statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
+    if not statuses and not init_statuses:
+        return [scheduled]
+    unfinished = [
+        str(c.get("name"))
+        for c in spec.get("initContainers") or []
+        if ((init_statuses.get(c.get("name")) or {}).get("state") or {}).get("terminated", {}).get("exitCode")
+        != 0
+    ]
+    initialized = _condition(
+        "Initialized",
+        not unfinished,
+        "ContainersNotInitialized",
+        f"containers with incomplete status: [{' '.join(unfinished)}]",
+        previous,
+        at,
+    )
+    unready = [
+        str(c.get("name"))
+        for c in spec.get("containers") or []
+        if not (statuses.get(c.get("name")) or {}).get("ready")
+    ]
+    completed = status.get("phase") == "Succeeded"
+    reason = "PodCompleted" if completed else "ContainersNotReady"
+    message = "" if completed else f"containers with unready status: [{' '.join(unready)}]"
+    containers_ready = _condition("ContainersReady", not unready, reason, message, previous, at)
+    ready = _condition("Ready", not unready, reason, message, previous, at)
+    return [initialized, ready, containers_ready, scheduled]
 
 
 class RunEvents:
@@ -128,6 +193,15 @@ class RunEvents:
                 record_event(self._store, pod, "Normal", reason, message, component="kubelet")
         if status.get("phase") in ("Running", "Succeeded", "Failed") and not status.get("podIP"):
             self._give_address(pod, node)
+            pod = self._store.get("v1", "Pod", metadata["namespace"], metadata["name"])
+        self._update_conditions(pod)
+
+    def _update_conditions(self, pod: JsonObject) -> None:
+        status = pod.get("status") or {}
+        conditions = pod_conditions(pod, status.get("conditions") or [], _now())
+        if conditions != (status.get("conditions") or []):
+            pod["status"] = {**status, "conditions": conditions}
+            self._store.update_status(pod)
 
     def _newly_started(self, pod: JsonObject) -> list[tuple[str, str]]:
         uid = pod["metadata"]["uid"]

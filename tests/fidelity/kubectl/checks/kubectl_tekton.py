@@ -220,6 +220,14 @@ def test_describe_the_pod(kubectl: Kubectl, namespace: str, finished_run: str) -
     assert fields["Controlled By"] == "TaskRun/hello-say-hello"
     assert "  step-git:\n" in described
     assert "      Reason:       Completed\n      Exit Code:    0\n" in described
+    conditions = described[described.index("\nConditions:\n") :].splitlines()[2:7]
+    assert [line.split() for line in conditions] == [
+        ["Type", "Status"],
+        ["Initialized", "True"],
+        ["Ready", "False"],
+        ["ContainersReady", "False"],
+        ["PodScheduled", "True"],
+    ]
 
 
 def _reasons(kubectl: Kubectl, namespace: str, selector: str) -> list[str]:
