@@ -177,7 +177,7 @@ def crd_schemas(crds: Iterable[JsonObject]) -> dict[tuple[str, str, str], JsonOb
         group, kind = spec.get("group", ""), spec.get("names", {}).get("kind", "")
         for version in spec.get("versions", []):
             if version.get("served", True):
-                schema = (version.get("schema") or spec.get("validation") or {}).get("openAPIV3Schema")
+                schema = (version.get("schema") or {}).get("openAPIV3Schema")
                 schemas[(group, version.get("name", ""), kind)] = schema
     return schemas
 

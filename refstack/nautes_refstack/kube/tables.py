@@ -811,9 +811,7 @@ def printer_columns_by_type(crds: Sequence[JsonObject]) -> dict[tuple[str, str, 
         spec = crd.get("spec", {})
         for version in spec.get("versions", []):
             key = (spec.get("group", ""), version.get("name", ""), spec.get("names", {}).get("kind", ""))
-            columns[key] = list(
-                version.get("additionalPrinterColumns") or spec.get("additionalPrinterColumns") or []
-            )
+            columns[key] = list(version.get("additionalPrinterColumns") or [])
     return columns
 
 
