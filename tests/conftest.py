@@ -1,8 +1,8 @@
-"""The harness's own tests send themselves and their quickstart runs SIGINT, and expect Python's default
-(KeyboardInterrupt in the process, pytest's orderly stop in a run). A test session started with SIGINT
-ignored — ``cmd &`` from a non-interactive shell, ``nohup``, some CI runners — would hand that on to every
-run it starts (an ignored signal stays ignored across exec, and the harness keeps it so on purpose), so
-the session takes Python's default back before any test or worker starts.
+"""The harness's own tests send themselves and their quickstart runs SIGINT and SIGHUP, and expect Python's
+default (KeyboardInterrupt in the process, pytest's orderly stop in a run). A test session started with
+them ignored — ``cmd &`` from a non-interactive shell ignores SIGINT, ``nohup`` SIGHUP, and so do some CI
+runners — would hand that on to every run it starts (an ignored signal stays ignored across exec, and the
+harness keeps it so on purpose), so the session takes the defaults back before any test or worker starts.
 
 Under ``-n`` the tests are shared out by work stealing (``--dist worksteal``) instead of xdist's default
 ``load``: a few tests run a whole quickstart (tens of seconds) among a thousand that take milliseconds, and
@@ -43,3 +43,5 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.dist = "worksteal"
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
