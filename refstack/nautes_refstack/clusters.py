@@ -19,8 +19,7 @@ from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.faults import Faults
 from nautes_refstack.gitlab import GitLab
 from nautes_refstack.kube import KubeApiServer, ObjectStore, kubeconfig_yaml
-from nautes_refstack.kube.endpoints import EndpointsController
-from nautes_refstack.kube.run_events import RunEvents
+from nautes_refstack.kube.control_plane import ControlPlane
 from nautes_refstack.pace import Pace
 from nautes_refstack.runtime import RuntimeControllers
 from nautes_refstack.tekton import TektonController
@@ -52,9 +51,8 @@ class RuntimeCluster:
         # HTTPS: kubectl sends a kubeconfig's credentials only to an https:// server.
         self.kube = KubeApiServer(self.store, self.admin_token, tls=True, faults=faults)
         self.tekton: TektonController | None = None
-        # The scheduler's, kubelet's and Tekton's Events about pipelines, and pods' placement.
-        self.run_events = RunEvents(self.store)
-        self.endpoints = EndpointsController(self.store)
+        # The scheduler's, kubelet's and Tekton's Events, pods' placement, Endpoints, the root CA ConfigMap.
+        self.control_plane = ControlPlane(self.store, self.kube.ca_pem)
         self.runtime: RuntimeControllers | None = None
         self.vclusters: VClusterHost | None = None
 
@@ -112,8 +110,7 @@ class RuntimeCluster:
             virtual_kubeconfig=None if host is None else partial(virtual_kubeconfig, host),
         )
         await self.tekton.start()
-        await self.run_events.start()
-        await self.endpoints.start()
+        await self.control_plane.start()
         await self.runtime.start()
 
     async def stop(self) -> None:
@@ -128,8 +125,7 @@ class RuntimeCluster:
                     await self.vclusters.stop()
             finally:
                 try:
-                    await self.run_events.stop()
-                    await self.endpoints.stop()
+                    await self.control_plane.stop()
                     if self.tekton is not None:
                         await self.tekton.stop()
                 finally:

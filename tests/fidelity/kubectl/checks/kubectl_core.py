@@ -293,3 +293,10 @@ def test_watch_prints_each_change_as_a_row(kubectl: Kubectl, namespace: str) -> 
 def test_a_namespace_is_labelled_with_its_name(kubectl: Kubectl, namespace: str) -> None:
     labelled = kubectl.ok("get", "namespaces", "-l", f"kubernetes.io/metadata.name={namespace}", "-o", "name")
     assert labelled == f"namespace/{namespace}\n"
+
+
+def test_each_namespace_holds_the_clusters_ca(kubectl: Kubectl, namespace: str) -> None:
+    ca = kubectl.ok(
+        "get", "configmap", "kube-root-ca.crt", "-n", namespace, "-o", "jsonpath={.data.ca\\.crt}"
+    )
+    assert ca.startswith("-----BEGIN CERTIFICATE-----\n")
