@@ -83,3 +83,28 @@ def test_server_side_dry_run_of_a_valid_cr(management: Kubectl) -> None:
     assert missing.stderr.strip() == (
         'Error from server (NotFound): clusters.nautes.resource.nautes.io "kubectl-check" not found'
     )
+
+
+def test_the_runtime_cluster_holds_no_nautes_crd(kubectl: Kubectl) -> None:
+    """Nautes' CRs live on the tenant management cluster only (contract §3.5)."""
+    names = kubectl.ok("get", "crd", "-o", "name").split()
+    assert not [name for name in names if name.endswith(".nautes.resource.nautes.io")]
+
+
+def test_the_nautes_short_names(management: Kubectl) -> None:
+    lines = management.ok("api-resources", "--api-group=nautes.resource.nautes.io").splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
+    assert rows["projectpipelineruntimes"][:2] == ["ppr", "nautes.resource.nautes.io/v1alpha1"]
+    assert rows["deploymentruntimes"][:2] == ["dr", "nautes.resource.nautes.io/v1alpha1"]
+    listed = management("get", "ppr", "-A")
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_the_tenant_application_of_argo_cd(management: Kubectl) -> None:
+    """Argo CD syncs the tenant repository into the cluster (contract §3.5: ``<tenant>-management``)."""
+    lines = management.ok("get", "applications", "-n", "argocd").splitlines()
+    assert lines[0].split() == ["NAME", "SYNC", "STATUS", "HEALTH", "STATUS"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
+    management_apps = [name for name in rows if name.endswith("-management")]
+    assert management_apps, f"no <tenant>-management application among {sorted(rows)}"
+    assert rows[management_apps[0]] == ["Synced", "Healthy"]
