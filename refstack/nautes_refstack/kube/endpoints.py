@@ -15,11 +15,11 @@ kubectl 1.32's ``describe service``/``describe ingress`` read; ``kubectl get end
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 
 from nautes_refstack.kube.errors import KubeError
+from nautes_refstack.kube.followers import StreamFollowers
 from nautes_refstack.kube.selectors import LabelSelector
 from nautes_refstack.kube.store import ObjectStore
 from nautes_refstack.kube.watch import WatchStream
@@ -122,22 +122,14 @@ class EndpointsController:
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
-        self._streams: list[WatchStream] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._followers = StreamFollowers()
 
     async def start(self) -> None:
         for kind in ("Service", "Pod"):
-            stream = self._store.watch("v1", kind)
-            self._streams.append(stream)
-            self._tasks.append(asyncio.create_task(self._follow(stream), name=f"endpoints: {kind}s"))
+            self._followers.follow(self._store.watch("v1", kind), self._follow, f"endpoints: {kind}s")
 
     async def stop(self) -> None:
-        for stream in self._streams:
-            stream.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._streams, self._tasks = [], []
+        await self._followers.stop()
 
     async def _follow(self, stream: WatchStream) -> None:
         async for event in stream:

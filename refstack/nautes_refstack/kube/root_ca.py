@@ -6,11 +6,11 @@ new namespace, and put back when someone changes or deletes it. Pods read it to 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 
 from nautes_refstack.kube.errors import KubeError
+from nautes_refstack.kube.followers import StreamFollowers
 from nautes_refstack.kube.store import ObjectStore
 from nautes_refstack.kube.watch import WatchStream
 
@@ -24,24 +24,15 @@ class RootCaPublisher:
     def __init__(self, store: ObjectStore, ca_pem: str) -> None:
         self._store = store
         self._data = {"ca.crt": ca_pem}
-        self._streams: list[WatchStream] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._followers = StreamFollowers()
 
     async def start(self) -> None:
-        namespaces = self._store.watch("v1", "Namespace")
+        self._followers.follow(self._store.watch("v1", "Namespace"), self._follow, "root CA publisher")
         config_maps = self._store.watch("v1", "ConfigMap", field_selector=f"metadata.name={NAME}")
-        self._streams = [namespaces, config_maps]
-        self._tasks = [
-            asyncio.create_task(self._follow(stream), name="root CA publisher") for stream in self._streams
-        ]
+        self._followers.follow(config_maps, self._follow, "root CA publisher")
 
     async def stop(self) -> None:
-        for stream in self._streams:
-            stream.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._streams, self._tasks = [], []
+        await self._followers.stop()
 
     async def _follow(self, stream: WatchStream) -> None:
         async for event in stream:

@@ -22,7 +22,6 @@ debugging a run looks first; on a real cluster they hold, for each pipeline:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -31,6 +30,7 @@ from typing import Any
 
 from nautes_refstack.kube.errors import KubeError
 from nautes_refstack.kube.events import record_event
+from nautes_refstack.kube.followers import StreamFollowers
 from nautes_refstack.kube.store import ObjectStore
 from nautes_refstack.kube.watch import WatchStream
 
@@ -120,25 +120,17 @@ class RunEvents:
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
-        self._streams: list[WatchStream] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._followers = StreamFollowers()
         self._conditions: dict[str, tuple[str, str, str]] = {}
         self._started: set[tuple[str, str]] = set()
         self._addresses: dict[str, str] = {}
 
     async def start(self) -> None:
         for api_version, kind in (("v1", "Pod"), (TEKTON_API, "PipelineRun"), (TEKTON_API, "TaskRun")):
-            stream = self._store.watch(api_version, kind)
-            self._streams.append(stream)
-            self._tasks.append(asyncio.create_task(self._follow(stream), name=f"{kind} events"))
+            self._followers.follow(self._store.watch(api_version, kind), self._follow, f"{kind} events")
 
     async def stop(self) -> None:
-        for stream in self._streams:
-            stream.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._streams, self._tasks = [], []
+        await self._followers.stop()
 
     async def _follow(self, stream: WatchStream) -> None:
         async for event in stream:
