@@ -18,8 +18,6 @@ application ``product-<groupID>`` (``production/kustomization.yaml``'s resources
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Protocol
 
@@ -29,6 +27,7 @@ from nautes_refstack.kube import ObjectStore
 from nautes_refstack.management.argocd_apply import record_sync, sync_resources
 from nautes_refstack.management.base_operator import NAUTES_NAMESPACE, BaseOperator
 from nautes_refstack.pace import Pace
+from nautes_refstack.runtime.repository_changes import RepositoryChanges
 from nautes_refstack.runtime.snapshots import (
     PRODUCT_REPO,
     RepositoryReader,
@@ -72,41 +71,24 @@ class ManagementSync:
         self._ssh_url_base = ssh_url_base
         self._pace = pace
         self._base_operator = BaseOperator(store)
-        self._wakeup = asyncio.Event()
-        self._tenant_dirty = True
-        self._dirty_products: set[str] = set()
+        self._changes = RepositoryChanges(tenant_repo)
         argocd.on_synced(self.on_synced)
 
     async def on_push(self, push: PushEvent) -> None:
         """GitLab's push callback: under ``instant``, what the push changed is synced at once."""
         if push.ref == MAIN_REF and not self._pace.real:
-            self._changed(push.path_with_namespace)
+            self._changes.note(push.path_with_namespace)
 
     async def on_synced(self, path: str) -> None:
         """Argo CD moved an application to a new commit (or created a product's)."""
-        self._changed(path)
-
-    def _changed(self, path: str) -> None:
-        group, _, project = path.rpartition("/")
-        if path == self._tenant_repo:
-            self._tenant_dirty = True
-        elif project == PRODUCT_REPO and group:
-            self._dirty_products.add(group)
-        else:
-            return
-        self._wakeup.set()
+        self._changes.note(path)
 
     async def run(self) -> None:
         poll = (
             max(self._pace.seconds(POLL_SECONDS), MINIMUM_POLL_SECONDS) if self._pace.real else POLL_SECONDS
         )
-        self._wakeup.set()
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(poll):
-                    await self._wakeup.wait()
-            polled = not self._wakeup.is_set()
-            self._wakeup.clear()
+            polled = not await self._changes.wait(poll)
             try:
                 if polled:
                     self.poll()
@@ -128,8 +110,7 @@ class ManagementSync:
 
     def sync(self) -> None:
         """One round: the tenant's application if it changed, then every changed product."""
-        tenant_dirty, self._tenant_dirty = self._tenant_dirty, False
-        products, self._dirty_products = self._dirty_products, set()
+        tenant_dirty, products = self._changes.take()
         if tenant_dirty:
             ref = self._argocd.tenant_ref()
             documents = tenant_documents(self._gitlab, self._tenant_repo, ref)

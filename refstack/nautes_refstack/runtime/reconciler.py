@@ -16,7 +16,6 @@ what departed clusters needed last, once their runtimes are gone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import aiohttp
@@ -25,6 +24,7 @@ from nautes_refstack.argocd import ArgoCd
 from nautes_refstack.gitlab.events import PushEvent
 from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.runtime.cluster_operator import ClusterOperator
+from nautes_refstack.runtime.repository_changes import RepositoryChanges
 from nautes_refstack.runtime.runtime_operator import RuntimeOperator
 from nautes_refstack.runtime.snapshots import (
     PRODUCT_REPO,
@@ -62,9 +62,7 @@ class Reconciler:
         self._runtimes = runtimes
         self._argocd = argocd
         self._pace = pace
-        self._wakeup = asyncio.Event()
-        self._tenant_dirty = True
-        self._dirty_products: set[str] = set()
+        self._changes = RepositoryChanges(tenant_repo)
         self._known_products: set[str] = set()
         self._undiscovered: set[str] = set()
         argocd.on_synced(self.on_synced)
@@ -78,22 +76,11 @@ class Reconciler:
             if project == PRODUCT_REPO and group:
                 self._undiscovered.add(group)  # the base operator's next poll finds it
             return  # the rest reaches the cluster through Argo CD's refresh (on_synced)
-        self._changed(push.path_with_namespace)
+        self._changes.note(push.path_with_namespace)
 
     async def on_synced(self, path: str) -> None:
         """Argo CD moved the CRs of ``path`` to a new commit: the operators' watches fire."""
-        self._changed(path)
-
-    def _changed(self, path: str) -> None:
-        """What the cluster holds of ``path`` changed: wake the operator that owns it (none for others)."""
-        group, _, project = path.rpartition("/")
-        if path == self._tenant_repo:
-            self._tenant_dirty = True
-        elif project == PRODUCT_REPO and group:
-            self._dirty_products.add(group)
-        else:
-            return
-        self._wakeup.set()
+        self._changes.note(path)
 
     async def run(self) -> None:
         """Reconcile now (the tenant repository may already hold Cluster CRs), then on every wake-up; under
@@ -107,16 +94,9 @@ class Reconciler:
             group.create_task(self._operate(requeue), name="nautes-operators")
 
     async def _operate(self, requeue: float) -> None:
-        self._wakeup.set()
         while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that lands as the wait
-            # ends (python/cpython#86296), and this loop then outlives the stack's stop.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(requeue):
-                    await self._wakeup.wait()
-            if not self._wakeup.is_set():
-                self._tenant_dirty = True  # the periodic requeue: everything
-            self._wakeup.clear()
+            if not await self._changes.wait(requeue):
+                self._changes.mark_tenant()  # the periodic requeue: everything
             try:
                 await self._reconcile()
             except (SnapshotError, VaultError, aiohttp.ClientError) as error:
@@ -133,8 +113,7 @@ class Reconciler:
                 await self._argocd.add_application(f"{group}/{PRODUCT_REPO}")
 
     async def _reconcile(self) -> None:
-        tenant_changed, self._tenant_dirty = self._tenant_dirty, False
-        products, self._dirty_products = self._dirty_products, set()
+        tenant_changed, products = self._changes.take()
         self._known_products |= products
         tenant = read_tenant(self._gitlab, self._tenant_repo, self._argocd.tenant_ref())
         if tenant_changed:
