@@ -166,7 +166,8 @@ def test_each_instance_is_judged_and_reported_on_its_own(pytester: pytest.Pytest
     for name, suffix in (("good", "good"), ("bad", "b2")):
         report = json.loads((run_dir(pytester) / "instances" / name / "report.json").read_text())
         assert report["facts"]["suffix"] == suffix
-        assert {key: report["instance"][key] for key in ("name", "suffix")} == {"name": name, "suffix": suffix}
+        instance = report["instance"]
+        assert (instance["name"], instance["suffix"]) == (name, suffix)
         assert [stage["test_id"] for stage in report["stages"]] == [
             f"test_chain.py::test_preflight[{name}]",
             f"test_chain.py::test_register_cluster[{name}]",
