@@ -46,7 +46,13 @@ def _state(pod: JsonObject, container: str) -> JsonObject | None:
 
 
 def scheduled(pod: JsonObject) -> bool:
-    return bool((pod.get("spec") or {}).get("nodeName"))
+    """Bound to a node. A pod whose containers report a status has been, whatever ``spec.nodeName`` says
+    yet: only the kubelet of its node reports them (k8s.io/kubernetes/pkg/kubelet/status/status_manager.go),
+    while the emulated scheduler's binding (:mod:`.run_events`, on a watch) may land after the emulated
+    kubelet's first report when the machine is busy."""
+    status = pod.get("status") or {}
+    reported = status.get("containerStatuses") or status.get("initContainerStatuses")
+    return bool((pod.get("spec") or {}).get("nodeName") or reported)
 
 
 def check_started(pod: JsonObject, container: str) -> None:
