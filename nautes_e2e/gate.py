@@ -260,18 +260,24 @@ def _below(folder: Path, name: str) -> list[Path]:
     return sorted(path for path in found if "evidence" not in path.relative_to(folder).parts[:-1])
 
 
+def _json_object(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object in ``path``; :class:`ReportError` naming the file (never its content) otherwise."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReportError(f"{path}: cannot be read ({type(error).__name__})") from None
+    except json.JSONDecodeError as error:
+        raise ReportError(f"{path}: not JSON (line {error.lineno}, column {error.colno})") from None
+    if not isinstance(document, dict):
+        raise ReportError(f"{path}: not {what} (a JSON object is expected)")
+    return document
+
+
 def read_matrix_index(index: Path) -> tuple[list[Path], list[Verdict]]:
     """The reports a matrix run's ``matrix.json`` lists, and a failing verdict for each instance it lists
     without a report (not run, or its report lost): a matrix passes only whole. :class:`ReportError` when
     the index cannot be read."""
-    try:
-        document = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ReportError(f"{index}: cannot be read ({type(error).__name__})") from None
-    except json.JSONDecodeError as error:
-        raise ReportError(f"{index}: not JSON (line {error.lineno}, column {error.colno})") from None
-    if not isinstance(document, dict):
-        raise ReportError(f"{index}: not a matrix index (a JSON object is expected)")
+    document = _json_object(index, "a matrix index")
     run_id = str(_field(index, _field(index, document, "run", dict), "id", str))
     listed: list[Path] = []
     missing: list[Verdict] = []
@@ -293,14 +299,7 @@ def read_matrix_index(index: Path) -> tuple[list[Path], list[Verdict]]:
 
 def load_report(path: Path) -> GatedReport:
     """Read the parts of a report (schema 1 or 2) the gate judges; :class:`ReportError` if it is not one."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ReportError(f"{path}: cannot be read ({type(error).__name__})") from None
-    except json.JSONDecodeError as error:
-        raise ReportError(f"{path}: not JSON (line {error.lineno}, column {error.colno})") from None
-    if not isinstance(document, dict):
-        raise ReportError(f"{path}: not a report (a JSON object is expected)")
+    document = _json_object(path, "a report")
     version = document.get("schema_version")
     if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
         readable = " and ".join(map(str, READABLE_SCHEMA_VERSIONS))
