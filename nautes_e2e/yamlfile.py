@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError, ValidationInfo
@@ -56,6 +56,31 @@ class FieldError(ValueError):
     def __init__(self, problem: str, *at: str | int) -> None:
         super().__init__(problem)
         self.at = at
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+NamedEntry = TypeVar("NamedEntry", bound=_Named)
+
+
+def unique_names(what: str) -> Callable[[list[NamedEntry]], list[NamedEntry]]:
+    """The validator of a list of named entries (clusters, instances): not empty, and each name once; a
+    duplicate blames the later entry's ``name`` (``duplicate <what> name <name>``)."""
+
+    def check(entries: list[NamedEntry]) -> list[NamedEntry]:
+        if not entries:
+            raise ValueError("must be a non-empty list")
+        seen: set[str] = set()
+        for index, entry in enumerate(entries):
+            if entry.name in seen:
+                raise FieldError(f"duplicate {what} name {entry.name}", index, "name")
+            seen.add(entry.name)
+        return entries
+
+    return check
 
 
 def text(value: object) -> str:

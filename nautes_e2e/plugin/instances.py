@@ -31,7 +31,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator
 
-from nautes_e2e.yamlfile import FieldError, StrictModel, Text, load_file
+from nautes_e2e.yamlfile import StrictModel, Text, load_file, unique_names
 
 #: ``--cluster-type``: how the runtime cluster is registered (the guide's two ways, "注册运行时集群").
 CLUSTER_TYPES = ("physical", "virtual")
@@ -99,19 +99,8 @@ class _Entry(StrictModel):
     scenario_dir: Text | None = None
 
 
-def _entries(entries: list[_Entry]) -> list[_Entry]:
-    if not entries:
-        raise ValueError("must be a non-empty list")
-    seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        if entry.name in seen:
-            raise FieldError(f"duplicate instance name {entry.name}", index, "name")
-        seen.add(entry.name)
-    return entries
-
-
 class _InstancesFile(StrictModel):
-    instances: Annotated[list[_Entry], AfterValidator(_entries)]
+    instances: Annotated[list[_Entry], AfterValidator(unique_names("instance"))]
 
 
 def load_instances(path: Path, defaults: InstanceDefaults) -> tuple[Instance, ...]:

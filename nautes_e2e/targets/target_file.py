@@ -27,7 +27,7 @@ from nautes_e2e.clients.registry import RegistryEndpoint
 from nautes_e2e.clients.trust import check_pem, combined_bundle
 from nautes_e2e.secrets import Secret, register
 from nautes_e2e.targets.world import ClusterEndpoint, World
-from nautes_e2e.yamlfile import FieldError, StrictModel, Text, context_of, load_file, text
+from nautes_e2e.yamlfile import FieldError, StrictModel, Text, context_of, load_file, text, unique_names
 
 SCHEMA_VERSION = 1
 #: The fields of a kubeconfig's ``users[].user`` that hold a credential.
@@ -169,17 +169,6 @@ class _Cluster(StrictModel):
     ip: Annotated[Text, AfterValidator(_ip)]
 
 
-def _clusters(clusters: list[_Cluster]) -> list[_Cluster]:
-    if not clusters:
-        raise ValueError("must be a non-empty list")
-    seen: set[str] = set()
-    for index, cluster in enumerate(clusters):
-        if cluster.name in seen:
-            raise FieldError(f"duplicate cluster name {cluster.name}", index, "name")
-        seen.add(cluster.name)
-    return clusters
-
-
 def _positive(number: float) -> float:
     if number <= 0:
         raise ValueError("must be a positive number")
@@ -208,7 +197,7 @@ class _TargetFile(StrictModel):
     gitlab: _GitLab
     vault: _Vault
     registry: _Registry
-    clusters: Annotated[list[_Cluster], AfterValidator(_clusters)]
+    clusters: Annotated[list[_Cluster], AfterValidator(unique_names("cluster"))]
     ca_bundle: _PemFile | None = None
     timeouts: _Timeouts = Field(default_factory=_Timeouts)
 
