@@ -15,13 +15,12 @@ import re
 from aiohttp import web
 
 from nautes_refstack.gitlab.model import Membership, User
-from nautes_refstack.gitlab.rest import entities, errors
+from nautes_refstack.gitlab.rest import entities, errors, personal_keys
 from nautes_refstack.gitlab.rest.auth import admin_user, optional_user
 from nautes_refstack.gitlab.rest.context import context
 from nautes_refstack.gitlab.rest.listing import list_projects
 from nautes_refstack.gitlab.rest.pagination import paginate
 from nautes_refstack.gitlab.rest.params import Params
-from nautes_refstack.gitlab.ssh_keys import parse_public_key
 from nautes_refstack.gitlab.state import PATH_RULE, ValidationFailed, path_errors
 
 routes = web.RouteTableDef()
@@ -96,19 +95,12 @@ async def list_user_projects(request: web.Request) -> web.Response:
 
 @routes.get("/api/v4/users/{user_id}/keys")
 async def list_keys_of_user(request: web.Request) -> web.Response:
-    user = _user(request)
-    keys = [k for k in context(request).state.keys.values() if k.user_id == user.id and not k.deploy]
-    return paginate(request, keys, entities.ssh_key)
+    return personal_keys.list_keys(request, _user(request))
 
 
 @routes.get("/api/v4/users/{user_id}/keys/{key_id}")
 async def get_key_of_user(request: web.Request) -> web.Response:
-    user = _user(request)
-    raw = request.match_info["key_id"]
-    key = context(request).state.keys.get(int(raw)) if raw.isdigit() else None
-    if key is None or key.deploy or key.user_id != user.id:
-        raise errors.not_found("Key")
-    return web.json_response(entities.ssh_key(key))
+    return web.json_response(entities.ssh_key(personal_keys.key_of(request, _user(request))))
 
 
 @routes.post("/api/v4/users/{user_id}/keys")
@@ -116,28 +108,14 @@ async def add_key_for_user(request: web.Request) -> web.Response:
     admin_user(request)
     user = _user(request)
     params = await Params.of(request)
-    params.require("title", "key")
-    parsed = parse_public_key(params.text("key"))
-    if parsed is None:
-        raise errors.validation_failed({"key": ["is invalid"], "fingerprint_sha256": ["cannot be generated"]})
-    try:
-        key = context(request).state.add_key(user, params.text("title"), parsed, False, None)
-    except ValidationFailed as failure:
-        raise errors.validation_failed(failure.errors) from failure
-    return web.json_response(entities.ssh_key(key), status=201)
+    key = personal_keys.new_key(params)
+    return personal_keys.created_key(request, user, params.text("title"), key, None)
 
 
 @routes.delete("/api/v4/users/{user_id}/keys/{key_id}")
 async def delete_key_of_user(request: web.Request) -> web.Response:
     admin_user(request)
-    user = _user(request)
-    state = context(request).state
-    raw = request.match_info["key_id"]
-    key = state.keys.get(int(raw)) if raw.isdigit() else None
-    if key is None or key.deploy or key.user_id != user.id:
-        raise errors.not_found("Key")
-    del state.keys[key.id]
-    return web.Response(status=204)
+    return personal_keys.deleted_key(request, _user(request))
 
 
 @routes.get("/api/v4/users/{user_id}/memberships")

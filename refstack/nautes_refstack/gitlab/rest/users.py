@@ -9,13 +9,11 @@ import datetime as dt
 
 from aiohttp import web
 
-from nautes_refstack.gitlab.rest import entities, errors
+from nautes_refstack.gitlab.rest import entities, errors, personal_keys
 from nautes_refstack.gitlab.rest.auth import current_user, optional_user
 from nautes_refstack.gitlab.rest.context import context
 from nautes_refstack.gitlab.rest.pagination import paginate
 from nautes_refstack.gitlab.rest.params import Params
-from nautes_refstack.gitlab.ssh_keys import parse_public_key
-from nautes_refstack.gitlab.state import ValidationFailed
 
 routes = web.RouteTableDef()
 READ_USER = ("read_user",)
@@ -66,35 +64,19 @@ async def get_user(request: web.Request) -> web.Response:
 
 @routes.get("/api/v4/user/keys")
 async def list_user_keys(request: web.Request) -> web.Response:
-    user = current_user(request, READ_USER)
-    keys = [k for k in context(request).state.keys.values() if k.user_id == user.id and not k.deploy]
-    return paginate(request, keys, entities.ssh_key)
+    return personal_keys.list_keys(request, current_user(request, READ_USER))
 
 
 @routes.post("/api/v4/user/keys")
 async def add_user_key(request: web.Request) -> web.Response:
     user = current_user(request)
     params = await Params.of(request)
-    params.require("title", "key")
-    parsed = parse_public_key(params.text("key"))
-    if parsed is None:
-        raise errors.validation_failed({"key": ["is invalid"], "fingerprint_sha256": ["cannot be generated"]})
+    key = personal_keys.new_key(params)
     expires = params.get_date("expires_at")
     expires_at = dt.datetime.combine(expires, dt.time(), tzinfo=dt.UTC) if expires else None
-    try:
-        key = context(request).state.add_key(user, params.text("title"), parsed, False, expires_at)
-    except ValidationFailed as failure:
-        raise errors.validation_failed(failure.errors) from failure
-    return web.json_response(entities.ssh_key(key), status=201)
+    return personal_keys.created_key(request, user, params.text("title"), key, expires_at)
 
 
 @routes.delete("/api/v4/user/keys/{key_id}")
 async def delete_user_key(request: web.Request) -> web.Response:
-    user = current_user(request)
-    state = context(request).state
-    key_id = request.match_info["key_id"]
-    key = state.keys.get(int(key_id)) if key_id.isdigit() else None
-    if key is None or key.deploy or key.user_id != user.id:
-        raise errors.not_found("Key")
-    del state.keys[key.id]
-    return web.Response(status=204)
+    return personal_keys.deleted_key(request, current_user(request))
