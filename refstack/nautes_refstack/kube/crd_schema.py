@@ -18,13 +18,13 @@ this only bites on CRDs created through the API with real schemas.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
 
 from nautes_refstack.kube.errors import JsonObject
 from nautes_refstack.kube.field_errors import Violation
+from nautes_refstack.kube.json_copy import deep_copy
 
 _ROOT_KEPT = ("apiVersion", "kind", "metadata")
 
@@ -45,15 +45,15 @@ def prune(value: Any, schema: JsonObject, *, root: bool = False) -> Any:
         for key, item in value.items():
             declared = _declared(schema, key)
             if root and key in _ROOT_KEPT:
-                result[key] = copy.deepcopy(item)
+                result[key] = deep_copy(item)
             elif declared is not None:
                 result[key] = prune(item, declared)
             elif keep_unknown:
-                result[key] = copy.deepcopy(item)
+                result[key] = deep_copy(item)
         return result
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [prune(item, schema["items"]) for item in value]
-    return copy.deepcopy(value)
+    return deep_copy(value)
 
 
 def with_defaults(value: Any, schema: JsonObject) -> Any:
@@ -61,7 +61,7 @@ def with_defaults(value: Any, schema: JsonObject) -> Any:
     if isinstance(value, dict):
         for key, declared in (schema.get("properties") or {}).items():
             if key not in value and "default" in declared:
-                value[key] = copy.deepcopy(declared["default"])
+                value[key] = deep_copy(declared["default"])
             if key in value:
                 with_defaults(value[key], declared)
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):

@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from nautes_refstack.kube.errors import bad_request, unprocessable
+from nautes_refstack.kube.json_copy import deep_copy
 from nautes_refstack.kube.strategic_merge import strategic_merge
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -24,8 +24,8 @@ PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: the result of applying ``patch`` to ``target`` (neither is modified)."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return deep_copy(patch)
+    result = deep_copy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -103,7 +103,7 @@ def _add(document: Any, path: str, value: Any) -> Any:
 def _apply_operation(document: Any, operation: dict[str, Any]) -> Any:
     op, path = operation.get("op"), operation.get("path", "")
     if op == "add":
-        return _add(document, path, copy.deepcopy(operation.get("value")))
+        return _add(document, path, deep_copy(operation.get("value")))
     if op == "remove":
         _remove(document, path)
         return document
@@ -111,12 +111,12 @@ def _apply_operation(document: Any, operation: dict[str, Any]) -> Any:
         _get(document, path)
         if _pointer(path):
             _remove(document, path)
-        return _add(document, path, copy.deepcopy(operation.get("value")))
+        return _add(document, path, deep_copy(operation.get("value")))
     if op == "move":
         value = _remove(document, operation.get("from", ""))
         return _add(document, path, value)
     if op == "copy":
-        return _add(document, path, copy.deepcopy(_get(document, operation.get("from", ""))))
+        return _add(document, path, deep_copy(_get(document, operation.get("from", ""))))
     if op == "test":
         if _get(document, path) != operation.get("value"):
             raise unprocessable(f"testing value {path} failed: test failed")
@@ -128,7 +128,7 @@ def json_patch(target: Any, operations: Any) -> Any:
     """RFC 6902: the result of applying ``operations`` to ``target`` (which is not modified)."""
     if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
         raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-    document = copy.deepcopy(target)
+    document = deep_copy(target)
     for operation in operations:
         document = _apply_operation(document, operation)
     return document

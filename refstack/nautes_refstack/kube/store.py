@@ -30,7 +30,6 @@ Behaviour copied from kube-apiserver, because controllers and clients depend on 
 from __future__ import annotations
 
 import builtins
-import copy
 import secrets
 import string
 import uuid
@@ -43,6 +42,7 @@ from nautes_refstack.kube import crd_schema, crds, errors, field_errors
 from nautes_refstack.kube.admission import prepare_for_create, prepare_for_update, validate_name
 from nautes_refstack.kube.crd_versions import convert, with_defaults
 from nautes_refstack.kube.errors import JsonObject
+from nautes_refstack.kube.json_copy import deep_copy
 from nautes_refstack.kube.nodes import DEFAULT_NODE_NAME, node_manifest
 from nautes_refstack.kube.patches import MERGE_PATCH, STRATEGIC_MERGE_PATCH, apply_patch
 from nautes_refstack.kube.resource_type import ResourceType, split_api_version
@@ -60,6 +60,7 @@ from nautes_refstack.kube.watch import (
     WatchEvent,
     WatchFilter,
     WatchStream,
+    served_view,
     stamp,
     with_resource_version,
 )
@@ -89,7 +90,7 @@ def _with_status(obj: JsonObject, status: Any) -> JsonObject:
     """``obj`` with ``status`` as its status (none at all for None), as a status write leaves it."""
     obj.pop("status", None)
     if status is not None:
-        obj["status"] = copy.deepcopy(status)
+        obj["status"] = deep_copy(status)
     return obj
 
 
@@ -215,7 +216,7 @@ class ObjectStore:
     def create(self, obj: JsonObject) -> JsonObject:
         """Store a new object; the server fills uid, resourceVersion, creationTimestamp and generation."""
         rt = self.resource_type(obj.get("apiVersion", ""), obj.get("kind", ""))
-        new = copy.deepcopy(obj)
+        new = deep_copy(obj)
         metadata = _metadata(new)
         namespace = self._namespace_for_create(rt, metadata)
         name = self._name_for_create(rt, metadata, namespace)
@@ -341,7 +342,10 @@ class ObjectStore:
         if status_only and not rt.has_status:
             raise errors.resource_not_found()
         current = self._require(rt, namespace, name)
-        proposed = copy.deepcopy(propose(current))
+        proposed = propose(current)
+        # A status write keeps nothing of ``proposed`` but its status (copied by _with_status): only its
+        # top level is copied, so that reading its metadata (or defaulting it) leaves the caller's alone.
+        proposed = {**proposed} if status_only else deep_copy(proposed)
         proposed_metadata = _metadata(proposed)
         if proposed_metadata.get("name", name) != name:
             given = proposed_metadata.get("name")
@@ -352,7 +356,7 @@ class ObjectStore:
         if stale and stale != current["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.group, rt.plural, name, errors.STALE_OBJECT)
         if status_only:
-            new = _with_status(copy.deepcopy(current), proposed.get("status"))
+            new = _with_status(deep_copy(current), proposed.get("status"))
         else:
             new = _with_status(proposed, current.get("status") if rt.has_status else proposed.get("status"))
             prepare_for_update(rt, new)
@@ -417,7 +421,7 @@ class ObjectStore:
             others = [t for t in self.resource_types() if t.storage_key != own_key]
             status = crds.accepted_status(view, crds.names_clash(view, others), _now())
             if status != view.get("status"):
-                stored = self._update(rt, stored, {**copy.deepcopy(stored), "status": status})
+                stored = self._update(rt, stored, {**deep_copy(stored), "status": status})
         served = crds.served_types(convert(stored, "v1"))
         for stale in [t for t in self.resource_types() if t.storage_key == own_key and t not in served]:
             self.unregister(stale)
@@ -466,7 +470,7 @@ class ObjectStore:
             watcher.end()  # the apiserver drops the resource's storage: its watches end
         for resource_type in served:
             self.unregister(resource_type)
-        finalized = copy.deepcopy(stored)
+        finalized = deep_copy(stored)
         finalizers = finalized["metadata"]["finalizers"]
         finalized["metadata"]["finalizers"] = [f for f in finalizers if f != crds.CLEANUP_FINALIZER]
         self._update(self._storage_type_of(stored), stored, finalized)
@@ -487,10 +491,11 @@ class ObjectStore:
             if system_field in current["metadata"]:
                 metadata[system_field] = current["metadata"][system_field]
         ignored = ("status",) if rt.has_status else ()
-        changed = _content_without(stamp(rt, new), *ignored) != _content_without(stamp(rt, current), *ignored)
+        new_view, current_view = served_view(rt, new), served_view(rt, current)
+        changed = _content_without(new_view, *ignored) != _content_without(current_view, *ignored)
         if rt.has_generation and changed:
             metadata["generation"] = current["metadata"].get("generation", 0) + 1
-        if stamp(rt, new) == stamp(rt, current):
+        if served_view(rt, new) == current_view:
             return stamp(rt, current)
         if "deletionTimestamp" in metadata and not metadata.get("finalizers"):
             if rt.storage_key != _NAMESPACE_KEY:
@@ -557,7 +562,7 @@ class ObjectStore:
         return self._commit(rt, self._key_of(current), self._marked_for_deletion(rt, current), current)
 
     def _marked_for_deletion(self, rt: ResourceType, current: JsonObject) -> JsonObject:
-        marked = copy.deepcopy(current)
+        marked = deep_copy(current)
         marked["metadata"].update(deletionTimestamp=_now(), deletionGracePeriodSeconds=0)
         if rt.has_generation:
             marked["metadata"]["generation"] = current["metadata"].get("generation", 0) + 1
@@ -588,7 +593,7 @@ class ObjectStore:
             for key in self._objects[rt.storage_key]
         ):
             return
-        finalized = copy.deepcopy(namespace)
+        finalized = deep_copy(namespace)
         finalized.setdefault("spec", {})["finalizers"] = []
         if not finalized["metadata"].get("finalizers"):
             self._remove(self.resource_type("v1", "Namespace"), finalized)
@@ -657,16 +662,19 @@ class ObjectStore:
     def _commit(
         self, rt: ResourceType, key: ObjectKey, new: JsonObject | None, previous: JsonObject | None
     ) -> JsonObject:
-        """Write (or, with ``new=None``, remove) one object at a new resourceVersion and tell watchers."""
+        """Write (or, with ``new=None``, remove) one object at a new resourceVersion and tell watchers.
+
+        ``new`` is the store's own (no caller holds it) and no stored object is ever changed in place, so
+        what is stored and recorded shares their fields instead of copying them; what goes out is copied."""
         self._resource_version += 1
         objects = self._objects[rt.storage_key]
         if new is None:
             assert previous is not None, "a removal always has a last state"
-            stored = with_resource_version(stamp(rt, previous), self._resource_version)
+            stored = with_resource_version(served_view(rt, previous), self._resource_version)
             objects.pop(key, None)
             change = Change(self._resource_version, rt.storage_key, key[0], "DELETED", stored, None)
         else:
-            stored = with_resource_version(stamp(rt, new), self._resource_version)
+            stored = with_resource_version(served_view(rt, new), self._resource_version)
             objects[key] = stored
             kind: Literal["ADDED", "MODIFIED"] = "ADDED" if previous is None else "MODIFIED"
             change = Change(self._resource_version, rt.storage_key, key[0], kind, stored, previous)

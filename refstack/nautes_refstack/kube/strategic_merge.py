@@ -12,10 +12,10 @@ there: ``$patch: replace|delete`` in a map or list element, ``$deleteFromPrimiti
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from nautes_refstack.kube.errors import JsonObject, bad_request
+from nautes_refstack.kube.json_copy import deep_copy
 
 _SCALARS = "$scalars"  # marks a merging list of scalars (the union of both)
 
@@ -72,7 +72,7 @@ def _merge_map(original: Any, patch: JsonObject, schema: dict[str, Any]) -> Any:
         return _without_directives(body)
     if directive is not None:
         raise bad_request(f"Unknown patch type: {directive}")
-    result = copy.deepcopy(original) if isinstance(original, dict) else {}
+    result = deep_copy(original) if isinstance(original, dict) else {}
     retain = body.pop("$retainKeys", None)
     orders = {
         key.split("/", 1)[1]: body.pop(key) for key in list(body) if key.startswith("$setElementOrder/")
@@ -118,7 +118,7 @@ def _merge_list(original: list[Any], patch: list[Any], merge_key: str, schema: d
         return [
             _without_directives(item) for item in patch if not (isinstance(item, dict) and "$patch" in item)
         ]
-    result = copy.deepcopy(original)
+    result = deep_copy(original)
     for item in patch:
         if not isinstance(item, dict) or merge_key not in item:
             raise bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
@@ -160,4 +160,4 @@ def _without_directives(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [_without_directives(item) for item in value]
-    return copy.deepcopy(value)
+    return deep_copy(value)

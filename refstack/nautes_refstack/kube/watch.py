@@ -8,13 +8,12 @@ previous state with the new resourceVersion), exactly as kube-apiserver's watch 
 from __future__ import annotations
 
 import asyncio
-import copy
-import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nautes_refstack.kube import crd_versions
+from nautes_refstack.kube.json_copy import deep_copy
 from nautes_refstack.kube.resource_type import ResourceType
 from nautes_refstack.kube.selectors import FieldSelector, LabelSelector
 
@@ -46,21 +45,16 @@ def stamp(resource_type: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
 
     Every version of a resource shows the same fields, except CustomResourceDefinitions, whose v1 and
     v1beta1 shapes differ (:mod:`.crd_versions`)."""
+    return deep_copy(served_view(resource_type, obj))
+
+
+def served_view(resource_type: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` as :func:`stamp` serves it, but sharing its fields with ``obj`` instead of copying them: for
+    comparing objects, and for storing one the store alone holds (stored objects are never mutated)."""
     if resource_type.storage_key == (crd_versions.GROUP, "customresourcedefinitions"):
         obj = crd_versions.convert(obj, resource_type.version)
-    body = _deep_copy({key: value for key, value in obj.items() if key not in ("apiVersion", "kind")})
+    body = {key: value for key, value in obj.items() if key not in ("apiVersion", "kind")}
     return {"apiVersion": resource_type.api_version, "kind": resource_type.kind, **body}
-
-
-def _deep_copy(value: dict[str, Any]) -> dict[str, Any]:
-    """``copy.deepcopy`` of a JSON-like object, done by marshal in C: five times faster, and every read,
-    write and watch event copies a whole object (0.2 CPU-s of a main job). What marshal cannot hold (a type
-    other than the builtin ones) is deep-copied."""
-    try:
-        copied: dict[str, Any] = marshal.loads(marshal.dumps(value))
-    except ValueError:
-        return copy.deepcopy(value)
-    return copied
 
 
 def with_resource_version(obj: dict[str, Any], resource_version: int) -> dict[str, Any]:
