@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nautes_refstack import fault_control, routes
+from nautes_refstack.children import watch_children_with_pidfds
 from nautes_refstack.clusters import MAX_CLUSTERS
 from nautes_refstack.external import (
     REGISTRY_PASSWORD_ENV,
@@ -184,6 +185,7 @@ async def run_until_signalled(
     directory = world.path
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+    watch_children_with_pidfds(loop)
 
     def on_signal() -> None:
         if stopping.is_set() and deadline is not None:
