@@ -23,6 +23,7 @@ import yaml
 
 from nautes_refstack.kube import ResourceType
 from nautes_refstack.kube.resources import BUILTIN_TYPES, CUSTOM_TYPES
+from nautes_refstack.yaml_loading import SAFE_LOADER
 
 NAUTES_GROUP = "nautes.resource.nautes.io"
 NAUTES_API_VERSION = f"{NAUTES_GROUP}/v1alpha1"
@@ -55,8 +56,6 @@ CERT_MANAGER_TYPES = (
     ResourceType("acme.cert-manager.io", "v1", "Order", "orders", categories=_ACME),
 )
 _CRD_FILES = "crds"
-#: PyYAML's safe loader in C where PyYAML has libyaml (the same documents, several times faster).
-_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def management_resource_types() -> tuple[ResourceType, ...]:
@@ -74,6 +73,6 @@ def nautes_crds() -> list[dict[str, Any]]:
     )
     documents: list[dict[str, Any]] = []
     for entry in files:
-        loaded = yaml.load_all(entry.read_text(), Loader=_SAFE_LOADER)
+        loaded = yaml.load_all(entry.read_text(), Loader=SAFE_LOADER)
         documents.extend(doc for doc in loaded if isinstance(doc, dict))
     return documents

@@ -17,6 +17,7 @@ import yaml
 
 from nautes_refstack.kube import KubeError
 from nautes_refstack.kube.patches import json_patch
+from nautes_refstack.yaml_loading import safe_load_all
 
 SUPPORTED_FIELDS = frozenset(
     {"apiVersion", "kind", "resources", "nameSuffix", "namePrefix", "commonLabels", "patches"}
@@ -62,7 +63,7 @@ def _load(directory: Path, entry: str) -> list[dict[str, Any]]:
     path = (directory / entry).resolve()
     if not path.is_file():
         raise KustomizeError(f"accumulating resources: '{path}' is not a file")
-    documents = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+    documents = [doc for doc in safe_load_all(path.read_text()) if doc is not None]
     for doc in documents:
         if not isinstance(doc, dict) or not doc.get("kind") or not (doc.get("metadata") or {}).get("name"):
             raise KustomizeError(f"{entry}: every resource needs kind and metadata.name")

@@ -32,6 +32,7 @@ from nautes_refstack.runtime.resources import (
     Environment,
     ProjectPipelineRuntime,
 )
+from nautes_refstack.yaml_loading import SAFE_LOADER
 
 MAIN = "main"
 TENANT_RESOURCES_DIR = "nautes/overlays/production/"
@@ -87,14 +88,9 @@ class ProductSnapshot:
     runtimes: dict[str, ProjectPipelineRuntime] = field(default_factory=dict)
 
 
-#: PyYAML's safe loader in C where PyYAML has libyaml: the same documents as the pure-Python one, several
-#: times faster, and the operators read every synced file again at each reconcile.
-_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _documents(text: bytes, path: str) -> list[dict[str, Any]]:
     try:
-        documents = list(yaml.load_all(text, Loader=_SAFE_LOADER))
+        documents = list(yaml.load_all(text, Loader=SAFE_LOADER))
     except yaml.YAMLError as error:
         raise SnapshotError(f"{path} is not valid YAML: {error}") from error
     return [doc for doc in documents if isinstance(doc, dict)]

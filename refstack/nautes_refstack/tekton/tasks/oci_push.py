@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import json
 import re
@@ -104,10 +105,22 @@ class Transport:
     def ssl_context(self) -> ssl.SSLContext | bool:
         if self.skip_tls_verify:
             return False
-        context = ssl.create_default_context()
-        if self.certificate is not None:
-            context.load_verify_locations(cafile=str(self.certificate))
-        return context
+        try:
+            content = None if self.certificate is None else self.certificate.read_bytes()
+        except OSError:
+            content = None  # loading it fails as it always did (a failed load is not cached)
+        return _context_trusting(self.certificate, content)
+
+
+@functools.lru_cache(maxsize=8)
+def _context_trusting(certificate: Path | None, content: bytes | None) -> ssl.SSLContext:
+    """The system CAs plus ``certificate``'s, made once per process for each content of that file: loading
+    the system CAs costs about 10 ms of CPU, and a context is only read once made."""
+    del content  # the cache key only: a changed file makes a new context
+    context = ssl.create_default_context()
+    if certificate is not None:
+        context.load_verify_locations(cafile=str(certificate))
+    return context
 
 
 def credentials_for(docker_config: dict[str, Any] | None, registry: str) -> str | None:
