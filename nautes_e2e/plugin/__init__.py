@@ -20,6 +20,7 @@ here, so that pytest can rewrite the asserts of every module it loads as a plugi
 from __future__ import annotations
 
 pytest_plugins = [
+    "nautes_e2e.plugin.gc_freeze",  # first: it pauses the collector while the others are imported
     "nautes_e2e.plugin.options",
     "nautes_e2e.plugin.run",
     "nautes_e2e.plugin.stages",
