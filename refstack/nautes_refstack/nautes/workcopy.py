@@ -26,7 +26,23 @@ resets it to the remote's ``main`` with its own credentials — the same files, 
 at that moment. The directory is claimed exactly as the clone claims it (an existing one is left to
 ``git clone`` to refuse, in its words), and anything the warm copy cannot do (no warm copy, another
 request holds it, a fetch the caller's token may not make, no ``main`` on the remote) falls back to the
-real clone, whose error text is the one a client sees. The author's identity and "no automatic
+real clone, whose error text is the one a client sees.
+
+Most requests find the remote where the previous one left it, and then even the fetch is work a client
+cannot see: a fetch over smart HTTP starts with ``GET <repo>/info/refs?service=git-upload-pack`` and, when
+every advertised branch already is where the clone's remote-tracking branch is, asks for nothing more.
+The stack makes that first request itself (with the caller's ``Authorization`` header, see
+:mod:`.remote_refs`) before fetching: when it answers 200 with exactly the clone's ``refs/remotes/origin/*``
+and the clone was put aside clean, on ``main`` at ``origin/main`` (a request that ended normally after
+changing nothing, or after its push or "nothing to commit"), the fetch, reset and clean are skipped; a
+save's ``PushToGit`` skips its fetch the same way and then knows the remote had not moved when ``main``
+is ``origin/main``. The probe is indistinguishable from the fetch for a client: it is the fetch's own
+first request, so it sees the remote at the same point in time (a push made by anyone before the request
+is in its answer, one made after is the race the real server loses too), and it authenticates the same
+way, so a token that may not read the repository is refused by the probe, which then falls back to the
+real fetch and the real clone, whose errors (git's words) are the ones a client reads. Any other answer
+(not 200, other branches, an advertisement that does not parse, a clone whose state is not known) runs
+exactly the commands above. The author's identity and "no automatic
 maintenance" travel in git's environment-only configuration instead of ``git config`` in the clone
 (the same configuration for every command, two processes fewer; maintenance is invisible to a client).
 """
@@ -41,10 +57,17 @@ import os
 import re
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from nautes_refstack.nautes import errors
+from nautes_refstack.nautes.remote_refs import (
+    advertised_branches,
+    head_branch,
+    local_branches,
+    tracking_branches,
+)
 from nautes_refstack.pace import INSTANT, Pace
 
 COMMIT_MESSAGE = "[API] Save operator"
@@ -58,10 +81,25 @@ _REPO_NAME = re.compile(r"^.+/(.+)\.git$")
 #: Where finished clones wait for the next request to their repository, inside the server's ``/tmp``.
 WARM_DIR = "warm-clones"
 #: How many requests one warm clone serves before a fresh clone replaces it: with automatic maintenance
-#: off, each fetch leaves its objects loose, so a long-lived stack would otherwise let them pile up.
+#: off, each fetch and commit leaves its objects loose, so a long-lived stack would otherwise let them pile
+#: up. A request that skipped its fetch counts too: a bound on requests is a bound on objects.
 WARM_REUSES = 100
-#: Warm clone -> how many requests it has served.
-_REUSED: dict[Path, int] = {}
+#: Files of a clone outside ``.git``: relative path -> (size, modification time in ns).
+Files = dict[str, tuple[int, int]]
+
+
+@dataclass
+class _WarmClone:
+    """What is known of one warm clone between requests."""
+
+    #: How many requests it has served.
+    reuses: int = 0
+    #: Put aside clean, on ``main`` at ``origin/main`` (the next request may skip the fetch).
+    settled: bool = False
+
+
+#: Warm clone directory -> what is known of it.
+_WARM: dict[Path, _WarmClone] = {}
 
 
 class GitFailed(Exception):
@@ -75,13 +113,19 @@ class GitFailed(Exception):
 class WorkingCopy:
     """A clone of one repository; use ``async with await WorkingCopy.clone(...)`` to have it removed."""
 
-    def __init__(self, root: Path, env: dict[str, str], secret: str, pace: Pace) -> None:
+    def __init__(
+        self, root: Path, env: dict[str, str], secret: str, pace: Pace, *, url: str, authorization: str
+    ) -> None:
         self.root = root
         self._env = env
         self._secret = secret
         self._pace = pace
+        self._url = url
+        self._authorization = authorization
         self._cloned = False
         self._warm: Path | None = None
+        #: The files when the clone was last known clean at ``origin/main``; ``None`` once written to.
+        self._settled: Files | None = None
 
     @classmethod
     async def clone(
@@ -108,7 +152,7 @@ class WorkingCopy:
         parent = into / f"product{int(time.time())}"
         parent.mkdir(parents=True, exist_ok=True)
         env = git_environment(auth_user, token, parent, identity=(author, email))
-        copy = cls(parent, env, token, pace)
+        copy = cls(parent, env, token, pace, url=url, authorization=basic_authorization(auth_user, token))
         copy._warm = into / WARM_DIR / hashlib.sha256(url.encode()).hexdigest()[:32]
         match = _REPO_NAME.match(url)
         if match is not None and await copy._take_warm(copy._warm, parent / match.group(1).strip()):
@@ -125,6 +169,7 @@ class WorkingCopy:
             raise errors.plain(f'failed to extract repo name from URL "{url}"')
         copy.root = parent / match.group(1).strip()
         copy._cloned = True
+        copy._settled = _files(copy.root)
         return copy
 
     async def _take_warm(self, warm: Path, target: Path) -> bool:
@@ -138,7 +183,12 @@ class WorkingCopy:
             return False
         self.root = target
         self._cloned = True
-        _REUSED[warm] = _REUSED.get(warm, 0) + 1
+        state = _WARM.setdefault(warm, _WarmClone())
+        state.reuses += 1
+        settled, state.settled = state.settled, False
+        if settled and await self._remote_unmoved():
+            self._settled = _files(target)
+            return True
         try:
             await self.git("fetch", "--prune", "--quiet", "origin")
             await self.git("reset", "--quiet", "--hard", f"remotes/origin/{BRANCH}")
@@ -148,7 +198,16 @@ class WorkingCopy:
             self.root = target.parent
             self._cloned = False
             return False
+        self._settled = _files(target)
         return True
+
+    async def _remote_unmoved(self) -> bool:
+        """Whether a fetch would change none of the clone's ``refs/remotes/origin/*`` (the remote
+        advertises exactly those branches, at those commits, to the caller); ``False`` when not known."""
+        tracking = tracking_branches(self.root / ".git")
+        if tracking is None:
+            return False
+        return await advertised_branches(self._url, self._authorization) == tracking
 
     async def __aenter__(self) -> WorkingCopy:
         return self
@@ -169,15 +228,40 @@ class WorkingCopy:
     def _keep_warm(self) -> None:
         """The clone of a request that ended normally leaves its place as :meth:`close` does, but waits
         for the next request to the repository (unless another one already waits, or it has served
-        :data:`WARM_REUSES` requests)."""
-        if self._warm is not None and _REUSED.get(self._warm, 0) >= WARM_REUSES:
-            del _REUSED[self._warm]
+        :data:`WARM_REUSES` requests), with whether it is settled (:meth:`_is_settled`)."""
+        state = _WARM.get(self._warm) if self._warm is not None else None
+        if self._warm is not None and state is not None and state.reuses >= WARM_REUSES:
+            del _WARM[self._warm]
         elif self._cloned and self._warm is not None and not self._warm.exists():
+            settled = self._is_settled()
             self._warm.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(OSError):
                 os.rename(self.root, self._warm)
                 self._cloned = False
+                _WARM.setdefault(self._warm, _WarmClone()).settled = settled
         self.close()
+
+    def _is_settled(self) -> bool:
+        """Clean, on ``main`` and at ``origin/main``: nothing written since it was last known so (the
+        files as they were then: nothing removed, added or rewritten behind :meth:`write`), ``HEAD`` on
+        ``main`` and ``main`` where ``origin/main`` is (a push that lost its race leaves them apart)."""
+        branches = self._main_and_origin_main()
+        return (
+            self._settled is not None
+            and branches is not None
+            and branches[0] == branches[1]
+            and head_branch(self.root / ".git") == BRANCH
+            and _files(self.root) == self._settled
+        )
+
+    def _main_and_origin_main(self) -> tuple[str | None, str | None] | None:
+        """The commits ``main`` and ``origin/main`` name (``None``: no such branch), read without git;
+        ``None`` when the refs cannot be read."""
+        git_dir = self.root / ".git"
+        local, tracking = local_branches(git_dir), tracking_branches(git_dir)
+        if local is None or tracking is None:
+            return None
+        return local.get(BRANCH), tracking.get(BRANCH)
 
     async def git(self, *args: str, cwd: Path | None = None) -> str:
         process = await asyncio.create_subprocess_exec(
@@ -198,6 +282,7 @@ class WorkingCopy:
         return self.root / relative
 
     def write(self, relative: str, text: str) -> None:
+        self._settled = None
         target = self.path(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
@@ -208,9 +293,15 @@ class WorkingCopy:
             await self._push_to_git(1)
         except GitFailed as failure:
             raise errors.plain(failure.output) from None
+        # Everything is committed now except what a ``.gitignore`` keeps out (``clean -x`` would remove
+        # it): without one, the clone is as clean as after a reset.
+        files = _files(self.root)
+        ignoring = files is None or any(Path(name).name == ".gitignore" for name in files)
+        self._settled = None if ignoring else files
 
     async def _push_to_git(self, attempt: int) -> None:
-        await self.git("fetch", "origin")
+        if not await self._remote_unmoved():  # nothing to fetch: the fetch would only have asked
+            await self.git("fetch", "origin")
         if await self._remote_moved():
             await self._retry_auto_merge(attempt)
             return
@@ -228,7 +319,11 @@ class WorkingCopy:
 
     async def _remote_moved(self) -> bool:
         """Whether ``main`` differs from the fetched ``origin/main``, which is not there on an empty remote
-        (then nothing moved); whatever else makes ``git diff`` fail fails the request, as it does there."""
+        (then nothing moved); whatever else makes ``git diff`` fail fails the request, as it does there.
+        ``main`` at the very commit ``origin/main`` names has no difference to show (read without git)."""
+        branches = self._main_and_origin_main()
+        if branches is not None and branches[0] is not None and branches[0] == branches[1]:
+            return False
         try:
             return bool(await self.git("diff", BRANCH, f"remotes/origin/{BRANCH}"))
         except GitFailed:
@@ -291,9 +386,8 @@ def git_environment(
     off (it would only start one more process after each fetch and commit), and fetches speak git's
     protocol v0, whose ref advertisement is one request where v2 asks for capabilities and refs in two
     (what is fetched is the same; GitLab serves both)."""
-    basic = base64.b64encode(f"{username}:{token}".encode()).decode()
     config = {
-        "http.extraHeader": f"Authorization: Basic {basic}",
+        "http.extraHeader": f"Authorization: {basic_authorization(username, token)}",
         "init.defaultBranch": BRANCH,
         "maintenance.auto": "false",
         "protocol.version": "0",
@@ -312,3 +406,29 @@ def git_environment(
         environment[f"GIT_CONFIG_KEY_{index}"] = key
         environment[f"GIT_CONFIG_VALUE_{index}"] = value
     return environment
+
+
+def basic_authorization(username: str, token: str) -> str:
+    """The ``Authorization`` header value git sends for ``username:token`` (HTTP Basic)."""
+    return "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()
+
+
+def _files(root: Path) -> Files | None:
+    """Every file, link and directory outside ``.git`` with its size and modification time (a write
+    changes one or the other, a removal or creation the set); ``None`` when the tree cannot be read."""
+    files: Files = {}
+    try:
+        for directory, subdirectories, names in os.walk(root, onerror=_raise):
+            if Path(directory) == root and ".git" in subdirectories:
+                subdirectories.remove(".git")
+            for name in [*subdirectories, *names]:
+                path = os.path.join(directory, name)
+                status = os.lstat(path)
+                files[os.path.relpath(path, root)] = (status.st_size, status.st_mtime_ns)
+    except OSError:
+        return None
+    return files
+
+
+def _raise(error: OSError) -> None:
+    raise error
