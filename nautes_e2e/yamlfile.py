@@ -109,7 +109,7 @@ def load_file(
     """Read the YAML file ``path`` into ``model``; any problem is raised as ``error(text)``, text naming the
     file and, for each problem, the field path (one line per problem)."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = _parse(path.read_text())
     except OSError as failure:
         raise error(f"{path}: cannot read the file ({failure.strerror})") from None
     except yaml.YAMLError as failure:
@@ -119,6 +119,16 @@ def load_file(
     except ValidationError as failure:
         problems = (f"{path}: {_field(detail)}: {_problem(detail)}" for detail in failure.errors())
         raise error("\n".join(problems)) from None
+
+
+def _parse(text: str) -> object:
+    """The YAML of a file, parsed by libyaml (PyYAML's C extension, a tenth of the time: the scenario is read
+    by every run); by PyYAML's own parser where libyaml refuses it, so that a syntax error is told in the
+    words it always was (libyaml words some problems differently)."""
+    try:
+        return yaml.load(text, Loader=yaml.CSafeLoader)
+    except (yaml.YAMLError, UnicodeEncodeError):
+        return yaml.safe_load(text)
 
 
 def _yaml_problem(failure: yaml.YAMLError) -> str:

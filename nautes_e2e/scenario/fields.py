@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from nautes_e2e.clients.nautes import KINDS, manager_class
-from nautes_e2e.clients.nautes.documents import load_yaml
+from nautes_e2e.clients.nautes.documents import compose_yaml, load_yaml
 from nautes_e2e.clients.nautes.wire import GoMap, GoPointer, GoSlice, GoStruct, GoType
 from nautes_e2e.scenario.render import ScenarioError
 
@@ -91,7 +91,7 @@ def check_documents(text: str, source: str) -> None:
 
     ``text`` must already parse as the CLI parses it (``parse_documents``): this check adds the places."""
     for chunk, first_line in _chunks(text):
-        node = yaml.compose(chunk, Loader=yaml.SafeLoader)
+        node = compose_yaml(chunk)
         if not isinstance(node, yaml.MappingNode):
             continue  # empty: the CLI skips it, and so may the harness
         _check_document(node, load_yaml(chunk, source), first_line, source)

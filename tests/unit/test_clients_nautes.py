@@ -485,6 +485,16 @@ def test_yaml_errors_name_the_place_but_never_quote_the_content() -> None:
     assert "s3cr3t" not in str(caught.value)
 
 
+def test_yaml_errors_keep_pyyaml_s_words_though_libyaml_parses() -> None:
+    # libyaml says "mapping values are not allowed in this context": the refused text is parsed again by
+    # PyYAML's own parser, so the message is the one the harness always gave
+    with pytest.raises(DocumentError) as caught:
+        parse_documents("kind: Cluster\nspec: a: b\n", "f.yaml")
+    assert str(caught.value) == (
+        "f.yaml (chunk 1 between '---' separators): line 2 column 8: mapping values are not allowed here"
+    )
+
+
 def wire_of(yaml_text: str) -> dict[str, Any]:
     (document,) = parse_documents(yaml_text, "t.yaml")
     return dict(json.loads(document_request(document)[1]))

@@ -256,6 +256,10 @@ def test_unreadable_or_invalid_yaml(tmp_path: Path) -> None:
     broken.write_text("schema: 1\nnautes: {url: [\n")
     with pytest.raises(TargetFileError, match=r"broken\.yaml: not valid YAML at line 3, column 1: "):
         load_target_file(broken, ENVIRON)
+    # libyaml parses, but a refused file is told in PyYAML's words ("... in this context" in libyaml's)
+    broken.write_text("schema: 1\nnautes: url: x\n")
+    with pytest.raises(TargetFileError, match=r"line 2, column 12: mapping values are not allowed here$"):
+        load_target_file(broken, ENVIRON)
 
 
 def test_existing_target_reads_the_file_and_stops_nothing(tmp_path: Path) -> None:
