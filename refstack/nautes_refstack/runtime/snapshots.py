@@ -10,6 +10,7 @@ would fail and the cluster would keep its previous state).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from nautes_refstack.kube.json_copy import deep_copy
 from nautes_refstack.runtime.resources import (
     BINDING_KIND,
     CLUSTER_KIND,
@@ -88,12 +90,23 @@ class ProductSnapshot:
     runtimes: dict[str, ProjectPipelineRuntime] = field(default_factory=dict)
 
 
+#: How many files' parsed documents are kept: a world's tenant and product files, several times over.
+_PARSED_TEXTS = 512
+
+
 def _documents(text: bytes, path: str) -> list[dict[str, Any]]:
     try:
-        documents = list(yaml.load_all(text, Loader=SAFE_LOADER))
+        documents = _parsed(text)
     except yaml.YAMLError as error:
         raise SnapshotError(f"{path} is not valid YAML: {error}") from error
-    return [doc for doc in documents if isinstance(doc, dict)]
+    return [deep_copy(doc) for doc in documents if isinstance(doc, dict)]
+
+
+@functools.lru_cache(maxsize=_PARSED_TEXTS)
+def _parsed(text: bytes) -> tuple[Any, ...]:
+    """The documents of ``text``, parsed once for all reconciles (each reads every synced file again, and
+    most have not changed); callers get copies, so the cached ones are never changed."""
+    return tuple(yaml.load_all(text, Loader=SAFE_LOADER))
 
 
 def tenant_documents(gitlab: RepositoryReader, tenant_repo: str, ref: str = MAIN) -> list[dict[str, Any]]:

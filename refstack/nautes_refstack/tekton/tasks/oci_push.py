@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import ipaddress
 import json
 import re
@@ -105,18 +104,30 @@ class Transport:
     def ssl_context(self) -> ssl.SSLContext | bool:
         if self.skip_tls_verify:
             return False
+        if self.certificate is None:
+            return _context_trusting(None, None)
         try:
-            content = None if self.certificate is None else self.certificate.read_bytes()
+            content = self.certificate.read_bytes()
         except OSError:
-            content = None  # loading it fails as it always did (a failed load is not cached)
+            return _new_context(self.certificate)  # fails to load as it always did
         return _context_trusting(self.certificate, content)
 
 
-@functools.lru_cache(maxsize=8)
+#: The contexts made so far, by the content of the certificate file they add (None: none); a stack pushes to
+#: one or two registries, each time with the same certificate under a new pod's path.
+_CONTEXTS: dict[bytes | None, ssl.SSLContext] = {}
+
+
 def _context_trusting(certificate: Path | None, content: bytes | None) -> ssl.SSLContext:
-    """The system CAs plus ``certificate``'s, made once per process for each content of that file: loading
-    the system CAs costs about 10 ms of CPU, and a context is only read once made."""
-    del content  # the cache key only: a changed file makes a new context
+    """The system CAs plus ``certificate``'s (whose file holds ``content``), made once per process for each
+    content: loading the system CAs costs about 10 ms of CPU, and a context is only read once made."""
+    context = _CONTEXTS.get(content)
+    if context is None:
+        context = _CONTEXTS[content] = _new_context(certificate)
+    return context
+
+
+def _new_context(certificate: Path | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if certificate is not None:
         context.load_verify_locations(cafile=str(certificate))
