@@ -94,6 +94,11 @@ def _with_status(obj: JsonObject, status: Any) -> JsonObject:
     return obj
 
 
+def _owned_by(obj: JsonObject, uid: str) -> bool:
+    """Whether one of ``obj``'s ``ownerReferences`` (it has some) names ``uid``."""
+    return any(ref.get("uid") == uid for ref in obj["metadata"]["ownerReferences"])
+
+
 def _content_without(obj: JsonObject, *ignored: str) -> JsonObject:
     return {
         key: value for key, value in obj.items() if key not in ("apiVersion", "kind", "metadata", *ignored)
@@ -198,9 +203,8 @@ class ObjectStore:
 
     def _scan(self, rt: ResourceType, namespace: str | None) -> Iterator[JsonObject]:
         objects = self._objects[rt.storage_key]
-        for key in sorted(objects):
-            if namespace is None or key[0] == namespace:
-                yield objects[key]
+        for key in sorted(key for key in objects if namespace is None or key[0] == namespace):
+            yield objects[key]
 
     def _key(self, rt: ResourceType, namespace: str | None, name: str) -> ObjectKey:
         return ((namespace or "") if rt.namespaced else "", name)
@@ -616,10 +620,11 @@ class ObjectStore:
     def _collect_dependents_of(self, owner_uid: str) -> None:
         """Garbage-collect objects whose owners are all gone (background propagation)."""
         for rt in self._storage_types():
-            for obj in list(self._objects[rt.storage_key].values()):
-                owners = [ref.get("uid") for ref in obj["metadata"].get("ownerReferences") or []]
-                orphaned = owner_uid in owners and not any(self._uid_exists(uid) for uid in owners)
-                if orphaned and self._key_of(obj) in self._objects[rt.storage_key]:
+            objects = self._objects[rt.storage_key]
+            owned = [obj for obj in objects.values() if obj["metadata"].get("ownerReferences")]
+            for obj in [obj for obj in owned if _owned_by(obj, owner_uid)]:
+                owners = [ref.get("uid") for ref in obj["metadata"]["ownerReferences"]]
+                if not any(self._uid_exists(uid) for uid in owners) and self._key_of(obj) in objects:
                     self._delete(rt, obj)
 
     def _uid_exists(self, uid: str | None) -> bool:
