@@ -525,6 +525,46 @@ def test_gitlab_client(background: BackgroundLoop, protected: bool) -> None:
             gitlab.file_text("demo/coderepo-sc", "missing.yaml", "main")
 
 
+def test_gitlab_listings_follow_every_page_and_return_gitlab_s_items(background: BackgroundLoop) -> None:
+    # the inventory's listings: one paginated GET each, items as GitLab sent them (no python-gitlab objects)
+    project_57 = {"id": 57, "path_with_namespace": "demo/coderepo-sc", "namespace": {"id": 42}}
+    project_58 = {"id": 58, "path_with_namespace": "demo/coderepo-deploy", "namespace": {"id": 42}}
+    queries: list[tuple[str, dict[str, str]]] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        path = request.raw_path.split("?")[0]
+        queries.append((path, dict(request.query)))
+        if path == "/api/v4/projects" and request.query.get("page") != "2":
+            nxt = f"{request.url.with_query({**request.query, 'page': '2'})}"
+            return web.json_response([project_57], headers={"Link": f'<{nxt}>; rel="next"'})
+        pages = {
+            "/api/v4/projects": [project_58],
+            "/api/v4/groups": [{"id": 42, "full_path": "demo"}],
+            "/api/v4/projects/demo%2Fcoderepo-sc/hooks": [{"id": 3, "url": "https://hook"}],
+            "/api/v4/projects/57/deploy_keys": [{"id": 4, "title": "k", "can_push": False}],
+            "/api/v4/projects/57/access_tokens": [{"id": 5, "name": "t", "revoked": False}],
+            "/api/v4/projects/57/members": [{"id": 6, "username": "u"}],
+        }
+        if path not in pages:
+            return web.json_response({"message": "404 Project Not Found"}, status=404)
+        return web.json_response(pages[path])
+
+    with serve(background, catch_all(handle)) as site:
+        gitlab = GitLabClient(site.url, Secret(GITLAB_TOKEN))
+        assert gitlab.projects(min_access_level=40) == [project_57, project_58]
+        assert queries[0] == (
+            "/api/v4/projects",
+            {"simple": "True", "min_access_level": "40"},
+        )  # as python-gitlab sends it
+        assert gitlab.groups() == [{"id": 42, "full_path": "demo"}]
+        assert gitlab.project_hooks("demo/coderepo-sc") == [{"id": 3, "url": "https://hook"}]
+        assert gitlab.project_deploy_keys(57) == [{"id": 4, "title": "k", "can_push": False}]
+        assert gitlab.project_access_tokens(57) == [{"id": 5, "name": "t", "revoked": False}]
+        assert gitlab.project_members(57) == [{"id": 6, "username": "u"}]
+        with pytest.raises(GitLabNotFound, match=r"^deploy keys of project 99: not found \(404 Project Not"):
+            gitlab.project_deploy_keys(99)
+
+
 def test_gitlab_bad_token_is_an_error_without_the_token(background: BackgroundLoop) -> None:
     with serve(background, catch_all(FakeGitLab(protected=False).handle)) as site:
         with pytest.raises(GitLabError) as caught:
