@@ -130,3 +130,25 @@ def test_reads_from_a_commit_s_listing_match_git_path_by_path(bare: BareReposito
     blob = bare.read_blob(second, "a.txt")
     assert blob is not None
     assert blob.data == b"2"
+
+
+def branch_truth(bare: BareRepository) -> dict[str, str]:
+    listed = git(bare.path, "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads/")
+    return dict(line.split(" ") for line in listed.splitlines())
+
+
+def test_the_branch_list_follows_pushes_deletions_and_packing(bare: BareRepository, work: Path) -> None:
+    assert bare.branches() == {}
+    first = commit(work, "a.txt", "1")
+    git(work, "push", "-q", "origin", "main", f"{first}:refs/heads/release")
+    assert bare.branches() == branch_truth(bare) == {"main": first, "release": first}
+    second = commit(work, "a.txt", "2")
+    git(work, "push", "-q", "origin", "main")
+    assert bare.branches() == branch_truth(bare) == {"main": second, "release": first}
+    git(bare.path, "pack-refs", "--all")
+    git(work, "push", "-q", "--force", "origin", f"{first}:main", ":refs/heads/release")
+    assert bare.branches() == branch_truth(bare) == {"main": first}
+    git(work, "push", "-q", "origin", f"{second}:main")  # main moves back to what it was listed at before
+    assert bare.branches() == branch_truth(bare) == {"main": second}
+    bare.branches()["main"] = "changed by a caller"
+    assert bare.branches() == {"main": second}

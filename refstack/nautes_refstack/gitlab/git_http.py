@@ -1,14 +1,22 @@
-"""Git smart HTTP (``/<namespace>/<project>.git/...``) served by the real ``git http-backend`` as a CGI.
+"""Git smart HTTP (``/<namespace>/<project>.git/...``) answered as ``git http-backend`` answers it.
 
 Authentication is GitLab's: HTTP Basic with any username (GitLab also documents ``oauth2``) and a personal
 or project access token as the password. No credentials get the ``Basic realm="GitLab"`` challenge; a wrong
-token gets 401 too, which git reports as "Authentication failed". Access is checked before http-backend
-starts, with GitLab's messages in a ``text/plain`` body that git prints as ``remote:`` lines; pushes are
-then checked ref by ref by the repository hooks.
+token gets 401 too, which git reports as "Authentication failed". Access is checked before git starts, with
+GitLab's messages in a ``text/plain`` body that git prints as ``remote:`` lines; pushes are then checked ref
+by ref by the repository hooks.
 
-Request bodies are streamed into the CGI as aiohttp hands them over: it has already undone chunked transfer
-encoding (large pushes) and ``Content-Encoding: gzip`` (git compresses fetch negotiations), so neither
-``CONTENT_LENGTH`` nor ``HTTP_CONTENT_ENCODING`` is passed and http-backend reads the body to EOF.
+The answers are the bytes and headers git's ``http-backend.c`` (git 2.39) writes, without starting that
+CGI program, which would only start ``git upload-pack``/``git receive-pack`` itself: the no-cache headers,
+the ``application/x-git-<service>-advertisement``/``-result`` content types, the 415 for another request
+content type, the ``# service=`` pkt-line and flush before a protocol v0/v1 advertisement (none for v2),
+the ``Git-Protocol`` header as ``GIT_PROTOCOL``, and the committer identity it gives the service. The
+advertisement of an unchanged repository is remembered (:meth:`BareRepository.advertisement`): clients
+probe ``info/refs`` before every fetch and push.
+
+Request bodies are streamed into the service as aiohttp hands them over: it has already undone chunked
+transfer encoding (large pushes) and ``Content-Encoding: gzip`` (git compresses fetch negotiations), which
+http-backend would otherwise undo itself (``inflate_request``).
 
 Follows https://git-scm.com/docs/http-protocol and gitlab
 ``app/controllers/repositories/git_http_controller.rb``.
@@ -20,18 +28,14 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import functools
 import logging
-import os
-import subprocess
-from pathlib import Path
 
 from aiohttp import web
 
 from nautes_refstack.gitlab import git_access
 from nautes_refstack.gitlab.git_access import GitAccessDenied, GitActor
 from nautes_refstack.gitlab.model import Project
-from nautes_refstack.gitlab.repository import clean_git_environment
+from nautes_refstack.gitlab.repository import BareRepository, GitCommandError, clean_git_environment
 from nautes_refstack.gitlab.repository_hooks import hook_environment
 from nautes_refstack.gitlab.rest.context import ApiContext, context
 
@@ -45,20 +49,13 @@ _SCOPE_ABILITIES = {
     "write_repository": git_access.ALL_ABILITIES,
     "read_repository": frozenset({git_access.DOWNLOAD_CODE}),
 }
-
-
-@functools.cache
-def http_backend_command() -> tuple[str, ...]:
-    """``git http-backend`` as git itself runs it, its program in git's exec path, without the ``git``
-    wrapper's own start (a millisecond on every git request over HTTP); the wrapper where that is not
-    found."""
-    found = subprocess.run(
-        ["git", "--exec-path"], env=clean_git_environment(), capture_output=True, text=True, check=False
-    )
-    program = Path(found.stdout.strip()) / "git-http-backend"
-    if found.returncode == 0 and os.access(program, os.X_OK):
-        return (str(program),)
-    return ("git", "http-backend")
+#: ``hdr_nocache()`` in git's ``http-backend.c``: on every smart HTTP answer.
+_NO_CACHE = {
+    "Expires": "Fri, 01 Jan 1980 00:00:00 GMT",
+    "Pragma": "no-cache",
+    "Cache-Control": "no-cache, max-age=0, must-revalidate",
+}
+_FLUSH = b"0000"
 
 
 def routes() -> list[web.RouteDef]:
@@ -115,7 +112,7 @@ async def serve_git(request: web.Request) -> web.StreamResponse:
     credentials = _credentials(request)
     if credentials is None:
         if project is not None and project.visibility == "public" and service == UPLOAD_PACK:
-            return await _run_http_backend(request, ctx, project, tail, {"REMOTE_USER": ""})
+            return await _serve_service(request, ctx, project, service, "", {})
         return _access_denied(ctx)
     actor = _actor(ctx, credentials[1])
     if actor is None:
@@ -127,31 +124,106 @@ async def serve_git(request: web.Request) -> web.StreamResponse:
         check(ctx.state, actor, project)
     except GitAccessDenied as denied:
         return _text(404 if denied.not_found else 403, denied.message)
-    env = {
-        "REMOTE_USER": actor.user.username,
-        **hook_environment(f"{ctx.urls.api}/internal", ctx.shared_secret, actor, project, "http"),
-    }
-    return await _run_http_backend(request, ctx, project, tail, env)
+    hooks = hook_environment(f"{ctx.urls.api}/internal", ctx.shared_secret, actor, project, "http")
+    return await _serve_service(request, ctx, project, service, actor.user.username, hooks)
 
 
-async def _run_http_backend(
-    request: web.Request, ctx: ApiContext, project: Project, tail: str, extra_env: dict[str, str]
+def protocol_version(git_protocol: str | None) -> int:
+    """The protocol version a ``GIT_PROTOCOL`` value asks for: the greatest ``version=<0|1|2>`` among its
+    colon-separated keys, 0 without one (``determine_protocol_version_server`` in git's ``protocol.c``)."""
+    versions = [
+        int(item.removeprefix("version="))
+        for item in (git_protocol or "").split(":")
+        if item in ("version=0", "version=1", "version=2")
+    ]
+    return max(versions, default=0)
+
+
+def pkt_line(text: str) -> bytes:
+    """One pkt-line: four hex digits of length (themselves included), then the data."""
+    data = text.encode()
+    return f"{len(data) + 4:04x}".encode() + data
+
+
+async def _serve_service(
+    request: web.Request,
+    ctx: ApiContext,
+    project: Project,
+    service: str,
+    remote_user: str,
+    hooks: dict[str, str],
 ) -> web.StreamResponse:
+    """``info/refs?service=`` or the service's POST, as http-backend's ``get_info_refs``/``service_rpc``.
+
+    Only authenticated users reach ``git-receive-pack`` (GitLab refuses others first), so http-backend's
+    refusal of anonymous pushes (``select_service``) never applies; ``REMOTE_ADDR`` and ``REMOTE_USER``
+    become the committer identity git records, as ``run_service`` sets it.
+    """
+    repository = ctx.state.repository(project)
+    if not repository.path.is_dir():  # removed meanwhile: http-backend's "Not a git repository"
+        return await _respond(request, 404, dict(_NO_CACHE), b"")
+    git_protocol = request.headers.get("Git-Protocol")  # http-backend: HTTP_GIT_PROTOCOL -> GIT_PROTOCOL
+    if request.path.endswith("/info/refs"):
+        return await _advertise(request, repository, service, git_protocol)
+    expected = f"application/x-{service}-request"
+    received = request.headers.get("Content-Type", "")
+    if received != expected:  # http-backend's check_content_type
+        message = f"Expected POST with Content-Type '{expected}', but received '{received}' instead.\n"
+        return await _respond(request, 415, dict(_NO_CACHE), message.encode())
+    user = remote_user or "anonymous"
     env = {
         **clean_git_environment(),
-        "GIT_PROJECT_ROOT": str(ctx.state.repositories_root),
-        "GIT_HTTP_EXPORT_ALL": "1",
-        "PATH_INFO": f"/{ctx.state.path_with_namespace(project)}.git/{tail}",
-        "QUERY_STRING": request.query_string,
-        "REQUEST_METHOD": request.method,
-        "CONTENT_TYPE": request.headers.get("Content-Type", ""),
-        "REMOTE_ADDR": request.remote or "127.0.0.1",
-        **extra_env,
+        "GIT_COMMITTER_NAME": user,
+        "GIT_COMMITTER_EMAIL": f"{user}@http.{request.remote or '(none)'}",
+        **hooks,
     }
-    if protocol := request.headers.get("Git-Protocol"):
-        env["GIT_PROTOCOL"] = protocol
+    if git_protocol is not None:
+        env["GIT_PROTOCOL"] = git_protocol
+    headers = {**_NO_CACHE, "Content-Type": f"application/x-{service}-result"}
+    return await _run_service(request, repository, service, env, headers)
+
+
+async def _advertise(
+    request: web.Request, repository: BareRepository, service: str, git_protocol: str | None
+) -> web.StreamResponse:
+    """The service's ref advertisement, behind ``# service=<service>`` and a flush unless the client asked
+    for protocol v2 (even receive-pack's, which answers v2 with v0: http-backend decides by the request)."""
+    prefix = b"" if protocol_version(git_protocol) == 2 else pkt_line(f"# service={service}\n") + _FLUSH
+    try:
+        body = await asyncio.to_thread(repository.advertisement, service, git_protocol)
+    except GitCommandError as failed:  # http-backend has sent its headers already; the body stops short
+        log.debug("%s", failed)
+        body = failed.output
+    headers = {**_NO_CACHE, "Content-Type": f"application/x-{service}-advertisement"}
+    return await _respond(request, 200, headers, prefix + body)
+
+
+async def _respond(
+    request: web.Request, status: int, headers: dict[str, str], body: bytes
+) -> web.StreamResponse:
+    """Sent the way a CGI program's answer is relayed: streamed, so chunked, with no Content-Length."""
+    response = web.StreamResponse(status=status, headers=headers)
+    await response.prepare(request)
+    await response.write(body)
+    await response.write_eof()
+    return response
+
+
+async def _run_service(
+    request: web.Request,
+    repository: BareRepository,
+    service: str,
+    env: dict[str, str],
+    headers: dict[str, str],
+) -> web.StreamResponse:
+    """``git <service> --stateless-rpc .`` in the repository, the request body as its input and its output
+    as the answer's body, streamed both ways."""
     process = await asyncio.create_subprocess_exec(
-        *http_backend_command(),
+        "git",
+        service.removeprefix("git-"),
+        "--stateless-rpc",
+        ".",
+        cwd=repository.path,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -163,8 +235,7 @@ async def _run_http_backend(
     feeder = asyncio.create_task(_feed(request, process.stdin))
     stderr_task = asyncio.create_task(process.stderr.read())
     try:
-        status, headers = await _cgi_headers(process.stdout)
-        response = web.StreamResponse(status=status, headers=headers)
+        response = web.StreamResponse(status=200, headers=headers)
         await response.prepare(request)
         while chunk := await process.stdout.read(_CHUNK):
             await response.write(chunk)
@@ -178,7 +249,7 @@ async def _run_http_backend(
             process.kill()
         await process.wait()
         if stderr := (await stderr_task).decode(errors="replace").strip():
-            log.debug("git http-backend (%s): %s", tail, stderr)
+            log.debug("git %s: %s", service, stderr)
 
 
 async def _feed(request: web.Request, stdin: asyncio.StreamWriter) -> None:
@@ -190,16 +261,3 @@ async def _feed(request: web.Request, stdin: asyncio.StreamWriter) -> None:
         pass
     finally:
         stdin.close()
-
-
-async def _cgi_headers(stdout: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
-    """Parse the CGI header block (``Status:`` gives the HTTP status, 200 when absent)."""
-    status = 200
-    headers: dict[str, str] = {}
-    while line := (await stdout.readline()).decode("latin-1").rstrip("\r\n"):
-        name, _, value = line.partition(":")
-        if name.lower() == "status":
-            status = int(value.split()[0])
-        else:
-            headers[name.strip()] = value.strip()
-    return status, headers

@@ -10,6 +10,9 @@ operators re-read every product file after each push, at the commit Argo CD sync
 processes started on the event loop. What a name (``main``, a tag) resolves to is remembered together with
 the ref files git reads for that name (their contents, and ``packed-refs``' identity), and asked again as
 soon as any of them differs: Argo CD asks every few hundred milliseconds, and the answer rarely changes.
+The branch list and the smart HTTP ref advertisements are remembered the same way, against everything git
+reads for them (:meth:`BareRepository._refs_state`): clients probe ``info/refs`` before every fetch, and
+an unchanged repository's answer needs no process.
 """
 
 from __future__ import annotations
@@ -38,10 +41,34 @@ _PLAIN_NAME = re.compile(r"^(?!HEAD$)(?![0-9a-f]{4,40}$)(?!.*\.\.)[A-Za-z0-9_][A
 _REF_RULES = ("{}", "refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
 #: Entries a repository's memo holds before it starts afresh (a bound, far above one run's reads).
 _MEMO_LIMIT = 4096
+#: Written into every new repository's ``config`` as ``git config`` would append it, what Gitaly configures
+#: for the git commands it runs. ``uploadpack.allowFilter`` lets clients ask for partial clones. Gitaly
+#: schedules housekeeping itself and turns git's automatic gc off: ``gc.auto=0`` in its global
+#: configuration ("Disable automatic garbage collection as we handle scheduling of it ourselves",
+#: ``internal/git/command_factory.go`` ``GlobalConfiguration``) and ``receive.autogc=false`` for
+#: receive-pack ("We want to control the GC scheduling ourselves",
+#: ``internal/git/gitcmd/command_description.go``), so no push starts ``gc --auto``
+#: (``builtin/receive-pack.c`` runs it after every push unless ``receive.autogc`` is false). The same
+#: description gives receive-pack ``core.alternateRefsCommand="exit 0 #"`` so that no alternate's refs are
+#: read: a push's connectivity check (``rev-list --alternate-refs`` in its quarantine, whose alternate is
+#: the repository itself) then no longer starts a ``for-each-ref`` of refs it already has.
+_REPOSITORY_CONFIG = (
+    "[uploadpack]\n\tallowFilter = true\n[receive]\n\tautogc = false\n[gc]\n\tauto = 0\n"
+    '[core]\n\talternateRefsCommand = "exit 0 #"\n'
+)
+#: Files besides the refs whose content changes what ``upload-pack``/``receive-pack`` advertise: their
+#: configuration (hidden refs, capabilities), a shallow repository's grafts (``shallow`` lines) and the
+#: alternates whose refs receive-pack advertises as ``.have``.
+_ADVERTISEMENT_INPUTS = ("config", "shallow", "objects/info/alternates")
 
 
 class GitCommandError(RuntimeError):
-    """A git command failed; the message carries git's own stderr (which never contains credentials)."""
+    """A git command failed; the message carries git's own stderr (which never contains credentials),
+    ``output`` what it had written to stdout by then."""
+
+    def __init__(self, message: str, output: bytes = b"") -> None:
+        super().__init__(message)
+        self.output = output
 
 
 def clean_git_environment() -> dict[str, str]:
@@ -132,6 +159,8 @@ class _ObjectMemo:
         self.trees: dict[str, dict[str, tuple[str, str, str]]] = {}
         self.contents: dict[str, bytes] = {}
         self.names: dict[str, tuple[object, str | None]] = {}
+        self.branches: tuple[object, dict[str, str]] | None = None
+        self.advertisements: dict[tuple[str, str | None], tuple[object, bytes]] = {}
 
     def remember(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         if len(table) >= _MEMO_LIMIT:
@@ -172,8 +201,9 @@ class BareRepository:
             capture_output=True,
         )
         _MEMOS.pop(path, None)
+        with (path / "config").open("a") as config:
+            config.write(_REPOSITORY_CONFIG)
         repository = cls(path)
-        repository.git("config", "uploadpack.allowFilter", "true")
         repository.install_hooks(hook_source)
         return repository
 
@@ -213,12 +243,83 @@ class BareRepository:
     # --- refs -------------------------------------------------------------------------------------
 
     def branches(self) -> dict[str, str]:
-        """Branch name -> commit id."""
+        """Branch name -> commit id; git's answer is reused while the refs are as they were before and
+        after git was asked (every push moves one, and a project listing asks for each project)."""
+        memo = _memo(self.path)
+        state = self._refs_state()
+        if memo is not None and memo.branches is not None and memo.branches[0] == state:
+            return dict(memo.branches[1])
         out = self._text("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
-        return {
+        branches = {
             ref.removeprefix("refs/heads/"): sha
             for sha, ref in (line.split(" ", 1) for line in out.splitlines() if line)
         }
+        if memo is not None and self._refs_state() == state:
+            memo.branches = (state, dict(branches))
+        return branches
+
+    def advertisement(self, service: str, git_protocol: str | None) -> bytes:
+        """What ``git <service> --advertise-refs`` writes for a client asking in ``git_protocol`` (the
+        ``GIT_PROTOCOL`` value, ``None`` for none): the refs and capabilities of smart HTTP's ``info/refs``.
+        ``--advertise-refs`` is the name older git knows for ``--http-backend-info-refs``, what git 2.34 and
+        later's ``http-backend.c`` passes (``builtin/upload-pack.c`` and ``builtin/receive-pack.c`` declare
+        one as the other's alias). Kept while the refs, HEAD and the other files git reads for it
+        (``_ADVERTISEMENT_INPUTS``) are as they were before and after git was asked; what a failed run
+        wrote is returned, never kept."""
+        memo = _memo(self.path)
+        key = (service, git_protocol)
+        state = self._advertised_state()
+        known = memo.advertisements.get(key) if memo is not None else None
+        if known is not None and known[0] == state:
+            return known[1]
+        env = {"GIT_PROTOCOL": git_protocol} if git_protocol is not None else {}
+        result = self._run(service.removeprefix("git-"), "--advertise-refs", ".", env=env)
+        if result.returncode != 0:
+            stderr = result.stderr.decode(errors="replace").strip()
+            raise GitCommandError(f"git {service} failed in {self.path.name}: {stderr}", result.stdout)
+        if memo is not None and self._advertised_state() == state:
+            memo.remember(memo.advertisements, key, (state, result.stdout))
+        return result.stdout
+
+    def _advertised_state(self) -> object:
+        return (self._refs_state(), *(self._read(name) for name in _ADVERTISEMENT_INPUTS))
+
+    def _refs_state(self) -> object:
+        """Everything git reads to list the refs: ``HEAD``, each loose ref file under ``refs/`` and
+        ``packed-refs``, each by content, inode and modification time (git replaces these files whole, so a
+        ref moved away and back between two looks still differs)."""
+        loose: list[tuple[str, int, int, bytes | None]] = []
+        pending = [str(self.path / "refs")]
+        while pending:
+            try:
+                entries = list(os.scandir(pending.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                    continue
+                try:
+                    found = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                loose.append((entry.path, found.st_ino, found.st_mtime_ns, self._read(entry.path)))
+        return (self._file_identity("HEAD"), tuple(sorted(loose)), self._file_identity("packed-refs"))
+
+    def _read(self, name: str) -> bytes | None:
+        """A file of the repository (``name`` relative to it, or absolute); ``None`` when absent."""
+        try:
+            return (self.path / name).read_bytes()
+        except OSError:
+            return None
+
+    def _file_identity(self, name: str) -> tuple[int, int, bytes | None] | None:
+        """A file's inode, modification time and content; ``None`` when absent."""
+        try:
+            found = (self.path / name).stat()
+        except OSError:
+            return None
+        return (found.st_ino, found.st_mtime_ns, self._read(name))
 
     def is_empty(self) -> bool:
         """No branch yet. Read from the ref store directly: project listings ask this for every project."""
