@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError, ValidationInfo
@@ -109,7 +109,7 @@ def load_file(
     """Read the YAML file ``path`` into ``model``; any problem is raised as ``error(text)``, text naming the
     file and, for each problem, the field path (one line per problem)."""
     try:
-        data = _parse(path.read_text())
+        data = parse_yaml(path.read_text())
     except OSError as failure:
         raise error(f"{path}: cannot read the file ({failure.strerror})") from None
     except yaml.YAMLError as failure:
@@ -121,10 +121,10 @@ def load_file(
         raise error("\n".join(problems)) from None
 
 
-def _parse(text: str) -> object:
-    """The YAML of a file, parsed by libyaml (PyYAML's C extension, a tenth of the time: the scenario is read
-    by every run); by PyYAML's own parser where libyaml refuses it, so that a syntax error is told in the
-    words it always was (libyaml words some problems differently)."""
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)``, parsed by libyaml (PyYAML's C extension, a tenth of the time: every run reads
+    the scenario, the target file and kubeconfigs); by PyYAML's own parser where libyaml refuses the text,
+    so that the error raised is the one it always was (libyaml words some problems differently)."""
     try:
         return yaml.load(text, Loader=yaml.CSafeLoader)
     except (yaml.YAMLError, UnicodeEncodeError):

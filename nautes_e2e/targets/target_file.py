@@ -27,7 +27,16 @@ from nautes_e2e.clients.registry import RegistryEndpoint
 from nautes_e2e.clients.trust import check_pem, combined_bundle
 from nautes_e2e.secrets import Secret, register
 from nautes_e2e.targets.world import ClusterEndpoint, World
-from nautes_e2e.yamlfile import FieldError, StrictModel, Text, context_of, load_file, text, unique_names
+from nautes_e2e.yamlfile import (
+    FieldError,
+    StrictModel,
+    Text,
+    context_of,
+    load_file,
+    parse_yaml,
+    text,
+    unique_names,
+)
 
 SCHEMA_VERSION = 1
 #: The fields of a kubeconfig's ``users[].user`` that hold a credential.
@@ -256,7 +265,7 @@ def register_kubeconfig_credentials(path: Path) -> None:
     text = path.read_text(errors="replace")
     register(text)
     try:
-        config = yaml.safe_load(text)
+        config = parse_yaml(text)
     except yaml.YAMLError:
         return
     users = config.get("users") if isinstance(config, dict) else None

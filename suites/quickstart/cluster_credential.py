@@ -24,6 +24,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from nautes_e2e.clients import KubeClient, KubeError, ServiceUnreachable
 from nautes_e2e.suite import Secret, VaultClient
+from nautes_e2e.yamlfile import parse_yaml
 from suites.quickstart.probes import CORE
 
 
@@ -60,7 +61,7 @@ def stored_kubeconfig_problem(vault: VaultClient, cluster: str, api_server: str)
 def _current_server(kubeconfig: Secret) -> str | None:
     """The server of the current context's cluster (the first cluster when there is no current context)."""
     try:
-        document: Any = yaml.safe_load(kubeconfig.reveal())
+        document: Any = parse_yaml(kubeconfig.reveal())
     except yaml.YAMLError:
         return None
     if not isinstance(document, dict):
