@@ -271,9 +271,17 @@ class PipelineRunExecution:
             self._status["conditions"] = [succeeded_condition(status, reason, message)]
 
     def _publish(self) -> None:
-        current = self._store.get(self._api_version, "PipelineRun", self._namespace, self._name)
-        current["status"] = self._status
-        self._store.update_status(current)
+        # A status write takes nothing but the name and the status from what it is given (no
+        # resourceVersion: no conflict check), so the whole run is not read and copied first.
+        metadata = {"namespace": self._namespace, "name": self._name}
+        self._store.update_status(
+            {
+                "apiVersion": self._api_version,
+                "kind": "PipelineRun",
+                "metadata": metadata,
+                "status": self._status,
+            }
+        )
 
 
 def remove_claims(environment: Environment, pipeline_run: JsonObject) -> None:

@@ -423,9 +423,12 @@ class TaskRunExecution:
         """Write the TaskRun status (watchers see each transition) and tell the PipelineRun."""
         if self._pod.created:
             self._status["steps"] = [state.to_status() for state in self._steps.values()]
-        current = self._store.get(TEKTON_API, "TaskRun", self._plan.namespace, self._plan.name)
-        current["status"] = self._status
-        self._store.update_status(current)
+        # A status write takes nothing but the name and the status from what it is given (no
+        # resourceVersion: no conflict check), so the whole TaskRun is not read and copied first.
+        metadata = {"namespace": self._plan.namespace, "name": self._plan.name}
+        self._store.update_status(
+            {"apiVersion": TEKTON_API, "kind": "TaskRun", "metadata": metadata, "status": self._status}
+        )
         self._on_change(self._status)
 
 
