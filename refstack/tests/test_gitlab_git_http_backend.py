@@ -185,11 +185,18 @@ def test_new_repositories_leave_housekeeping_to_gitlab(gitlab_server: RunningGit
     repository = gitlab_server.data_dir / "repositories" / f"{target.path}.git"
     settings = {
         key: git("config", "--get", key, cwd=repository).stdout.strip()
-        for key in ("receive.autogc", "gc.auto", "uploadpack.allowfilter", "core.alternaterefscommand")
+        for key in (
+            "receive.autogc",
+            "gc.auto",
+            "uploadpack.allowfilter",
+            "core.alternaterefscommand",
+            "core.usereplacerefs",
+        )
     }
     assert settings == {
         "receive.autogc": "false",
         "gc.auto": "0",
         "uploadpack.allowfilter": "true",
         "core.alternaterefscommand": "exit 0 #",
+        "core.usereplacerefs": "false",
     }

@@ -152,3 +152,34 @@ def test_the_branch_list_follows_pushes_deletions_and_packing(bare: BareReposito
     assert bare.branches() == branch_truth(bare) == {"main": second}
     bare.branches()["main"] = "changed by a caller"
     assert bare.branches() == {"main": second}
+
+
+def test_loose_commits_are_read_without_git_and_everything_else_asks_git(
+    bare: BareRepository, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A branch or full id naming a loose commit is answered off the object's header; an annotated tag, a
+    tree, a replace ref (which git ignores here) and packed refs make it ask git; every answer is git's."""
+    first = commit(work, "a.txt", "1")
+    second = commit(work, "a.txt", "2")
+    git(work, "tag", "-a", "-m", "annotated", "v1", first)
+    git(work, "push", "-q", "origin", "main", "v1")
+    tree = git(bare.path, "rev-parse", f"{second}^{{tree}}")
+    asked: list[str] = []
+    run = BareRepository._run
+
+    def counted(self: BareRepository, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        asked.append(args[0])
+        return run(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BareRepository, "_run", counted)
+    assert (bare.resolve_commit("main"), bare.resolve_commit(first)) == (second, first)
+    assert asked == []  # read off the loose objects
+    assert bare.resolve_commit("v1") == first == truth(bare, "v1")  # a tag object: git peels it
+    assert bare.resolve_commit(tree) is None  # a tree is no commit: git says so
+    assert asked == ["rev-parse", "rev-parse"]
+    git(bare.path, "replace", "-f", first, tree)  # ignored, as Gitaly ignores replace refs
+    assert bare.resolve_commit(first) == first == truth(bare, first)
+    assert asked[-1] == "rev-parse"
+    git(bare.path, "pack-refs", "--all")
+    assert bare.resolve_commit("main") == second == truth(bare, "main")
+    assert asked[-1] == "rev-parse"  # packed-refs could hold a ref that comes first: git decides

@@ -10,7 +10,9 @@ operators re-read every product file after each push, at the commit Argo CD sync
 processes started on the event loop. What a name (``main``, a tag) resolves to is remembered together with
 the ref files git reads for that name (their contents, and ``packed-refs``' identity), and asked again as
 soon as any of them differs: Argo CD asks every few hundred milliseconds, and the answer rarely changes.
-The branch list and the smart HTTP ref advertisements are remembered the same way, against everything git
+Where a name's ref file or a full id names a loose commit, and no packed or replace ref can change that,
+the commit is read off the object's header instead (:meth:`BareRepository._loose_commit`). The branch
+list and the smart HTTP ref advertisements are remembered the same way as names, against everything git
 reads for them (:meth:`BareRepository._refs_state`): clients probe ``info/refs`` before every fetch, and
 an unchanged repository's answer needs no process.
 """
@@ -22,10 +24,11 @@ import os
 import re
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from nautes_refstack.gitlab.model import ZERO_SHA
 
@@ -51,10 +54,12 @@ _MEMO_LIMIT = 4096
 #: (``builtin/receive-pack.c`` runs it after every push unless ``receive.autogc`` is false). The same
 #: description gives receive-pack ``core.alternateRefsCommand="exit 0 #"`` so that no alternate's refs are
 #: read: a push's connectivity check (``rev-list --alternate-refs`` in its quarantine, whose alternate is
-#: the repository itself) then no longer starts a ``for-each-ref`` of refs it already has.
+#: the repository itself) then no longer starts a ``for-each-ref`` of refs it already has. Replace refs are
+#: ignored ("We thus globally disable this mechanism", ``core.useReplaceRefs=false`` in the same
+#: ``GlobalConfiguration``): a pushed ``refs/replace/<id>`` never changes what an id reads as.
 _REPOSITORY_CONFIG = (
     "[uploadpack]\n\tallowFilter = true\n[receive]\n\tautogc = false\n[gc]\n\tauto = 0\n"
-    '[core]\n\talternateRefsCommand = "exit 0 #"\n'
+    '[core]\n\talternateRefsCommand = "exit 0 #"\n\tuseReplaceRefs = false\n'
 )
 #: Files besides the refs whose content changes what ``upload-pack``/``receive-pack`` advertise: their
 #: configuration (hidden refs, capabilities), a shallow repository's grafts (``shallow`` lines) and the
@@ -145,6 +150,15 @@ class Signature:
     email: str
 
 
+class _NameState(NamedTuple):
+    """What git reads to resolve a plain name (:meth:`BareRepository._ref_state`)."""
+
+    #: Each candidate ref file's content, ``None`` where there is none, in ``_REF_RULES`` order.
+    contents: tuple[bytes | None, ...]
+    #: ``packed-refs``' inode, size and modification time; ``None`` when there is none.
+    packed: tuple[int, int, int] | None
+
+
 class _ObjectMemo:
     """Answers about one repository's objects: the commits that exist (with what ``<id>^{commit}`` peels
     to), each commit's whole file listing (one ``ls-tree -r`` answers every later read of any of its files,
@@ -158,7 +172,7 @@ class _ObjectMemo:
         self.commits: dict[str, str] = {}
         self.trees: dict[str, dict[str, tuple[str, str, str]]] = {}
         self.contents: dict[str, bytes] = {}
-        self.names: dict[str, tuple[object, str | None]] = {}
+        self.names: dict[str, tuple[_NameState, str | None]] = {}
         self.branches: tuple[object, dict[str, str]] | None = None
         self.advertisements: dict[tuple[str, str | None], tuple[object, bytes]] = {}
 
@@ -338,7 +352,7 @@ class BareRepository:
         memo = _memo(self.path) if _FULL_OBJECT_ID.match(ref) else None
         if memo is not None and ref in memo.commits:
             return memo.commits[ref]
-        commit = self._rev_parse_commit(ref)
+        commit = (self._loose_commit(ref) if memo is not None else None) or self._rev_parse_commit(ref)
         if memo is not None and commit is not None:
             memo.remember(memo.commits, ref, commit)
         return commit
@@ -358,12 +372,39 @@ class BareRepository:
             known = memo.names.get(name)
             if known is not None and known[0] == state:
                 return known[1]
-        commit = self._rev_parse_commit(name)
+        commit = self._named_loose_commit(state) or self._rev_parse_commit(name)
         if memo is not None and state is not None and self._ref_state(name) == state:
             memo.remember(memo.names, name, (state, commit))
         return commit
 
-    def _ref_state(self, name: str) -> object | None:
+    def _named_loose_commit(self, state: _NameState | None) -> str | None:
+        """The commit a name resolves to, read off its ref file without git where that is certain: no
+        ``packed-refs`` (whose entries could come first), the first ref file present holds an object id as
+        git writes it, and that object is a loose commit (:meth:`_loose_commit`); ``None`` when git must
+        be asked."""
+        if state is None or state.packed is not None:
+            return None
+        first = next((content for content in state.contents if content is not None), None)
+        if first is None or len(first) != 41 or first[40:] != b"\n":
+            return None
+        object_id = first[:40].decode("ascii", errors="replace")
+        return self._loose_commit(object_id) if _FULL_OBJECT_ID.match(object_id) else None
+
+    def _loose_commit(self, object_id: str) -> str | None:
+        """``object_id`` when ``rev-parse <id>^{commit}`` would answer it: the loose object's header says
+        ``commit`` and no replace ref can stand in for it (none under ``refs/replace``, no ``packed-refs``,
+        for a repository created before ``core.useReplaceRefs=false``); ``None`` when git must be asked
+        (packed, absent, another type, or replace refs)."""
+        if (self.path / "packed-refs").exists() or (self.path / "refs" / "replace").exists():
+            return None
+        try:
+            stored = (self.path / "objects" / object_id[:2] / object_id[2:]).read_bytes()
+            header = zlib.decompressobj().decompress(stored, 16)
+        except (OSError, zlib.error):
+            return None
+        return object_id if header.startswith(b"commit ") else None
+
+    def _ref_state(self, name: str) -> _NameState | None:
         """What git reads to resolve ``name``: each candidate ref file's content (or its absence) and
         ``packed-refs``' inode, size and modification time (git replaces it whole). ``None`` when a
         candidate is a symbolic ref, whose target is another file: such names always ask git."""
@@ -379,8 +420,8 @@ class BareRepository:
         try:
             packed = (self.path / "packed-refs").stat()
         except OSError:
-            return (tuple(contents), None)
-        return (tuple(contents), (packed.st_ino, packed.st_size, packed.st_mtime_ns))
+            return _NameState(tuple(contents), None)
+        return _NameState(tuple(contents), (packed.st_ino, packed.st_size, packed.st_mtime_ns))
 
     def update_ref(self, ref: str, new: str, old: str) -> None:
         """Move ``ref`` from ``old`` to ``new`` atomically (fails if someone moved it meanwhile)."""
