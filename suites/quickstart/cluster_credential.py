@@ -23,7 +23,7 @@ import yaml
 from kubernetes.config.config_exception import ConfigException
 
 from nautes_e2e.clients import KubeClient, KubeError, ServiceUnreachable
-from nautes_e2e.suite import Secret, VaultClient
+from nautes_e2e.suite import Secret
 from nautes_e2e.yamlfile import parse_yaml
 from suites.quickstart.probes import CORE
 
@@ -33,12 +33,10 @@ def kubeconfig_path(cluster: str) -> str:
     return f"kubernetes/{cluster}/default/admin"
 
 
-def stored_kubeconfig_problem(vault: VaultClient, cluster: str, api_server: str) -> str | None:
-    """Why the stored kubeconfig does not work against ``api_server`` (None when it does)."""
+def stored_kubeconfig_problem(kubeconfig: Secret, cluster: str, api_server: str) -> str | None:
+    """Why ``kubeconfig``, the one Vault keeps for ``cluster``, does not work against ``api_server`` (None
+    when it does)."""
     where = f"the kubeconfig of cluster {cluster} in Vault (cluster/data/{kubeconfig_path(cluster)})"
-    kubeconfig = (vault.kv_secret("cluster", kubeconfig_path(cluster)) or {}).get("kubeconfig")
-    if kubeconfig is None:
-        return f"{where} is missing"
     server = _current_server(kubeconfig)
     if server != api_server:
         return f"{where} points at {server!r}, not at the registered API server {api_server}"

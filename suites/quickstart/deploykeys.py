@@ -73,16 +73,23 @@ def _key_material(authorized_key: str) -> str:
     return " ".join(authorized_key.split()[:2])
 
 
+#: Deploy key secrets the stage has read, by their path in the ``git`` engine (None: Vault has none there).
+ReadSecrets = Mapping[str, dict[str, Secret] | None]
+
+
 def vault_deploy_keys(
-    vault: VaultClient, repo_ids: Mapping[str, int], permissions: Mapping[str, Sequence[str]]
+    vault: VaultClient,
+    repo_ids: Mapping[str, int],
+    permissions: Mapping[str, Sequence[str]],
+    already_read: ReadSecrets,
 ) -> list[VaultDeployKey]:
     """The deploy keys of each repository (``permissions`` of it, both when it is not named), as Vault
-    holds them."""
+    holds them; those in ``already_read`` are not read again."""
     found = []
     for repo, repo_id in repo_ids.items():
         for permission in permissions.get(repo, DEPLOY_KEY_PERMISSIONS):
             path = deploy_key_path(repo_id, permission)
-            secret = vault.kv_secret("git", path) or {}
+            secret = (already_read[path] if path in already_read else vault.kv_secret("git", path)) or {}
             private = secret.get("deploykey")
             key_id = secret.get("id")
             found.append(
@@ -193,12 +200,14 @@ def verify_deploy_keys(
     vault: VaultClient,
     repo_ids: Mapping[str, int],
     documents: Sequence[Document],
+    already_read: ReadSecrets,
 ) -> None:
     """Fail the stage if a deploy key breaks a promise (the first few named, the rest counted).
 
     ``repo_ids`` maps GitLab paths to project ids: the code repositories, which have both keys, and
-    ``default.project``, which has only a readonly one (the Product save adds it, contract §3.3)."""
-    keys = vault_deploy_keys(vault, repo_ids, {DEFAULT_PROJECT: ("readonly",)})
+    ``default.project``, which has only a readonly one (the Product save adds it, contract §3.3). The keys
+    in ``already_read`` (the stage read them to see they exist) are not read again."""
+    keys = vault_deploy_keys(vault, repo_ids, {DEFAULT_PROJECT: ("readonly",)}, already_read)
     gitlab_keys = {repo: gitlab.project_deploy_keys(repo_id) for repo, repo_id in repo_ids.items()}
     stage.evidence(
         "deploy-keys.json",

@@ -173,12 +173,13 @@ def test_register_cluster(
 
 def _kubeconfig_works(stage: StageContext, vault: VaultClient, cluster: str, api_server: str) -> None:
     """The kubeconfig Nautes keeps for ``cluster`` is in Vault and works against ``api_server``."""
-    keys = vault.kv_keys("cluster", f"kubernetes/{cluster}/default/admin")
-    if not keys or "kubeconfig" not in keys:
+    secret = vault.kv_secret("cluster", f"kubernetes/{cluster}/default/admin")
+    keys = None if secret is None else set(secret)
+    if secret is None or "kubeconfig" not in secret:
         stage.fail(
             f"Vault has no kubeconfig at cluster/data/kubernetes/{cluster}/default/admin (keys: {keys})"
         )
-    problem = cluster_credential.stored_kubeconfig_problem(vault, cluster, api_server)
+    problem = cluster_credential.stored_kubeconfig_problem(secret["kubeconfig"], cluster, api_server)
     if problem:
         stage.fail(problem)
 
@@ -225,17 +226,19 @@ def test_initialise_product(
     repo_ids = {repo: int(projects[repo]["id"]) for repo in names.code_repos}
     stage.fact("repo_ids", repo_ids)
     stage.fact("product", names.product)
+    deploy_keys: dict[str, dict[str, Secret] | None] = {}  # read once, for every check below
     for repo, repo_id in repo_ids.items():
         for permission in probes.DEPLOY_KEY_PERMISSIONS:
             path = probes.deploy_key_path(repo_id, permission)
-            fields = vault.kv_keys("git", path)
+            secret = deploy_keys[path] = vault.kv_secret("git", path)
+            fields = None if secret is None else set(secret)
             if not fields or "deploykey" not in fields:
                 stage.fail(f"Vault has no deploy key for {repo} at git/data/{path} (fields: {fields})")
     metadata_repo = {deploykeys.DEFAULT_PROJECT: int(projects[deploykeys.DEFAULT_PROJECT]["id"])}
-    deploykeys.verify_deploy_keys(stage, gitlab, vault, repo_ids | metadata_repo, saved)
+    deploykeys.verify_deploy_keys(stage, gitlab, vault, repo_ids | metadata_repo, saved, deploy_keys)
     ssh_urls = {repo: str(projects[repo]["ssh_url_to_repo"]) for repo in names.code_repos}
     stage.fact("repo_ssh_urls", ssh_urls)
-    _readonly_key_cannot_push(stage, vault, names.deploy_repo, repo_ids, ssh_urls)
+    _readonly_key_cannot_push(stage, deploy_keys, names.deploy_repo, repo_ids, ssh_urls)
 
     namespace = names.runtime_namespace
     stage.wait_for(
@@ -283,15 +286,15 @@ def _source_hook_listens(
 
 def _readonly_key_cannot_push(
     stage: StageContext,
-    vault: VaultClient,
+    deploy_keys: dict[str, dict[str, Secret] | None],
     repo: str,
     repo_ids: dict[str, int],
     ssh_urls: dict[str, str],
 ) -> None:
-    """A real push over SSH with ``repo``'s readonly deploy key must be refused as read-only: GitLab's
-    ``can_push`` is what it says, the SSH server's answer is what it does."""
+    """A real push over SSH with ``repo``'s readonly deploy key (as the stage read it from Vault) must be
+    refused as read-only: GitLab's ``can_push`` is what it says, the SSH server's answer is what it does."""
     path = probes.deploy_key_path(repo_ids[repo], "readonly")
-    private = (vault.kv_secret("git", path) or {})["deploykey"]
+    private = (deploy_keys[path] or {})["deploykey"]
     attempt = readonly_push.push_with_key(ssh_urls[repo], private)
     if attempt.pushed:
         stage.fail(
