@@ -183,3 +183,28 @@ def test_loose_commits_are_read_without_git_and_everything_else_asks_git(
     git(bare.path, "pack-refs", "--all")
     assert bare.resolve_commit("main") == second == truth(bare, "main")
     assert asked[-1] == "rev-parse"  # packed-refs could hold a ref that comes first: git decides
+
+
+def test_the_last_commit_touching_a_path_is_git_s_and_asked_once_per_commit(
+    bare: BareRepository, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = commit(work, "a.txt", "1")
+    second = commit(work, "b.txt", "2")
+    git(work, "push", "-q", "origin", "main")
+    asked: list[str] = []
+    run = BareRepository._run
+
+    def counted(self: BareRepository, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        asked.append(args[0])
+        return run(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BareRepository, "_run", counted)
+    for _ in range(2):
+        assert bare.last_commit_touching(second, "a.txt") == first
+        assert bare.last_commit_touching(second, "b.txt") == second
+        assert bare.last_commit_touching(first, "b.txt") == ""
+    assert asked == ["log", "log", "log"]
+    third = commit(work, "a.txt", "3")
+    git(work, "push", "-q", "origin", "main")
+    assert bare.last_commit_touching(third, "a.txt") == third
+    assert bare.last_commit_touching(second, "a.txt") == first  # an older commit's history is as it was

@@ -162,8 +162,9 @@ class _NameState(NamedTuple):
 class _ObjectMemo:
     """Answers about one repository's objects: the commits that exist (with what ``<id>^{commit}`` peels
     to), each commit's whole file listing (one ``ls-tree -r`` answers every later read of any of its files,
-    present or not), each blob's content by its id (a new commit re-reads only the files it changed), and
-    the names resolved with the ref files they were resolved from. Only answers git gave for an object that
+    present or not), each blob's content by its id (a new commit re-reads only the files it changed), the
+    last commit that changed a path in a commit's history, and the names resolved, the branch list and the
+    ref advertisements, each with the ref files it was read from. Only answers git gave for an object that
     exists are kept, so a commit pushed later is never remembered as missing. Shared by worker threads: a
     race only makes two threads ask git the same question."""
 
@@ -172,6 +173,7 @@ class _ObjectMemo:
         self.commits: dict[str, str] = {}
         self.trees: dict[str, dict[str, tuple[str, str, str]]] = {}
         self.contents: dict[str, bytes] = {}
+        self.last_commits: dict[tuple[str, str], str] = {}
         self.names: dict[str, tuple[_NameState, str | None]] = {}
         self.branches: tuple[object, dict[str, str]] | None = None
         self.advertisements: dict[tuple[str, str | None], tuple[object, bytes]] = {}
@@ -537,7 +539,16 @@ class BareRepository:
         return listing
 
     def last_commit_touching(self, commit_id: str, path: str) -> str:
-        return self._text("log", "-1", "--format=%H", commit_id, "--", path).strip()
+        """The newest commit in ``commit_id``'s history that changed ``path`` (``""`` if none). Remembered
+        for a full id: a commit's history never changes (replace refs are ignored, server repositories
+        are never shallow), and the files API reads the same file at the same commit again and again."""
+        memo = _memo(self.path) if _FULL_OBJECT_ID.match(commit_id) else None
+        if memo is not None and (commit_id, path) in memo.last_commits:
+            return memo.last_commits[(commit_id, path)]
+        last = self._text("log", "-1", "--format=%H", commit_id, "--", path).strip()
+        if memo is not None:
+            memo.remember(memo.last_commits, (commit_id, path), last)
+        return last
 
     def list_tree(self, commit_id: str, path: str, recursive: bool) -> list[TreeEntry] | None:
         """Entries under directory ``path`` (``""`` = root); ``None`` if ``path`` is not a directory."""
