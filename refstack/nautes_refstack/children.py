@@ -1,4 +1,4 @@
-"""The stack's long-lived child processes (OpenBao, the Tekton steps' commands) die with the stack.
+"""The stack's long-lived child processes (OpenBao, the scripts of Tekton steps) die with the stack.
 
 A stopping stack ends its children itself, but a stack killed outright (SIGKILL, the OOM killer) runs no
 code: its children would be re-parented to init and keep ports, files and secrets in memory. On Linux such
@@ -6,9 +6,10 @@ a child asks the kernel for SIGTERM when its parent dies (``prctl(PR_SET_PDEATHS
 available the children are ended by the stack's own stop only.
 
 The short-lived git children (``git http-backend`` and the SSH services behind the emulated GitLab, the API
-server's clones and pushes) are spawned without it: a ``preexec_fn`` makes every spawn fork the whole
-stack process (measured: about 11 ms instead of 2 ms per spawn, and a run spawns hundreds), and they end by
-themselves once the stack is gone — their pipes to it close, and the GitLab they talk to is the stack.
+server's clones and pushes, the ``git-clone`` task's git commands) are spawned without it: a
+``preexec_fn`` makes every spawn fork the whole stack process (measured: about 11 ms instead of 2 ms per
+spawn, and a run spawns hundreds), and they end by themselves once the stack is gone — their pipes to it
+close, and the GitLab they talk to is the stack.
 
 asyncio learns of a child's exit from a pidfd on the event loop (:func:`watch_children_with_pidfds`), not
 from Python 3.11's default, a thread per child blocked in ``waitpid``: a run spawns hundreds of children,

@@ -129,11 +129,15 @@ class Step:
         env: Mapping[str, str] | None = None,
         echo: bool = True,
         check: bool = True,
+        dies_with_stack: bool = True,
     ) -> CommandResult:
         """Run ``argv`` with a clean environment (HOME = the task's home), streaming output to the log.
 
         ``echo`` prints the command first, like ``set -x``; ``check`` turns a non-zero exit into
-        :class:`StepFailed` with the same exit code.
+        :class:`StepFailed` with the same exit code. ``dies_with_stack=False`` is for a short command that
+        ends by itself once the stack is gone (git on the workspace, or talking to the stack's GitLab): the
+        death signal a user's script needs makes the spawn fork the whole stack, ~4.5 ms of CPU instead of
+        ~0.2 ms (:mod:`nautes_refstack.children`).
         """
         if echo:
             self.log("+ " + shlex.join(argv))
@@ -146,7 +150,7 @@ class Step:
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
             limit=_LINE_LIMIT,
-            preexec_fn=die_with_stack(),
+            preexec_fn=die_with_stack() if dies_with_stack else None,
         )
         assert process.stdout is not None, "stdout was requested as a pipe"
         output: list[str] = []

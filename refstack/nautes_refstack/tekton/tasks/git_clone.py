@@ -76,7 +76,9 @@ async def _fetch(step: Step, ctx: TaskContext, url: str, checkout: Path, environ
     echo = ctx.param("verbose") == "true"
 
     async def git(*args: str) -> str:
-        return (await step.run(["git", *args], cwd=checkout, env=environment, echo=echo)).output
+        # short-lived: local, or a fetch that ends when its server (the stack's GitLab, or one outside) does
+        argv = ["git", *args]
+        return (await step.run(argv, cwd=checkout, env=environment, echo=echo, dies_with_stack=False)).output
 
     await git("init", str(checkout))
     sparse = ctx.param("sparseCheckoutDirectories")
