@@ -198,3 +198,21 @@ def test_renaming_group_and_project_moves_the_repository(
     cloned = git("clone", with_token(reloaded.http_url_to_repo, owner.token), str(tmp_path / "c"))
     assert cloned.returncode == 0, cloned.stderr
     assert gitlab_server.gitlab.read_file(moved.id, "main", "README.md") == b"# before\n"
+
+
+def test_a_new_branch_pushed_with_main_counts_only_commits_no_other_branch_has(
+    tmp_path: Path, gitlab_server: RunningGitLab, owner: Account
+) -> None:
+    """A push that moves main and creates a branch at the same commit: the branch's event lists the other
+    branches' tips as they are after the push, so it brings no commit of its own."""
+    api = gitlab_server.client(owner.token)
+    group = api.groups.create({"name": "Both", "path": unique("both")})
+    target = api.projects.create({"name": "both", "namespace_id": group.id, "initialize_with_readme": True})
+    checkout = tmp_path / "b"
+    assert git("clone", with_token(target.http_url_to_repo, owner.token), str(checkout)).returncode == 0
+    tip = commit_file(checkout, "both.txt", "on main and feature\n")
+    pushed = git("push", "origin", "main", "HEAD:refs/heads/feature", cwd=checkout)
+    assert pushed.returncode == 0, pushed.stderr
+    pushes = [event.push_data for event in target.events.list(action="pushed", all=True)]
+    counts = {push["ref"]: push["commit_count"] for push in pushes if push["commit_to"] == tip}
+    assert counts == {"main": 1, "feature": 0}

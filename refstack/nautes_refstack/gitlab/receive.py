@@ -41,9 +41,11 @@ class PushReceiver:
     async def post_receive(self, actor: GitActor, project: Project, changes: Sequence[RefChange]) -> None:
         """Record a push whose refs have moved, then queue its events."""
         repository = self._state.repository(project)
-        branches = await asyncio.to_thread(repository.branches)
-        if project.default_branch not in branches and branches:
-            await self._adopt_default_branch(project, repository, branches, changes)
+        branches: dict[str, str] = {}
+        if self._needs_branch_list(project, changes):
+            branches = await asyncio.to_thread(repository.branches)
+            if project.default_branch not in branches and branches:
+                await self._adopt_default_branch(project, repository, branches, changes)
         created = {change.branch for change in changes if change.is_creation}
         if project.default_branch in created and not self._state.protected_branch_named(
             project, project.default_branch
@@ -70,6 +72,15 @@ class PushReceiver:
             )
         )
         await self._put_back_if_faulty(project, repository, changes)
+
+    @staticmethod
+    def _needs_branch_list(project: Project, changes: Sequence[RefChange]) -> bool:
+        """Whether the branches must be listed: a new ref's event records the other branches' tips, and
+        only a push that moved the default branch (not deleting it) is known to have left it in place."""
+        kept_default = any(
+            change.branch == project.default_branch and not change.is_deletion for change in changes
+        )
+        return not kept_default or any(change.is_creation for change in changes)
 
     async def _put_back_if_faulty(
         self, project: Project, repository: BareRepository, changes: Sequence[RefChange]
