@@ -208,3 +208,18 @@ def test_the_last_commit_touching_a_path_is_git_s_and_asked_once_per_commit(
     git(work, "push", "-q", "origin", "main")
     assert bare.last_commit_touching(third, "a.txt") == third
     assert bare.last_commit_touching(second, "a.txt") == first  # an older commit's history is as it was
+
+
+def test_packed_objects_are_read_by_git(bare: BareRepository, work: Path) -> None:
+    """Loose objects are read off the disk; once packed (as a repack would leave them) git reads them."""
+    (work / "run.sh").write_text("#!/bin/sh\n")
+    (work / "run.sh").chmod(0o755)
+    first = commit(work, "a.txt", "1")
+    git(work, "push", "-q", "origin", "main")
+    git(bare.path, "repack", "-a", "-d", "-q")
+    assert not list((bare.path / "objects").glob("??/*"))  # nothing loose is left
+    blob = bare.read_blob(first, "run.sh")
+    assert blob is not None
+    assert (blob.data, blob.executable) == (b"#!/bin/sh\n", True)
+    assert bare.resolve_commit(first) == first
+    assert bare.resolve_commit("main") == first == truth(bare, "main")

@@ -11,7 +11,8 @@ processes started on the event loop. What a name (``main``, a tag) resolves to i
 the ref files git reads for that name (their contents, and ``packed-refs``' identity), and asked again as
 soon as any of them differs: Argo CD asks every few hundred milliseconds, and the answer rarely changes.
 Where a name's ref file or a full id names a loose commit, and no packed or replace ref can change that,
-the commit is read off the object's header instead (:meth:`BareRepository._loose_commit`). The branch
+the commit is read off the object's header instead, and a loose blob's content off the object
+(:meth:`BareRepository._loose`): pushes and the files API store what they write as loose objects. The branch
 list and the smart HTTP ref advertisements are remembered the same way as names, against everything git
 reads for them (:meth:`BareRepository._refs_state`): clients probe ``info/refs`` before every fetch, and
 an unchanged repository's answer needs no process.
@@ -393,18 +394,28 @@ class BareRepository:
         return self._loose_commit(object_id) if _FULL_OBJECT_ID.match(object_id) else None
 
     def _loose_commit(self, object_id: str) -> str | None:
-        """``object_id`` when ``rev-parse <id>^{commit}`` would answer it: the loose object's header says
-        ``commit`` and no replace ref can stand in for it (none under ``refs/replace``, no ``packed-refs``,
-        for a repository created before ``core.useReplaceRefs=false``); ``None`` when git must be asked
-        (packed, absent, another type, or replace refs)."""
+        """``object_id`` when ``rev-parse <id>^{commit}`` would answer it: a loose commit (:meth:`_loose`);
+        ``None`` when git must be asked."""
+        return object_id if self._loose(object_id, b"commit") is not None else None
+
+    def _loose(self, object_id: str, kind: bytes, whole: bool = False) -> bytes | None:
+        """A loose object of type ``kind`` as git reads it: its content when ``whole``, else ``b""`` (it is
+        one). ``None`` when git must be asked: packed, absent, of another type, damaged, or where replace
+        refs could stand in for it (any under ``refs/replace`` or ``packed-refs``, in a repository created
+        before ``core.useReplaceRefs=false``)."""
         if (self.path / "packed-refs").exists() or (self.path / "refs" / "replace").exists():
             return None
         try:
             stored = (self.path / "objects" / object_id[:2] / object_id[2:]).read_bytes()
-            header = zlib.decompressobj().decompress(stored, 16)
+            inflated = zlib.decompress(stored) if whole else zlib.decompressobj().decompress(stored, 32)
         except (OSError, zlib.error):
             return None
-        return object_id if header.startswith(b"commit ") else None
+        header, _, content = inflated.partition(b"\0")
+        if not header.startswith(kind + b" "):
+            return None
+        if not whole:
+            return b""
+        return content if header == kind + b" %d" % len(content) else None
 
     def _ref_state(self, name: str) -> _NameState | None:
         """What git reads to resolve ``name``: each candidate ref file's content (or its absence) and
@@ -517,7 +528,9 @@ class BareRepository:
         mode, _, blob_id = entry
         data = memo.contents.get(blob_id)
         if data is None:
-            data = self.git("cat-file", "blob", blob_id)
+            data = self._loose(blob_id, b"blob", whole=True)
+            if data is None:
+                data = self.git("cat-file", "blob", blob_id)
             memo.remember(memo.contents, blob_id, data)
         return Blob(id=blob_id, data=data, executable=mode == "100755")
 
