@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import functools
 import os
 import signal
@@ -32,7 +31,9 @@ _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 @functools.cache
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    # The C library Python itself runs on, through the process's own symbols (dlopen(NULL)):
+    # ctypes.util.find_library would run ``ldconfig -p`` to look for it.
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def die_with_stack() -> Callable[[], None] | None:
