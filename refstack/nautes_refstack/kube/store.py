@@ -360,7 +360,9 @@ class ObjectStore:
         if stale and stale != current["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.group, rt.plural, name, errors.STALE_OBJECT)
         if status_only:
-            new = _with_status(deep_copy(current), proposed.get("status"))
+            # the current object with the proposed status: its own status is not worth copying first
+            unchanged = {key: value for key, value in current.items() if key != "status"}
+            new = _with_status(deep_copy(unchanged), proposed.get("status"))
         else:
             new = _with_status(proposed, current.get("status") if rt.has_status else proposed.get("status"))
             prepare_for_update(rt, new)
