@@ -223,3 +223,31 @@ def test_packed_objects_are_read_by_git(bare: BareRepository, work: Path) -> Non
     assert (blob.data, blob.executable) == (b"#!/bin/sh\n", True)
     assert bare.resolve_commit(first) == first
     assert bare.resolve_commit("main") == first == truth(bare, "main")
+
+
+def test_ancestry_is_git_s_and_a_parent_needs_no_git(
+    bare: BareRepository, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = commit(work, "a.txt", "1")
+    second = commit(work, "a.txt", "2")
+    third = commit(work, "a.txt", "3")
+    git(work, "checkout", "-q", "-b", "side", first)
+    side = commit(work, "b.txt", "side")
+    git(work, "push", "-q", "origin", "main", "side")
+    asked: list[list[str]] = []
+    run = subprocess.run
+
+    def counted(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        asked.append(args)
+        return run(args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr("nautes_refstack.gitlab.repository.subprocess.run", counted)
+    assert bare.is_ancestor(first, second, {})
+    assert bare.is_ancestor(second, third, {})
+    assert bare.is_ancestor(first, side, {})
+    assert asked == []  # parents, read off the loose commits
+    for ancestor, descendant in [(first, third), (third, first), (side, third), (second, second)]:
+        expected = (
+            subprocess.call(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=bare.path) == 0
+        )
+        assert bare.is_ancestor(ancestor, descendant, {}) is expected, (ancestor, descendant)

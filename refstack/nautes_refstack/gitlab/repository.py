@@ -21,6 +21,7 @@ an unchanged repository's answer needs no process.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import subprocess
@@ -393,20 +394,38 @@ class BareRepository:
         object_id = first[:40].decode("ascii", errors="replace")
         return self._loose_commit(object_id) if _FULL_OBJECT_ID.match(object_id) else None
 
+    def _loose_parents(self, commit_id: str, object_env: Mapping[str, str]) -> tuple[str, ...]:
+        """The parents a loose commit names (looked up where ``object_env`` puts a push's objects, then in
+        its alternates); none where git must be asked, grafts and shallow history included."""
+        if (self.path / "info" / "grafts").exists() or (self.path / "shallow").exists():
+            return ()
+        directories = [object_env.get("GIT_OBJECT_DIRECTORY") or str(self.path / "objects")]
+        directories += object_env.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "").split(os.pathsep)
+        for directory in filter(None, directories):
+            content = self._loose(commit_id, b"commit", whole=True, objects=Path(directory))
+            if content is not None:
+                headers = content.split(b"\n")[1:]  # after "tree <id>": the parents, then the author
+                parents = itertools.takewhile(lambda line: line.startswith(b"parent "), headers)
+                return tuple(line[7:].decode("ascii", errors="replace") for line in parents)
+        return ()
+
     def _loose_commit(self, object_id: str) -> str | None:
         """``object_id`` when ``rev-parse <id>^{commit}`` would answer it: a loose commit (:meth:`_loose`);
         ``None`` when git must be asked."""
         return object_id if self._loose(object_id, b"commit") is not None else None
 
-    def _loose(self, object_id: str, kind: bytes, whole: bool = False) -> bytes | None:
+    def _loose(
+        self, object_id: str, kind: bytes, whole: bool = False, objects: Path | None = None
+    ) -> bytes | None:
         """A loose object of type ``kind`` as git reads it: its content when ``whole``, else ``b""`` (it is
-        one). ``None`` when git must be asked: packed, absent, of another type, damaged, or where replace
-        refs could stand in for it (any under ``refs/replace`` or ``packed-refs``, in a repository created
-        before ``core.useReplaceRefs=false``)."""
+        one), looked up in ``objects`` (the repository's own object directory by default). ``None`` when git
+        must be asked: packed, absent, of another type, damaged, or where replace refs could stand in for it
+        (any under ``refs/replace`` or ``packed-refs``, in a repository created before
+        ``core.useReplaceRefs=false``)."""
         if (self.path / "packed-refs").exists() or (self.path / "refs" / "replace").exists():
             return None
         try:
-            stored = (self.path / "objects" / object_id[:2] / object_id[2:]).read_bytes()
+            stored = ((objects or self.path / "objects") / object_id[:2] / object_id[2:]).read_bytes()
             inflated = zlib.decompress(stored) if whole else zlib.decompressobj().decompress(stored, 32)
         except (OSError, zlib.error):
             return None
@@ -447,7 +466,11 @@ class BareRepository:
         self.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
 
     def is_ancestor(self, ancestor: str, descendant: str, object_env: Mapping[str, str]) -> bool:
-        """Whether ``descendant`` contains ``ancestor``; ``object_env`` shows a push's quarantined objects."""
+        """Whether ``descendant`` contains ``ancestor``; ``object_env`` shows a push's quarantined objects.
+        A loose commit whose parent ``ancestor`` is (a push of commits on top of a branch: receive-pack has
+        checked that all they reach exists) is read off the disk; git decides everything else."""
+        if ancestor in self._loose_parents(descendant, object_env):
+            return True
         result = subprocess.run(
             ["git", "merge-base", "--is-ancestor", ancestor, descendant],
             cwd=self.path,
