@@ -251,3 +251,35 @@ def test_ancestry_is_git_s_and_a_parent_needs_no_git(
             subprocess.call(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=bare.path) == 0
         )
         assert bare.is_ancestor(ancestor, descendant, {}) is expected, (ancestor, descendant)
+
+
+def test_a_commit_s_listing_read_off_the_disk_is_ls_tree_s(
+    bare: BareRepository, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every entry (mode, type, id) in git's order, a submodule's gitlink included; git reads packed trees."""
+    (work / "z" / "deep").mkdir(parents=True)
+    (work / "z" / "deep" / "f.yaml").write_text("f\n")
+    (work / "run.sh").write_text("#!/bin/sh\n")
+    (work / "run.sh").chmod(0o755)
+    (work / "link").symlink_to("run.sh")
+    (work / "a-b").write_text("sorts before a/ in git's order\n")
+    (work / "a").mkdir()
+    (work / "a" / "x").write_text("x\n")
+    first = commit(work, "top.txt", "1")
+    git(work, "update-index", "--add", "--cacheinfo", f"160000,{first},sub")
+    git(work, "commit", "-q", "-m", "a submodule")
+    second = git(work, "rev-parse", "HEAD")
+    git(work, "push", "-q", "origin", "main")
+    listed = git(bare.path, "ls-tree", "-r", second).splitlines()
+    expected = [(line.split("\t")[1], tuple(line.split("\t")[0].split(" "))) for line in listed]
+    monkeypatch.setattr(BareRepository, "_run", None)  # no git at all
+    assert bare.list_files(second) == [path for path, _ in expected]
+    for path, (mode, kind, object_id) in expected:
+        blob = bare.read_blob(second, path)
+        found = None if blob is None else (blob.id, blob.executable)
+        assert found == (None if kind == "commit" else (object_id, mode == "100755")), path
+    monkeypatch.undo()
+    git(bare.path, "repack", "-a", "-d", "-q")
+    third = commit(work, "top.txt", "3")
+    git(work, "push", "-q", "origin", "main")  # a loose commit whose unchanged trees are packed now
+    assert bare.list_files(third) == git(bare.path, "ls-tree", "-r", "--name-only", third).splitlines()

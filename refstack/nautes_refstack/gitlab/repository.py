@@ -24,6 +24,7 @@ import datetime as dt
 import itertools
 import os
 import re
+import stat
 import subprocess
 import tempfile
 import zlib
@@ -67,6 +68,10 @@ _REPOSITORY_CONFIG = (
 #: configuration (hidden refs, capabilities), a shallow repository's grafts (``shallow`` lines) and the
 #: alternates whose refs receive-pack advertises as ``.have``.
 _ADVERTISEMENT_INPUTS = ("config", "shallow", "objects/info/alternates")
+#: A submodule's entry in a tree (``S_IFGITLINK`` in git's ``cache.h``).
+_S_IFGITLINK = 0o160000
+#: A tree entry's mode as git's ``get_mode()`` accepts it.
+_OCTAL = re.compile(rb"[0-7]*")
 
 
 class GitCommandError(RuntimeError):
@@ -562,17 +567,58 @@ class BareRepository:
         submodule commits, no trees); ``None`` when the commit is not in the repository (not kept)."""
         if commit_id in memo.trees:
             return memo.trees[commit_id]
-        listed = self._run("ls-tree", "-r", "-z", commit_id)
-        if listed.returncode != 0:
-            return None
-        listing = {}
-        for record in listed.stdout.decode(errors="replace").split("\0"):
-            if record:
-                meta, _, entry_path = record.partition("\t")
-                mode, kind, object_id = meta.split(" ")
-                listing[entry_path] = (mode, kind, object_id)
+        listing = self._loose_listing(commit_id)
+        if listing is None:
+            listed = self._run("ls-tree", "-r", "-z", commit_id)
+            if listed.returncode != 0:
+                return None
+            listing = {}
+            for record in listed.stdout.decode(errors="replace").split("\0"):
+                if record:
+                    meta, _, entry_path = record.partition("\t")
+                    mode, kind, object_id = meta.split(" ")
+                    listing[entry_path] = (mode, kind, object_id)
         memo.remember(memo.trees, commit_id, listing)
         return listing
+
+    def _loose_listing(self, commit_id: str) -> dict[str, tuple[str, str, str]] | None:
+        """``ls-tree -r`` of a loose commit whose trees are all loose, read off the disk; ``None`` when git
+        must be asked (:meth:`_loose`)."""
+        commit = self._loose(commit_id, b"commit", whole=True)
+        if commit is None or not commit.startswith(b"tree "):
+            return None
+        listing: dict[str, tuple[str, str, str]] = {}
+        tree_id = commit[5:45].decode("ascii", errors="replace")
+        return listing if self._list_loose_tree(tree_id, "", listing) else None
+
+    def _list_loose_tree(self, tree_id: str, prefix: str, listing: dict[str, tuple[str, str, str]]) -> bool:
+        """Add a loose tree's entries to ``listing`` as ``ls-tree -r`` prints them: in the tree's order,
+        each subtree's files in its place, modes as git's ``canon_mode()`` reads them (``%06o``), gitlinks
+        as ``commit``; False where an object is not a loose tree or not well formed."""
+        data = self._loose(tree_id, b"tree", whole=True)
+        if data is None:
+            return False
+        position = 0
+        while position < len(data):
+            space = data.find(b" ", position)
+            end = data.find(b"\0", space + 1)
+            if (
+                space < 0
+                or end <= space + 1
+                or end + 21 > len(data)
+                or not _OCTAL.fullmatch(data[position:space])
+            ):
+                return False  # git's decode_tree_entry() refuses it: git says why
+            mode = _canon_mode(int(data[position:space] or b"0", 8))
+            name = prefix + data[space + 1 : end].decode(errors="replace")
+            object_id = data[end + 1 : end + 21].hex()
+            position = end + 21
+            if mode == stat.S_IFDIR:
+                if not self._list_loose_tree(object_id, name + "/", listing):
+                    return False
+            else:
+                listing[name] = (f"{mode:06o}", "commit" if mode == _S_IFGITLINK else "blob", object_id)
+        return True
 
     def last_commit_touching(self, commit_id: str, path: str) -> str:
         """The newest commit in ``commit_id``'s history that changed ``path`` (``""`` if none). Remembered
@@ -652,6 +698,17 @@ class BareRepository:
         parent_args = ["-p", parent] if parent else []
         out = self.git("commit-tree", tree, *parent_args, stdin=message.encode(), env=signature_env)
         return out.decode().strip()
+
+
+def _canon_mode(mode: int) -> int:
+    """A tree entry's mode as git reads it (``canon_mode()`` in git's ``cache.h``)."""
+    if stat.S_ISREG(mode):
+        return stat.S_IFREG | (0o755 if mode & 0o100 else 0o644)
+    if stat.S_ISLNK(mode):
+        return stat.S_IFLNK
+    if stat.S_ISDIR(mode):
+        return stat.S_IFDIR
+    return _S_IFGITLINK
 
 
 def _plain_path(path: str) -> bool:
