@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import nautes_refstack.collector  # first of the stack's modules: it pauses the collector
 from nautes_refstack import fault_control, routes
 from nautes_refstack.children import watch_children_with_pidfds
 from nautes_refstack.clusters import MAX_CLUSTERS
@@ -204,6 +205,7 @@ async def run_until_signalled(
             f"{directory / 'target.yaml'} (secrets in {directory / 'credentials.env'}); Ctrl-C stops it",
             flush=True,
         )
+        nautes_refstack.collector.resume()
         await stopping.wait()
     finally:
         stopping.set()  # a failed start stops too: a signal from now on means "stop now"
