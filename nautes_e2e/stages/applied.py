@@ -26,7 +26,7 @@ from nautes_e2e.clients import (
 from nautes_e2e.clients.nautes import KINDS
 from nautes_e2e.stages.context import StageContext
 from nautes_e2e.stages.model import StageFailure, describe_exception
-from nautes_e2e.stages.waits import Observation
+from nautes_e2e.stages.waits import Observation, wait_for
 
 #: The first pause before a waiting save is sent again; pauses double up to the maximum. Argo CD syncs the
 #: tenant repository every 3 minutes (contract §3.5): a pause of 10 s at most costs little against that,
@@ -39,6 +39,12 @@ LeftoverProbe = Callable[[], "str | None"]
 #: Once the leftover wait is over: what the removal broke that no wait mends (what was there before the run
 #: and is gone), one line each; empty when nothing.
 KeptCheck = Callable[[], "list[str]"]
+#: Names what Nautes has not done yet with a saved document, or ``None`` once it has (see
+#: :meth:`AppliedDocuments.settle_before_removal`).
+SettledProbe = Callable[[], "str | None"]
+#: The share of the teardown's timeout a removal waits for its document to settle: the rest is left to the
+#: removal itself and to the leftover wait.
+SETTLE_SHARE = 1 / 3
 
 
 class AppliedDocuments:
@@ -50,6 +56,7 @@ class AppliedDocuments:
         self._leftover_probes: list[LeftoverProbe] = []
         self._kept_checks: list[KeptCheck] = []
         self._uncertain: set[int] = set()  # ids of documents whose apply failed or never ran
+        self._settled_probes: dict[int, tuple[str, SettledProbe]] = {}  # document id -> what to wait for
 
     @property
     def documents(self) -> list[Document]:
@@ -65,6 +72,15 @@ class AppliedDocuments:
         """Once the leftover wait is over, ``check()`` must find nothing: what was there before the run
         stays (the run removes only what it made)."""
         self._kept_checks.append(check)
+
+    def settle_before_removal(self, document: Document, describe: str, probe: SettledProbe) -> None:
+        """Before ``document`` (saved) is removed, wait until ``probe()`` returns None: some of what a save
+        makes is undone only by Nautes's clean-up of the resource it synced, so a removal sent before the
+        sync leaves it behind for good (a Cluster removed before Argo CD created its resource keeps its
+        kubeconfig in Vault: the API server's delete leaves it to the cluster-operator, contract §3.5).
+        The wait takes at most :data:`SETTLE_SHARE` of the teardown's timeout; then the document is removed
+        anyway, a note says so, and the leftover check names whatever that leaves."""
+        self._settled_probes[id(document)] = (describe, probe)
 
     def apply(self, stage: StageContext, documents: Sequence[Document]) -> list[ApplyResult]:
         """``nautes apply`` the documents. They are remembered before sending: ``apply`` stops at the first
@@ -163,6 +179,8 @@ class AppliedDocuments:
             removal.not_removed.append(f"{_label(document)}: not tried, {removal.unreachable}")
             return
         uncertain = id(document) in self._uncertain
+        if not uncertain and id(document) in self._settled_probes:
+            self._wait_settled(stage, document, *self._settled_probes[id(document)])
         # Once something did not go, a product's group may never empty: its refusal is not waited out.
         waits: tuple[type[Exception], ...] = () if removal.not_removed else (NautesProductNotEmpty,)
         try:
@@ -188,6 +206,26 @@ class AppliedDocuments:
                 removal.unreachable = "Nautes did not answer"
             return
         removal.removed += [f"{result.kind} {result.name}" for result in results]
+
+    @staticmethod
+    def _wait_settled(stage: StageContext, document: Document, describe: str, probe: SettledProbe) -> None:
+        def settled() -> Observation:
+            pending = probe()
+            return Observation(done=pending is None, state=pending or "done")
+
+        try:
+            wait_for(
+                describe,
+                settled,
+                timeout_s=stage.timeout_s * SETTLE_SHARE,
+                interval_s=0.2,
+                progress=stage.progress,
+            )
+        except Exception as unsettled:  # a timeout, or a probe that cannot tell: the removal goes ahead
+            stage.note(
+                f"removing {_label(document)} without waiting any longer for {describe} "
+                f"({describe_exception(unsettled)}): what only that clean-up removes may be left behind"
+            )
 
     def _wait_until_nothing_is_left(self, stage: StageContext) -> None:
         def leftovers() -> Observation:

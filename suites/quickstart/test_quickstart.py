@@ -12,6 +12,7 @@ import dataclasses
 import json
 import re
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,13 @@ def test_preflight(
     inventory.take(stage)  # what exists before the run: the teardown names what outlives it
 
 
+def _auth_mount_missing(vault: VaultClient, cluster: str) -> str | None:
+    """What the cluster-operator has not done yet for a synced pipeline worker: its Kubernetes auth mount
+    ``auth/<cluster>/`` (NAUTES v0.4.2 ``app/cluster-operator/internal/secretclient/vault/vault_sync.go``
+    ``syncAuth``; contract §5.2, the injector's ``authPath``)."""
+    return None if f"{cluster}/" in vault.auth_mounts() else f"auth/{cluster}/ not enabled yet"
+
+
 @pytest.mark.stage("register_cluster", needs=("preflight",), timeout_s=REGISTER_CLUSTER_TIMEOUT_S)
 def test_register_cluster(
     stage: StageContext,
@@ -137,6 +145,13 @@ def test_register_cluster(
     for document in documents:  # one `nautes apply` per file, as the guide registers host and worker
         for result in applied.apply(stage, [document]):
             stage.progress(f"{result.kind} {result.name}: {result.message}")
+        if document.spec.get("usage") == "worker":
+            applied.settle_before_removal(
+                document,
+                f"the cluster-operator to configure auth/{document.name}/ in Vault (Nautes synced the "
+                "cluster: only then does removing it delete its kubeconfig)",
+                partial(_auth_mount_missing, vault, document.name),
+            )
     replies = readback.verify_saved(stage, nautes, documents, "cluster")
     cluster = replies[f"Cluster {names.cluster}"]
     stage.evidence("cluster.json", cluster)
