@@ -38,7 +38,8 @@ def gitlab(image: str, world: str, **options: object) -> GitLabContainer:
     )
 
 
-def test_omnibus_config_is_slim_and_names_its_url_and_ssh_port() -> None:
+def test_omnibus_config_is_slim_and_names_its_url_and_ssh_port(docker_engine: docker.DockerClient) -> None:
+    """testcontainers' container asks the engine for its version as soon as it is made."""
     container = GitLabContainer(
         world="w", hostname="gitlab.nautes.test", http_port=8929, ssh_port=2224, root_password=ROOT_PASSWORD
     )

@@ -123,7 +123,8 @@ def test_https_with_the_world_ca(image: str, world: str) -> None:
         registry.stop()
 
 
-def test_configuration_and_htpasswd() -> None:
+def test_configuration_and_htpasswd(docker_engine: docker.DockerClient) -> None:
+    """testcontainers' container asks the engine for its version as soon as it is made."""
     registry = RegistryContainer(world="w", username=USERNAME, password=PASSWORD, tls=ca_signed_tls())
     assert registry.config() == {
         "version": 0.1,

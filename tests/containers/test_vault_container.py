@@ -90,7 +90,10 @@ def test_server_mode_is_uninitialised_behind_tls_of_the_world_ca(image: str, wor
         vault.stop()
 
 
-def test_server_mode_configuration_is_what_the_installer_role_writes() -> None:
+def test_server_mode_configuration_is_what_the_installer_role_writes(
+    docker_engine: docker.DockerClient,
+) -> None:
+    """testcontainers' container asks the engine for its version as soon as it is made."""
     tls = ca_signed_tls()
     listener = (
         'listener "tcp" {\n'
