@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,9 +73,9 @@ def _wait_ready(stack: subprocess.Popen[bytes], directory: Path) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture(scope="module")
-def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandaloneRun]:
-    directory = tmp_path_factory.mktemp("world")
+@contextmanager
+def _standalone_world(directory: Path) -> Iterator[StandaloneRun]:
+    """A standalone stack in ``directory`` with the main job run against it (``--keep-env``)."""
     stack = subprocess.Popen(
         [*_console_script(), "refstack", "up", "--dir", str(directory)],
         stdout=subprocess.DEVNULL,
@@ -106,6 +107,34 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandaloneR
         if stack.poll() is None:
             os.killpg(stack.pid, signal.SIGINT)
             stack.wait(timeout=20)
+
+
+class StandaloneWorlds:
+    """The module's standalone world, started on first use. :func:`test_sigint_stops_everything` stops
+    it; work stealing does not keep a module's tests in order on one worker, so a test that comes after
+    that on the same worker gets a new world instead of a stopped one."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, cleanup: ExitStack) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._cleanup = cleanup
+        self._current: StandaloneRun | None = None
+
+    def running(self) -> StandaloneRun:
+        if self._current is None or self._current.stack.poll() is not None:
+            directory = self._tmp_path_factory.mktemp("world")
+            self._current = self._cleanup.enter_context(_standalone_world(directory))
+        return self._current
+
+
+@pytest.fixture(scope="module")
+def standalone_worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandaloneWorlds]:
+    with ExitStack() as cleanup:
+        yield StandaloneWorlds(tmp_path_factory, cleanup)
+
+
+@pytest.fixture
+def standalone(standalone_worlds: StandaloneWorlds) -> StandaloneRun:
+    return standalone_worlds.running()
 
 
 def test_credentials_file_is_private(standalone: StandaloneRun) -> None:
@@ -193,7 +222,8 @@ def test_plain_git_clone_shows_the_rewritten_image(standalone: StandaloneRun, tm
 
 
 def test_sigint_stops_everything(standalone: StandaloneRun) -> None:
-    """Runs last in this module: stopping the stack closes every port listed in target.yaml."""
+    """Stopping the stack closes every port listed in target.yaml (a test after this one on the same
+    worker gets a new world: :class:`StandaloneWorlds`)."""
     ports = standalone.ports()
     os.killpg(standalone.stack.pid, signal.SIGINT)
     assert standalone.stack.wait(timeout=20) == 0
