@@ -154,6 +154,19 @@ def test_the_branch_list_follows_pushes_deletions_and_packing(bare: BareReposito
     assert bare.branches() == {"main": second}
 
 
+def git_commands_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The git commands every :class:`BareRepository` runs from now on, by name, in order."""
+    asked: list[str] = []
+    run = BareRepository._run
+
+    def counted(self: BareRepository, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        asked.append(args[0])
+        return run(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BareRepository, "_run", counted)
+    return asked
+
+
 def test_loose_commits_are_read_without_git_and_everything_else_asks_git(
     bare: BareRepository, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,14 +177,7 @@ def test_loose_commits_are_read_without_git_and_everything_else_asks_git(
     git(work, "tag", "-a", "-m", "annotated", "v1", first)
     git(work, "push", "-q", "origin", "main", "v1")
     tree = git(bare.path, "rev-parse", f"{second}^{{tree}}")
-    asked: list[str] = []
-    run = BareRepository._run
-
-    def counted(self: BareRepository, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-        asked.append(args[0])
-        return run(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(BareRepository, "_run", counted)
+    asked = git_commands_asked(monkeypatch)
     assert (bare.resolve_commit("main"), bare.resolve_commit(first)) == (second, first)
     assert asked == []  # read off the loose objects
     assert bare.resolve_commit("v1") == first == truth(bare, "v1")  # a tag object: git peels it
@@ -191,14 +197,7 @@ def test_the_last_commit_touching_a_path_is_git_s_and_asked_once_per_commit(
     first = commit(work, "a.txt", "1")
     second = commit(work, "b.txt", "2")
     git(work, "push", "-q", "origin", "main")
-    asked: list[str] = []
-    run = BareRepository._run
-
-    def counted(self: BareRepository, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-        asked.append(args[0])
-        return run(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(BareRepository, "_run", counted)
+    asked = git_commands_asked(monkeypatch)
     for _ in range(2):
         assert bare.last_commit_touching(second, "a.txt") == first
         assert bare.last_commit_touching(second, "b.txt") == second
