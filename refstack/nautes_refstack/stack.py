@@ -44,6 +44,7 @@ from nautes_refstack.world_dir import (
     GITLAB_DIR,
     KUBECONFIG_PATTERN,
     LOGS_DIR,
+    NAUTES_API_DIR,
     READY_FILE,
     REGISTRY_CA_FILE,
     TARGET_FILE,
@@ -159,6 +160,7 @@ class ReferenceStack:
             faults=self.faults,
             tenant_ref=self.argocd.tenant_ref,
             pace=self.pace,
+            tmp_root=self.directory / NAUTES_API_DIR,
         )
         await self.nautes.start()
         for cluster in self.clusters:

@@ -38,6 +38,9 @@ KUBECONFIG_PATTERN = "kubeconfig-*.yaml"
 TEKTON_DIR = "tekton"
 #: Faults armed for single runs while the stack runs (:mod:`.fault_control`).
 FAULT_CONTROL_DIR = "faults.d"
+#: The Nautes API server's ``/tmp``, where it clones (:mod:`.nautes.workcopy`): in DIR, so that a stack
+#: killed outright leaves its clones where the world's removal finds them, not in the system's ``/tmp``.
+NAUTES_API_DIR = "nautes-api"
 STACK_FILES = (
     READY_FILE,
     TARGET_FILE,
@@ -46,6 +49,7 @@ STACK_FILES = (
     GITLAB_DIR,
     TEKTON_DIR,
     FAULT_CONTROL_DIR,
+    NAUTES_API_DIR,
 )
 #: The stack's files are its own: no other local user reads a token, a kubeconfig or a repository.
 PRIVATE_UMASK = 0o077

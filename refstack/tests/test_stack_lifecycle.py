@@ -21,6 +21,7 @@ from nautes_refstack.http import bind_loopback
 from nautes_refstack.registry import Registry
 from nautes_refstack.stack import ReferenceStack
 from nautes_refstack.vault import OpenBao
+from nautes_refstack.world_dir import NAUTES_API_DIR
 from support.processes import alive, child_processes
 
 TCP_LISTEN = "0A"
@@ -152,7 +153,7 @@ def _probe() -> int:
 
 def test_refstack_up_stops_everything_on_sigterm_and_its_logs_hold_no_secret(tmp_path: Path) -> None:
     directory = tmp_path / "stack"
-    scratch = tmp_path / "tmp"  # the stack's temporary directories (Tekton work dir, working copies)
+    scratch = tmp_path / "tmp"  # TMPDIR: the stack keeps its temporary folders in DIR, none may stay here
     scratch.mkdir()
     stack = subprocess.Popen(
         [sys.executable, "-m", "nautes_refstack", "up", "--dir", str(directory)],
@@ -169,7 +170,7 @@ def test_refstack_up_stops_everything_on_sigterm_and_its_logs_hold_no_secret(tmp
             time.sleep(0.05)
         children = child_processes(stack.pid)
         assert any("bao server" in command for command in children.values())
-        assert list(scratch.iterdir())  # the Tekton controller's work directory
+        assert list((directory / NAUTES_API_DIR).iterdir())  # the Nautes API server's /tmp is in DIR
         secrets = [
             line.split("=", 1)[1] for line in (directory / "credentials.env").read_text().splitlines() if line
         ]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from nautes_refstack import vault as vault_module
-from nautes_refstack.world_dir import LOCK_FILE, WorldDirectory, WorldInUse
+from nautes_refstack.world_dir import LOCK_FILE, NAUTES_API_DIR, WorldDirectory, WorldInUse
 from support.processes import alive, child_processes, processes_mentioning
 
 STARTUP_S = 30.0
@@ -141,6 +141,18 @@ def test_the_directory_it_creates_and_every_file_in_it_are_private(
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
         if path.name in ("credentials.env", "kubeconfig-runtime.yaml", "target.yaml", "stack.lock"):
             assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+def test_the_nautes_api_clones_inside_the_directory_not_in_the_system_tmp(
+    running: tuple[Path, subprocess.Popen[bytes]],
+) -> None:
+    """A stack killed outright runs no clean-up: what its Nautes API server cloned must be in DIR, where
+    the world's removal finds it (before, 259 ``nautes-api-tmp-*`` folders of stacks that never stopped
+    piled up in the system's /tmp)."""
+    directory, _ = running
+    (own,) = (directory / NAUTES_API_DIR).iterdir()
+    assert own.is_dir()
+    assert own.name.startswith("nautes-api-tmp-")
 
 
 def test_a_stack_killed_outright_takes_its_children_with_it(

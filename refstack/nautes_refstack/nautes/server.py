@@ -89,9 +89,11 @@ class NautesApiServer:
         faults: Faults = NO_FAULTS,
         tenant_ref: Callable[[], str] = lambda: "main",
         pace: Pace = INSTANT,
+        tmp_root: Path | None = None,
     ) -> None:
         """``tenant_ref`` names the tenant repository commit the management cluster's CRs come from;
-        ``pace`` slows cluster saves down to a real server's."""
+        ``pace`` slows cluster saves down to a real server's; ``tmp_root`` holds the server's ``/tmp``
+        (the system's temporary directory when None)."""
         self.gitlab_url = gitlab_url.rstrip("/")
         self.vault_url = vault_url.rstrip("/")
         self._vault_token = vault_token
@@ -101,6 +103,7 @@ class NautesApiServer:
         self._pace = pace
         self._site: RunningSite | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._tmp_root = tmp_root
         self._tmp: Path | None = None  # the server's /tmp, where it clones (see workcopy)
 
     @property
@@ -110,7 +113,9 @@ class NautesApiServer:
         return self._site.url
 
     async def start(self) -> None:
-        self._tmp = Path(tempfile.mkdtemp(prefix="nautes-api-tmp-"))
+        if self._tmp_root is not None:
+            self._tmp_root.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(tempfile.mkdtemp(prefix="nautes-api-tmp-", dir=self._tmp_root))
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
