@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+#: PyYAML's safe loader in C where PyYAML was built with libyaml (same resolver and constructor: the same
+#: documents), the pure-Python one otherwise.
 SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -20,10 +20,7 @@ import yaml
 from yaml.events import ScalarEvent
 
 from nautes_refstack.nautes.gostruct import Json
-
-#: PyYAML's safe loader in C where PyYAML was built with libyaml (same resolver and constructor: the same
-#: documents), the pure-Python one otherwise.
-SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from nautes_refstack.yaml_loading import SAFE_LOADER
 
 
 def load(text: str | bytes) -> Any:
