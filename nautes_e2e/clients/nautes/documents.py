@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from nautes_e2e.clients.nautes.managers import KINDS, manager_class
+from nautes_e2e.yamlfile import parse_with_libyaml
 
 
 class DocumentError(ValueError):
@@ -64,13 +65,9 @@ def load_yaml(text: str, where: str) -> Any:
     """Parse one YAML document like yaml.v3 would; errors name the place, never quote the content.
 
     libyaml parses; a text it refuses is parsed again by PyYAML's own parser, so that the error names the
-    problem in the words it always did (libyaml words some problems differently)."""
+    problem in the words it always did (:func:`~nautes_e2e.yamlfile.parse_with_libyaml`)."""
     try:
-        return yaml.load(text, Loader=_LibyamlYaml12Loader)
-    except (yaml.YAMLError, UnicodeEncodeError):
-        pass  # told below, as PyYAML's parser tells it (libyaml cannot even encode a lone surrogate)
-    try:
-        return yaml.load(text, Loader=_Yaml12Loader)
+        return parse_with_libyaml(yaml.load, text, _LibyamlYaml12Loader, _Yaml12Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         position = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
@@ -82,10 +79,7 @@ def load_yaml(text: str, where: str) -> Any:
 def compose_yaml(text: str) -> yaml.Node | None:
     """The node tree of one YAML document (PyYAML's YAML 1.1 tags), with the line of every node, parsed by
     libyaml; by PyYAML's own parser where libyaml refuses the text, so that its error is the one raised."""
-    try:
-        return yaml.compose(text, Loader=yaml.CSafeLoader)
-    except (yaml.YAMLError, UnicodeEncodeError):
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+    return parse_with_libyaml(yaml.compose, text, yaml.CSafeLoader, yaml.SafeLoader)
 
 
 def parse_documents(text: str, source: str) -> list[Document]:
