@@ -132,8 +132,8 @@ class OpenBao:
                     async with http.get(f"{self.url}/v1/sys/health") as resp:
                         if resp.status == 200:
                             return
-                except (aiohttp.ClientConnectionError, TimeoutError):
-                    pass
+                except (aiohttp.ClientError, TimeoutError):
+                    pass  # nothing listens yet, or another program does (another stack's SSH server)
                 if asyncio.get_running_loop().time() > deadline:
                     raise TimeoutError(f"OpenBao not healthy after {STARTUP_TIMEOUT_S}s; see {self.log_path}")
                 await asyncio.sleep(HEALTH_POLL_S)

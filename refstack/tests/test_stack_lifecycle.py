@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -122,6 +124,42 @@ def test_openbao_whose_probed_port_was_taken_meanwhile_starts_on_another(
 
         assert asyncio.run(run()) != taken_port
         assert "address already in use" in vault.log_path.read_text()
+
+
+def test_openbao_whose_probed_port_another_server_took_answers_there_starts_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another stack's SSH server took the probed port and greets the health probe with its banner: not an
+    HTTP answer, which must not end the start (it did: "Bad status line ... SSH-2.0-AsyncSSH")."""
+    with bind_loopback() as taken:
+        taken.listen()
+        taken_port = int(taken.getsockname()[1])
+        greeter = threading.Thread(target=_greet_like_ssh, args=(taken,), daemon=True)
+        greeter.start()
+        probes = iter([taken_port])
+        monkeypatch.setattr(vault_module, "free_port", lambda: next(probes, 0) or _probe())
+        vault = OpenBao(log_path=tmp_path / "openbao.log")
+
+        async def run() -> int:
+            await asyncio.wait_for(vault.start(), timeout=30)
+            try:
+                return vault.port
+            finally:
+                await vault.stop()
+
+        assert asyncio.run(run()) != taken_port
+        assert "address already in use" in vault.log_path.read_text()
+
+
+def _greet_like_ssh(listener: socket.socket) -> None:
+    """Answer every connection with an SSH banner, as asyncssh does, until the listener is closed."""
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.sendall(b"SSH-2.0-AsyncSSH_2.24.1\r\n")
 
 
 def test_openbao_on_a_taken_port_fails_clearly_and_leaves_no_process(tmp_path: Path) -> None:
