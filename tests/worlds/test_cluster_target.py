@@ -23,7 +23,6 @@ import pytest
 import yaml
 
 from fixtures.target import RecordedBringUp
-from nautes_e2e.containers.docker_env import docker_unavailable_reason
 from nautes_e2e.containers.images import DISTRIBUTION_IMAGE, OPENBAO_IMAGE, ensure_image
 from nautes_e2e.containers.labels import labels
 from nautes_e2e.containers.tls import TlsFiles
@@ -51,6 +50,7 @@ from nautes_e2e.worlds.plan import WorldPaths
 from nautes_e2e.worlds.services import ContainerServices, NotAnswering, wait_answers
 from nautes_e2e.worlds.settings import Images, Ports, WorldSettings
 from nautes_e2e.worlds.state import Resource, StateFile
+from tests.support.service_containers import require_docker
 from tests.worlds.test_preflight import FakeHost
 from tests.worlds.test_prune import Objects, engine_with_sleeper
 
@@ -252,12 +252,12 @@ class World:
     lines: list[str]
 
 
-#: The teardown's last step sweeps Docker for the world's labels (``prune.sweep``) and keeps the world's
-#: directory when it cannot: the tests that check the directory goes need an engine to answer.
-needs_docker_sweep = pytest.mark.skipif(
-    docker_unavailable_reason() is not None,
-    reason=f"needs a Docker engine for the teardown's sweep: {docker_unavailable_reason()}",
-)
+@pytest.fixture
+def docker_for_the_sweep() -> None:
+    """The teardown's last step sweeps Docker for the world's labels (``prune.sweep``) and keeps the world's
+    directory when it cannot: the tests that check the directory goes need an engine to answer (a skip
+    naming why where there is none)."""
+    require_docker().close()
 
 
 def make_world(
@@ -323,7 +323,7 @@ def expected(commands: list[str], state_root: Path, provider: str = "k3d") -> li
     return [line.format(state=state_root, **steps) for line in commands]
 
 
-@needs_docker_sweep
+@pytest.mark.usefixtures("docker_for_the_sweep")
 def test_a_full_k3d_bring_up_runs_the_plan_s_commands_in_order_and_services_in_parallel(
     tmp_path: Path,
 ) -> None:
@@ -403,7 +403,7 @@ def test_a_full_k3d_bring_up_runs_the_plan_s_commands_in_order_and_services_in_p
     assert installer_log == "TASK [vault-init : Unseal vault] ok: vault_root_token=***\n"
 
 
-@needs_docker_sweep
+@pytest.mark.usefixtures("docker_for_the_sweep")
 def test_a_failed_installer_s_log_and_error_are_masked_and_the_world_comes_down(tmp_path: Path) -> None:
     world = make_world(tmp_path, fail_command="docker run --rm --name w-installer")
 
@@ -488,7 +488,7 @@ def test_a_failed_preflight_creates_nothing_and_says_everything(tmp_path: Path) 
     assert list(world.stages.records) == ["world-preflight"]
 
 
-@needs_docker_sweep
+@pytest.mark.usefixtures("docker_for_the_sweep")
 def test_a_failed_parallel_step_stops_the_others_and_takes_everything_down(tmp_path: Path) -> None:
     world = make_world(tmp_path, fail_command="k3d cluster create")
     world.services.seconds["gitlab"] = 30.0
@@ -512,7 +512,7 @@ def test_a_failed_parallel_step_stops_the_others_and_takes_everything_down(tmp_p
     assert not (world.state_root / "w").exists()
 
 
-@needs_docker_sweep
+@pytest.mark.usefixtures("docker_for_the_sweep")
 def test_ctrl_c_during_the_bring_up_takes_everything_down(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     world.services.seconds["gitlab"] = 30.0
