@@ -92,7 +92,7 @@ class RuntimeCluster:
             self.store, self.kube.url, (make_virtual, launch_virtual), self.faults, self.pace
         )
         self.tekton = TektonController(
-            self.store, vault_url, faults=self.faults, pace=self.pace, work_dir=self.work_dir
+            self.store, vault_url, faults=self.faults, pace=self.pace, work_dir=self.work_dir, scheduler=True
         )
         self.runtime = RuntimeControllers(
             self.store,

@@ -51,16 +51,6 @@ def test_a_pod_on_no_node_has_an_empty_log(kube: RunningKube) -> None:
     assert (answer.status_code, answer.text) == (200, "")
 
 
-def test_a_pod_whose_container_ran_has_its_log_before_its_binding_is_stored(kube: RunningKube) -> None:
-    """Only a node's kubelet reports container statuses: a pod that has them was scheduled, also while the
-    emulated scheduler's binding lags behind on a busy machine (a step's log was read as empty then)."""
-    terminated = {"terminated": {"exitCode": 1, "reason": "Error"}}
-    namespace, pod = _pod(kube, {"containerStatuses": [{"name": "main", "state": terminated}]}, node="")
-    kube.call(kube.store.append_pod_log, namespace, pod, "main", "fatal: could not read from remote\n")
-    answer = requests.get(_log_url(kube, namespace, pod), headers=_headers(kube), timeout=5)
-    assert (answer.status_code, answer.text) == (200, "fatal: could not read from remote\n")
-
-
 @pytest.mark.parametrize(
     ("status", "message"),
     [

@@ -46,13 +46,10 @@ def _state(pod: JsonObject, container: str) -> JsonObject | None:
 
 
 def scheduled(pod: JsonObject) -> bool:
-    """Bound to a node. A pod whose containers report a status has been, whatever ``spec.nodeName`` says
-    yet: only the kubelet of its node reports them (k8s.io/kubernetes/pkg/kubelet/status/status_manager.go),
-    while the emulated scheduler's binding (:mod:`.run_events`, on a watch) may land after the emulated
-    kubelet's first report when the machine is busy."""
-    status = pod.get("status") or {}
-    reported = status.get("containerStatuses") or status.get("initContainerStatuses")
-    return bool((pod.get("spec") or {}).get("nodeName") or reported)
+    """Bound to a node (``spec.nodeName``): the API server serves an unbound pod's log as empty, having no
+    kubelet to ask (k8s.io/kubernetes/pkg/registry/core/pod/strategy.go ``LogLocation``). The emulated
+    kubelet reports a pod's containers only once it is bound (``TaskPod.wait_until_bound``)."""
+    return bool((pod.get("spec") or {}).get("nodeName"))
 
 
 def check_started(pod: JsonObject, container: str) -> None:

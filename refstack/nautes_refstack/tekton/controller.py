@@ -32,7 +32,8 @@ class TektonController:
     volumes and pod filesystems (a private temporary directory by default). ``faults`` reach every task
     (:attr:`~.task_api.TaskContext.faults`) and the executor (``task-fails``). Under a ``real`` ``pace``
     pods take time to start and steps to run (:mod:`.durations`), and a pod whose vault-agent TLS Secret
-    is missing gets the kubelet's ``FailedMount`` Events (:mod:`.secret_volume`).
+    is missing gets the kubelet's ``FailedMount`` Events (:mod:`.secret_volume`). With ``scheduler`` (the
+    cluster's control plane runs and binds pods) a pod is reported only once it is bound.
     """
 
     def __init__(
@@ -42,8 +43,11 @@ class TektonController:
         work_dir: Path | None = None,
         faults: Faults = NO_FAULTS,
         pace: Pace = INSTANT,
+        *,
+        scheduler: bool = False,
     ) -> None:
         self._store = store
+        self._scheduler = scheduler
         self._vault_url = vault_url
         self._faults = faults
         self._pace = pace
@@ -59,7 +63,9 @@ class TektonController:
         work_dir = self._work_dir or Path(tempfile.mkdtemp(prefix="nautes-e2e-tekton-"))
         work_dir.mkdir(parents=True, exist_ok=True)
         self._work_dir = work_dir
-        self._environment = Environment(self._store, self._vault_url, work_dir, self._faults, self._pace)
+        self._environment = Environment(
+            self._store, self._vault_url, work_dir, self._faults, self._pace, self._scheduler
+        )
         self._watch = self._store.watch(TEKTON_API, "PipelineRun")
         self._loop_task = asyncio.create_task(self._watch_loop(self._watch), name="tekton controller")
 

@@ -61,6 +61,20 @@ class TaskPod:
         )
         self.created = True
 
+    async def wait_until_bound(self) -> None:
+        """Until the scheduler has bound the pod to a node (``spec.nodeName``): only the kubelet of that
+        node reports its containers (k8s.io/kubernetes/pkg/kubelet/status/status_manager.go), so a real
+        cluster never shows a pod with container states and no node. A pod deleted meanwhile ends the wait
+        (the run is being cancelled)."""
+        selector = f"metadata.name={self.name}"
+        stream = self._store.watch("v1", "Pod", self.namespace, field_selector=selector)
+        try:
+            while (event := await stream.next_event()) is not None and event.type != "DELETED":
+                if (event.object.get("spec") or {}).get("nodeName"):
+                    return
+        finally:
+            stream.close()
+
     def log(self, container: str, text: str) -> None:
         self._store.append_pod_log(self.namespace, self.name, container, text)
 

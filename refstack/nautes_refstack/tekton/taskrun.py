@@ -63,6 +63,9 @@ class Environment:
     work_dir: Path
     faults: Faults = NO_FAULTS
     pace: Pace = INSTANT
+    #: A scheduler binds the cluster's pods (its control plane runs, :mod:`..kube.control_plane`): the
+    #: kubelet then reports a pod only once it is bound. The Tekton worlds of the unit tests have none.
+    scheduler: bool = False
 
     @property
     def claims_root(self) -> Path:
@@ -173,6 +176,8 @@ class TaskRunExecution:
         self._pod_root.mkdir(parents=True, exist_ok=True)
         self._status["podName"] = self._pod.name
         self._publish()
+        if self._env.scheduler:
+            await self._pod.wait_until_bound()  # the kubelet of its node reports it, not before
         workspaces = self._mount_workspaces(mounter)
         if injection is not None and injection.tls_secret:
             await self._mount_secret_volume(injection.tls_secret)
