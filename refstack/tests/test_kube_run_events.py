@@ -113,3 +113,30 @@ def test_a_pods_conditions_follow_its_containers() -> None:
     done = {c["type"]: c for c in pod_conditions(pod, list(running.values()), "t2")}
     assert done["ContainersReady"]["reason"] == "PodCompleted"
     assert done["ContainersReady"]["lastTransitionTime"] == "t1"  # it was False already
+
+
+def test_a_condition_written_without_a_transition_time_stops_no_scheduling() -> None:
+    """The store takes any status (fault argo-events-crashloop wrote a Ready condition without
+    ``lastTransitionTime``): recomputing that pod's conditions once stopped the Pod follower, and with it the
+    binding of every later pod of the cluster."""
+
+    async def scenario() -> ObjectStore:
+        store = ObjectStore()
+        events = RunEvents(store)
+        await events.start()
+        store.create(POD | {"spec": {**POD["spec"], "nodeName": "elsewhere"}})
+        pod = store.get("v1", "Pod", "default", "run-task-pod")
+        foreign = {"type": "Ready", "status": "False", "reason": "ContainersNotReady"}
+        waiting = {"name": "step-git", "image": "git:2", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+        pod["status"] |= {"phase": "Running", "conditions": [foreign], "containerStatuses": [waiting]}
+        store.update_status(pod)
+        await _settle()
+        store.create(POD | {"metadata": {**POD["metadata"], "name": "later-pod"}})
+        await _settle()
+        await events.stop()
+        return store
+
+    store = asyncio.run(scenario())
+    assert store.get("v1", "Pod", "default", "later-pod")["spec"].get("nodeName")
+    conditions = store.get("v1", "Pod", "default", "run-task-pod")["status"]["conditions"]
+    assert next(c for c in conditions if c["type"] == "Ready")["lastTransitionTime"]

@@ -62,7 +62,10 @@ def _condition(
 ) -> JsonObject:
     status = "True" if ready else "False"
     before = next((c for c in previous if c.get("type") == kind), None)
-    since = before["lastTransitionTime"] if before and before.get("status") == status else at
+    # The kubelet always writes a transition time; one written by another hand may lack it (the store takes
+    # any status): the condition then starts now rather than stopping every pod's scheduling and reports.
+    kept = before.get("lastTransitionTime") if before and before.get("status") == status else None
+    since = kept or at
     condition: JsonObject = {
         "type": kind,
         "status": status,

@@ -112,6 +112,8 @@ def _crash_loop_status(pod: dict[str, Any]) -> dict[str, Any]:
             {
                 "type": "Ready",
                 "status": "False",
+                "lastProbeTime": None,
+                "lastTransitionTime": timestamp,
                 "reason": "ContainersNotReady",
                 "message": f"containers with unready status: [{CONTAINER}]",
             }
