@@ -61,8 +61,14 @@ class WarmStack:
         """The stack's own log so far (``DIR/logs/refstack.log``): which faults acted, for which run."""
         return (self.directory / "logs" / "refstack.log").read_text()
 
+    def controller_deaths(self) -> list[str]:
+        """The stack's log lines saying a controller's follower ended by an exception: that controller has
+        stopped for good, and every run after it meets a broken world (``nautes_refstack.kube.followers``)."""
+        return [line for line in self.log().splitlines() if " ERROR nautes_refstack.kube.followers: " in line]
+
     def stop(self) -> None:
-        """SIGINT, as Ctrl-C stops it; killed (and failing) if it does not stop in time."""
+        """SIGINT, as Ctrl-C stops it; killed (and failing) if it does not stop in time. Fails too if one of
+        its controllers died meanwhile: the runs after that met a broken world, whatever they concluded."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
         try:
@@ -71,6 +77,8 @@ class WarmStack:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             raise AssertionError(f"the warm stack did not stop within {STOP_TIMEOUT_S:g} s") from None
+        deaths = self.controller_deaths()
+        assert not deaths, "a controller of the warm stack died:\n" + "\n".join(deaths)
 
     def _control(self, command: str, suffix: str, *faults: str) -> None:
         module = [sys.executable, "-m", "nautes_refstack.fault_control"]
