@@ -23,6 +23,7 @@ from typing import Protocol
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.pace import INSTANT, Pace
+from nautes_refstack.supervision import start_supervised
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class ArgoCd:
         if commit is not None:
             self._synced[self._tenant_repo] = commit
         if self._pace.real:
-            self._task = asyncio.create_task(self._refresh_loop(), name="argocd-refresh")
+            self._task = start_supervised(self._refresh_loop(), "argocd-refresh")
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -30,7 +30,7 @@ def test_a_follower_that_dies_is_logged_with_its_traceback(caplog: pytest.LogCap
             await asyncio.sleep(0)
         await followers.stop()
 
-    with caplog.at_level(logging.ERROR, logger="nautes_refstack.kube.followers"):
+    with caplog.at_level(logging.ERROR, logger="nautes_refstack.supervision"):
         asyncio.run(scenario())
     [record] = caplog.records
     assert record.getMessage().startswith("Namespace events stopped: KeyError(")

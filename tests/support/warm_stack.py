@@ -63,8 +63,8 @@ class WarmStack:
 
     def controller_deaths(self) -> list[str]:
         """The stack's log lines saying a controller's follower ended by an exception: that controller has
-        stopped for good, and every run after it meets a broken world (``nautes_refstack.kube.followers``)."""
-        return [line for line in self.log().splitlines() if " ERROR nautes_refstack.kube.followers: " in line]
+        stopped for good, and every run after it meets a broken world (``nautes_refstack.supervision``)."""
+        return [line for line in self.log().splitlines() if " ERROR nautes_refstack.supervision: " in line]
 
     def stop(self) -> None:
         """SIGINT, as Ctrl-C stops it; killed (and failing) if it does not stop in time. Fails too if one of

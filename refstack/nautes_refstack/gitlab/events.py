@@ -19,6 +19,7 @@ from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import webhooks
 from nautes_refstack.gitlab.model import ZERO_SHA, ProjectHook, RefChange
 from nautes_refstack.gitlab.repository import BareRepository, CommitWithChanges, GitCommandError
+from nautes_refstack.supervision import start_supervised
 
 log = logging.getLogger(__name__)
 #: What GitLab records for a hook whose URL its outbound-request filter refuses (fault webhook-not-delivered).
@@ -73,7 +74,7 @@ class PushDispatcher:
         """Start delivering; ``instance_url`` goes into each webhook's ``X-Gitlab-Instance`` header."""
         self._instance_url = instance_url
         self._session = aiohttp.ClientSession()
-        self._worker = asyncio.create_task(self._run(self._session), name="gitlab-push-events")
+        self._worker = start_supervised(self._run(self._session), "gitlab-push-events")
 
     async def stop(self) -> None:
         worker, self._worker = self._worker, None

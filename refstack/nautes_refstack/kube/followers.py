@@ -5,13 +5,11 @@ as a real controller's informers follow the apiserver's watches."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from nautes_refstack.kube.watch import WatchStream
-
-log = logging.getLogger(__name__)
+from nautes_refstack.supervision import start_supervised
 
 #: What follows one stream: ``async for event in stream`` until the stream is closed.
 Follow = Callable[[WatchStream], Coroutine[Any, Any, None]]
@@ -27,9 +25,7 @@ class StreamFollowers:
 
     def follow(self, stream: WatchStream, handler: Follow, name: str) -> None:
         self._streams.append(stream)
-        task = asyncio.create_task(handler(stream), name=name)
-        task.add_done_callback(_report_death)
-        self._tasks.append(task)
+        self._tasks.append(start_supervised(handler(stream), name))
 
     async def stop(self) -> None:
         for stream in self._streams:
@@ -38,10 +34,3 @@ class StreamFollowers:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._streams, self._tasks = [], []
-
-
-def _report_death(task: asyncio.Task[None]) -> None:
-    """A follower that ends by an exception stops its controller for good, silently (its task is kept, so
-    asyncio never reports it): the stack's log must say so, with the traceback."""
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("%s stopped: %r", task.get_name(), error, exc_info=error)

@@ -38,6 +38,7 @@ from nautes_refstack.management.sync import (
     ManagementSync,
 )
 from nautes_refstack.pace import Pace
+from nautes_refstack.supervision import start_supervised
 
 #: The vcluster's name, the tenant's (INST ``tenant_name``): the kubeconfig's cluster and context.
 NAME = "nautes"
@@ -73,7 +74,7 @@ class ManagementCluster:
         self._install(gitlab, tenant_repo, ssh_url_base)
         sync = ManagementSync(self.store, gitlab, argocd, tenant_repo, ssh_url_base, pace)
         sync.sync()  # the installer waited for the first sync
-        self._task = asyncio.create_task(sync.run(), name="management-cluster-sync")
+        self._task = start_supervised(sync.run(), "management-cluster-sync")
         return sync
 
     def _install(self, gitlab: ManagementSeam, tenant_repo: str, ssh_url_base: str) -> None:

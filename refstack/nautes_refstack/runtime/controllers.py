@@ -35,6 +35,7 @@ from nautes_refstack.runtime.runtime_plan import DEFAULT_EVENT_LISTENER_NAMESPAC
 from nautes_refstack.runtime.snapshots import RepositoryReader, TenantSnapshot
 from nautes_refstack.runtime.vault_access import VaultAccess
 from nautes_refstack.runtime.vault_api import VaultApi
+from nautes_refstack.supervision import start_supervised
 from nautes_refstack.tekton.task_api import register_cluster_task
 
 
@@ -136,13 +137,13 @@ class RuntimeControllers:
         register_cluster_task(CLUSTER_TASK, run_kubernetes_actions)
         self._gitlab.on_push(reconciler.on_push)
         self._tasks = [
-            asyncio.create_task(reconciler.run(), name="nautes-runtime-reconcile"),
-            asyncio.create_task(self._hooks.run(), name="argo-events-gitlab-hooks"),
-            asyncio.create_task(argo_events.run(), name="argo-events-controllers"),
+            start_supervised(reconciler.run(), "nautes-runtime-reconcile"),
+            start_supervised(self._hooks.run(), "argo-events-gitlab-hooks"),
+            start_supervised(argo_events.run(), "argo-events-controllers"),
         ]
         # Fault argo-events-crashloop, armed at start-up or later for one run: it judges each EventSource.
         crash_loops = CrashLoopingEventSources(self._store, events_namespace, self._faults)
-        self._tasks.append(asyncio.create_task(crash_loops.run(), name="argo-events-crashloop"))
+        self._tasks.append(start_supervised(crash_loops.run(), "argo-events-crashloop"))
 
     async def release(self, tenant: TenantSnapshot) -> None:
         """The cluster-operator lets go of the registrations ``tenant`` no longer has (Vault's auth mount

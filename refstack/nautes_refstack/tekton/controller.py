@@ -17,6 +17,7 @@ from pathlib import Path
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import ObjectStore, WatchStream
 from nautes_refstack.pace import INSTANT, Pace
+from nautes_refstack.supervision import start_supervised
 from nautes_refstack.tekton.pipeline_spec import TEKTON_API, JsonObject
 from nautes_refstack.tekton.pipelinerun import PipelineRunExecution, remove_claims
 from nautes_refstack.tekton.taskrun import Environment
@@ -67,7 +68,7 @@ class TektonController:
             self._store, self._vault_url, work_dir, self._faults, self._pace, self._scheduler
         )
         self._watch = self._store.watch(TEKTON_API, "PipelineRun")
-        self._loop_task = asyncio.create_task(self._watch_loop(self._watch), name="tekton controller")
+        self._loop_task = start_supervised(self._watch_loop(self._watch), "tekton controller")
 
     async def stop(self) -> None:
         if self._watch is not None:
