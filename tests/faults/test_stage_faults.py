@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 
 from tests.faults.cases import CASES, GREEN_CASES, TEARDOWN, FaultCase, GreenCase
-from tests.support.quickstart import RUN_ID, QuickstartRun, processes_of_run, run_quickstart
+from tests.support.quickstart import (
+    RUN_ID,
+    QuickstartRun,
+    controller_deaths,
+    processes_of_run,
+    run_quickstart,
+)
 from tests.support.warm_stack import WarmStack, start_warm_stack
 
 pytestmark = pytest.mark.faults
@@ -119,12 +125,17 @@ def test_the_stage_that_names_the_breakage_catches_it(
         run = run_quickstart(
             tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S, arguments=case.options
         )
-        acted = f"fault {case.fault} acts:" in run.stack_log()
+        stack_log = run.stack_log()
+        acted = f"fault {case.fault} acts:" in stack_log
     else:
         runs: WarmRuns = request.getfixturevalue("warm_runs")
         suffix, run = runs.result(case)
-        acted = f"fault {case.fault} acts for run {suffix}:" in request.getfixturevalue("warm_stack").log()
+        stack_log = request.getfixturevalue("warm_stack").log()
+        acted = f"fault {case.fault} acts for run {suffix}:" in stack_log
 
+    assert controller_deaths(stack_log) == [], (
+        "a controller of the stack died: this run and later ones are moot"
+    )
     assert processes_of_run(run) == [], "the run left processes behind"
     assert acted, (
         "the fault never acted: the test proves nothing (armed for one run, its hook must name what it acts "
@@ -170,7 +181,9 @@ def test_the_run_absorbs_what_a_healthy_installation_does(case: GreenCase, tmp_p
     run = run_quickstart(tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S)
 
     assert processes_of_run(run) == [], "the run left processes behind"
-    assert f"fault {case.fault} acts" in run.stack_log(), "the fault never acted: the test proves nothing"
+    stack_log = run.stack_log()
+    assert controller_deaths(stack_log) == [], "a controller of the stack died"
+    assert f"fault {case.fault} acts" in stack_log, "the fault never acted: the test proves nothing"
     assert run.returncode == 0, run.tail()
     stages = run.stages
     not_passed = {name: stages[name]["diagnosis"] for name in stages if stages[name]["status"] != "passed"}

@@ -174,6 +174,12 @@ def start_quickstart(work_dir: Path, environment: Mapping[str, str], *arguments:
     return StartedQuickstart(process, work_dir, marker)
 
 
+def controller_deaths(stack_log: str) -> list[str]:
+    """The lines of a stack's log saying one of its controllers ended by an exception
+    (``nautes_refstack.supervision``): it stopped for good, and every run after it meets a broken world."""
+    return [line for line in stack_log.splitlines() if " ERROR nautes_refstack.supervision: " in line]
+
+
 def world_directories(work_dir: Path) -> list[Path]:
     """The world directories a run under ``work_dir`` made (the harness's ``nautes-e2e-world-*``)."""
     return sorted((work_dir / "tmp").glob("nautes-e2e-world-*"))

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.quickstart import QuickstartRun, run_quickstart
+from tests.support.quickstart import QuickstartRun, controller_deaths, run_quickstart
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -61,11 +61,6 @@ class WarmStack:
         """The stack's own log so far (``DIR/logs/refstack.log``): which faults acted, for which run."""
         return (self.directory / "logs" / "refstack.log").read_text()
 
-    def controller_deaths(self) -> list[str]:
-        """The stack's log lines saying a controller's follower ended by an exception: that controller has
-        stopped for good, and every run after it meets a broken world (``nautes_refstack.supervision``)."""
-        return [line for line in self.log().splitlines() if " ERROR nautes_refstack.supervision: " in line]
-
     def stop(self) -> None:
         """SIGINT, as Ctrl-C stops it; killed (and failing) if it does not stop in time. Fails too if one of
         its controllers died meanwhile: the runs after that met a broken world, whatever they concluded."""
@@ -77,7 +72,7 @@ class WarmStack:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             raise AssertionError(f"the warm stack did not stop within {STOP_TIMEOUT_S:g} s") from None
-        deaths = self.controller_deaths()
+        deaths = controller_deaths(self.log())
         assert not deaths, "a controller of the warm stack died:\n" + "\n".join(deaths)
 
     def _control(self, command: str, suffix: str, *faults: str) -> None:
