@@ -22,6 +22,7 @@ from typing import Any
 from nautes_refstack.gitlab.model import Group, Project
 from nautes_refstack.gitlab.state import GitLabState
 from nautes_refstack.pace import Pace
+from nautes_refstack.supervision import start_supervised
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class BackgroundDeletions:
         self._jobs.clear()
 
     def _queue(self, job: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(job, name=name)
+        task = start_supervised(job, name)
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
 

@@ -25,6 +25,7 @@ from typing import Any
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import KubeError, ObjectStore, WatchEvent
 from nautes_refstack.pace import INSTANT, Pace
+from nautes_refstack.supervision import start_supervised
 from nautes_refstack.tekton.objects import now
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class ArgoEventsController:
         self._handled[key] = generation
         self._deploy(kind, name)
         self._set(kind, name, generation)
-        self._starting[key] = asyncio.create_task(self._start_pod(kind, name))
+        self._starting[key] = start_supervised(self._start_pod(kind, name), f"{kind} {name} pod start")
 
     def serving(self, resource: dict[str, Any]) -> bool:
         """Whether the pod of an EventSource or Sensor runs: its Deployment has an available replica."""
