@@ -19,6 +19,7 @@ from nautes_refstack.tekton.durations import DEFAULT_STEP_SECONDS, POD_START_SEC
 from nautes_refstack.tekton.task_api import register_cluster_task
 from nautes_refstack.tekton.vault_agent import INJECTOR_AUTH_PATH_ENV, INJECTOR_NAME
 from support.kube import RunningKube, unique_name
+from support.tekton import controller_running
 from support.wait import wait_for
 
 SCALE = 0.01  # a pod starts in 0.08 s, a step runs 0.02 s, the kubelet's retries stop growing at 1.22 s
@@ -55,12 +56,10 @@ def kube() -> Iterator[RunningKube]:
             running.store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "vault"}})
             running.store.create(_injector())
 
-        running.call(install)
-        running.run(controller.start())
         try:
-            yield running
+            with controller_running(running, controller, install):
+                yield running
         finally:
-            running.run(controller.stop())
             running.run(vault.stop())
 
 

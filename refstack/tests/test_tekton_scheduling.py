@@ -16,6 +16,7 @@ from kubernetes import client
 from nautes_refstack.tekton import TaskContext, TaskOutcome, TektonController, install_tekton
 from nautes_refstack.tekton.task_api import register_cluster_task
 from support.kube import RunningKube, unique_name
+from support.tekton import controller_running
 from support.wait import wait_for
 
 TEKTON = ("tekton.dev", "v1beta1")
@@ -43,12 +44,8 @@ def kube() -> Iterator[RunningKube]:
             task = {"apiVersion": "tekton.dev/v1beta1", "kind": "ClusterTask", "metadata": metadata}
             running.store.create({**task, "spec": {"steps": steps}})
 
-        running.call(install)
-        running.run(controller.start())
-        try:
+        with controller_running(running, controller, install):
             yield running
-        finally:
-            running.run(controller.stop())
 
 
 def _start_run(kube: RunningKube) -> tuple[str, str]:
