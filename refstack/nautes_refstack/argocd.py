@@ -23,7 +23,7 @@ from typing import Protocol
 
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.pace import INSTANT, Pace
-from nautes_refstack.supervision import start_supervised
+from nautes_refstack.supervision import log_survived_error, start_supervised
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class ArgoCd:
                 try:
                     await self._refresh(path)
                 except Exception:  # the application controller survives a failed refresh
-                    log.exception("argo cd refresh of %s failed", path)
+                    log_survived_error("argo cd refresh of %s failed", path)
 
     async def _refresh(self, path: str) -> None:
         if self._held(path):

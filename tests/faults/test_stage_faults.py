@@ -22,9 +22,9 @@ from tests.faults.cases import CASES, GREEN_CASES, TEARDOWN, FaultCase, GreenCas
 from tests.support.quickstart import (
     RUN_ID,
     QuickstartRun,
-    controller_deaths,
     processes_of_run,
     run_quickstart,
+    stack_bugs,
 )
 from tests.support.warm_stack import WarmStack, start_warm_stack
 
@@ -133,9 +133,7 @@ def test_the_stage_that_names_the_breakage_catches_it(
         stack_log = request.getfixturevalue("warm_stack").log()
         acted = f"fault {case.fault} acts for run {suffix}:" in stack_log
 
-    assert controller_deaths(stack_log) == [], (
-        "a controller of the stack died: this run and later ones are moot"
-    )
+    assert stack_bugs(stack_log) == [], "a controller of the stack died: this run and later ones are moot"
     assert processes_of_run(run) == [], "the run left processes behind"
     assert acted, (
         "the fault never acted: the test proves nothing (armed for one run, its hook must name what it acts "
@@ -182,7 +180,7 @@ def test_the_run_absorbs_what_a_healthy_installation_does(case: GreenCase, tmp_p
 
     assert processes_of_run(run) == [], "the run left processes behind"
     stack_log = run.stack_log()
-    assert controller_deaths(stack_log) == [], "a controller of the stack died"
+    assert stack_bugs(stack_log) == [], "the stack hit a bug of its own"
     assert f"fault {case.fault} acts" in stack_log, "the fault never acted: the test proves nothing"
     assert run.returncode == 0, run.tail()
     stages = run.stages

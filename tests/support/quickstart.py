@@ -174,9 +174,10 @@ def start_quickstart(work_dir: Path, environment: Mapping[str, str], *arguments:
     return StartedQuickstart(process, work_dir, marker)
 
 
-def controller_deaths(stack_log: str) -> list[str]:
-    """The lines of a stack's log saying one of its controllers ended by an exception
-    (``nautes_refstack.supervision``): it stopped for good, and every run after it meets a broken world."""
+def stack_bugs(stack_log: str) -> list[str]:
+    """The lines of a stack's log that report a bug of the stack's own (``nautes_refstack.supervision``): a
+    controller that died, and stopped for good, or an exception a controller or handler survived. Either
+    way the runs that met it met a world the stack did not mean, so their verdicts prove nothing."""
     return [line for line in stack_log.splitlines() if " ERROR nautes_refstack.supervision: " in line]
 
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.quickstart import QuickstartRun, controller_deaths, run_quickstart
+from tests.support.quickstart import QuickstartRun, run_quickstart, stack_bugs
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -62,8 +62,9 @@ class WarmStack:
         return (self.directory / "logs" / "refstack.log").read_text()
 
     def stop(self) -> None:
-        """SIGINT, as Ctrl-C stops it; killed (and failing) if it does not stop in time. Fails too if one of
-        its controllers died meanwhile: the runs after that met a broken world, whatever they concluded."""
+        """SIGINT, as Ctrl-C stops it; killed (and failing) if it does not stop in time. Fails too if one
+        of its controllers died, or hit a bug it survived, meanwhile: the runs that met it met a world the
+        stack did not mean, whatever they concluded."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
         try:
@@ -72,8 +73,8 @@ class WarmStack:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             raise AssertionError(f"the warm stack did not stop within {STOP_TIMEOUT_S:g} s") from None
-        deaths = controller_deaths(self.log())
-        assert not deaths, "a controller of the warm stack died:\n" + "\n".join(deaths)
+        bugs = stack_bugs(self.log())
+        assert not bugs, "the warm stack hit a bug of its own:\n" + "\n".join(bugs)
 
     def _control(self, command: str, suffix: str, *faults: str) -> None:
         module = [sys.executable, "-m", "nautes_refstack.fault_control"]

@@ -19,7 +19,7 @@ from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.gitlab import webhooks
 from nautes_refstack.gitlab.model import ZERO_SHA, ProjectHook, RefChange
 from nautes_refstack.gitlab.repository import BareRepository, CommitWithChanges, GitCommandError
-from nautes_refstack.supervision import start_supervised
+from nautes_refstack.supervision import log_survived_error, start_supervised
 
 log = logging.getLogger(__name__)
 #: What GitLab records for a hook whose URL its outbound-request filter refuses (fault webhook-not-delivered).
@@ -93,7 +93,7 @@ class PushDispatcher:
             try:
                 await self._dispatch(push, session)
             except Exception:
-                log.exception("push event handling failed for %s", push.project.path_with_namespace)
+                log_survived_error("push event handling failed for %s", push.project.path_with_namespace)
 
     async def _dispatch(self, push: Push, session: aiohttp.ClientSession) -> None:
         deliveries: list[Awaitable[None]] = []
@@ -143,7 +143,7 @@ class PushDispatcher:
         try:
             await callback(event)
         except Exception:
-            log.exception(
+            log_survived_error(
                 "on_push callback %r failed for %s %s", callback, event.path_with_namespace, event.ref
             )
 

@@ -35,6 +35,7 @@ from nautes_refstack.runtime.snapshots import (
     product_files,
     tenant_documents,
 )
+from nautes_refstack.supervision import log_survived_error
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class ManagementSync:
                 else:
                     self.sync()
             except Exception:  # the controllers survive a failed round, as controller-runtime's do
-                log.exception("management cluster sync failed, retrying at the next change or poll")
+                log_survived_error("management cluster sync failed, retrying at the next change or poll")
 
     def poll(self) -> None:
         """The base operator's poll of GitLab (``GetProducts``): the Product of a ``default.project`` that is

@@ -50,6 +50,7 @@ from nautes_refstack.nautes.protojson import (
 from nautes_refstack.nautes.scope import RequestScope
 from nautes_refstack.nautes.vault_store import VaultStore
 from nautes_refstack.pace import INSTANT, Pace
+from nautes_refstack.supervision import log_survived_error
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ class NautesApiServer:
         except NautesError as failure:
             response = _json(failure.code, failure.body())
         except Exception:  # a Go panic in the real server; recovery answers 500 UNKNOWN
-            log.exception("%s %s failed unexpectedly", request.method, resolved.route.template)
+            log_survived_error("%s %s failed unexpectedly", request.method, resolved.route.template)
             response = _json(500, errors.panic().body())
         log.info(
             "%s %s -> %d in %.0f ms",

@@ -34,6 +34,7 @@ from nautes_refstack.runtime.snapshots import (
     read_tenant,
 )
 from nautes_refstack.runtime.vault_api import VaultError
+from nautes_refstack.supervision import log_survived_error
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Reconciler:
             except (SnapshotError, VaultError, aiohttp.ClientError) as error:
                 log.warning("reconcile failed, retrying at the next push or requeue: %s", error)
             except Exception:  # a controller survives a failed reconcile, as controller-runtime does
-                log.exception("reconcile crashed, retrying at the next push or requeue")
+                log_survived_error("reconcile crashed, retrying at the next push or requeue")
 
     async def _base_operator(self) -> None:
         """Every 60 s, each new ``default.project`` gets its Argo CD application (synced at once)."""

@@ -99,16 +99,9 @@ class TektonController:
         metadata = pipeline_run["metadata"]
         log.info("running PipelineRun %s/%s", metadata["namespace"], metadata["name"])
         execution = PipelineRunExecution(self._environment, pipeline_run)
-        task = asyncio.create_task(
-            execution.run(), name=f"pipelinerun {metadata['namespace']}/{metadata['name']}"
-        )
+        task = start_supervised(execution.run(), f"pipelinerun {metadata['namespace']}/{metadata['name']}")
         self._runs[uid] = task
-        task.add_done_callback(lambda finished: self._finished(uid, finished))
-
-    def _finished(self, uid: str, task: asyncio.Task[None]) -> None:
-        self._runs.pop(uid, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("PipelineRun execution crashed", exc_info=task.exception())
+        task.add_done_callback(lambda _: self._runs.pop(uid, None))
 
     def _forget(self, uid: str, pipeline_run: JsonObject) -> None:
         self._seen.discard(uid)

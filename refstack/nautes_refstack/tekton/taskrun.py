@@ -21,6 +21,7 @@ from typing import Any
 from nautes_refstack.faults import NO_FAULTS, Faults
 from nautes_refstack.kube import KubeError, ObjectStore
 from nautes_refstack.pace import INSTANT, Pace
+from nautes_refstack.supervision import log_survived_error
 from nautes_refstack.tekton.durations import POD_START_SECONDS
 from nautes_refstack.tekton.objects import child_name, now, owner_reference, succeeded_condition
 from nautes_refstack.tekton.pipeline_spec import TEKTON_API, param_type
@@ -211,7 +212,7 @@ class TaskRunExecution:
         except StepFailed as failure:
             raise TaskRunFailed("Failed", self._step_failure_message(failure)) from None
         except (OSError, ValueError, TypeError, RuntimeError) as error:
-            log.exception("the %s implementation failed", self._plan.task_name)
+            log_survived_error("the %s implementation failed", self._plan.task_name)
             self._fail_running_step(f"internal error: {error}")
             message = f"the reference stack's {self._plan.task_name} implementation failed: {error}"
             raise TaskRunFailed("Failed", message) from None

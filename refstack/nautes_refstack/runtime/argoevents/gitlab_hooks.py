@@ -24,6 +24,7 @@ from nautes_refstack import go_gitlab
 from nautes_refstack.kube import ObjectStore
 from nautes_refstack.pace import INSTANT, Pace
 from nautes_refstack.runtime.kube_apply import secret_value
+from nautes_refstack.supervision import log_survived_error
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class GitlabHookManager:
                 try:
                     await self.sync()
                 except Exception:  # the event-source daemon keeps running, like Argo Events' hook manager
-                    log.exception("gitlab hook sync failed; retrying on the next change")
+                    log_survived_error("gitlab hook sync failed; retrying on the next change")
                 await stream.next_event(timeout=RESYNC_SECONDS)
         finally:
             stream.close()

@@ -1,4 +1,5 @@
-"""A follower that ends by an exception says so in the stack's log: its controller has stopped for good."""
+"""A follower that ends by an exception says so in the stack's log: its controller has stopped for good; and
+so does an exception a controller survives."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import pytest
 from nautes_refstack.kube import ObjectStore, WatchStream
 from nautes_refstack.kube.followers import StreamFollowers
+from nautes_refstack.supervision import log_survived_error
 
 
 async def _fails_at_first_event(stream: WatchStream) -> None:
@@ -35,3 +37,15 @@ def test_a_follower_that_dies_is_logged_with_its_traceback(caplog: pytest.LogCap
     [record] = caplog.records
     assert record.getMessage().startswith("Namespace events stopped: KeyError(")
     assert record.exc_info is not None
+
+
+def test_a_survived_exception_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="nautes_refstack.supervision"):
+        try:
+            {}["missing"]
+        except KeyError:
+            log_survived_error("reconcile of %s crashed", "demo")
+    [record] = caplog.records
+    assert record.getMessage() == "reconcile of demo crashed"
+    assert record.exc_info is not None
+    assert record.exc_info[0] is KeyError
