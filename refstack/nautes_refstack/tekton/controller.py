@@ -105,8 +105,8 @@ class TektonController:
 
     def _forget(self, uid: str, pipeline_run: JsonObject) -> None:
         self._seen.discard(uid)
-        task = self._runs.pop(uid, None)
-        if task is not None:
+        task = self._runs.get(uid)
+        if task is not None:  # it leaves _runs once its cancellation is done: stop() waits for it meanwhile
             task.cancel()
         if self._environment is not None:
             remove_claims(self._environment, pipeline_run)
