@@ -6,7 +6,8 @@ marked ``own_stack`` starts a stack with the fault (``NAUTES_E2E_REFSTACK_FAULTS
 For every fault the run must exit 1 with the named stage ``failed`` and a diagnosis that names the
 breakage; the stages after it that need it skipped as "blocked by" it; the stages before it passed; the
 teardown passed (or, where the breakage also breaks removal, failed and said why); the fault really acted
-(the stack's log says so); and nothing of the run left running.
+(the stack's log says so); the stack met no bug of its own (its log names none: ``stack_bugs``); and
+nothing of the run left running.
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ RESENDS_SHOWN_IN = {"gitlab-502-first-request": ("preflight",)}
 @pytest.mark.parametrize("case", GREEN_CASES, ids=[case.fault for case in GREEN_CASES])
 def test_the_run_absorbs_what_a_healthy_installation_does(case: GreenCase, tmp_path: Path) -> None:
     """Slow answers within the timeouts, late webhooks and a restarting GitLab's 502s are what a healthy
-    installation does: the run passes every stage, the fault really acted, and a resend says so."""
+    installation does: the run passes every stage, the fault really acted, the stack met no bug of its own,
+    and a resend says so."""
     run = run_quickstart(tmp_path, {FAULTS_ENV: case.fault}, stage_timeout_s=STAGE_TIMEOUT_S)
 
     assert processes_of_run(run) == [], "the run left processes behind"
