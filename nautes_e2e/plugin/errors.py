@@ -27,8 +27,9 @@ and kind targets do for the world config): it is still the error the new one was
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -84,6 +85,23 @@ class SessionErrors:
         if not all(_stopped_by(stage, messages) for stage in unsuccessful):
             return None
         return RunError("configuration", "\n".join(messages))
+
+
+#: The run's fact naming the bugs of the embedded reference stack its world met (``Target.stack_bugs``).
+STACK_BUGS_FACT = "reference_stack_bugs"
+
+
+def stack_bug_error(facts: Mapping[str, Any]) -> RunError | None:
+    """The run's error when its world, the embedded reference stack, met a bug of its own: a harness error
+    (the stack is part of nautes-e2e), since what the stages concluded on that world proves nothing."""
+    bugs = facts.get(STACK_BUGS_FACT)
+    if not bugs:
+        return None
+    return RunError(
+        "harness",
+        "the embedded reference stack hit a bug of its own, so the stages' verdicts prove nothing "
+        f"(evidence/world/stack/logs/refstack.log): {'; '.join(bugs)}",
+    )
 
 
 ERRORS_KEY = pytest.StashKey[SessionErrors]()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from nautes_e2e.plugin.errors import SessionErrors, session_errors
+from nautes_e2e.plugin.errors import SessionErrors, session_errors, stack_bug_error
 from nautes_e2e.plugin.instances import Instance, instance_in_nodeid
 from nautes_e2e.plugin.matrix_file import (
     NOT_RUN,
@@ -97,6 +97,8 @@ def _report(
     options = state.options
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     error = None if interrupted else errors.run_error(stages, exitstatus, tests_failed)
+    if error is None and not interrupted:
+        error = stack_bug_error(recorder.facts)
     summary = RunSummary(
         id=options.run_id,
         started=state.started,

@@ -30,6 +30,13 @@ class Target(ABC):
     def stop(self) -> None:
         """Take down whatever this target started; does nothing when nothing runs (idempotent)."""
 
+    def stack_bugs(self) -> list[str]:
+        """The bugs of the embedded reference stack this world met, as the stack's own log names them (a
+        controller that died, an exception one survived): the world was then not the one the stack meant,
+        and the stages' verdicts on it prove nothing. Only a target that runs the stack can tell; read after
+        :meth:`stop`, when the log is complete."""
+        return []
+
     def start(self) -> World:
         """The world, ready for the stages; on any failure (Ctrl-C included) nothing is left running."""
         try:

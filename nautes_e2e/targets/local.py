@@ -47,6 +47,9 @@ REFSTACK_INSTALL_HINT = (
     "clone of nautes-e2e: pip install -e ./refstack (or run --target existing against a world of your own)"
 )
 LOG_TAIL_LINES = 20
+#: How the reference stack's log marks a bug of its own: its supervision logger at ERROR
+#: (``nautes_refstack/supervision.py``; the log's format is ``<time> <LEVEL> <logger>: <message>``).
+STACK_BUG_MARKER = " ERROR nautes_refstack.supervision: "
 #: How often the start looks for ``ready``: the stack is ready in well under a second, and every run waits
 #: for it, so half this pause is lost on average (an existence check costs next to nothing).
 READY_POLL_S = 0.01
@@ -65,6 +68,11 @@ def kill_started_stacks() -> None:
 def refstack_available() -> bool:
     """Whether ``python -m nautes_refstack`` can run in this interpreter (looked up, never imported)."""
     return importlib.util.find_spec(REFSTACK_MODULE) is not None
+
+
+def stack_bug_lines(stack_log: str) -> list[str]:
+    """The lines of a reference stack's log (``DIR/logs/refstack.log``) that name a bug of its own."""
+    return [line for line in stack_log.splitlines() if STACK_BUG_MARKER in line]
 
 
 def read_credentials(path: Path) -> dict[str, str]:
@@ -185,6 +193,14 @@ class LocalTarget(Target):
             containers, self._containers = self._containers, None
             if containers is not None:
                 containers.stop()
+
+    def stack_bugs(self) -> list[str]:
+        """What the stack's log names as its own bugs, each without the line's timestamp, secrets masked."""
+        try:
+            text = (self.stack_dir / "logs" / "refstack.log").read_text(errors="replace")
+        except OSError:
+            return []
+        return [redact(line.split(STACK_BUG_MARKER, 1)[1]) for line in stack_bug_lines(text)]
 
     def _wait_until_ready(self, process: subprocess.Popen[bytes], ready: Path) -> None:
         deadline = time.monotonic() + self.startup_timeout_s

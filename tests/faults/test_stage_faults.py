@@ -6,8 +6,8 @@ marked ``own_stack`` starts a stack with the fault (``NAUTES_E2E_REFSTACK_FAULTS
 For every fault the run must exit 1 with the named stage ``failed`` and a diagnosis that names the
 breakage; the stages after it that need it skipped as "blocked by" it; the stages before it passed; the
 teardown passed (or, where the breakage also breaks removal, failed and said why); the fault really acted
-(the stack's log says so); the stack met no bug of its own (its log names none: ``stack_bugs``); and
-nothing of the run left running.
+(the stack's log says so); the stack met no bug of its own (its log names none: ``stack_bug_lines``);
+and nothing of the run left running.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
+from nautes_e2e.targets.local import stack_bug_lines
 from tests.faults.cases import CASES, GREEN_CASES, TEARDOWN, FaultCase, GreenCase
 from tests.support.quickstart import (
     RUN_ID,
     QuickstartRun,
     processes_of_run,
     run_quickstart,
-    stack_bugs,
 )
 from tests.support.warm_stack import WarmStack, start_warm_stack
 
@@ -134,7 +134,7 @@ def test_the_stage_that_names_the_breakage_catches_it(
         stack_log = request.getfixturevalue("warm_stack").log()
         acted = f"fault {case.fault} acts for run {suffix}:" in stack_log
 
-    assert stack_bugs(stack_log) == [], "a controller of the stack died: this run and later ones are moot"
+    assert stack_bug_lines(stack_log) == [], "the stack hit a bug of its own: this run proves nothing"
     assert processes_of_run(run) == [], "the run left processes behind"
     assert acted, (
         "the fault never acted: the test proves nothing (armed for one run, its hook must name what it acts "
@@ -182,7 +182,7 @@ def test_the_run_absorbs_what_a_healthy_installation_does(case: GreenCase, tmp_p
 
     assert processes_of_run(run) == [], "the run left processes behind"
     stack_log = run.stack_log()
-    assert stack_bugs(stack_log) == [], "the stack hit a bug of its own"
+    assert stack_bug_lines(stack_log) == [], "the stack hit a bug of its own"
     assert f"fault {case.fault} acts" in stack_log, "the fault never acted: the test proves nothing"
     assert run.returncode == 0, run.tail()
     stages = run.stages

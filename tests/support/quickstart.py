@@ -174,13 +174,6 @@ def start_quickstart(work_dir: Path, environment: Mapping[str, str], *arguments:
     return StartedQuickstart(process, work_dir, marker)
 
 
-def stack_bugs(stack_log: str) -> list[str]:
-    """The lines of a stack's log that report a bug of the stack's own (``nautes_refstack.supervision``): a
-    controller that died, and stopped for good, or an exception a controller or handler survived. Either
-    way the runs that met it met a world the stack did not mean, so their verdicts prove nothing."""
-    return [line for line in stack_log.splitlines() if " ERROR nautes_refstack.supervision: " in line]
-
-
 def world_directories(work_dir: Path) -> list[Path]:
     """The world directories a run under ``work_dir`` made (the harness's ``nautes-e2e-world-*``)."""
     return sorted((work_dir / "tmp").glob("nautes-e2e-world-*"))

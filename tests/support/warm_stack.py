@@ -20,7 +20,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.quickstart import QuickstartRun, run_quickstart, stack_bugs
+from nautes_e2e.targets.local import stack_bug_lines
+from tests.support.quickstart import QuickstartRun, run_quickstart
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -73,7 +74,7 @@ class WarmStack:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             raise AssertionError(f"the warm stack did not stop within {STOP_TIMEOUT_S:g} s") from None
-        bugs = stack_bugs(self.log())
+        bugs = stack_bug_lines(self.log())
         assert not bugs, "the warm stack hit a bug of its own:\n" + "\n".join(bugs)
 
     def _control(self, command: str, suffix: str, *faults: str) -> None:

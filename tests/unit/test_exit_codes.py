@@ -337,3 +337,37 @@ def test_a_narrow_terminal_still_shows_the_field(
     assert "passwordEnv" not in table_row
     assert f"configuration error (exit 4): {problem}" in result.outlines
     assert Path(long_path).name in report_run(pytester)["error"]["message"]
+
+
+STACK_BUG_SUITE = """
+import pytest
+from nautes_e2e.plugin.errors import STACK_BUGS_FACT
+
+
+@pytest.fixture(scope="session")
+def world(e2e_run):
+    yield "a world"
+    # What the world fixture records when the stack's log names a bug of its own (Target.stack_bugs).
+    e2e_run.recorder.facts[STACK_BUGS_FACT] = ["Pod events stopped: KeyError('lastTransitionTime')"]
+
+
+@pytest.mark.stage("preflight")
+def test_preflight(stage, world):
+    pass
+"""
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "1"]], ids=["in-process", "xdist-worker"])
+def test_a_world_whose_stack_hit_a_bug_of_its_own_exits_3_whatever_the_stages_said(
+    pytester: pytest.Pytester, xdist: list[str]
+) -> None:
+    pytester.makepyfile(test_suite=STACK_BUG_SUITE)
+
+    result = pytester.runpytest_subprocess("--run-id", "run", *xdist)
+
+    assert result.ret == ExitCode.HARNESS_ERROR
+    run = report_run(pytester)
+    assert (run["result"], run["exit_code"], run["error"]["kind"]) == ("error", 3, "harness")
+    assert run["error"]["message"].startswith("the embedded reference stack hit a bug of its own")
+    assert "Pod events stopped: KeyError('lastTransitionTime')" in run["error"]["message"]
+    assert report(pytester)["stages"][0]["status"] == "passed"

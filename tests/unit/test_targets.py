@@ -186,6 +186,23 @@ def test_local_target_reports_a_crash_with_the_redacted_log(tmp_path: Path) -> N
     assert target._process is None
 
 
+def test_local_target_names_the_bugs_its_stack_logged_without_their_time(tmp_path: Path) -> None:
+    """The stack's log marks a bug of its own by its supervision logger at ERROR; the rest is not one."""
+    target = LocalTarget(tmp_path / "work")
+    assert target.stack_bugs() == []  # no log yet
+    logs = target.stack_dir / "logs"
+    logs.mkdir(parents=True)
+    (logs / "refstack.log").write_text(
+        "2026-12-05 07:56:45,001 INFO nautes_refstack.tekton.controller: running PipelineRun a/b\n"
+        "2026-12-05 07:56:45,862 ERROR nautes_refstack.supervision: Pod events stopped: KeyError('x')\n"
+        "Traceback (most recent call last):\n"
+        "2026-12-05 07:56:46,002 ERROR nautes_refstack.runtime.argoevents.gitlab_hooks: failed to delete\n"
+        "2026-12-05 07:56:47,003 ERROR nautes_refstack.supervision: reconcile crashed, retrying\n"
+    )
+    assert target.stack_bugs() == ["Pod events stopped: KeyError('x')", "reconcile crashed, retrying"]
+    assert ExistingTarget(tmp_path / "target.yaml", {}).stack_bugs() == []  # a world it does not run
+
+
 def test_local_target_times_out_and_leaves_nothing_running(tmp_path: Path) -> None:
     target = local_target(tmp_path, "hang", startup_timeout_s=0.5)
     with pytest.raises(TargetError, match=r"not ready after 0\.5s") as caught:
