@@ -111,19 +111,9 @@ def test_openbao_whose_probed_port_was_taken_meanwhile_starts_on_another(
     with bind_loopback() as taken:
         taken.listen()
         taken_port = int(taken.getsockname()[1])
-        probes = iter([taken_port])
-        monkeypatch.setattr(vault_module, "free_port", lambda: next(probes, 0) or _probe())
-        vault = OpenBao(log_path=tmp_path / "openbao.log")
-
-        async def run() -> int:
-            await asyncio.wait_for(vault.start(), timeout=30)
-            try:
-                return vault.port
-            finally:
-                await vault.stop()
-
-        assert asyncio.run(run()) != taken_port
-        assert "address already in use" in vault.log_path.read_text()
+        port, log = _openbao_first_offered(taken_port, tmp_path, monkeypatch)
+        assert port != taken_port
+        assert "address already in use" in log
 
 
 def test_openbao_whose_probed_port_another_server_took_answers_there_starts_on_another(
@@ -136,19 +126,26 @@ def test_openbao_whose_probed_port_another_server_took_answers_there_starts_on_a
         taken_port = int(taken.getsockname()[1])
         greeter = threading.Thread(target=_greet_like_ssh, args=(taken,), daemon=True)
         greeter.start()
-        probes = iter([taken_port])
-        monkeypatch.setattr(vault_module, "free_port", lambda: next(probes, 0) or _probe())
-        vault = OpenBao(log_path=tmp_path / "openbao.log")
+        port, log = _openbao_first_offered(taken_port, tmp_path, monkeypatch)
+        assert port != taken_port
+        assert "address already in use" in log
 
-        async def run() -> int:
-            await asyncio.wait_for(vault.start(), timeout=30)
-            try:
-                return vault.port
-            finally:
-                await vault.stop()
 
-        assert asyncio.run(run()) != taken_port
-        assert "address already in use" in vault.log_path.read_text()
+def _openbao_first_offered(port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    """Start OpenBao with ``port`` as the first free port it is offered (any free one after that), stop it,
+    and return the port it listened on and its log."""
+    probes = iter([port])
+    monkeypatch.setattr(vault_module, "free_port", lambda: next(probes, 0) or _probe())
+    vault = OpenBao(log_path=tmp_path / "openbao.log")
+
+    async def run() -> int:
+        await asyncio.wait_for(vault.start(), timeout=30)
+        try:
+            return vault.port
+        finally:
+            await vault.stop()
+
+    return asyncio.run(run()), vault.log_path.read_text()
 
 
 def _greet_like_ssh(listener: socket.socket) -> None:
