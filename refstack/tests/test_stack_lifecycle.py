@@ -126,7 +126,13 @@ def test_openbao_whose_probed_port_another_server_took_answers_there_starts_on_a
         taken_port = int(taken.getsockname()[1])
         greeter = threading.Thread(target=_greet_like_ssh, args=(taken,), daemon=True)
         greeter.start()
-        port, log = _openbao_first_offered(taken_port, tmp_path, monkeypatch)
+        try:
+            port, log = _openbao_first_offered(taken_port, tmp_path, monkeypatch)
+        finally:
+            # Wake the greeter's accept() before the socket is closed: a listener closed while a thread
+            # waits in accept() stays listening, held by no descriptor, as long as that thread waits.
+            taken.shutdown(socket.SHUT_RDWR)
+            greeter.join(timeout=5)
         assert port != taken_port
         assert "address already in use" in log
 
