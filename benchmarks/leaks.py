@@ -127,18 +127,23 @@ def become_subreaper() -> bool:
 
 
 def parse_stat(text: str) -> tuple[int, str, int, int, int, int]:
-    """``/proc/<pid>/stat``: pid, state, ppid, pgrp, session, starttime (proc(5)); the command name in
-    parentheses may itself hold spaces and parentheses, so the fields are counted from the last ')'."""
+    """``/proc/<pid>/stat``: pid, state, ppid, pgrp, session, starttime (proc(5))."""
     pid = int(text.split(" ", 1)[0])
-    fields = text[text.rindex(")") + 2 :].split()
+    fields = stat_fields(text)
     # fields[0] is field 3 of proc(5) (state); starttime is field 22.
     return pid, fields[0], int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19])
+
+
+def stat_fields(text: str) -> list[str]:
+    """The fields of a ``/proc/<pid>/stat`` line after the command name, from field 3 of proc(5) (state)
+    on: the name in parentheses may itself hold spaces and parentheses, so they start after the last ')'."""
+    return text[text.rindex(")") + 2 :].split()
 
 
 def read_processes(proc: Path = PROC, variable: str = MARKER_VARIABLE) -> dict[int, Process]:
     """Every process ``proc`` shows; one that ends while being read is left out."""
     processes: dict[int, Process] = {}
-    for entry in _pid_dirs(proc):
+    for entry in pid_dirs(proc):
         try:
             pid, state, ppid, pgid, sid, start = parse_stat((entry / "stat").read_text())
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -243,7 +248,7 @@ def socket_owners(inodes: Iterable[int], proc: Path = PROC) -> dict[int, int]:
     owners: dict[int, int] = {}
     if not wanted:
         return owners
-    for entry in _pid_dirs(proc):
+    for entry in pid_dirs(proc):
         try:
             descriptors = list((entry / "fd").iterdir())
         except OSError:
@@ -383,7 +388,8 @@ def new_docker_objects(
     return Findings(tuple(leaks), tuple(notes))
 
 
-def _pid_dirs(proc: Path) -> list[Path]:
+def pid_dirs(proc: Path) -> list[Path]:
+    """The process directories of a ``/proc``-shaped directory (none when it cannot be read)."""
     try:
         return [entry for entry in proc.iterdir() if entry.name.isdigit()]
     except OSError:

@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.warm_stack import WarmStack, start_warm_stack  # noqa: E402  (needs the path above)
+from benchmarks.leaks import pid_dirs, stat_fields  # noqa: E402  (needs the path above)
+from tests.support.warm_stack import WarmStack, start_warm_stack  # noqa: E402
 
 PROC = Path("/proc")
 #: How long a run's stack is given to reap what the run started before its CPU is read.
@@ -61,15 +62,13 @@ def process_times(proc: Path = PROC, ticks_per_s: int | None = None) -> dict[int
     command is its ``comm``). Processes that end meanwhile are left out."""
     ticks = ticks_per_s or os.sysconf("SC_CLK_TCK")
     found = {}
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
+    for entry in pid_dirs(proc):
         try:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
         command = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
+        fields = stat_fields(stat)
         utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
         found[int(entry.name)] = ProcessTimes(
             int(entry.name), int(fields[1]), command, (utime + stime) / ticks, (cutime + cstime) / ticks
